@@ -1,0 +1,38 @@
+// CLI wiring shared by the subcommands. main() builds the CLI11 app, each cli/<command>.cpp
+// registers one subcommand whose callback calls into the feature rooms and sets exit_code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "state/plan.hpp"
+
+namespace pgshift::cli {
+
+// Options that apply to every subcommand, and the exit code the subcommand decided.
+struct Context {
+  std::string connect_timeout = "10s";
+  bool verbose = false;
+  bool quiet = false;
+  int exit_code = 0;
+
+  // Called first by every subcommand: logging level, application_name=pgshift/<command>,
+  // connect timeout.
+  void prepare(const std::string& command) const;
+};
+
+// --source, --target, -c/--config, and (when with_excludes) --exclude PATTERN (repeatable).
+void add_plan_flags(CLI::App* cmd, state::PlanInputs& inputs, bool with_excludes = true);
+
+// Prints a JSON document on stdout (pretty, newline-terminated).
+void print_json(const nlohmann::json& doc);
+
+void register_check(CLI::App& app, Context& ctx);
+void register_demo(CLI::App& app, Context& ctx);
+
+// `pgshift check` on a resolved plan: prints the report, returns the exit code (0 or 1).
+int run_check(const state::Plan& plan, bool json);
+
+}  // namespace pgshift::cli

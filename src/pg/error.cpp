@@ -1,0 +1,40 @@
+#include "pg/error.hpp"
+
+#include <fmt/format.h>
+
+#include "util/redact.hpp"
+
+namespace pgshift::pg {
+
+std::string one_line(std::string_view message) {
+  std::string out;
+  bool space = false;
+  for (char c : message) {
+    if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+ConnectError::ConnectError(std::string endpoint, std::string cause)
+    : RuntimeError(util::redact(fmt::format("cannot connect to {}: {}", endpoint, cause))),
+      endpoint_(std::move(endpoint)),
+      cause_(util::redact(cause)) {}
+
+SqlError::SqlError(std::string endpoint, std::string sqlstate, std::string message, std::string detail,
+                   std::string hint)
+    : RuntimeError(util::redact(
+          sqlstate.empty() ? fmt::format("{}: {}", endpoint, message)
+                           : fmt::format("{}: {} (SQLSTATE {})", endpoint, message, sqlstate))),
+      endpoint_(std::move(endpoint)),
+      sqlstate_(std::move(sqlstate)),
+      message_(util::redact(message)),
+      detail_(util::redact(detail)),
+      hint_(util::redact(hint)) {}
+
+}  // namespace pgshift::pg

@@ -1,0 +1,68 @@
+// The preflight: every hazard that would break a logical-replication migration, found before it
+// bites. `pgshift check` prints it; `pgshift sync start` refuses to start on an error.
+//
+// A Hazard has a severity, a stable code (for scripts and tests), the side it concerns, the
+// objects involved, a message and the fix. assess() is pure (snapshots in, hazards out) so each
+// rule is unit-testable; run_preflight() reads both databases and calls it.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "catalog/catalog.hpp"
+#include "pg/connection.hpp"
+
+namespace pgshift::preflight {
+
+enum class Severity { error, warning, info };
+std::string to_string(Severity severity);
+
+struct Hazard {
+  Severity severity = Severity::info;
+  std::string code;                  // e.g. "wal-level", "target-not-empty"
+  std::string side;                  // "source", "target" or "both"
+  std::string message;               // what is wrong, one sentence
+  std::vector<std::string> objects;  // tables, columns, settings concerned
+  std::string fix;                   // what to do
+};
+
+struct Options {
+  std::vector<catalog::TablePattern> excludes;
+  std::string publication = "pgshift";
+  std::string subscription = "pgshift";
+};
+
+// Everything assess() looks at.
+struct Inputs {
+  catalog::Snapshot source;
+  catalog::Snapshot target;
+  catalog::TableSelection selection;
+  catalog::SchemaDiff diff;
+  // Replicated tables the target role can read; a table absent here could not be probed.
+  std::map<catalog::TableRef, bool> target_has_rows;
+};
+
+struct Report {
+  std::string source_endpoint;
+  std::string target_endpoint;
+  Inputs inputs;
+  std::vector<Hazard> hazards;  // errors first, then warnings, then info
+  int count(Severity severity) const;
+  bool ok() const { return count(Severity::error) == 0; }
+};
+
+// Pure: the hazards of a source/target pair.
+std::vector<Hazard> assess(const Inputs& inputs, const Options& options);
+
+// Reads both sides (snapshots, target row presence) and assesses them.
+Report run_preflight(pg::Connection& source, pg::Connection& target, const Options& options);
+
+// Output: a human report (severity, code, message, objects, fix, summary) and JSON.
+std::string render_text(const Report& report);
+nlohmann::json to_json(const Report& report);
+
+}  // namespace pgshift::preflight

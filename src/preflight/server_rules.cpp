@@ -1,0 +1,176 @@
+// Server-level hazards: settings, capacity, roles, versions.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "preflight/rules.hpp"
+
+namespace pgshift::preflight {
+namespace {
+
+bool has_role(const catalog::ServerInfo& s, std::string_view role) {
+  return std::find(s.provider_roles.begin(), s.provider_roles.end(), role) != s.provider_roles.end();
+}
+
+bool slot_exists(const catalog::Snapshot& snap, const std::string& name) {
+  return std::any_of(snap.slots.begin(), snap.slots.end(), [&](const auto& s) { return s.name == name; });
+}
+
+// A capacity check: `free` units of `setting` remain; the migration needs `needed`, and
+// `wanted` for a full-speed initial copy.
+void capacity(std::vector<Hazard>& out, const std::string& side, const std::string& setting, int64_t total,
+              int64_t free, int64_t needed, int64_t wanted, const std::string& what, const std::string& fix) {
+  if (free < needed) {
+    out.push_back({Severity::error, "too-few-" + setting, side,
+                   fmt::format("{} {} in use of {} = {}: logical replication needs {} more {}", total - free,
+                               setting, setting, total, needed - free, what),
+                   {side + "." + setting}, fix});
+  } else if (free < wanted) {
+    out.push_back({Severity::warning, "few-" + setting, side,
+                   fmt::format("{} = {} leaves {} free; the initial copy runs up to {} in parallel and "
+                               "will be slower",
+                               setting, total, free, wanted),
+                   {side + "." + setting}, fix});
+  }
+}
+
+}  // namespace
+
+void check_servers(const Inputs& in, const Options& options, std::vector<Hazard>& out) {
+  const auto& src = in.source.server;
+  const auto& tgt = in.target.server;
+  const int64_t sync_workers = tgt.setting_int("max_sync_workers_per_subscription", 2);
+
+  // ---- versions
+  out.push_back({Severity::info, "versions", "both",
+                 fmt::format("source runs PostgreSQL {}, target PostgreSQL {}", src.short_version(),
+                             tgt.short_version()),
+                 {}, ""});
+  if (src.major() < 10) {
+    out.push_back({Severity::error, "source-version", "source",
+                   fmt::format("the source runs PostgreSQL {}, which has no logical replication",
+                               src.short_version()),
+                   {}, "upgrade the source to PostgreSQL 10 or later (13+ is what pgshift supports)"});
+  }
+  if (tgt.major() < src.major()) {
+    out.push_back({Severity::warning, "target-older", "both",
+                   fmt::format("the target (PostgreSQL {}) is older than the source ({}): newer types and "
+                               "syntax may not replicate",
+                               tgt.major(), src.major()),
+                   {}, "run the same or a newer major version on the target"});
+  }
+  if (src.in_recovery && src.major() < 16) {
+    out.push_back({Severity::error, "source-standby", "source",
+                   "the source is a standby; logical replication from a standby needs PostgreSQL 16",
+                   {}, "point --source at the primary"});
+  }
+  if (src.setting("server_encoding") != tgt.setting("server_encoding")) {
+    out.push_back({Severity::warning, "encoding-differs", "both",
+                   fmt::format("server encodings differ: source {}, target {}", src.setting("server_encoding"),
+                               tgt.setting("server_encoding")),
+                   {}, "create the target database with the source's encoding (createdb -E ...)"});
+  }
+
+  // ---- source: WAL, slots, senders, role
+  if (src.setting("wal_level") != "logical") {
+    out.push_back({Severity::error, "wal-level", "source",
+                   fmt::format("wal_level is '{}' on the source; logical replication needs 'logical'",
+                               src.setting("wal_level")),
+                   {"source.wal_level"},
+                   "ALTER SYSTEM SET wal_level = logical and restart the source (RDS/Aurora: set "
+                   "rds.logical_replication = 1 in the parameter group and reboot)"});
+  }
+  const int64_t src_slots = src.setting_int("max_replication_slots");
+  const int64_t need_slot = slot_exists(in.source, options.subscription) ? 0 : 1;
+  capacity(out, "source", "max_replication_slots", src_slots, src_slots - src.replication_slots_in_use,
+           need_slot, need_slot + sync_workers, "replication slot(s)",
+           "raise max_replication_slots on the source (restart needed) or drop unused slots");
+  const int64_t src_senders = src.setting_int("max_wal_senders");
+  capacity(out, "source", "max_wal_senders", src_senders, src_senders - src.walsenders_in_use, 1,
+           1 + sync_workers, "WAL sender(s)", "raise max_wal_senders on the source (restart needed)");
+
+  if (!src.replication_role) {
+    out.push_back({Severity::error, "source-role-replication", "source",
+                   fmt::format("role '{}' has no REPLICATION attribute; the subscription connects as it",
+                               src.current_user),
+                   {"role " + src.current_user},
+                   fmt::format("ALTER ROLE {} REPLICATION (RDS: GRANT rds_replication TO {})", src.current_user,
+                               src.current_user)});
+  }
+  if (!src.superuser && !src.can_create_in_database) {
+    out.push_back({Severity::error, "source-role-publication", "source",
+                   fmt::format("role '{}' cannot create a publication: no CREATE privilege on database {}",
+                               src.current_user, src.database),
+                   {"database " + src.database},
+                   fmt::format("GRANT CREATE ON DATABASE {} TO {}", src.database, src.current_user)});
+  }
+  if (!src.superuser) {
+    std::vector<std::string> not_owned, not_readable;
+    for (const auto& ref : in.selection.replicated) {
+      const catalog::Table* t = in.source.table(ref);
+      if (!t) continue;
+      if (!t->owned_by_current_user) not_owned.push_back(ref.display());
+      if (!t->selectable) not_readable.push_back(ref.display());
+    }
+    if (!not_owned.empty()) {
+      out.push_back({Severity::error, "source-role-not-owner", "source",
+                     fmt::format("role '{}' does not own {} table(s) it must publish and give a replica "
+                                 "identity",
+                                 src.current_user, not_owned.size()),
+                     cap_list(not_owned), "connect as the tables' owner, or ALTER TABLE ... OWNER TO it"});
+    }
+    if (!not_readable.empty()) {
+      out.push_back({Severity::error, "source-role-no-select", "source",
+                     fmt::format("role '{}' cannot SELECT {} table(s); the initial copy reads them",
+                                 src.current_user, not_readable.size()),
+                     cap_list(not_readable), fmt::format("GRANT SELECT ON ... TO {}", src.current_user)});
+    }
+  }
+
+  // ---- target: subscription, workers, reverse replication
+  bool can_subscribe = tgt.superuser || (tgt.major() >= 16 && has_role(tgt, "pg_create_subscription"));
+  if (!can_subscribe) {
+    out.push_back({Severity::error, "target-role-subscription", "target",
+                   fmt::format("role '{}' cannot create a subscription on the target (needs superuser{})",
+                               tgt.current_user, tgt.major() >= 16 ? " or pg_create_subscription" : ""),
+                   {"role " + tgt.current_user},
+                   "connect to the target as a superuser (CloudNativePG: the postgres user via the "
+                   "-superuser secret)"});
+  }
+  const int64_t apply_workers = tgt.setting_int("max_logical_replication_workers");
+  if (apply_workers < 1) {
+    out.push_back({Severity::error, "too-few-max_logical_replication_workers", "target",
+                   "max_logical_replication_workers = 0 on the target: no subscription can run",
+                   {"target.max_logical_replication_workers"},
+                   "set max_logical_replication_workers to at least 4 on the target and restart"});
+  } else if (apply_workers < 1 + sync_workers) {
+    out.push_back({Severity::warning, "few-max_logical_replication_workers", "target",
+                   fmt::format("max_logical_replication_workers = {} leaves fewer than {} workers for the "
+                               "apply worker and the initial table copies",
+                               apply_workers, 1 + sync_workers),
+                   {"target.max_logical_replication_workers"},
+                   "raise max_logical_replication_workers on the target (restart needed)"});
+  }
+  if (tgt.setting_int("max_worker_processes") <= apply_workers) {
+    out.push_back({Severity::warning, "few-max_worker_processes", "target",
+                   fmt::format("max_worker_processes = {} does not exceed max_logical_replication_workers "
+                               "= {}; replication workers compete with other background workers",
+                               tgt.setting_int("max_worker_processes"), apply_workers),
+                   {"target.max_worker_processes"}, "raise max_worker_processes on the target (restart needed)"});
+  }
+  if (tgt.setting_int("max_replication_slots") < 1) {
+    out.push_back({Severity::error, "too-few-max_replication_slots", "target",
+                   "max_replication_slots = 0 on the target: a subscriber needs it to track its origin",
+                   {"target.max_replication_slots"}, "set max_replication_slots to at least 4 on the target"});
+  }
+  if (tgt.setting("wal_level") != "logical") {
+    out.push_back({Severity::warning, "target-wal-level", "target",
+                   fmt::format("wal_level is '{}' on the target: reverse replication (the rollback window "
+                               "after cutover) will not be possible",
+                               tgt.setting("wal_level")),
+                   {"target.wal_level"},
+                   "ALTER SYSTEM SET wal_level = logical on the target and restart before cutover"});
+  }
+}
+
+}  // namespace pgshift::preflight

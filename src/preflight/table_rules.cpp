@@ -1,0 +1,184 @@
+// Table-level hazards: identity, target rows, unlogged tables, large objects, exclusions,
+// partitions and replication objects left from earlier runs.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "pg/lsn.hpp"
+#include "preflight/rules.hpp"
+#include "util/duration.hpp"
+
+namespace pgshift::preflight {
+namespace {
+
+using catalog::ReplicaIdentity;
+
+void check_identity(const Inputs& in, std::vector<Hazard>& out) {
+  std::vector<std::string> no_key, use_index, nothing, full_without_equality;
+  for (const auto& ref : in.selection.replicated) {
+    const catalog::Table* t = in.source.table(ref);
+    if (!t || t->kind == catalog::TableKind::partitioned) continue;  // partitions carry identity
+    if (t->replica_identity == ReplicaIdentity::nothing && !t->primary_key.empty()) {
+      nothing.push_back(ref.display());
+    } else if (!t->has_usable_identity()) {
+      if (const catalog::UniqueIndex* idx = t->identity_candidate()) {
+        use_index.push_back(fmt::format("{} (unique index {})", ref.display(), idx->name));
+      } else {
+        no_key.push_back(ref.display());
+      }
+    }
+    // A table that is (or will be) FULL needs equality on every column for the apply worker to
+    // find the row of an UPDATE or DELETE.
+    bool will_be_full = t->replica_identity == ReplicaIdentity::full ||
+                        (!t->has_usable_identity() && !t->identity_candidate() && t->primary_key.empty());
+    if (will_be_full) {
+      for (const auto& c : t->columns) {
+        if (!c.has_equality) full_without_equality.push_back(fmt::format("{}.{} ({})", ref.display(), c.name, c.type));
+      }
+    }
+  }
+  if (!no_key.empty()) {
+    out.push_back({Severity::warning, "no-replica-identity", "source",
+                   fmt::format("{} table(s) have no primary key, no usable unique index and replica identity "
+                               "DEFAULT: UPDATE and DELETE on the source fail once they are published",
+                               no_key.size()),
+                   cap_list(no_key),
+                   "pgshift sync start sets REPLICA IDENTITY FULL on them (undone by sync stop); better, add "
+                   "a primary key: FULL makes each replicated UPDATE/DELETE scan the target table"});
+  }
+  if (!use_index.empty()) {
+    out.push_back({Severity::info, "replica-identity-index", "source",
+                   fmt::format("{} table(s) without a primary key have a unique NOT NULL index to serve as "
+                               "replica identity",
+                               use_index.size()),
+                   cap_list(use_index), "pgshift sync start sets REPLICA IDENTITY USING INDEX (undone by sync stop)"});
+  }
+  if (!nothing.empty()) {
+    out.push_back({Severity::warning, "replica-identity-nothing", "source",
+                   fmt::format("{} table(s) have REPLICA IDENTITY NOTHING: UPDATE and DELETE on the source "
+                               "fail once they are published",
+                               nothing.size()),
+                   cap_list(nothing), "ALTER TABLE ... REPLICA IDENTITY DEFAULT"});
+  }
+  if (!full_without_equality.empty()) {
+    out.push_back({Severity::error, "identity-full-without-equality", "source",
+                   fmt::format("{} column(s) of tables replicated with REPLICA IDENTITY FULL have a type "
+                               "without equality; the target cannot apply UPDATE/DELETE to them",
+                               full_without_equality.size()),
+                   cap_list(full_without_equality),
+                   "add a primary key to those tables, or change json to jsonb (point to a type with =)"});
+  }
+}
+
+void check_target_rows(const Inputs& in, std::vector<Hazard>& out) {
+  std::vector<std::string> nonempty, unknown;
+  for (const auto& ref : in.selection.replicated) {
+    auto it = in.target_has_rows.find(ref);
+    if (it == in.target_has_rows.end()) unknown.push_back(ref.display());
+    else if (it->second) nonempty.push_back(ref.display());
+  }
+  if (!unknown.empty()) {
+    out.push_back({Severity::warning, "target-rows-unknown", "target",
+                   fmt::format("the target role cannot read {} replicated table(s), so whether they already "
+                               "hold rows is unknown",
+                               unknown.size()),
+                   cap_list(unknown), "run check as the target superuser that will own the subscription"});
+  }
+  if (!nonempty.empty()) {
+    out.push_back({Severity::error, "target-not-empty", "target",
+                   fmt::format("{} replicated table(s) already hold rows on the target; the initial copy "
+                               "would collide with them (duplicate keys) or duplicate them",
+                               nonempty.size()),
+                   cap_list(nonempty),
+                   "truncate them on the target, or run pgshift sync start --truncate-target"});
+  }
+}
+
+void check_leftovers(const Inputs& in, const Options& options, std::vector<Hazard>& out) {
+  std::vector<std::string> unlogged, excluded, partitions;
+  for (const auto& lo : in.selection.left_out) {
+    if (lo.reason == catalog::LeftOutReason::unlogged) unlogged.push_back(lo.table.display());
+    if (lo.reason == catalog::LeftOutReason::excluded) {
+      excluded.push_back(fmt::format("{} (--exclude {})", lo.table.display(), lo.detail));
+    }
+    if (lo.reason == catalog::LeftOutReason::via_root) {
+      partitions.push_back(fmt::format("{} via {}", lo.table.display(), lo.detail));
+    }
+  }
+  if (!unlogged.empty()) {
+    out.push_back({Severity::warning, "unlogged-tables", "source",
+                   fmt::format("{} unlogged table(s) are not written to WAL and will not be replicated; their "
+                               "rows stay on the source",
+                               unlogged.size()),
+                   cap_list(unlogged), "ALTER TABLE ... SET LOGGED to migrate them, or copy them separately"});
+  }
+  if (!excluded.empty()) {
+    out.push_back({Severity::info, "excluded-tables", "source",
+                   fmt::format("{} table(s) are excluded: not replicated, and rows written to them on the "
+                               "source stay there; drain them before cutover (cutover --drain-query)",
+                               excluded.size()),
+                   cap_list(excluded), ""});
+  }
+  if (!partitions.empty()) {
+    out.push_back({Severity::info, "partitions-via-root", "source",
+                   fmt::format("{} partition(s) are replicated through their partitioned root "
+                               "(publish_via_partition_root), so the target may partition differently",
+                               partitions.size()),
+                   cap_list(partitions), ""});
+  }
+  if (in.source.large_objects > 0) {
+    out.push_back({Severity::warning, "large-objects", "source",
+                   fmt::format("{} large object(s) on the source are not carried by logical replication",
+                               in.source.large_objects),
+                   {"pg_largeobject"},
+                   "move them with pg_dump --large-objects --data-only, or store them as bytea"});
+  }
+
+  // Replication objects already there: pgshift's own (a re-run) or someone else's slots holding WAL.
+  for (const auto& p : in.source.publications) {
+    if (p.name == options.publication) {
+      out.push_back({Severity::info, "publication-exists", "source",
+                     fmt::format("publication '{}' already exists on the source (from an earlier sync start)",
+                                 p.name),
+                     {p.name}, "pgshift sync start reuses it when the plan matches; sync stop removes it"});
+    }
+  }
+  for (const auto& s : in.target.subscriptions) {
+    if (s.name == options.subscription) {
+      out.push_back({Severity::info, "subscription-exists", "target",
+                     fmt::format("subscription '{}' already exists on the target", s.name), {s.name},
+                     "pgshift sync status shows its progress; sync stop removes it"});
+    }
+  }
+  std::vector<std::string> idle_slots, lost_slots;
+  for (const auto& slot : in.source.slots) {
+    if (slot.name == options.subscription) continue;
+    if (slot.wal_status == "lost") {
+      lost_slots.push_back(slot.name);
+    } else if (!slot.active && slot.retained_bytes) {
+      idle_slots.push_back(fmt::format("{} ({} of WAL retained)", slot.name, util::format_bytes(*slot.retained_bytes)));
+    }
+  }
+  if (!idle_slots.empty()) {
+    out.push_back({Severity::warning, "inactive-slots", "source",
+                   fmt::format("{} inactive replication slot(s) on the source retain WAL and use slot capacity",
+                               idle_slots.size()),
+                   cap_list(idle_slots), "SELECT pg_drop_replication_slot('...') for slots nobody uses"});
+  }
+  if (!lost_slots.empty()) {
+    out.push_back({Severity::warning, "lost-slots", "source",
+                   fmt::format("{} replication slot(s) on the source are invalidated (wal_status lost)",
+                               lost_slots.size()),
+                   lost_slots, "drop them; their consumers must resynchronize"});
+  }
+}
+
+}  // namespace
+
+void check_tables(const Inputs& in, const Options& options, std::vector<Hazard>& out) {
+  check_identity(in, out);
+  check_target_rows(in, out);
+  check_leftovers(in, options, out);
+}
+
+}  // namespace pgshift::preflight

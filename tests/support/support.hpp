@@ -1,0 +1,57 @@
+// Test support: real PostgreSQL clusters and PgBouncer (from localpg), the pgshift binary as a
+// user runs it, and small helpers. Nothing here is a mock.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "localpg/cluster.hpp"
+#include "localpg/pgbouncer.hpp"
+#include "pg/connection.hpp"
+#include "util/duration.hpp"
+
+namespace pgshift::testing {
+
+using localpg::LocalCluster;
+using localpg::LocalPgBouncer;
+
+// Starts a cluster; fails the test (throws) with the server log when it cannot.
+std::unique_ptr<LocalCluster> start_cluster(const std::string& name,
+                                            const std::map<std::string, std::string>& settings = {});
+
+pg::Connection connect(const LocalCluster& cluster, const std::string& db = "postgres");
+
+// Runs a multi-statement script one statement at a time (split by PostgreSQL's parser).
+void run_sql(pg::Connection& conn, std::string_view script);
+
+// SELECT count(*) FROM table.
+int64_t count_rows(pg::Connection& conn, const std::string& table);
+
+// What a user sees from one run of the pgshift binary.
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  std::string all() const { return out + err; }
+};
+
+// Runs build/pgshift with args. env adds variables; PGSHIFT_* from the test's own environment
+// are removed so runs are reproducible.
+CliRun run_pgshift(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+                   util::Millis timeout = util::Millis(300'000));
+
+// Polls predicate every 50 ms until true or timeout; returns whether it became true.
+bool wait_until(const std::function<bool()>& predicate, util::Millis timeout);
+
+// Asserts that text never contains the local clusters' password.
+void expect_no_password(const std::string& text);
+
+// Number of lines (trailing newline not counted as an extra line).
+size_t line_count(const std::string& text);
+
+}  // namespace pgshift::testing

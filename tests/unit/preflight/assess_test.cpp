@@ -1,0 +1,271 @@
+// Each preflight rule, on hand-built snapshots: a healthy pair has no error, and each seeded
+// hazard is reported with its code and severity.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "preflight/preflight.hpp"
+#include "preflight/rules.hpp"
+
+using namespace pgshift;
+using namespace pgshift::preflight;
+using catalog::Column;
+using catalog::Table;
+
+namespace {
+
+catalog::ServerInfo server() {
+  catalog::ServerInfo s;
+  s.version_num = 150004;
+  s.superuser = true;
+  s.replication_role = true;
+  s.can_create_in_database = true;
+  s.current_user = "postgres";
+  s.database = "app";
+  s.settings = {{"wal_level", "logical"}, {"max_replication_slots", "10"}, {"max_wal_senders", "10"},
+                {"max_worker_processes", "16"}, {"max_logical_replication_workers", "8"},
+                {"max_sync_workers_per_subscription", "2"}, {"server_encoding", "UTF8"}};
+  return s;
+}
+
+Table keyed_table(const std::string& name) {
+  Table t;
+  t.ref = {"public", name};
+  Column id;
+  id.name = "id";
+  id.type = "bigint";
+  id.not_null = true;
+  t.columns = {id};
+  t.primary_key = {"id"};
+  t.owned_by_current_user = true;
+  catalog::UniqueIndex pk;
+  pk.name = name + "_pkey";
+  pk.primary = true;
+  pk.columns = {"id"};
+  pk.all_not_null = true;
+  t.unique_indexes = {pk};
+  return t;
+}
+
+struct Fixture {
+  Inputs in;
+  Options options;
+  Fixture() {
+    in.source.server = server();
+    in.target.server = server();
+    in.source.tables = {keyed_table("orders")};
+    in.target.tables = {keyed_table("orders")};
+  }
+  std::vector<Hazard> run() {
+    in.selection = catalog::select_tables(in.source, in.target, options.excludes);
+    in.diff = catalog::diff_schemas(in.source, in.target);
+    for (const auto& r : in.selection.replicated) in.target_has_rows.emplace(r, false);
+    return assess(in, options);
+  }
+};
+
+const Hazard* find(const std::vector<Hazard>& hs, const std::string& code) {
+  auto it = std::find_if(hs.begin(), hs.end(), [&](const Hazard& h) { return h.code == code; });
+  return it == hs.end() ? nullptr : &*it;
+}
+
+void expect_hazard(const std::vector<Hazard>& hs, const std::string& code, Severity severity) {
+  const Hazard* h = find(hs, code);
+  ASSERT_NE(h, nullptr) << "no hazard " << code;
+  EXPECT_EQ(h->severity, severity) << code;
+  EXPECT_FALSE(h->message.empty());
+  if (severity != Severity::info) {
+    EXPECT_FALSE(h->fix.empty()) << code << " has no fix";
+  }
+}
+
+int errors(const std::vector<Hazard>& hs) {
+  return static_cast<int>(std::count_if(hs.begin(), hs.end(), [](auto& h) { return h.severity == Severity::error; }));
+}
+
+}  // namespace
+
+TEST(Assess, HealthyPairHasNoErrorsOrWarnings) {
+  Fixture f;
+  auto hs = f.run();
+  for (const auto& h : hs) {
+    EXPECT_EQ(h.severity, Severity::info) << h.code << ": " << h.message;
+  }
+  expect_hazard(hs, "versions", Severity::info);
+  // Errors sort first.
+  f.in.source.server.settings["wal_level"] = "replica";
+  hs = f.run();
+  EXPECT_EQ(hs.front().code, "wal-level");
+}
+
+TEST(Assess, ServerSettings) {
+  Fixture f;
+  f.in.source.server.settings["wal_level"] = "replica";
+  f.in.source.server.settings["max_replication_slots"] = "1";
+  f.in.source.server.replication_slots_in_use = 1;
+  f.in.source.server.settings["max_wal_senders"] = "2";
+  f.in.target.server.settings["max_logical_replication_workers"] = "2";
+  f.in.target.server.settings["wal_level"] = "replica";
+  auto hs = f.run();
+  expect_hazard(hs, "wal-level", Severity::error);
+  expect_hazard(hs, "too-few-max_replication_slots", Severity::error);
+  expect_hazard(hs, "few-max_wal_senders", Severity::warning);
+  expect_hazard(hs, "few-max_logical_replication_workers", Severity::warning);
+  expect_hazard(hs, "target-wal-level", Severity::warning);
+}
+
+TEST(Assess, RolesAndPrivileges) {
+  Fixture f;
+  auto& s = f.in.source.server;
+  s.superuser = false;
+  s.replication_role = false;
+  s.can_create_in_database = false;
+  f.in.source.tables[0].owned_by_current_user = false;
+  f.in.source.tables[0].selectable = false;
+  f.in.target.server.superuser = false;
+  auto hs = f.run();
+  expect_hazard(hs, "source-role-replication", Severity::error);
+  expect_hazard(hs, "source-role-publication", Severity::error);
+  expect_hazard(hs, "source-role-not-owner", Severity::error);
+  expect_hazard(hs, "source-role-no-select", Severity::error);
+  expect_hazard(hs, "target-role-subscription", Severity::error);
+  // PostgreSQL 16's pg_create_subscription is enough on the target.
+  f.in.target.server.version_num = 160001;
+  f.in.target.server.provider_roles = {"pg_create_subscription"};
+  EXPECT_EQ(find(f.run(), "target-role-subscription"), nullptr);
+}
+
+TEST(Assess, VersionsStandbyAndEncoding) {
+  Fixture f;
+  f.in.source.server.version_num = 160002;
+  f.in.source.server.in_recovery = true;
+  f.in.target.server.settings["server_encoding"] = "LATIN1";
+  auto hs = f.run();
+  expect_hazard(hs, "target-older", Severity::warning);
+  EXPECT_EQ(find(hs, "source-standby"), nullptr);  // 16 can decode on a standby
+  expect_hazard(hs, "encoding-differs", Severity::warning);
+  f.in.source.server.version_num = 140009;
+  expect_hazard(f.run(), "source-standby", Severity::error);
+  f.in.source.server.version_num = 90624;
+  expect_hazard(f.run(), "source-version", Severity::error);
+}
+
+TEST(Assess, SchemaDifferences) {
+  Fixture f;
+  f.in.source.tables.push_back(keyed_table("legacy"));
+  f.in.target.tables.push_back(keyed_table("target_only"));
+  Column text_col;
+  text_col.name = "note";
+  text_col.type = "text";
+  f.in.source.tables[0].columns.push_back(text_col);
+  Column amount;
+  amount.name = "amount";
+  amount.type = "numeric(12,2)";
+  f.in.source.tables[0].columns.push_back(amount);
+  amount.type = "numeric(10,2)";
+  f.in.target.tables[0].columns.push_back(amount);
+  Column small;
+  small.name = "qty";
+  small.type = "integer";
+  f.in.source.tables[0].columns.push_back(small);
+  small.type = "bigint";
+  f.in.target.tables[0].columns.push_back(small);
+  Column gen;
+  gen.name = "total";
+  gen.type = "integer";
+  gen.generated = 's';
+  f.in.source.tables[0].columns.push_back(gen);
+  gen.generated = '\0';
+  f.in.target.tables[0].columns.push_back(gen);
+  Column required;
+  required.name = "tenant";
+  required.type = "integer";
+  required.not_null = true;
+  f.in.target.tables[0].columns.push_back(required);
+  f.in.source.enums = {{"public.status", {"new", "paid", "refunded"}}};
+  f.in.target.enums = {{"public.status", {"new", "paid"}}};
+  catalog::Sequence seq;
+  seq.ref = {"public", "legacy_id_seq"};
+  f.in.source.sequences = {seq};
+  f.in.source.extensions = {{"plpgsql", "1.0"}, {"pg_trgm", "1.6"}, {"postgis", "3.4"}, {"citext", "1.6"}};
+  f.in.target.extensions = {{"plpgsql", "1.0"}, {"citext", "1.5"}};
+  f.in.target.available_extensions = {"pg_trgm", "citext"};
+  auto hs = f.run();
+  expect_hazard(hs, "source-only-tables", Severity::warning);
+  expect_hazard(hs, "target-only-tables", Severity::info);
+  expect_hazard(hs, "column-missing-on-target", Severity::error);
+  expect_hazard(hs, "column-type-mismatch", Severity::error);
+  expect_hazard(hs, "column-type-widened", Severity::warning);
+  expect_hazard(hs, "generated-column-mismatch", Severity::error);
+  expect_hazard(hs, "target-column-requires-value", Severity::error);
+  expect_hazard(hs, "enum-labels-missing", Severity::error);
+  expect_hazard(hs, "sequences", Severity::info);
+  expect_hazard(hs, "sequence-missing-on-target", Severity::warning);
+  expect_hazard(hs, "extension-missing-on-target", Severity::warning);
+  expect_hazard(hs, "extension-unavailable-on-target", Severity::error);
+  expect_hazard(hs, "extension-versions", Severity::info);
+  const Hazard* enums = find(hs, "enum-labels-missing");
+  ASSERT_EQ(enums->objects.size(), 1u);
+  EXPECT_NE(enums->objects[0].find("'refunded'"), std::string::npos);
+  EXPECT_EQ(find(hs, "extension-unavailable-on-target")->objects, std::vector<std::string>{"postgis"});
+}
+
+TEST(Assess, IdentityRowsAndLeftOutTables) {
+  Fixture f;
+  Table nokey = keyed_table("page_views");
+  nokey.primary_key.clear();
+  nokey.unique_indexes.clear();
+  Column payload;
+  payload.name = "payload";
+  payload.type = "json";
+  payload.has_equality = false;
+  nokey.columns.push_back(payload);
+  Table with_index = keyed_table("coupons");
+  with_index.primary_key.clear();
+  with_index.unique_indexes[0].primary = false;
+  with_index.unique_indexes[0].name = "coupons_code";
+  Table nothing = keyed_table("audit");
+  nothing.replica_identity = catalog::ReplicaIdentity::nothing;
+  Table unlogged = keyed_table("cache");
+  unlogged.persistence = catalog::Persistence::unlogged;
+  Table queue = keyed_table("oban_jobs");
+  for (auto* list : {&f.in.source.tables, &f.in.target.tables}) {
+    list->insert(list->end(), {nokey, with_index, nothing, unlogged, queue});
+  }
+  f.options.excludes = {catalog::TablePattern("oban_*")};
+  f.in.source.large_objects = 3;
+  catalog::ReplicationSlot idle;
+  idle.name = "old_debezium";
+  idle.retained_bytes = 5LL << 30;
+  f.in.source.slots = {idle};
+  f.in.source.publications = {{"pgshift", false, true, {}}};
+  f.in.target.subscriptions = {{"pgshift", true, "pgshift", {"pgshift"}}};
+  auto hs = [&] {
+    f.in.selection = catalog::select_tables(f.in.source, f.in.target, f.options.excludes);
+    f.in.diff = catalog::diff_schemas(f.in.source, f.in.target);
+    for (const auto& r : f.in.selection.replicated) f.in.target_has_rows[r] = r.name == "orders";
+    return assess(f.in, f.options);
+  }();
+  expect_hazard(hs, "no-replica-identity", Severity::warning);
+  expect_hazard(hs, "identity-full-without-equality", Severity::error);
+  expect_hazard(hs, "replica-identity-index", Severity::info);
+  expect_hazard(hs, "replica-identity-nothing", Severity::warning);
+  expect_hazard(hs, "target-not-empty", Severity::error);
+  expect_hazard(hs, "unlogged-tables", Severity::warning);
+  expect_hazard(hs, "excluded-tables", Severity::info);
+  expect_hazard(hs, "large-objects", Severity::warning);
+  expect_hazard(hs, "inactive-slots", Severity::warning);
+  expect_hazard(hs, "publication-exists", Severity::info);
+  expect_hazard(hs, "subscription-exists", Severity::info);
+  EXPECT_EQ(find(hs, "no-replica-identity")->objects, std::vector<std::string>{"public.page_views"});
+  EXPECT_EQ(find(hs, "target-not-empty")->objects, std::vector<std::string>{"public.orders"});
+  EXPECT_EQ(errors(hs), 2);
+}
+
+TEST(Assess, LongObjectListsAreCapped) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 30; ++i) names.push_back("t" + std::to_string(i));
+  auto capped = cap_list(names, 20);
+  ASSERT_EQ(capped.size(), 21u);
+  EXPECT_EQ(capped.back(), "... and 10 more");
+}
