@@ -124,19 +124,22 @@ int run_soak(const state::Plan& plan, const replication::SoakOptions& options, b
                util::format_duration(options.duration), util::format_bytes(options.max_lag_bytes),
                util::format_duration(options.deadline));
   bool was_running = false;
+  // A result line on stdout; the progress line on stderr is cleared first so they do not mix.
+  auto say = [&](const std::string& line) {
+    if (progress) std::fputs("\r\033[K", stderr);
+    if (json) spdlog::info("{}", line);
+    else print_text(line + "\n");
+  };
   auto on_tick = [&](const replication::SoakTick& t) {
     std::string stamp = fmt::format("[{:>7}]", util::format_duration(t.elapsed));
     if (t.observation.restarted) {
-      std::string line = fmt::format("{} clock restarted: {} ({} to go once clean, deadline in {})", stamp,
-                                     reasons_text(t.observation.reasons), util::format_duration(t.clock.required()),
-                                     util::format_duration(t.deadline_left));
-      if (progress) std::fputs("\r\033[K", stderr);
-      if (json) spdlog::warn("{}", line);
-      else print_text(line + "\n");
+      say(fmt::format("{} clock restarted: {} ({} to go once clean, deadline in {})", stamp,
+                      reasons_text(t.observation.reasons), util::format_duration(t.clock.required()),
+                      util::format_duration(t.deadline_left)));
     }
     bool running = t.clock.running();
-    if (running && !was_running && !json && !t.clock.passed(t.now)) {
-      print_text(fmt::format("{} clean: clock running, {} left\n", stamp, util::format_duration(t.clock.left(t.now))));
+    if (running && !was_running && !t.clock.passed(t.now)) {
+      say(fmt::format("{} clean: clock running, {} left", stamp, util::format_duration(t.clock.left(t.now))));
     }
     was_running = running;
     if (progress) {

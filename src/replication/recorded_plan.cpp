@@ -10,6 +10,11 @@
 
 namespace pgshift::replication {
 
+Names Names::of(const state::Plan& plan) {
+  return {plan.source.empty() ? "" : plan.source.redacted(), plan.target.empty() ? "" : plan.target.redacted(),
+          plan.publication, plan.subscription};
+}
+
 state::Plan recorded_plan(pg::Connection& target, const state::Plan& given, bool refuse_other_endpoints) {
   state::Journal journal(target, "");
   std::optional<state::Migration> current = journal.current();

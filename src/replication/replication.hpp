@@ -34,6 +34,15 @@
 
 namespace pgshift::replication {
 
+// Which migration a result speaks of: redacted endpoints and the replication objects' names.
+struct Names {
+  std::string source;  // "user@host:port/db"
+  std::string target;
+  std::string publication;
+  std::string subscription;  // also the replication slot's name
+  static Names of(const state::Plan& plan);
+};
+
 // ---- planning (pure) ----------------------------------------------------------------------
 
 // A replica identity pgshift sets so UPDATE and DELETE can be published (on the source) and
@@ -105,10 +114,7 @@ struct StartResult {
   enum class Outcome { started, unchanged, refenced };
   Outcome outcome = Outcome::started;
   int64_t migration_id = 0;
-  std::string source;  // redacted endpoints
-  std::string target;
-  std::string publication;
-  std::string subscription;
+  Names names;
   PublicationPlan plan;
   std::vector<catalog::TableRef> truncated;
   size_t fenced = 0;
@@ -144,10 +150,7 @@ struct Status {
   state::Phase phase = state::Phase::none;
   int64_t migration_id = 0;
   std::string phase_since;  // ISO 8601
-  std::string source;       // redacted endpoints
-  std::string target;
-  std::string publication;
-  std::string subscription;
+  Names names;
   bool publication_exists = false;
   std::vector<TableStatus> tables;          // the published tables
   std::vector<catalog::LeftOut> left_out;   // tables not replicated, with why
@@ -254,8 +257,7 @@ nlohmann::json to_json(const SoakResult& result);
 struct StopResult {
   bool found_anything = false;
   int64_t migration_id = 0;
-  std::string publication;
-  std::string subscription;
+  Names names;
   bool subscription_dropped = false;
   std::vector<std::string> slots_dropped;  // on the source
   bool publication_dropped = false;

@@ -36,10 +36,10 @@ json to_json(const StartResult& r) {
   for (const auto& c : r.plan.identity_changes) identity.push_back(c.to_json());
   return json{{"outcome", outcome_name(r.outcome)},
               {"migration_id", r.migration_id},
-              {"source", r.source},
-              {"target", r.target},
-              {"publication", r.publication},
-              {"subscription", r.subscription},
+              {"source", r.names.source},
+              {"target", r.names.target},
+              {"publication", r.names.publication},
+              {"subscription", r.names.subscription},
               {"tables", tables_json(r.plan.tables)},
               {"identity_changes", identity},
               {"truncated", tables_json(r.truncated)},
@@ -51,8 +51,8 @@ json to_json(const StartResult& r) {
 std::string render(const StartResult& r) {
   std::string out;
   if (r.outcome != StartResult::Outcome::started) {
-    out += fmt::format("migration {} is already syncing with this plan from {} to {}: {}\n", r.migration_id, r.source,
-                       r.target,
+    out += fmt::format("migration {} is already syncing with this plan from {} to {}: {}\n", r.migration_id, r.names.source,
+                       r.names.target,
                        r.outcome == StartResult::Outcome::unchanged
                            ? "nothing changed"
                            : "the fence was missing on some tables and is back; nothing else changed");
@@ -60,10 +60,10 @@ std::string render(const StartResult& r) {
                        r.plan.tables.size(), r.fenced);
     return out;
   }
-  out += fmt::format("migration {}: replicating {} → {}\n", r.migration_id, r.source, r.target);
+  out += fmt::format("migration {}: replicating {} → {}\n", r.migration_id, r.names.source, r.names.target);
   bool via_root = std::any_of(r.plan.left_out.begin(), r.plan.left_out.end(),
                               [](const catalog::LeftOut& lo) { return lo.reason == catalog::LeftOutReason::via_root; });
-  out += fmt::format("publication  {} on the source: {} table(s){}\n", r.publication, r.plan.tables.size(),
+  out += fmt::format("publication  {} on the source: {} table(s){}\n", r.names.publication, r.plan.tables.size(),
                      via_root ? ", partitioned tables through their root" : "");
   if (!r.plan.identity_changes.empty()) {
     out += fmt::format("replica identity set on {} table(s) (restored by sync stop):\n", r.plan.identity_changes.size());
@@ -76,7 +76,7 @@ std::string render(const StartResult& r) {
   }
   out += fmt::format("fence        {} target table(s) reject every write but replication's\n", r.fenced);
   out += fmt::format("subscription {} on the target, slot {} on the source: the initial copy is running\n",
-                     r.subscription, r.subscription);
+                     r.names.subscription, r.names.subscription);
   out += detail::render_left_out(r.plan.left_out);
   out += fmt::format("started in {}; follow the copy with: pgshift sync status --watch\n", util::format_duration(r.took));
   return out;
@@ -86,8 +86,8 @@ json to_json(const StopResult& r) {
   json restored = json::array();
   for (const auto& c : r.identities_restored) restored.push_back(c.to_json());
   return json{{"migration_id", r.migration_id ? json(r.migration_id) : json(nullptr)},
-              {"publication", r.publication},
-              {"subscription", r.subscription},
+              {"publication", r.names.publication},
+              {"subscription", r.names.subscription},
               {"found_anything", r.found_anything},
               {"subscription_dropped", r.subscription_dropped},
               {"slots_dropped", r.slots_dropped},
@@ -101,9 +101,9 @@ json to_json(const StopResult& r) {
 std::string render(const StopResult& r) {
   if (!r.found_anything) return "nothing to stop: no subscription, slot, publication, fence or replica identity of pgshift's\n";
   std::string out;
-  if (r.subscription_dropped) out += fmt::format("dropped   subscription {} on the target\n", r.subscription);
+  if (r.subscription_dropped) out += fmt::format("dropped   subscription {} on the target\n", r.names.subscription);
   for (const auto& s : r.slots_dropped) out += fmt::format("dropped   replication slot {} on the source\n", s);
-  if (r.publication_dropped) out += fmt::format("dropped   publication {} on the source\n", r.publication);
+  if (r.publication_dropped) out += fmt::format("dropped   publication {} on the source\n", r.names.publication);
   for (const auto& c : r.identities_restored) {
     out += fmt::format("restored  {} {}: REPLICA IDENTITY {}\n",
                        c.side == IdentityChange::Side::source ? "source" : "target", c.table.display(),

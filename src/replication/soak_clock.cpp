@@ -12,24 +12,24 @@ std::vector<Anomaly> find_anomalies(const Status& now, const Status* previous, i
   std::vector<Anomaly> out;
   const auto& sub = now.subscription_state;
   if (!now.publication_exists) {
-    out.push_back({"publication-missing", fmt::format("publication {} is missing on the source", now.publication)});
+    out.push_back({"publication-missing", fmt::format("publication {} is missing on the source", now.names.publication)});
   }
   if (!sub.exists) {
-    out.push_back({"subscription-missing", fmt::format("subscription {} is missing on the target", now.subscription)});
+    out.push_back({"subscription-missing", fmt::format("subscription {} is missing on the target", now.names.subscription)});
   } else if (!sub.enabled) {
-    out.push_back({"subscription-disabled", fmt::format("subscription {} is disabled", now.subscription)});
+    out.push_back({"subscription-disabled", fmt::format("subscription {} is disabled", now.names.subscription)});
   } else if (!sub.apply_pid) {
     out.push_back({"apply-worker-not-running",
-                   fmt::format("the apply worker of subscription {} is not running", now.subscription)});
+                   fmt::format("the apply worker of subscription {} is not running", now.names.subscription)});
   }
   if (!now.slot.exists) {
-    out.push_back({"slot-missing", fmt::format("replication slot {} is missing on the source", now.subscription)});
+    out.push_back({"slot-missing", fmt::format("replication slot {} is missing on the source", now.names.subscription)});
   } else {
     if (!now.slot.active && sub.exists && sub.enabled && sub.apply_pid) {
-      out.push_back({"slot-inactive", fmt::format("replication slot {} is not in use by the subscriber", now.subscription)});
+      out.push_back({"slot-inactive", fmt::format("replication slot {} is not in use by the subscriber", now.names.subscription)});
     }
     if (now.slot.wal_status == "lost" || now.slot.wal_status == "unreserved") {
-      out.push_back({"slot-at-risk", fmt::format("replication slot {} has wal_status {}", now.subscription, now.slot.wal_status)});
+      out.push_back({"slot-at-risk", fmt::format("replication slot {} has wal_status {}", now.names.subscription, now.slot.wal_status)});
     }
   }
   std::vector<std::string> not_ready;

@@ -138,10 +138,7 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
   state::MigrationLock lock = state::MigrationLock::acquire(target);
   state::Journal journal(target, "sync start");
   StartResult result;
-  result.source = plan.source.redacted();
-  result.target = plan.target.redacted();
-  result.publication = plan.publication;
-  result.subscription = plan.subscription;
+  result.names = Names::of(plan);
 
   if (std::optional<state::Migration> current = journal.current()) {
     result.migration_id = current->id;
@@ -186,7 +183,7 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
   state::Migration m = journal.begin(plan.to_json(), Phase::starting);
   result.migration_id = m.id;
   spdlog::info("migration {}: publishing {} table(s) from {} to {}", m.id, result.plan.tables.size(),
-               result.source, result.target);
+               result.names.source, result.names.target);
   journal.record(m.id, kStepStart, EventStatus::started,
                  {{"tables", result.plan.tables.size()}, {"truncate_target", options.truncate_target}});
 

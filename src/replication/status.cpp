@@ -18,23 +18,23 @@ void add_warnings(Status& st, const Status* previous) {
   const bool syncing = st.phase == state::Phase::syncing;
   const auto& sub = st.subscription_state;
   std::string retained = st.slot.retained_bytes ? util::format_bytes(*st.slot.retained_bytes) : "an unknown amount";
-  if (syncing && !st.publication_exists) warn("publication-missing", fmt::format("publication {} is missing on the source", st.publication));
-  if (syncing && !sub.exists) warn("subscription-missing", fmt::format("subscription {} is missing on the target", st.subscription));
-  if (syncing && !st.slot.exists) warn("slot-missing", fmt::format("replication slot {} is missing on the source", st.subscription));
+  if (syncing && !st.publication_exists) warn("publication-missing", fmt::format("publication {} is missing on the source", st.names.publication));
+  if (syncing && !sub.exists) warn("subscription-missing", fmt::format("subscription {} is missing on the target", st.names.subscription));
+  if (syncing && !st.slot.exists) warn("slot-missing", fmt::format("replication slot {} is missing on the source", st.names.subscription));
   if (st.slot.wal_status == "lost") {
     warn("slot-lost", fmt::format("replication slot {} was invalidated (the WAL it needed is gone): the subscription "
                                   "cannot continue; run pgshift sync stop and sync start (the copy runs again)",
-                                  st.subscription));
+                                  st.names.subscription));
   } else if (st.slot.wal_status == "unreserved") {
     warn("slot-at-risk", fmt::format("replication slot {} retains {} of WAL, more than max_slot_wal_keep_size ({}): "
                                      "the next checkpoint invalidates it unless the subscriber catches up",
-                                     st.subscription, retained, util::format_bytes(st.max_slot_wal_keep_size)));
+                                     st.names.subscription, retained, util::format_bytes(st.max_slot_wal_keep_size)));
   } else if (st.max_slot_wal_keep_size >= 0 && st.slot.safe_wal_size &&
              *st.slot.safe_wal_size < st.max_slot_wal_keep_size / 5) {
     warn("slot-near-limit",
          fmt::format("replication slot {} retains {} of WAL; it is invalidated after {} more is written "
                      "(max_slot_wal_keep_size = {})",
-                     st.subscription, retained, util::format_bytes(std::max<int64_t>(0, *st.slot.safe_wal_size)),
+                     st.names.subscription, retained, util::format_bytes(std::max<int64_t>(0, *st.slot.safe_wal_size)),
                      util::format_bytes(st.max_slot_wal_keep_size)));
   }
   if (sub.exists && !sub.enabled) {
@@ -47,12 +47,12 @@ void add_warnings(Status& st, const Status* previous) {
     warn("subscription-disabled",
          fmt::format("subscription {} is disabled: slot {} retains {} of WAL on the source{}, growing with every "
                      "write there; ALTER SUBSCRIPTION {} ENABLE on the target",
-                     st.subscription, st.subscription, retained, growth, st.subscription));
+                     st.names.subscription, st.names.subscription, retained, growth, st.names.subscription));
   } else if (sub.exists && !sub.apply_pid) {
     warn("apply-worker-not-running",
          fmt::format("the apply worker of subscription {} is not running (it restarts after an error; the reason is "
                      "in the target's server log)",
-                     st.subscription));
+                     st.names.subscription));
   }
   int64_t apply_errors = sub.apply_error_count.value_or(0), sync_errors = sub.sync_error_count.value_or(0);
   if (apply_errors + sync_errors > 0) {
@@ -78,10 +78,7 @@ Status status(pg::Connection& source, pg::Connection& target, const state::Plan&
   state::Plan plan = recorded_plan(target, given, false);
   state::Journal journal(target, "sync status");
   Status st;
-  st.source = plan.source.redacted();
-  st.target = plan.target.redacted();
-  st.publication = plan.publication;
-  st.subscription = plan.subscription;
+  st.names = Names::of(plan);
   std::vector<std::string> accepted;
   if (std::optional<state::Migration> current = journal.current()) {
     st.phase = current->phase;

@@ -35,21 +35,21 @@ util::Color state_color(const std::string& state) {
 
 std::string subscription_line(const Status& st) {
   const auto& sub = st.subscription_state;
-  if (!sub.exists) return fmt::format("subscription {}: not on the target", st.subscription);
+  if (!sub.exists) return fmt::format("subscription {}: not on the target", st.names.subscription);
   std::string worker = sub.apply_pid ? fmt::format("apply worker running (pid {})", *sub.apply_pid)
                                      : std::string("apply worker not running");
   std::string errors = sub.apply_error_count
                            ? fmt::format("errors: {} apply, {} table-sync", *sub.apply_error_count,
                                          sub.sync_error_count.value_or(0))
                            : std::string("errors: n/a before PostgreSQL 15");
-  return fmt::format("subscription {}: {}, {}, {} table-sync worker(s), {}", st.subscription,
+  return fmt::format("subscription {}: {}, {}, {} table-sync worker(s), {}", st.names.subscription,
                      sub.enabled ? "enabled" : util::paint("disabled", util::Color::red), worker, sub.sync_workers,
                      errors);
 }
 
 std::string slot_line(const Status& st) {
-  if (!st.slot.exists) return fmt::format("slot    {}: not on the source", st.subscription);
-  return fmt::format("slot    {}: {}, wal_status {}, retains {} (max_slot_wal_keep_size {})", st.subscription,
+  if (!st.slot.exists) return fmt::format("slot    {}: not on the source", st.names.subscription);
+  return fmt::format("slot    {}: {}, wal_status {}, retains {} (max_slot_wal_keep_size {})", st.names.subscription,
                      st.slot.active ? "active" : "inactive", st.slot.wal_status.empty() ? "n/a" : st.slot.wal_status,
                      st.slot.retained_bytes ? util::format_bytes(*st.slot.retained_bytes) : "n/a",
                      st.max_slot_wal_keep_size < 0 ? "unlimited" : util::format_bytes(st.max_slot_wal_keep_size));
@@ -141,11 +141,11 @@ json to_json(const Status& st) {
       {"migration_id", st.migration_id ? json(st.migration_id) : json(nullptr)},
       {"phase", state::to_string(st.phase)},
       {"phase_since", st.phase_since.empty() ? json(nullptr) : json(st.phase_since)},
-      {"source", st.source},
-      {"target", st.target},
-      {"publication", {{"name", st.publication}, {"exists", st.publication_exists}}},
+      {"source", st.names.source},
+      {"target", st.names.target},
+      {"publication", {{"name", st.names.publication}, {"exists", st.publication_exists}}},
       {"subscription",
-       {{"name", st.subscription},
+       {{"name", st.names.subscription},
         {"exists", sub.exists},
         {"enabled", sub.enabled},
         {"apply_worker_pid", opt(sub.apply_pid)},
@@ -159,7 +159,7 @@ json to_json(const Status& st) {
         {"source_lsn", st.source_lsn ? json(st.source_lsn->to_string()) : json(nullptr)},
         {"confirmed_flush_lsn", st.slot.confirmed_flush ? json(st.slot.confirmed_flush->to_string()) : json(nullptr)}}},
       {"slot",
-       {{"name", st.subscription},
+       {{"name", st.names.subscription},
         {"exists", st.slot.exists},
         {"active", st.slot.active},
         {"wal_status", st.slot.wal_status},
@@ -179,16 +179,16 @@ json to_json(const Status& st) {
 std::string render(const Status& st, size_t table_limit) {
   std::string out;
   if (st.migration_id == 0) {
-    out += fmt::format("no migration recorded on target {}; pgshift sync start begins one\n", st.target);
+    out += fmt::format("no migration recorded on target {}; pgshift sync start begins one\n", st.names.target);
   } else {
     out += fmt::format("migration {}: {} since {}\n", st.migration_id,
                        util::paint(state::to_string(st.phase), util::Color::bold), st.phase_since);
   }
-  out += fmt::format("source  {}  →  target  {}\n", st.source, st.target);
+  out += fmt::format("source  {}  →  target  {}\n", st.names.source, st.names.target);
   const bool nothing_there = !st.subscription_state.exists && !st.slot.exists && !st.publication_exists;
   if (nothing_there) {
-    out += fmt::format("no publication {}, subscription {} or slot {} exists\n", st.publication, st.subscription,
-                       st.subscription);
+    out += fmt::format("no publication {}, subscription {} or slot {} exists\n", st.names.publication, st.names.subscription,
+                       st.names.subscription);
   } else {
     out += subscription_line(st) + "\n";
     out += lag_line(st) + "\n";

@@ -53,8 +53,7 @@ StopResult stop(pg::Connection& source, pg::Connection& target, const state::Pla
   state::Plan plan = recorded_plan(target, given, true);
   std::optional<state::Migration> current = journal.current();
   StopResult result;
-  result.publication = plan.publication;
-  result.subscription = plan.subscription;
+  result.names = Names::of(plan);
   int64_t mid = 0;
   if (current) {
     mid = current->id;

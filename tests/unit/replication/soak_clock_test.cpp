@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "replication/replication.hpp"
+#include "status_fixture.hpp"
 
 using namespace pgshift;
 using namespace pgshift::replication;
@@ -9,23 +10,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-Status healthy() {
-  Status st;
-  st.phase = state::Phase::syncing;
-  st.publication = st.subscription = "pgshift";
-  st.publication_exists = true;
-  st.subscription_state.exists = true;
-  st.subscription_state.enabled = true;
-  st.subscription_state.apply_pid = 4242;
-  st.subscription_state.apply_error_count = 0;
-  st.subscription_state.sync_error_count = 0;
-  st.slot.exists = true;
-  st.slot.active = true;
-  st.slot.wal_status = "reserved";
-  st.lag_bytes = 120;
-  st.tables = {{{"public", "a"}, "ready", {}, {}, {}}, {{"public", "b"}, "ready", {}, {}, {}}};
-  return st;
-}
+using fixtures::healthy_status;
 
 std::vector<std::string> codes(const std::vector<Anomaly>& anomalies) {
   std::vector<std::string> out;
@@ -36,35 +21,35 @@ std::vector<std::string> codes(const std::vector<Anomaly>& anomalies) {
 }  // namespace
 
 TEST(SoakAnomalies, HealthyReplicationHasNone) {
-  Status st = healthy();
+  Status st = healthy_status();
   EXPECT_TRUE(find_anomalies(st, nullptr, 1024).empty());
   EXPECT_TRUE(find_anomalies(st, &st, 1024).empty());
 }
 
 TEST(SoakAnomalies, EachKindOfTrouble) {
-  Status st = healthy();
+  Status st = healthy_status();
   st.subscription_state.enabled = false;
   EXPECT_EQ(codes(find_anomalies(st, nullptr, 1024)), std::vector<std::string>{"subscription-disabled"});
 
-  st = healthy();
+  st = healthy_status();
   st.subscription_state.apply_pid.reset();
   EXPECT_EQ(codes(find_anomalies(st, nullptr, 1024)), std::vector<std::string>{"apply-worker-not-running"});
 
-  st = healthy();
+  st = healthy_status();
   st.slot.active = false;
   EXPECT_EQ(codes(find_anomalies(st, nullptr, 1024)), std::vector<std::string>{"slot-inactive"});
 
-  st = healthy();
+  st = healthy_status();
   st.slot.wal_status = "unreserved";
   EXPECT_EQ(codes(find_anomalies(st, nullptr, 1024)), std::vector<std::string>{"slot-at-risk"});
 
-  st = healthy();
+  st = healthy_status();
   st.tables[1].state = "copying";
   auto a = find_anomalies(st, nullptr, 1024);
   ASSERT_EQ(codes(a), std::vector<std::string>{"tables-not-ready"});
   EXPECT_EQ(a[0].message, "1 table(s) not ready: public.b (copying)");
 
-  st = healthy();
+  st = healthy_status();
   st.lag_bytes = 4096;
   a = find_anomalies(st, nullptr, 1024);
   ASSERT_EQ(codes(a), std::vector<std::string>{"lag"});
@@ -72,7 +57,7 @@ TEST(SoakAnomalies, EachKindOfTrouble) {
   st.lag_bytes.reset();
   EXPECT_EQ(codes(find_anomalies(st, nullptr, 1024)), std::vector<std::string>{"lag-unknown"});
 
-  st = healthy();
+  st = healthy_status();
   st.drift.push_back({{"public", "a"}, "note", "missing_on_target",
                       "public.a.note: on the source (text) but not on the target", "1", "2"});
   a = find_anomalies(st, nullptr, 1024);
@@ -81,7 +66,7 @@ TEST(SoakAnomalies, EachKindOfTrouble) {
 }
 
 TEST(SoakAnomalies, ErrorCountersMatterOnlyWhenTheyRise) {
-  Status before = healthy();
+  Status before = healthy_status();
   before.subscription_state.apply_error_count = 3;  // errors from before the soak began
   Status now = before;
   EXPECT_TRUE(find_anomalies(now, &before, 1024).empty());

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "replication/replication.hpp"
+#include "status_fixture.hpp"
 
 using namespace pgshift;
 using namespace pgshift::replication;
@@ -11,23 +12,9 @@ using namespace pgshift::replication;
 namespace {
 
 Status sample() {
-  Status st;
-  st.phase = state::Phase::syncing;
-  st.migration_id = 7;
-  st.phase_since = "2025-06-01T10:00:00.000Z";
-  st.source = "app@db1:5432/shop";
-  st.target = "app@pg:5432/shop";
-  st.publication = st.subscription = "pgshift";
-  st.publication_exists = true;
-  st.subscription_state.exists = true;
-  st.subscription_state.enabled = true;
-  st.subscription_state.apply_pid = 99;
+  Status st = fixtures::healthy_status();
   st.subscription_state.sync_workers = 1;
-  st.subscription_state.apply_error_count = 0;
   st.subscription_state.sync_error_count = 2;
-  st.slot.exists = true;
-  st.slot.active = true;
-  st.slot.wal_status = "reserved";
   st.slot.retained_bytes = 3 << 20;
   st.slot.confirmed_flush = pg::Lsn(0x1000);
   st.source_lsn = pg::Lsn(0x1800);
@@ -77,8 +64,8 @@ TEST(StatusRender, ManyTablesListOnlyThoseNotReady) {
 
 TEST(StatusRender, NoMigrationSaysHowToStartOne) {
   Status st;
-  st.target = "app@pg:5432/shop";
-  st.publication = st.subscription = "pgshift";
+  st.names.target = "app@pg:5432/shop";
+  st.names.publication = st.names.subscription = "pgshift";
   std::string out = render(st);
   EXPECT_TRUE(has(out, "no migration recorded on target app@pg:5432/shop; pgshift sync start begins one")) << out;
   EXPECT_TRUE(has(out, "no publication pgshift, subscription pgshift or slot pgshift exists")) << out;
