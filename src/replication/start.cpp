@@ -226,6 +226,9 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
     });
     result.fenced = result.plan.tables.size();
     journal.run_step(m.id, kStepSubscription, [&] {
+      spdlog::info("target: creating subscription {} (the slot on the source waits for transactions running there "
+                   "to finish)",
+                   plan.subscription);
       create_subscription(target, plan);
       spdlog::info("target: subscription {} created (slot {} on the source); the initial copy is running",
                    plan.subscription, plan.subscription);
