@@ -174,6 +174,11 @@ struct Status {
 Status status(pg::Connection& source, pg::Connection& target, const state::Plan& plan,
               const Status* previous = nullptr);
 
+// Pure: the warnings of a status sample — slot at risk of invalidation (max_slot_wal_keep_size),
+// subscription disabled while the slot retains WAL (growth since `previous` when given), apply
+// worker down, worker errors, drift, missing objects.
+std::vector<Warning> status_warnings(const Status& status, const Status* previous);
+
 nlohmann::json to_json(const Status& status);
 // Human report. Lists every table up to `table_limit`, beyond that only those not ready.
 std::string render(const Status& status, size_t table_limit = 40);

@@ -9,12 +9,12 @@
 #include "util/duration.hpp"
 
 namespace pgshift::replication {
-namespace {
 
 using namespace detail;
 
-void add_warnings(Status& st, const Status* previous) {
-  auto warn = [&](std::string code, std::string message) { st.warnings.push_back({std::move(code), std::move(message)}); };
+std::vector<Warning> status_warnings(const Status& st, const Status* previous) {
+  std::vector<Warning> out;
+  auto warn = [&](std::string code, std::string message) { out.push_back({std::move(code), std::move(message)}); };
   const bool syncing = st.phase == state::Phase::syncing;
   const auto& sub = st.subscription_state;
   std::string retained = st.slot.retained_bytes ? util::format_bytes(*st.slot.retained_bytes) : "an unknown amount";
@@ -66,9 +66,8 @@ void add_warnings(Status& st, const Status* previous) {
                               "replicated: apply it on the target",
                               st.drift.size()));
   }
+  return out;
 }
-
-}  // namespace
 
 size_t Status::count_state(const std::string& wanted) const {
   return static_cast<size_t>(std::count_if(tables.begin(), tables.end(), [&](const TableStatus& t) { return t.state == wanted; }));
@@ -138,7 +137,8 @@ Status status(pg::Connection& source, pg::Connection& target, const state::Plan&
   st.max_slot_wal_keep_size = keep_mb < 0 ? -1 : keep_mb * 1024 * 1024;
   st.drift = find_drift(src, tgt, published, accepted);
   st.fenced_tables = fence::fenced_tables(target).size();
-  add_warnings(st, previous);
+  std::vector<Warning> warnings = status_warnings(st, previous);
+  st.warnings.insert(st.warnings.end(), warnings.begin(), warnings.end());
   return st;
 }
 

@@ -91,3 +91,57 @@ TEST(StatusRender, JsonCarriesTheFiguresScriptsNeed) {
   EXPECT_EQ(j["fenced_tables"], 3);
   EXPECT_EQ(j["warnings"][0]["code"], "subscription-errors");
 }
+
+TEST(StatusWarnings, SlotNearMaxSlotWalKeepSize) {
+  Status st = fixtures::healthy_status();
+  EXPECT_TRUE(status_warnings(st, nullptr).empty());
+  st.max_slot_wal_keep_size = 1ll << 30;
+  st.slot.retained_bytes = 900ll << 20;
+  st.slot.safe_wal_size = 124ll << 20;
+  auto w = status_warnings(st, nullptr);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].code, "slot-near-limit");
+  EXPECT_EQ(w[0].message, "replication slot pgshift retains 900 MB of WAL; it is invalidated after 124 MB more is "
+                          "written (max_slot_wal_keep_size = 1.0 GB)");
+  st.slot.safe_wal_size = 600ll << 20;
+  EXPECT_TRUE(status_warnings(st, nullptr).empty()) << "plenty of room left";
+  st.slot.wal_status = "unreserved";
+  EXPECT_EQ(status_warnings(st, nullptr)[0].code, "slot-at-risk");
+  st.slot.wal_status = "lost";
+  EXPECT_EQ(status_warnings(st, nullptr)[0].code, "slot-lost");
+}
+
+TEST(StatusWarnings, DisabledSubscriptionShowsRetainedWalAndItsGrowth) {
+  Status before = fixtures::healthy_status();
+  before.subscription_state.enabled = false;
+  before.slot.retained_bytes = 1 << 20;
+  Status now = before;
+  now.slot.retained_bytes = 3 << 20;
+  auto w = status_warnings(now, nullptr);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].code, "subscription-disabled");
+  EXPECT_NE(w[0].message.find("slot pgshift retains 3.0 MB of WAL on the source, growing with every write"),
+            std::string::npos)
+      << w[0].message;
+  w = status_warnings(now, &before);
+  EXPECT_NE(w[0].message.find("retains 3.0 MB of WAL on the source (+2.0 MB since the last sample)"), std::string::npos)
+      << w[0].message;
+}
+
+TEST(StatusWarnings, WorkerDownErrorsDriftAndMissingObjects) {
+  Status st = fixtures::healthy_status();
+  st.subscription_state.apply_pid.reset();
+  st.subscription_state.apply_error_count = 4;
+  st.drift = {{{"public", "a"}, "c", "missing_on_target", "public.a.c: ...", "1", "2"}};
+  std::vector<std::string> codes;
+  for (const auto& w : status_warnings(st, nullptr)) codes.push_back(w.code);
+  EXPECT_EQ(codes, (std::vector<std::string>{"apply-worker-not-running", "subscription-errors", "drift"}));
+
+  st = fixtures::healthy_status();
+  st.publication_exists = false;
+  st.subscription_state.exists = false;
+  st.slot.exists = false;
+  codes.clear();
+  for (const auto& w : status_warnings(st, nullptr)) codes.push_back(w.code);
+  EXPECT_EQ(codes, (std::vector<std::string>{"publication-missing", "subscription-missing", "slot-missing"}));
+}
