@@ -9,7 +9,7 @@
 //      set_config with bound values; that first query also takes the snapshot, after which the
 //      transaction can no longer be switched to read-write). standard_conforming_strings is
 //      forced on for the transaction, so the server splits the text into tokens exactly as the
-//      gate's parser did; bytea_output is hex and client_encoding UTF8.
+//      gate's parser did; bytea_output is hex and client_encoding UTF8 (but on SQL_ASCII).
 //   3. The statement is sent with the extended protocol (PQexecParams), which refuses a second
 //      statement in the text whatever the gate thought.
 //   4. A query (SELECT / VALUES / TABLE / WITH) runs through a server-side cursor: DECLARE

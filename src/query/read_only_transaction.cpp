@@ -9,7 +9,9 @@ namespace {
 
 constexpr std::string_view kBegin = "BEGIN TRANSACTION READ ONLY";
 
-// One round trip; set_config(..., true) is SET LOCAL with a bound value. Being a query, it also
+// One round trip; set_config(..., true) is SET LOCAL with a bound value. client_encoding is
+// UTF8 so a LATIN1 database's text arrives converted, except on SQL_ASCII databases, where the
+// server would refuse to send bytes that are not valid UTF-8 (the renderers sanitise them). Being a query, it also
 // takes the transaction's snapshot: from here on `SET transaction_read_only = off` fails with
 // "transaction read-write mode must be set before any query".
 constexpr std::string_view kSettings = R"sql(
@@ -18,7 +20,9 @@ SELECT set_config('statement_timeout', $1, true),
        set_config('idle_in_transaction_session_timeout', $3, true),
        set_config('standard_conforming_strings', 'on', true),
        set_config('bytea_output', 'hex', true),
-       set_config('client_encoding', 'UTF8', true)
+       set_config('client_encoding', CASE current_setting('server_encoding')
+                                       WHEN 'SQL_ASCII' THEN current_setting('client_encoding')
+                                       ELSE 'UTF8' END, true)
 )sql";
 
 }  // namespace
