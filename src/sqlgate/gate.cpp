@@ -227,9 +227,7 @@ class Checker {
     PgQueryFingerprintResult fp = pg_query_fingerprint(text_.c_str());
     if (!fp.error && fp.fingerprint_str) fingerprint_ = fp.fingerprint_str;
     pg_query_free_fingerprint_result(fp);
-    PgQueryNormalizeResult norm = pg_query_normalize(text_.c_str());
-    if (!norm.error && norm.normalized_query) normalized_ = norm.normalized_query;
-    pg_query_free_normalize_result(norm);
+    if (!fingerprint_.empty()) normalized_ = normalize(text_, tokens());
   }
 
   Verdict reject(Rule rule, std::string reason, int position) {

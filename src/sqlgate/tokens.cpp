@@ -2,13 +2,16 @@
 
 #include <pg_query.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
+#include <cstdlib>
 
 namespace pgshift::sqlgate {
 namespace {
 
 // pg_query_scan returns a protobuf ScanResult { int32 version = 1; repeated ScanToken tokens = 2; }
-// with ScanToken { int32 start = 1; int32 end = 2; Token token = 4; KeywordKind kind = 5; }.
+// with ScanToken { int32 start = 1; int32 end = 2; Token token = 4; KeywordKind keyword_kind = 5; }.
 // The package ships no protobuf-c headers, and two varint fields are all we need, so this is
 // a minimal wire-format reader: varints and length-delimited fields, everything else skipped.
 class Wire {
@@ -64,6 +67,10 @@ class Wire {
   const uint8_t* end_;
 };
 
+// Token numbers from libpg_query's pg_query.proto (PostgreSQL 15 grammar).
+constexpr int kUident = 259, kFconst = 260, kSconst = 261, kUsconst = 262, kBconst = 263, kXconst = 264,
+              kIconst = 266, kParam = 267;
+
 char fold(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 }  // namespace
@@ -84,17 +91,55 @@ Tokens::Tokens(std::string_view text) : text_(text) {
       uint32_t f, ty;
       while (sub.key(f, ty)) {
         uint64_t v = 0;
-        if (ty == 0 && (f == 1 || f == 2)) {
+        if (ty == 0 && (f == 1 || f == 2 || f == 4 || f == 5)) {
           if (!sub.varint(v)) break;
-          (f == 1 ? t.start : t.end) = static_cast<size_t>(v);
+          if (f == 1) t.start = static_cast<size_t>(v);
+          else if (f == 2) t.end = static_cast<size_t>(v);
+          else if (f == 4) t.kind = static_cast<int>(v);
+          else t.keyword = static_cast<int>(v);
         } else if (!sub.skip(ty)) {
           break;
         }
       }
-      if (t.end > t.start && t.end <= text_.size()) tokens_.push_back(t);
+      if (t.start < text_.size()) tokens_.push_back(t);
     }
   }
   pg_query_free_scan_result(r);
+  // The scanner reports U&'...' and U&"..." with a wrong end; such a token runs to the next one.
+  for (size_t i = 0; i < tokens_.size(); ++i) {
+    Token& t = tokens_[i];
+    if (t.kind == kUident || t.kind == kUsconst || t.end <= t.start || t.end > text_.size()) {
+      size_t next = i + 1 < tokens_.size() ? tokens_[i + 1].start : text_.size();
+      while (next > t.start + 1 && std::isspace(static_cast<unsigned char>(text_[next - 1]))) --next;
+      t.end = std::max(next, t.start + 1);
+    }
+  }
+}
+
+bool Token::is_constant() const {
+  return kind == kFconst || kind == kSconst || kind == kUsconst || kind == kBconst || kind == kXconst ||
+         kind == kIconst;
+}
+
+bool Token::is_param() const { return kind == kParam; }
+
+std::string normalize(std::string_view text, const Tokens& tokens) {
+  int next = 1;
+  for (const Token& t : tokens.all()) {
+    if (!t.is_param()) continue;
+    int n = std::atoi(std::string(text.substr(t.start + 1, t.end - t.start - 1)).c_str());
+    if (n >= next) next = n + 1;
+  }
+  std::string out;
+  size_t at = 0;
+  for (const Token& t : tokens.all()) {
+    if (!t.is_constant() || t.start < at) continue;
+    out.append(text.substr(at, t.start - at));
+    out += "$" + std::to_string(next++);
+    at = t.end;
+  }
+  out.append(text.substr(std::min(at, text.size())));
+  return out;
 }
 
 bool Tokens::is_comment(const Token& t) const {

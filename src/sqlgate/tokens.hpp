@@ -16,6 +16,11 @@ namespace pgshift::sqlgate {
 struct Token {
   size_t start = 0;  // byte offset of the first byte
   size_t end = 0;    // one past the last byte
+  int kind = 0;      // the lexer's token number (pg_query.proto's Token enum)
+  int keyword = 0;   // 0 not a keyword, 1 unreserved, 2 column name, 3 type/function name, 4 reserved
+
+  bool is_constant() const;  // a number, string, bit string (including dollar-quoted strings)
+  bool is_param() const;     // $1, $2, ...
 };
 
 class Tokens {
@@ -42,6 +47,12 @@ class Tokens {
   std::string text_;
   std::vector<Token> tokens_;
 };
+
+// The text with every constant replaced by $1, $2, ... (numbered after any $n already in the
+// text), for audit logs: the shape of the statement without its values. Built from the tokens
+// rather than with libpg_query's pg_query_normalize, which reads out of bounds on some inputs
+// (e.g. `DO E''$$$$$$$$`, found by tests/fuzz/sqlgate_fuzz).
+std::string normalize(std::string_view text, const Tokens& tokens);
 
 // The 1-based character (UTF-8 code point) position of a byte offset, as PostgreSQL reports
 // positions ("at character N").

@@ -173,6 +173,9 @@ class Walker {
         std::string name = text_field(fields.back()["String"], "sval");
         check_call(name, tokens_.find_word(name, here).value_or(here), true);
       }
+    } else if (type == "RangeTableSample") {
+      // TABLESAMPLE method(...) calls the method's handler function by name.
+      check_call(last_name(field(node, "method")), here, false);
     } else if (type == "RangeFunction") {
       range_function(node, here);
     } else if (type == "RangeVar") {

@@ -150,7 +150,7 @@ TEST_F(QueryRunTest, ValuesKeepNullApartFromEmptyAndNameTheirTypes) {
   EXPECT_EQ(r.rows[2][0], std::optional<std::string>(""));
   EXPECT_FALSE(r.rows[0][2].has_value());
   EXPECT_EQ(r.verdict.kind, sqlgate::Kind::query);
-  EXPECT_EQ(r.verdict.normalized, "SELECT owner, balance, $1::text AS nothing, now() AS at, $2::varchar(20) AS v "
+  EXPECT_EQ(r.verdict.normalized, "SELECT owner, balance, NULL::text AS nothing, now() AS at, $1::varchar($2) AS v "
                                   "FROM accounts ORDER BY id");
   EXPECT_EQ(query::run(conn, "EXPLAIN (FORMAT JSON) SELECT * FROM accounts").verdict.kind, sqlgate::Kind::explain);
 }
