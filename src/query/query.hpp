@@ -92,8 +92,15 @@ class Cancelled : public RuntimeError {
   using RuntimeError::RuntimeError;
 };
 
-// Checks, runs and rolls back. Throws Rejected, Timeout, Cancelled, pg::SqlError (the server
-// refused the statement), UsageError (options out of range).
+// The session ended while the statement ran (a terminated backend, a server restart, the
+// network). run() has already re-connected when it could; the message says whether. Exit code 3.
+class ConnectionLost : public RuntimeError {
+ public:
+  using RuntimeError::RuntimeError;
+};
+
+// Checks, runs and rolls back. Throws Rejected, Timeout, Cancelled, ConnectionLost,
+// pg::SqlError (the server refused the statement), UsageError (options out of range).
 Result run(pg::Connection& conn, std::string_view sql, const Options& options = {});
 
 }  // namespace pgshift::query

@@ -101,6 +101,10 @@ void settle(Result& out, long long limit, bool bytes_ok) {
                               "table this statement reads (a running ALTER TABLE, VACUUM FULL, ...)",
                               conn.endpoint(), util::format_duration(std::min(o.lock_timeout, o.timeout))));
   }
+  if (state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03") {
+    throw ConnectionLost(fmt::format("{}: the connection was lost while the statement ran ({}); {}", conn.endpoint(),
+                                     msg, conn.is_ok() ? "re-connected" : "could not re-connect"));
+  }
   throw;
 }
 

@@ -89,23 +89,21 @@ TEST(Gate, PositionsPointAtTheOffendingText) {
   EXPECT_EQ(v.position, at(sql, "DELETE"));
   EXPECT_EQ(sqlgate::caret_excerpt(sql, v.position), "LINE 3:   DELETE FROM t\n          ^");
 
-  sql = "SELECT a FROM t WHERE b = 'for update' /* for share */ FOR SHARE";
-  EXPECT_EQ(check(sql).position, at(sql, "FOR SHARE"));
-
-  sql = "SELECT x, (SELECT max(y) FROM u WHERE pg_catalog.\"pg_sleep\"(1) IS NULL) FROM t";
-  EXPECT_EQ(check(sql).position, at(sql, "pg_catalog"));
-
-  sql = "SELECT (1).pg_cancel_backend";
-  EXPECT_EQ(check(sql).position, at(sql, "pg_cancel_backend"));
-
-  sql = "SELECT * INTO copy FROM t";
-  EXPECT_EQ(check(sql).position, at(sql, "INTO"));
-
-  sql = "EXPLAIN (VERBOSE, ANALYZE) SELECT 1";
-  EXPECT_EQ(check(sql).position, at(sql, "ANALYZE"));
-
-  sql = "-- comment\n/* another */ COPY t TO STDOUT";
-  EXPECT_EQ(check(sql).position, at(sql, "COPY"));
+  struct Case {
+    std::string sql;
+    std::string_view points_at;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"SELECT a FROM t WHERE b = 'for update' /* for share */ FOR SHARE", "FOR SHARE"},
+           {"SELECT x, (SELECT max(y) FROM u WHERE pg_catalog.\"pg_sleep\"(1) IS NULL) FROM t", "pg_catalog"},
+           {"SELECT (1).pg_cancel_backend", "pg_cancel_backend"},
+           {"SELECT * INTO copy FROM t", "INTO"},
+           {"EXPLAIN (VERBOSE, ANALYZE) SELECT 1", "ANALYZE"},
+           {"-- comment\n/* another */ COPY t TO STDOUT", "COPY"},
+           {"SELECT * FROM t TABLESAMPLE dblink_x (1)", "dblink_x"},
+       }) {
+    EXPECT_EQ(check(c.sql).position, at(c.sql, c.points_at)) << c.sql;
+  }
 
   // Character positions, as PostgreSQL counts them: é is one character.
   sql = "SELECT 'é', pg_sleep(1)";
