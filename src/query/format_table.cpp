@@ -39,6 +39,7 @@ std::string markdown_cell(std::string_view value, TypeClass type) {
 }  // namespace
 
 std::string render_table(const Result& result) {
+  if (result.columns.empty()) return "(no columns)\n";  // SELECT FROM t
   std::vector<std::string> headers;
   for (const Column& c : result.columns) headers.push_back(display_text(c.name));
   util::TextTable table(headers);
@@ -55,6 +56,7 @@ std::string render_table(const Result& result) {
 }
 
 std::string render_markdown(const Result& result) {
+  if (result.columns.empty()) return "*(no columns)*\n";
   std::vector<TypeClass> types = classes(result);
   std::string out = "|";
   for (const Column& c : result.columns) out += " " + markdown_cell(c.name, TypeClass::text) + " |";

@@ -130,3 +130,10 @@ TEST(Format, SummarySaysWhyItWasTruncated) {
   EXPECT_EQ(doc["truncated_by"], "limit");
   EXPECT_EQ(doc["row_count"], 2);
 }
+
+TEST(Format, ResultsWithoutColumnsStillSaySomething) {
+  Result r = make({}, {{}, {}});
+  EXPECT_EQ(query::render_table(r), "(no columns)\n");
+  EXPECT_EQ(query::render_markdown(r), "*(no columns)*\n");
+  EXPECT_EQ(query::render_json(r), "[\n  {},\n  {}\n]\n");
+}
