@@ -26,10 +26,13 @@
 // How names are matched: on the last part of the name only, ASCII-folded to lower case, so
 // `pg_catalog.pg_sleep`, `"pg_sleep"`, `PG_SLEEP` and `"PG_SLEEP"` are all pg_sleep (the
 // quoted upper-case spelling names a different function in PostgreSQL; refusing it too is the
-// safe side). The walker applies this to every FuncCall anywhere in the tree, and also to names
-// in attribute notation, which calls a one-argument function without a FuncCall node:
-// `SELECT (0.5).pg_sleep` and `SELECT (pg_backend_pid()).pg_cancel_backend` run on PostgreSQL
-// 15. A name ending in '*' is a prefix.
+// safe side). The walker applies this to every FuncCall anywhere in the tree, to TABLESAMPLE
+// method names (they name a handler function), and to names in attribute notation on an
+// expression, which calls a one-argument function without a FuncCall node: `SELECT
+// (0.5).pg_sleep` and `SELECT (pg_backend_pid()).pg_cancel_backend` run on PostgreSQL 15.
+// Qualified column references (`t.schedule`, `r.http_status`) are not treated as calls: the
+// notation only calls a function whose one argument takes the table's row type, which no
+// function here does, and such column names are common. A name ending in '*' is a prefix.
 //
 // What is deliberately not here: functions that only read inside the database (catalog and
 // statistics functions, pg_stat_get_*, pg_get_*def, has_*_privilege, current_setting), volatile
@@ -56,7 +59,10 @@ constexpr std::array<Names, 1> kSettings = {"set_config"};
 
 constexpr std::array<Names, 4> kSequences = {"nextval", "setval", "currval", "lastval"};
 
-constexpr std::array<Names, 3> kLargeObjects = {"lo_*", "loread", "lowrite"};
+constexpr std::array<Names, 18> kLargeObjects = {
+    "lo_close",      "lo_creat",      "lo_create", "lo_export", "lo_from_bytea", "lo_get",
+    "lo_import",     "lo_lseek",      "lo_lseek64", "lo_open",  "lo_put",        "lo_tell",
+    "lo_tell64",     "lo_truncate",   "lo_truncate64", "lo_unlink", "loread",    "lowrite"};
 
 constexpr std::array<Names, 2> kOtherSessions = {"dblink*", "pg_background*"};
 

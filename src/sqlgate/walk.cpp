@@ -167,12 +167,6 @@ class Walker {
         std::string name = text_field(part["String"], "sval");
         check_call(name, tokens_.find_word(name, after).value_or(here), true);
       }
-    } else if (type == "ColumnRef") {
-      const json& fields = field(node, "fields");
-      if (fields.is_array() && fields.size() >= 2 && fields.back().contains("String")) {
-        std::string name = text_field(fields.back()["String"], "sval");
-        check_call(name, tokens_.find_word(name, here).value_or(here), true);
-      }
     } else if (type == "RangeTableSample") {
       // TABLESAMPLE method(...) calls the method's handler function by name.
       check_call(last_name(field(node, "method")), here, false);
