@@ -14,6 +14,7 @@
 #include <random>
 
 #include "pg/error.hpp"
+#include "pg/quote.hpp"
 #include "query/query.hpp"
 #include "query/read_only_transaction.hpp"
 #include "support/query_corpus.hpp"
@@ -62,14 +63,14 @@ using Checksum = std::map<std::string, std::string>;
 Checksum checksum(pg::Connection& conn, bool with_xid) {
   Checksum out;
   pg::Result tables = conn.exec(
-      "SELECT format('%I.%I', n.nspname, c.relname), c.relkind FROM pg_class c "
+      "SELECT n.nspname, c.relname, c.relkind FROM pg_class c "
       "JOIN pg_namespace n ON n.oid = c.relnamespace "
       "WHERE c.relkind IN ('r', 'm', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
       "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1");
   for (int i = 0; i < tables.rows(); ++i) {
-    std::string name(tables.view(i, 0));
+    std::string name = pg::qualified_name(tables.view(i, 0), tables.view(i, 1));
     out["table " + name] =
-        tables.view(i, 1) == "S"
+        tables.view(i, 2) == "S"
             ? conn.exec(fmt::format("SELECT last_value || '/' || is_called FROM {}", name)).scalar()
             : conn.exec(fmt::format("SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY "
                                     "t::text)), '') FROM {} t",
@@ -129,9 +130,9 @@ class QueryCorpusTest : public ::testing::Test {
     cluster_->create_database("canary");
     pg::Connection admin = connect(*cluster_, "canary");
     run_sql(admin, kCanarySchema);
-    run_sql(admin, fmt::format("CREATE ROLE reader LOGIN PASSWORD '{}';"
+    run_sql(admin, fmt::format("CREATE ROLE reader LOGIN PASSWORD {};"
                                "GRANT pg_read_all_data, pg_read_all_stats, pg_read_all_settings TO reader",
-                               localpg::kLocalPassword));
+                               pg::quote_literal(localpg::kLocalPassword)));
   }
   static void TearDownTestSuite() { delete cluster_; }
 
