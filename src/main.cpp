@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   cli::register_check(app, ctx);
   cli::register_demo(app, ctx);
   cli::register_sync(app, ctx);
+  cli::register_query(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -163,6 +163,12 @@ Result Connection::exec_simple(std::string_view sql) {
   return check(PQexec(conn_.get(), text.c_str()), sql);
 }
 
+void Connection::reset() {
+  PQreset(conn_.get());
+  if (PQstatus(conn_.get()) != CONNECTION_OK) throw ConnectError(endpoint(), connect_cause(PQerrorMessage(conn_.get())));
+  cancel_.reset(PQgetCancel(conn_.get()));
+}
+
 void Connection::cancel() {
   if (!cancel_) return;
   char err[256];

@@ -72,6 +72,10 @@ class Connection {
   // Asks the server to cancel the running statement. Safe from another thread.
   void cancel();
 
+  // Re-establishes a broken (or stuck) connection with the same parameters (PQreset; libpq's
+  // connect_timeout bounds it). Session state is lost. Throws ConnectError when it fails.
+  void reset();
+
   int server_version() const;          // e.g. 150004
   bool is_ok() const;                  // connection not broken
   const ConnInfo& info() const { return info_; }

@@ -1,0 +1,77 @@
+// The table and markdown formats (display formats); see query/format.hpp.
+#include "query/format.hpp"
+#include "query/value.hpp"
+#include "util/text_table.hpp"
+
+namespace pgshift::query {
+namespace {
+
+constexpr std::string_view kNull = "NULL";
+
+bool right_aligned(TypeClass t) {
+  return t == TypeClass::integer || t == TypeClass::floating || t == TypeClass::numeric;
+}
+
+std::vector<TypeClass> classes(const Result& result) {
+  std::vector<TypeClass> out;
+  for (const Column& c : result.columns) out.push_back(type_class(c.type_oid));
+  return out;
+}
+
+// Display text with pipes escaped and line breaks as <br> (a Markdown table row is one line).
+std::string markdown_cell(std::string_view value, TypeClass type) {
+  std::string out;
+  size_t from = 0;
+  while (true) {
+    size_t nl = value.find('\n', from);
+    std::string piece = display_value(value.substr(from, nl == std::string_view::npos ? nl : nl - from), type);
+    for (char ch : piece) {
+      if (ch == '|') out += "\\|";
+      else out += ch;
+    }
+    if (nl == std::string_view::npos) break;
+    out += "<br>";
+    from = nl + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render_table(const Result& result) {
+  if (result.columns.empty()) return "(no columns)\n";  // SELECT FROM t
+  std::vector<std::string> headers;
+  for (const Column& c : result.columns) headers.push_back(display_text(c.name));
+  util::TextTable table(headers);
+  std::vector<TypeClass> types = classes(result);
+  for (size_t c = 0; c < types.size(); ++c) {
+    if (right_aligned(types[c])) table.set_align(c, util::TextTable::Align::right);
+  }
+  for (const Row& row : result.rows) {
+    std::vector<std::string> cells;
+    for (size_t c = 0; c < row.size(); ++c) cells.push_back(row[c] ? display_value(*row[c], types[c]) : std::string(kNull));
+    table.add_row(std::move(cells));
+  }
+  return table.render();
+}
+
+std::string render_markdown(const Result& result) {
+  if (result.columns.empty()) return "*(no columns)*\n";
+  std::vector<TypeClass> types = classes(result);
+  std::string out = "|";
+  for (const Column& c : result.columns) out += " " + markdown_cell(c.name, TypeClass::text) + " |";
+  out += "\n|";
+  for (TypeClass t : types) out += right_aligned(t) ? " ---: |" : " --- |";
+  out += "\n";
+  for (const Row& row : result.rows) {
+    out += "|";
+    for (size_t c = 0; c < row.size(); ++c) {
+      std::string cell = row[c] ? markdown_cell(*row[c], types[c]) : std::string(kNull);
+      out += " " + cell + " |";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace pgshift::query

@@ -1,0 +1,106 @@
+// Runs one user-written statement safely: the engine behind `pgshift query`, the console's SQL
+// page and the MCP server's query tool. All three call run() and render the Result with
+// query/format.hpp, so they accept, refuse and print exactly the same things.
+//
+// run() gives these guarantees, in this order (README "Defence layers"):
+//   1. The text passes sqlgate::check() or run() throws Rejected (nothing is sent).
+//   2. It runs in a transaction that is READ ONLY and always rolled back, with SET LOCAL
+//      statement_timeout, lock_timeout and idle_in_transaction_session_timeout (set through
+//      set_config with bound values; that first query also takes the snapshot, after which the
+//      transaction can no longer be switched to read-write). standard_conforming_strings is
+//      forced on for the transaction, so the server splits the text into tokens exactly as the
+//      gate's parser did; bytea_output is hex and client_encoding UTF8 (but on SQL_ASCII).
+//   3. The statement is sent with the extended protocol (PQexecParams), which refuses a second
+//      statement in the text whatever the gate thought.
+//   4. A query (SELECT / VALUES / TABLE / WITH) runs through a server-side cursor: DECLARE
+//      ... NO SCROLL CURSOR, then FETCH FORWARD until limit + 1 rows or max_bytes of values,
+//      so memory is bounded by the limit whatever the table's size; `truncated` says there was
+//      more. EXPLAIN and SHOW run directly in the same transaction (their output is small).
+//   5. On a timeout, a cancel (call conn.cancel() from another thread) or any error, the
+//      transaction is rolled back; a connection that broke is re-established (pg::Connection::
+//      reset). When run() returns or throws, the connection is idle and usable, unless
+//      re-connecting failed too (then conn.is_ok() is false).
+// Not thread-safe per connection: one run() at a time on a given pg::Connection.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pg/connection.hpp"
+#include "sqlgate/sqlgate.hpp"
+#include "util/duration.hpp"
+#include "util/error.hpp"
+
+namespace pgshift::query {
+
+inline constexpr long long kMaxLimit = 1'000'000;
+
+struct Options {
+  long long limit = 1000;                 // rows returned at most, 1..kMaxLimit
+  util::Millis timeout{5'000};            // statement_timeout: the whole run, fetches included
+  util::Millis lock_timeout{1'000};       // waiting for a lock (capped at timeout)
+  util::Millis idle_timeout{10'000};      // idle_in_transaction_session_timeout (a client that froze)
+  long long max_bytes = 64LL << 20;       // value bytes kept at most; beyond, the result is truncated
+};
+
+struct Column {
+  std::string name;
+  Oid type_oid = 0;
+  int type_modifier = -1;
+  std::string type_name;  // format_type(): "integer", "numeric(12,2)", "timestamp with time zone"
+};
+
+using Value = std::optional<std::string>;  // text as the server sent it; nullopt is SQL NULL
+using Row = std::vector<Value>;
+
+enum class Truncation { none, limit, bytes };
+
+struct Result {
+  sqlgate::Verdict verdict;  // the accepted verdict: kind, statement, fingerprint, normalized text
+  std::vector<Column> columns;
+  std::vector<Row> rows;
+  bool truncated = false;    // there were more rows than returned
+  Truncation truncated_by = Truncation::none;
+  long long limit = 0;       // the row limit in force
+  util::Millis elapsed{0};   // BEGIN to ROLLBACK
+};
+
+// The gate refused the text. Exit code 1 (a check found a problem); verdict() has the rule,
+// reason, position and the fingerprint for the audit log.
+class Rejected : public ProblemsFound {
+ public:
+  explicit Rejected(sqlgate::Verdict verdict);
+  const sqlgate::Verdict& verdict() const { return verdict_; }
+
+ private:
+  sqlgate::Verdict verdict_;
+};
+
+// The statement ran out of time (statement_timeout or lock_timeout). Exit code 3.
+class Timeout : public RuntimeError {
+ public:
+  using RuntimeError::RuntimeError;
+};
+
+// Someone called conn.cancel() while the statement ran. Exit code 3.
+class Cancelled : public RuntimeError {
+ public:
+  using RuntimeError::RuntimeError;
+};
+
+// The session ended while the statement ran (a terminated backend, a server restart, the
+// network). run() has already re-connected when it could; the message says whether. Exit code 3.
+class ConnectionLost : public RuntimeError {
+ public:
+  using RuntimeError::RuntimeError;
+};
+
+// Checks, runs and rolls back. Throws Rejected, Timeout, Cancelled, ConnectionLost,
+// pg::SqlError (the server refused the statement), UsageError (options out of range).
+Result run(pg::Connection& conn, std::string_view sql, const Options& options = {});
+
+}  // namespace pgshift::query

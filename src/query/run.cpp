@@ -1,0 +1,165 @@
+// query::run(): gate, read-only transaction, cursor with limit + 1, type names, rollback.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "pg/error.hpp"
+#include "query/query.hpp"
+#include "query/read_only_transaction.hpp"
+
+namespace pgshift::query {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The statement text follows the prefix verbatim and nothing is appended after it, so a
+// trailing comment in the user's text cannot swallow anything of ours.
+constexpr std::string_view kDeclare = "DECLARE pgshift_query NO SCROLL CURSOR FOR ";
+constexpr std::string_view kFetch = "FETCH FORWARD {} FROM pgshift_query";
+constexpr long long kBatchRows = 10'000;
+
+// format_type() for every column in one round trip; typmods give "numeric(12,2)".
+constexpr std::string_view kTypeNames = R"sql(
+SELECT format_type(t.oid, t.mod)
+FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS t(oid, mod, n)
+ORDER BY t.n
+)sql";
+
+void validate(const Options& o) {
+  if (o.limit < 1 || o.limit > kMaxLimit) {
+    throw UsageError(fmt::format("limit must be between 1 and {} (got {})", kMaxLimit, o.limit));
+  }
+  if (o.timeout.count() <= 0) throw UsageError("timeout must be positive");
+  if (o.lock_timeout.count() <= 0 || o.idle_timeout.count() <= 0) throw UsageError("timeouts must be positive");
+  if (o.max_bytes < 1) throw UsageError("max_bytes must be positive");
+}
+
+std::vector<Column> columns_of(const pg::Result& r) {
+  std::vector<Column> out;
+  for (int c = 0; c < r.columns(); ++c) {
+    out.push_back({r.column_name(c), r.column_type(c), PQfmod(r.raw(), c), ""});
+  }
+  return out;
+}
+
+// Appends rows from r until the result holds `wanted` rows or max_bytes of values; returns
+// false when the byte budget stopped it.
+bool take_rows(const pg::Result& r, Result& out, long long wanted, long long& bytes, long long max_bytes) {
+  for (int i = 0; i < r.rows() && static_cast<long long>(out.rows.size()) < wanted; ++i) {
+    Row row;
+    row.reserve(static_cast<size_t>(r.columns()));
+    for (int c = 0; c < r.columns(); ++c) {
+      if (r.is_null(i, c)) {
+        row.emplace_back(std::nullopt);
+      } else {
+        std::string_view v = r.view(i, c);
+        bytes += static_cast<long long>(v.size());
+        row.emplace_back(std::string(v));
+      }
+    }
+    out.rows.push_back(std::move(row));
+    if (bytes > max_bytes) return false;
+  }
+  return true;
+}
+
+void name_types(pg::Connection& conn, std::vector<Column>& columns) {
+  if (columns.empty()) return;
+  std::string oids = "{", mods = "{";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    oids += (i ? "," : "") + std::to_string(columns[i].type_oid);
+    mods += (i ? "," : "") + std::to_string(columns[i].type_modifier);
+  }
+  pg::Result r = conn.exec(kTypeNames, {oids + "}", mods + "}"});
+  for (int i = 0; i < r.rows() && i < static_cast<int>(columns.size()); ++i) columns[i].type_name = r.view(i, 0);
+}
+
+// Sets the result's truncation from the rows fetched (limit + 1 means there were more).
+void settle(Result& out, long long limit, bool bytes_ok) {
+  if (static_cast<long long>(out.rows.size()) > limit) {
+    out.rows.resize(static_cast<size_t>(limit));
+    out.truncated = true;
+    out.truncated_by = Truncation::limit;
+  } else if (!bytes_ok) {
+    out.truncated = true;
+    out.truncated_by = Truncation::bytes;
+  }
+}
+
+[[noreturn]] void rethrow(const pg::SqlError& e, const Options& o, pg::Connection& conn) {
+  const std::string& state = e.sqlstate();
+  const std::string& msg = e.server_message();
+  if (state == "57014" && msg.find("statement timeout") != std::string::npos) {
+    throw Timeout(fmt::format("{}: the statement ran longer than {} and was cancelled (raise --timeout, or add a "
+                              "WHERE or LIMIT)",
+                              conn.endpoint(), util::format_duration(o.timeout)));
+  }
+  if (state == "57014") throw Cancelled(fmt::format("{}: the statement was cancelled", conn.endpoint()));
+  if (state == "55P03") {
+    throw Timeout(fmt::format("{}: could not get a lock within {}: another session holds a conflicting lock on a "
+                              "table this statement reads (a running ALTER TABLE, VACUUM FULL, ...)",
+                              conn.endpoint(), util::format_duration(std::min(o.lock_timeout, o.timeout))));
+  }
+  if (state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03") {
+    throw ConnectionLost(fmt::format("{}: the connection was lost while the statement ran ({}); {}", conn.endpoint(),
+                                     msg, conn.is_ok() ? "re-connected" : "could not re-connect"));
+  }
+  throw;
+}
+
+}  // namespace
+
+Rejected::Rejected(sqlgate::Verdict verdict)
+    : ProblemsFound("rejected: " + verdict.message()), verdict_(std::move(verdict)) {}
+
+Result run(pg::Connection& conn, std::string_view sql, const Options& options) {
+  sqlgate::Verdict verdict = sqlgate::check(sql);
+  if (!verdict.accepted) throw Rejected(std::move(verdict));
+  validate(options);
+
+  Result out;
+  out.verdict = std::move(verdict);
+  out.limit = options.limit;
+  const auto start = Clock::now();
+  long long bytes = 0;
+  bool bytes_ok = true;
+  try {
+    ReadOnlyTransaction tx(conn, options);
+    if (out.verdict.kind == sqlgate::Kind::query) {
+      conn.exec(std::string(kDeclare) + out.verdict.statement);
+      const long long wanted = options.limit + 1;
+      bool first = true;
+      while (static_cast<long long>(out.rows.size()) < wanted && bytes_ok) {
+        if (!first) {
+          auto left = options.timeout - std::chrono::duration_cast<util::Millis>(Clock::now() - start);
+          if (left.count() <= 0) {
+            throw pg::SqlError(conn.endpoint(), "57014", "canceling statement due to statement timeout");
+          }
+          tx.set_statement_timeout(left);
+        }
+        long long batch = std::min(kBatchRows, wanted - static_cast<long long>(out.rows.size()));
+        pg::Result r = conn.exec(fmt::format(kFetch, batch));
+        if (first) out.columns = columns_of(r);
+        first = false;
+        bytes_ok = take_rows(r, out, wanted, bytes, options.max_bytes);
+        if (r.rows() < batch) break;  // the cursor is exhausted
+      }
+    } else {
+      pg::Result r = conn.exec(out.verdict.statement);
+      out.columns = columns_of(r);
+      bytes_ok = take_rows(r, out, options.limit + 1, bytes, options.max_bytes);
+    }
+    settle(out, options.limit, bytes_ok);
+    name_types(conn, out.columns);
+    tx.finish();
+  } catch (const pg::SqlError& e) {
+    rethrow(e, options, conn);
+  }
+  out.elapsed = std::chrono::duration_cast<util::Millis>(Clock::now() - start);
+  spdlog::debug("query {} ({}): {} rows{} in {}", out.verdict.fingerprint, sqlgate::kind_name(out.verdict.kind),
+                out.rows.size(), out.truncated ? " (truncated)" : "", util::format_duration(out.elapsed));
+  return out;
+}
+
+}  // namespace pgshift::query

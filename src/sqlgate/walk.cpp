@@ -1,0 +1,243 @@
+#include "sqlgate/walk.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "sqlgate/functions.hpp"
+
+namespace pgshift::sqlgate {
+namespace {
+
+using nlohmann::json;
+
+std::optional<size_t> location_of(const json& node) {
+  if (node.is_object()) {
+    auto it = node.find("location");
+    if (it != node.end() && it->is_number_integer() && it->get<long long>() >= 0) {
+      return static_cast<size_t>(it->get<long long>());
+    }
+  }
+  return std::nullopt;
+}
+
+// The largest location anywhere under node, skipping one key (used to find what follows a
+// SELECT's last expression).
+size_t max_location(const json& node, std::string_view skip_key) {
+  size_t best = 0;
+  std::vector<const json*> stack = {&node};
+  while (!stack.empty()) {
+    const json* j = stack.back();
+    stack.pop_back();
+    if (j->is_object()) {
+      for (auto it = j->begin(); it != j->end(); ++it) {
+        if (it.key() == skip_key) continue;
+        if (it.key() == "location" && it->is_number_integer() && it->get<long long>() > 0) {
+          best = std::max(best, static_cast<size_t>(it->get<long long>()));
+        } else if (it->is_structured()) {
+          stack.push_back(&*it);
+        }
+      }
+    } else if (j->is_array()) {
+      for (const json& item : *j) stack.push_back(&item);
+    }
+  }
+  return best;
+}
+
+const json& null_json() {
+  static const json null;
+  return null;
+}
+
+// node[key], or null when absent (no copy, unlike json::value()).
+const json& field(const json& node, const char* key) {
+  if (!node.is_object()) return null_json();
+  auto it = node.find(key);
+  return it == node.end() ? null_json() : *it;
+}
+
+// The node inside a {"Type": {...}} wrapper, or null.
+const json& unwrap(const json& wrapper) {
+  if (wrapper.is_object() && wrapper.size() == 1) return wrapper.begin().value();
+  return null_json();
+}
+
+std::string text_field(const json& node, const char* key) {
+  const json& v = field(node, key);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
+// The last String of a name list ([{"String":{"sval":"pg_catalog"}},{"String":{"sval":"f"}}]).
+std::string last_name(const json& names) {
+  std::string out;
+  if (!names.is_array()) return out;
+  for (const json& part : names) {
+    if (part.contains("String")) out = text_field(part["String"], "sval");
+  }
+  return out;
+}
+
+std::string_view node_type(const json& wrapper) {
+  if (wrapper.is_object() && wrapper.size() == 1) {
+    const std::string& key = wrapper.begin().key();
+    if (!key.empty() && key[0] >= 'A' && key[0] <= 'Z') return key;
+  }
+  return {};
+}
+
+const char* strength_sql(const std::string& strength) {
+  if (strength == "LCS_FORKEYSHARE") return "FOR KEY SHARE";
+  if (strength == "LCS_FORSHARE") return "FOR SHARE";
+  if (strength == "LCS_FORNOKEYUPDATE") return "FOR NO KEY UPDATE";
+  return "FOR UPDATE";
+}
+
+const char* dml_sql(std::string_view type) {
+  if (type == "InsertStmt") return "INSERT";
+  if (type == "UpdateStmt") return "UPDATE";
+  if (type == "DeleteStmt") return "DELETE";
+  if (type == "MergeStmt") return "MERGE";
+  return nullptr;
+}
+
+std::string denied_reason(const std::string& name, const DeniedFamily& family, bool attribute_notation) {
+  if (attribute_notation) {
+    return fmt::format("(...).{0} calls {0}(), which is not allowed: {1} [{2}]", name, family.reason, family.family);
+  }
+  return fmt::format("{}() is not allowed: {} [{}]", name, family.reason, family.family);
+}
+
+class Walker {
+ public:
+  Walker(const Tokens& tokens, size_t fallback) : tokens_(tokens), fallback_(fallback) {}
+
+  std::optional<Finding> run(const json& tree) {
+    struct Item {
+      const json* node;
+      size_t location;
+    };
+    std::vector<Item> stack = {{&tree, fallback_}};
+    while (!stack.empty()) {
+      Item item = stack.back();
+      stack.pop_back();
+      const json& j = *item.node;
+      if (j.is_array()) {
+        for (const json& child : j) stack.push_back({&child, item.location});
+        continue;
+      }
+      if (!j.is_object()) continue;
+      size_t here = location_of(j).value_or(item.location);
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        const std::string& key = it.key();
+        const json& value = *it;
+        if (key == "intoClause" && value.is_object()) into_clause(value, here);
+        if (key == "lockingClause" && value.is_array() && !value.empty()) locking_clause(j, value);
+        if (!key.empty() && key[0] >= 'A' && key[0] <= 'Z' && value.is_object()) {
+          inspect(key, value, location_of(value).value_or(here));
+        }
+        if (value.is_structured()) stack.push_back({&value, here});
+      }
+    }
+    return best_;
+  }
+
+ private:
+  void report(Rule rule, std::string reason, size_t offset) {
+    if (!best_ || offset < best_->offset) best_ = Finding{rule, std::move(reason), offset};
+  }
+
+  void check_call(const std::string& name, size_t offset, bool attribute_notation) {
+    std::string folded = fold_name(name);
+    if (const DeniedFamily* family = denied_function(folded)) {
+      report(Rule::denied_function, denied_reason(name, *family, attribute_notation), offset);
+    }
+  }
+
+  void inspect(const std::string& type, const json& node, size_t here) {
+    if (type == "FuncCall") {
+      check_call(last_name(field(node, "funcname")), here, false);
+    } else if (type == "A_Indirection") {
+      // (expr).name is a call to name(expr) when expr is not a composite with such a column.
+      size_t after = location_of(unwrap(field(node, "arg"))).value_or(here);
+      const json& parts = field(node, "indirection");
+      if (!parts.is_array()) return;
+      for (const json& part : parts) {
+        if (!part.contains("String")) continue;
+        std::string name = text_field(part["String"], "sval");
+        check_call(name, tokens_.find_word(name, after).value_or(here), true);
+      }
+    } else if (type == "RangeTableSample") {
+      // TABLESAMPLE method(...) calls the method's handler function by name.
+      check_call(last_name(field(node, "method")), here, false);
+    } else if (type == "RangeFunction") {
+      range_function(node, here);
+    } else if (type == "RangeVar") {
+      std::string name = text_field(node, "relname");
+      if (const DeniedFamily* family = denied_relation(fold_name(name))) {
+        report(Rule::denied_relation, fmt::format("{} is not allowed: {} [{}]", name, family->reason, family->family),
+               here);
+      }
+    } else if (type == "CommonTableExpr") {
+      std::string_view query = node_type(field(node, "ctequery"));
+      if (const char* dml = dml_sql(query)) {
+        report(Rule::data_modifying_cte,
+               fmt::format("WITH {} AS ({} ...) modifies data: every CTE must be a plain query",
+                           text_field(node, "ctename"), dml),
+               here);
+      }
+    } else if (const char* dml = dml_sql(type)) {
+      report(Rule::data_modifying_cte, fmt::format("{} inside a query modifies data", dml), here);
+    } else if (type.ends_with("Stmt") && type != "SelectStmt") {
+      report(Rule::statement_type, fmt::format("a {} inside a query is not allowed", type), here);
+    }
+  }
+
+  void range_function(const json& node, size_t here) {
+    // "functions": [{"List": {"items": [<function>, <column definitions>]}}, ...]
+    const json& functions = field(node, "functions");
+    if (!functions.is_array()) return;
+    for (const json& entry : functions) {
+      const json& items = field(field(entry, "List"), "items");
+      if (!items.is_array() || items.empty() || node_type(items[0]) != "FuncCall") continue;  // COALESCE(): syntax
+      const json& call = items[0]["FuncCall"];
+      std::string name = last_name(field(call, "funcname"));
+      std::string folded = fold_name(name);
+      if (denied_function(folded) || allowed_in_from(folded)) continue;  // the FuncCall visit reports denials
+      report(Rule::function_in_from,
+             fmt::format("{}() in FROM is not allowed: only known set-returning functions (generate_series, "
+                         "unnest, json_each, jsonb_to_recordset, regexp_matches, ...) may be table sources; "
+                         "call other functions in the select list",
+                         name),
+             location_of(call).value_or(here));
+    }
+  }
+
+  void into_clause(const json& into, size_t here) {
+    size_t target = location_of(field(into, "rel")).value_or(here);
+    report(Rule::select_into, "SELECT INTO creates a table: not allowed (use a plain SELECT)",
+           tokens_.find_word_before("into", target).value_or(target));
+  }
+
+  void locking_clause(const json& select, const json& clauses) {
+    std::string strength = "LCS_FORUPDATE";
+    std::string given = text_field(field(clauses[0], "LockingClause"), "strength");
+    if (!given.empty()) strength = given;
+    size_t after = max_location(select, "lockingClause");
+    size_t at = tokens_.find_word("for", after).value_or(after);
+    report(Rule::locking_clause,
+           fmt::format("{} locks rows: not allowed in a read-only statement", strength_sql(strength)), at);
+  }
+
+  const Tokens& tokens_;
+  size_t fallback_;
+  std::optional<Finding> best_;
+};
+
+}  // namespace
+
+std::optional<Finding> find_violation(const nlohmann::json& tree, const Tokens& tokens, size_t fallback) {
+  return Walker(tokens, fallback).run(tree);
+}
+
+}  // namespace pgshift::sqlgate

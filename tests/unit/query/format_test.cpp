@@ -1,0 +1,139 @@
+// The shared result formats on hand-built results: typing, escaping, NULL versus empty,
+// bytea shortening, invalid UTF-8.
+#include "query/format.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "query/value.hpp"
+
+using namespace pgshift;
+using query::Column;
+using query::Result;
+
+namespace {
+
+Result make(std::vector<Column> columns, std::vector<query::Row> rows) {
+  Result r;
+  r.columns = std::move(columns);
+  r.rows = std::move(rows);
+  r.limit = 1000;
+  return r;
+}
+
+Column col(std::string name, Oid oid) { return Column{std::move(name), oid, -1, ""}; }
+
+}  // namespace
+
+TEST(FormatJson, TypesValuesExactly) {
+  Result r = make({col("i", 23), col("big", 20), col("huge", 20), col("n", 1700), col("f", 701), col("nan", 701),
+                   col("b", 16), col("j", 3802), col("t", 25), col("e", 25), col("by", 17), col("bad", 114)},
+                  {{"42", "9007199254740991", "9007199254740993", "1.50", "0.1", "NaN", "f", R"({"a": [1, 2]})",
+                    std::nullopt, "", "\\xdeadbeef", "{not json"}});
+  auto doc = nlohmann::json::parse(query::render_json(r));
+  ASSERT_TRUE(doc.is_array());
+  const auto& o = doc[0];
+  EXPECT_EQ(o["i"], 42);
+  EXPECT_EQ(o["big"], 9007199254740991LL);
+  EXPECT_EQ(o["huge"], "9007199254740993");  // beyond 2^53: a string, exact
+  EXPECT_EQ(o["n"], "1.50");
+  EXPECT_DOUBLE_EQ(o["f"].get<double>(), 0.1);
+  EXPECT_EQ(o["nan"], "NaN");
+  EXPECT_EQ(o["b"], false);
+  EXPECT_EQ(o["j"]["a"][1], 2);
+  EXPECT_TRUE(o["t"].is_null());
+  EXPECT_EQ(o["e"], "");
+  EXPECT_EQ(o["by"], "\\xdeadbeef");
+  EXPECT_EQ(o["bad"], "{not json");
+}
+
+TEST(FormatJson, KeepsColumnOrderAndMakesNamesUnique) {
+  Result r = make({col("z", 23), col("a", 23), col("a", 23), col("a_2", 23)}, {{"1", "2", "3", "4"}});
+  std::string text = query::render_json(r);
+  EXPECT_LT(text.find("\"z\""), text.find("\"a\""));
+  auto o = nlohmann::json::parse(text)[0];
+  EXPECT_EQ(o.size(), 4u);
+  EXPECT_EQ(o["a"], 2);
+  EXPECT_EQ(o["a_2"], 4);
+  EXPECT_EQ(o["a_3"], 3);
+}
+
+TEST(FormatCsv, FollowsRfc4180AndKeepsNullApartFromEmpty) {
+  Result r = make({col("a", 25), col("b,c", 25), col("n", 23)},
+                  {{"x", "say \"hi\", then\nleave", "1"}, {std::nullopt, "", std::nullopt}});
+  EXPECT_EQ(query::render_csv(r), "a,\"b,c\",n\r\nx,\"say \"\"hi\"\", then\nleave\",1\r\n,\"\",\r\n");
+}
+
+TEST(FormatMarkdown, EscapesPipesAndLineBreaks) {
+  Result r = make({col("a|b", 25), col("n", 1700)}, {{"x|y\nz", "1.5"}, {std::nullopt, ""}});
+  EXPECT_EQ(query::render_markdown(r), "| a\\|b | n |\n| --- | ---: |\n| x\\|y<br>z | 1.5 |\n| NULL |  |\n");
+}
+
+TEST(FormatTable, AlignsNumbersAndShowsNull) {
+  Result r = make({col("name", 25), col("n", 23)}, {{"alice", "7"}, {std::nullopt, "1234"}, {"", std::nullopt}});
+  EXPECT_EQ(query::render_table(r),
+            "name      n\n"
+            "-----  ----\n"
+            "alice     7\n"
+            "NULL   1234\n"
+            "       NULL\n");
+}
+
+TEST(FormatTable, NeutralisesTerminalControlAndBidiCharacters) {
+  Result r = make({col("v", 25)}, {{"\x1b[2J\x1b]0;pwned\x07 a\tb \xe2\x80\xae" "evil \xc2\x85"}});
+  std::string text = query::render_table(r);
+  EXPECT_EQ(text.find('\x1b'), std::string::npos);
+  EXPECT_EQ(text.find('\x07'), std::string::npos);
+  EXPECT_NE(text.find("\\x1b[2J\\x1b]0;pwned\\x07 a\\tb \\u202eevil \\u0085"), std::string::npos) << text;
+}
+
+TEST(Format, InvalidUtf8NeverBreaksAnyFormat) {
+  Result r = make({col("bad\xff", 25)}, {{"ok \xc3\x28 \xff end"}});
+  for (auto format : {query::Format::table, query::Format::csv, query::Format::json, query::Format::markdown}) {
+    std::string text = query::render(r, format);
+    EXPECT_EQ(text.find("\xff"), std::string::npos);
+    EXPECT_NE(text.find("\xEF\xBF\xBD"), std::string::npos) << text;
+  }
+  EXPECT_EQ(nlohmann::json::parse(query::render_json(r))[0]["bad\xEF\xBF\xBD"], "ok \xEF\xBF\xBD( \xEF\xBF\xBD end");
+}
+
+TEST(Format, ByteaIsShortenedForDisplayOnly) {
+  std::string hex = "\\x" + std::string(2 * 1000, 'a');
+  Result r = make({col("data", 17)}, {{hex}});
+  std::string shown = "\\x" + std::string(2 * query::kByteaShown, 'a') + "… (1000 bytes)";
+  EXPECT_NE(query::render_table(r).find(shown), std::string::npos);
+  EXPECT_NE(query::render_markdown(r).find(shown), std::string::npos);
+  EXPECT_NE(query::render_csv(r).find(hex), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(query::render_json(r))[0]["data"], hex);
+  EXPECT_EQ(query::shorten_bytea("\\x0102"), "\\x0102");
+}
+
+TEST(Format, ParseFormatNamesTheFlag) {
+  EXPECT_EQ(query::parse_format("csv", "--format"), query::Format::csv);
+  try {
+    query::parse_format("xml", "--format");
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "--format: unknown format 'xml' (use table, csv, json or markdown)");
+  }
+}
+
+TEST(Format, SummarySaysWhyItWasTruncated) {
+  Result r = make({col("a", 23)}, {{"1"}, {"2"}});
+  r.limit = 2;
+  r.truncated = true;
+  r.truncated_by = query::Truncation::limit;
+  r.elapsed = util::Millis(35);
+  EXPECT_EQ(query::summary(r), "2 rows (truncated at the limit of 2; there are more) in 35ms");
+  auto doc = query::result_json(r);
+  EXPECT_EQ(doc["truncated_by"], "limit");
+  EXPECT_EQ(doc["row_count"], 2);
+}
+
+TEST(Format, ResultsWithoutColumnsStillSaySomething) {
+  Result r = make({}, {{}, {}});
+  EXPECT_EQ(query::render_table(r), "(no columns)\n");
+  EXPECT_EQ(query::render_markdown(r), "*(no columns)*\n");
+  EXPECT_EQ(query::render_json(r), "[\n  {},\n  {}\n]\n");
+}
