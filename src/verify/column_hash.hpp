@@ -1,0 +1,51 @@
+// How one column is hashed, and the SQL expression that does it.
+//
+// The rule: a type's own 64-bit extended hash (the one hash indexes use) is used only where
+// equality of the type means identical content, so a value that reads differently on the two
+// sides always hashes differently. Everything else hashes its text form, read under the pinned
+// session settings (session.hpp), with COLLATE "C" so a non-deterministic collation cannot fold
+// case or accents.
+//
+//   int2/int4/int8, oid          hashint{2,4,8}extended / hashoidextended
+//   text, varchar                hashtextextended(col COLLATE "C")
+//   boolean                      hashint4extended(col::integer)
+//   uuid                         uuid_hash_extended
+//   date, time, timestamp(tz)    hash_array_extended(ARRAY[col]): the type's own hash on its
+//                                stored value, no conversion (timestamptz is an instant)
+//   numeric                      hash_numeric_extended, XOR the display scale: 1.0 <> 1.00
+//   real, double precision       hashfloat{4,8}extended, XOR a negative-zero flag: -0 <> 0
+//   everything else              hashtextextended(col::text COLLATE "C"): interval ('1 day' <>
+//                                '24 hours'), jsonb (1.0 <> 1.00), json, citext ('A' <> 'a'),
+//                                enums (by label, never by OID), arrays, bytea, domains of those
+//   types that differ between the two sides   text form on both sides
+//
+// Each column gets its own seed, so equal values in two columns do not cancel in the row's XOR;
+// a NULL becomes a per-column constant, so NULL and '' differ.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "catalog/model.hpp"
+
+namespace pgshift::verify {
+
+enum class HashMethod { int2, int4, int8, oid, text, boolean, uuid, temporal, numeric, float4, float8, text_form };
+std::string to_string(HashMethod method);
+
+// The method for a column present on both sides (compared by name).
+HashMethod hash_method(const catalog::Column& source, const catalog::Column& target);
+
+// The type a value of the column is cast to before hashing natively: the domain's base type
+// for a domain, "" when no cast is needed.
+std::string native_cast(const catalog::Column& column);
+
+// A bigint SQL expression that never yields NULL. column_sql is the column reference (quoted),
+// position (0-based) picks the seed and the NULL constant, nullable adds the NULL handling.
+std::string hash_term(HashMethod method, std::string_view column_sql, size_t position, bool nullable);
+
+// "numeric(12,2)" -> "numeric", "timestamp(3) with time zone" -> "timestamp with time zone".
+std::string strip_typmod(std::string_view type);
+
+}  // namespace pgshift::verify

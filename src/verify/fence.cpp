@@ -1,0 +1,17 @@
+#include "verify/fence.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "stats/replication_progress.hpp"
+
+namespace pgshift::verify {
+
+bool Fence::pass(pg::Connection& source) const {
+  if (!enabled()) return false;
+  pg::Lsn lsn = stats::current_wal_lsn(source);
+  bool ok = stats::wait_for_slot_confirmed(source, slot_, lsn, timeout_);
+  spdlog::debug("fence at {} on slot {}: {}", lsn.to_string(), slot_, ok ? "confirmed" : "timed out");
+  return ok;
+}
+
+}  // namespace pgshift::verify

@@ -1,0 +1,30 @@
+#include "verify/session.hpp"
+
+namespace pgshift::verify {
+namespace {
+
+// One statement, values as parameters. set_config(..., false) lasts for the session. jit is
+// off: compiling a chunk query's expressions costs more than running them.
+constexpr std::string_view kPinSettingsSql = R"sql(
+SELECT set_config('TimeZone', $1, false), set_config('DateStyle', $2, false),
+       set_config('IntervalStyle', $3, false), set_config('extra_float_digits', $4, false),
+       set_config('bytea_output', $5, false), set_config('client_encoding', $6, false),
+       set_config('lc_monetary', $7, false), set_config('search_path', $8, false),
+       set_config('default_transaction_read_only', $9, false), set_config('jit', $10, false)
+)sql";
+
+}  // namespace
+
+pg::Connection open_session(const pg::ConnInfo& info, const std::string& role) {
+  pg::ConnectOptions options = pg::default_connect_options();
+  options.role = role;
+  pg::Connection conn = pg::Connection::open(info, options);
+  conn.exec(kPinSettingsSql, {"UTC", "ISO, YMD", "postgres", "3", "hex", "UTF8", "C", "pg_catalog", "on", "off"});
+  return conn;
+}
+
+Pair open_pair(const pg::ConnInfo& source, const pg::ConnInfo& target) {
+  return Pair{open_session(source, "source"), open_session(target, "target")};
+}
+
+}  // namespace pgshift::verify
