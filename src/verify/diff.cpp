@@ -5,6 +5,14 @@
 namespace pgshift::verify {
 namespace {
 
+Difference keyed(DiffKind kind, const Key& key, std::vector<std::string> columns = {}) {
+  Difference d;
+  d.kind = kind;
+  d.key = key;
+  d.columns = std::move(columns);
+  return d;
+}
+
 // Walks two maps ordered by the same key; `both` decides what a key present on both sides is.
 template <class Map, class Both>
 std::vector<Difference> merge(const Map& source, const Map& target, Both both) {
@@ -14,10 +22,10 @@ std::vector<Difference> merge(const Map& source, const Map& target, Both both) {
   auto t = target.begin();
   while (s != source.end() || t != target.end()) {
     if (t == target.end() || (s != source.end() && less(s->first, t->first))) {
-      out.push_back({DiffKind::missing_on_target, s->first, {}, {}, 0, 0});
+      out.push_back(keyed(DiffKind::missing_on_target, s->first));
       ++s;
     } else if (s == source.end() || less(t->first, s->first)) {
-      out.push_back({DiffKind::extra_on_target, t->first, {}, {}, 0, 0});
+      out.push_back(keyed(DiffKind::extra_on_target, t->first));
       ++t;
     } else {
       both(s->first, s->second, t->second, out);
@@ -41,7 +49,7 @@ std::string to_string(DiffKind kind) {
 
 std::vector<Difference> diff_rows(const RowHashes& source, const RowHashes& target) {
   return merge(source, target, [](const Key& k, const std::string& a, const std::string& b, auto& out) {
-    if (a != b) out.push_back({DiffKind::different, k, {}, {}, 0, 0});
+    if (a != b) out.push_back(keyed(DiffKind::different, k));
   });
 }
 
@@ -54,13 +62,13 @@ std::vector<Difference> diff_terms(const RowTerms& source, const RowTerms& targe
                  for (size_t i = 0; i < a.size() && i < b.size() && i < column_names.size(); ++i) {
                    if (a[i] != b[i]) columns.push_back(column_names[i]);
                  }
-                 if (!columns.empty()) out.push_back({DiffKind::different, k, std::move(columns), {}, 0, 0});
+                 if (!columns.empty()) out.push_back(keyed(DiffKind::different, k, std::move(columns)));
                });
 }
 
 std::vector<Difference> diff_keyless(const KeylessRows& source, const KeylessRows& target) {
   std::vector<Difference> out;
-  auto add = [&](const KeylessRow* s, const KeylessRow* t) {
+  auto add = [&](const std::string& h, const KeylessRow* s, const KeylessRow* t) {
     int64_t sc = s ? s->copies : 0, tc = t ? t->copies : 0;
     if (sc == tc) return;
     Difference d;
@@ -68,14 +76,15 @@ std::vector<Difference> diff_keyless(const KeylessRows& source, const KeylessRow
     d.row = s ? s->text : t->text;
     d.source_copies = sc;
     d.target_copies = tc;
+    d.row_hash = h;
     out.push_back(std::move(d));
   };
   for (const auto& [h, row] : source) {
     auto it = target.find(h);
-    add(&row, it == target.end() ? nullptr : &it->second);
+    add(h, &row, it == target.end() ? nullptr : &it->second);
   }
   for (const auto& [h, row] : target) {
-    if (!source.count(h)) add(nullptr, &row);
+    if (!source.count(h)) add(h, nullptr, &row);
   }
   std::sort(out.begin(), out.end(), [](const Difference& a, const Difference& b) { return a.row < b.row; });
   return out;

@@ -22,6 +22,7 @@ struct Difference {
   std::string row;                   // key-less tables: the row as text
   int64_t source_copies = 0;         // key-less tables: copies of the row on each side
   int64_t target_copies = 0;
+  std::string row_hash;              // key-less tables: the row's hash, to read it again
 };
 
 // By key and row hash. Sorted by key.

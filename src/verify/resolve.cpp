@@ -185,6 +185,16 @@ Findings Resolver::whole(const Agg& s, const Agg& t) {
     auto [rs, rt] = pair_.both([&](pg::Connection& c, Side side) { return read_keyless_rows(c, keyless_rows_query(sql(side), batch)); });
     for (auto& d : diff_keyless(rs, rt)) diffs.push_back(std::move(d));
   }
+  // Read the differing rows again by their hash, source first, then the fence, then the
+  // target: rows that were still on their way settle.
+  for (int round = 0; round < limits_.confirm_rounds && !diffs.empty() && fence_usable(); ++round) {
+    std::vector<std::string> hashes;
+    for (const auto& d : diffs) hashes.push_back(d.row_hash);
+    KeylessRows rs = read_keyless_rows(pair_.source, keyless_rows_query(plan_.source, hashes));
+    pass_fence(f);
+    KeylessRows rt = read_keyless_rows(pair_.target, keyless_rows_query(plan_.target, hashes));
+    diffs = diff_keyless(rs, rt);
+  }
   for (const auto& d : diffs) f.total += rows_of(d);
   keep_first(diffs, limits_.max_keys);
   f.differences = std::move(diffs);

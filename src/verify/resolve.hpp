@@ -15,7 +15,8 @@
 //      they change in every round.
 // The search stops collecting candidates at explore_keys; the report then says the total is a
 // lower bound. Key-less tables: after the recheck, rows are grouped by row hash in 4096
-// buckets, and the differing buckets' rows are compared by content and copies.
+// buckets, the differing buckets' rows are compared by content and copies, and (with a fence)
+// those rows are read again by hash in the same source-fence-target order.
 #pragma once
 
 #include <string>

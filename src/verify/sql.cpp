@@ -163,16 +163,29 @@ Query keyless_buckets_query(const SideSql& side) {
           {}};
 }
 
-Query keyless_rows_query(const SideSql& side, const std::vector<int>& buckets) {
+namespace {
+
+Query keyless_rows(const SideSql& side, const std::string& filter, const std::string& array, const std::string& type) {
   Binder b;
-  std::vector<std::string> ids;
-  for (int w : buckets) ids.push_back(std::to_string(w));
-  std::string wanted = b.bind("{" + fmt::format("{}", fmt::join(ids, ",")) + "}", "int[]");
+  std::string wanted = b.bind(array, type);
   return {fmt::format("SELECT h::text AS h, count(*) AS copies, min(r COLLATE \"C\") AS row "
                       "FROM (SELECT {} AS h, pgshift_row::text AS r FROM {} AS pgshift_row) s "
-                      "WHERE (h & {})::int = ANY({}) GROUP BY h",
-                      side.row_hash, side.relation, kKeylessBuckets - 1, wanted),
+                      "WHERE {} = ANY({}) GROUP BY h",
+                      side.row_hash, side.relation, filter, wanted),
           b.take()};
+}
+
+}  // namespace
+
+Query keyless_rows_query(const SideSql& side, const std::vector<int>& buckets) {
+  std::vector<std::string> ids;
+  for (int w : buckets) ids.push_back(std::to_string(w));
+  return keyless_rows(side, fmt::format("(h & {})::int", kKeylessBuckets - 1),
+                      "{" + fmt::format("{}", fmt::join(ids, ",")) + "}", "int[]");
+}
+
+Query keyless_rows_query(const SideSql& side, const std::vector<std::string>& row_hashes) {
+  return keyless_rows(side, "h", array_literal(row_hashes), "bigint[]");
 }
 
 std::string array_literal(const std::vector<std::string>& values) {

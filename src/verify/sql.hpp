@@ -42,10 +42,11 @@ Query sample_query(const SideSql& side, double percent, int64_t chunks);
 Query keys_query(const SideSql& side, const std::vector<Key>& keys);
 
 // Whole-table hashing of a key-less table, bucketed by the low 12 bits of the row hash:
-// columns bucket, rows, sum. And the rows of some of those buckets grouped by row hash:
-// columns h, copies, row (the row's text, for the report).
+// columns bucket, rows, sum. And rows grouped by row hash, either those in some buckets or
+// those with some row hashes: columns h, copies, row (the row's text, for the report).
 Query keyless_buckets_query(const SideSql& side);
 Query keyless_rows_query(const SideSql& side, const std::vector<int>& buckets);
+Query keyless_rows_query(const SideSql& side, const std::vector<std::string>& row_hashes);
 inline constexpr int kKeylessBuckets = 4096;
 
 // A PostgreSQL array literal of text elements ("{"a","b\"c"}"), for one array parameter.

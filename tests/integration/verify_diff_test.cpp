@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/support.hpp"
+#include "verify/verify.hpp"
 
 using namespace pgshift;
 using namespace pgshift::testing;
@@ -100,6 +101,26 @@ UPDATE pairs SET v = 0 WHERE a = 3 AND b = 'b-3';
 UPDATE metrics SET v = 0 WHERE id = 5;
 )sql";
 
+// A database with a linguistic (ICU) default collation, as production databases have, and a
+// non-deterministic collation that calls 'Bob' and 'bob' equal.
+constexpr std::string_view kIcuSchema = R"sql(
+CREATE COLLATION case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE words (w text PRIMARY KEY, n int);
+CREATE TABLE words_c (w text COLLATE "C" PRIMARY KEY, n int);
+CREATE TABLE people (id int PRIMARY KEY, name text COLLATE case_insensitive);
+INSERT INTO words SELECT (ARRAY['ä', 'é', '日本', 'z', 'A', 'ß', '😀', 'a'])[1 + g % 8] || '-' || g, g
+  FROM generate_series(1, 4000) g;
+INSERT INTO words_c SELECT w, n FROM words;
+INSERT INTO people SELECT g, CASE WHEN g = 3 THEN 'Bob' ELSE 'p' || g END FROM generate_series(1, 50) g;
+ANALYZE;
+)sql";
+
+constexpr std::string_view kIcuTargetDamage = R"sql(
+UPDATE words SET n = -1 WHERE w = 'A-2004';
+DELETE FROM words WHERE w = 'ß-2005';
+UPDATE people SET name = 'bob' WHERE id = 3;
+)sql";
+
 class VerifyDiffTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -118,6 +139,13 @@ class VerifyDiffTest : public ::testing::Test {
     }
     pg::Connection t = connect(*target_, "diff");
     run_sql(t, kTargetDamage);
+    for (auto* c : {source_, target_}) {
+      connect(*c).exec("CREATE DATABASE icu LOCALE_PROVIDER icu ICU_LOCALE 'en-US' TEMPLATE template0");
+      pg::Connection conn = connect(*c, "icu");
+      run_sql(conn, kIcuSchema);
+    }
+    pg::Connection ti = connect(*target_, "icu");
+    run_sql(ti, kIcuTargetDamage);
   }
   static void TearDownTestSuite() {
     delete source_;
@@ -202,6 +230,24 @@ TEST_F(VerifyDiffTest, NonAsciiTextKeysChunkByByteOrder) {
     EXPECT_EQ((*t)["source_rows"], 4000);
     EXPECT_GE((*t)["chunks"].get<int>(), 6) << t->dump(1);
   }
+}
+
+TEST_F(VerifyDiffTest, LinguisticCollationDatabase) {
+  json r = verify_json("icu", {"--chunk-rows", "500"}, 1);
+  const json& words = table(r, "public.words");
+  EXPECT_EQ(words["strategy"], "key-scan");
+  EXPECT_GE(words["chunks"].get<int>(), 6);
+  EXPECT_EQ(words["differences_total"], 2) << words.dump(1);
+  ASSERT_EQ(words["differences"].size(), 2u) << words.dump(1);
+  EXPECT_EQ(words["differences"][0]["key"], json({{"w", "A-2004"}}));
+  EXPECT_EQ(words["differences"][0]["kind"], "different");
+  EXPECT_EQ(words["differences"][1]["key"], json({{"w", "ß-2005"}}));
+  EXPECT_EQ(words["differences"][1]["kind"], "missing_on_target");
+  const json& bytewise = table(r, "public.words_c");
+  EXPECT_EQ(bytewise["strategy"], "key-ranges");
+  EXPECT_EQ(bytewise["status"], "match");
+  // 'Bob' = 'bob' under the column's collation, but they read differently.
+  expect_one(r, "public.people", "different", {{"id", "3"}}, {"name"});
 }
 
 TEST_F(VerifyDiffTest, SkewedKeysGiveEvenChunks) {
@@ -294,6 +340,33 @@ TEST_F(VerifyDiffTest, JsonReportShape) {
   EXPECT_EQ(r["summary"]["mismatch"], 1);
   EXPECT_EQ(r["summary"]["skipped"], 1);
   EXPECT_EQ(r["summary"]["rows"], 3000);
+}
+
+// The library API cutover's gate uses: the reverse direction (target as source, for rollback)
+// sees the same rows from the other side; progress reaches every row.
+TEST_F(VerifyDiffTest, LibraryApiReverseDirectionAndProgress) {
+  verify::Options o;
+  o.source = target_->conninfo("diff");
+  o.target = source_->conninfo("diff");
+  o.tables = {catalog::TablePattern("deleted"), catalog::TablePattern("extra")};
+  o.jobs = 2;
+  o.chunk_rows = 1000;
+  std::vector<verify::Progress> seen;
+  o.progress = [&](const verify::Progress& p) { seen.push_back(p); };
+  verify::Report r = verify::run(o);
+  EXPECT_EQ(r.exit_code(), 1);
+  ASSERT_EQ(r.tables.size(), 2u);
+  ASSERT_EQ(r.tables[0].differences.size(), 1u);
+  EXPECT_EQ(r.tables[0].differences[0].kind, verify::DiffKind::extra_on_target);
+  EXPECT_EQ(r.tables[0].differences[0].key, verify::Key{"17"});
+  ASSERT_EQ(r.tables[1].differences.size(), 1u);
+  EXPECT_EQ(r.tables[1].differences[0].kind, verify::DiffKind::missing_on_target);
+  EXPECT_EQ(r.tables[1].differences[0].key, verify::Key{"100001"});
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().tables_done, 2u);
+  EXPECT_EQ(seen.back().tables_total, 2u);
+  EXPECT_EQ(seen.back().rows_done, 2999 + 3001);
+  EXPECT_EQ(seen.back().chunks_done, seen.back().chunks_total);
 }
 
 TEST_F(VerifyDiffTest, BadInput) {
