@@ -48,38 +48,38 @@ SELECT (CASE WHEN c.relkind = 'p'
 
 }  // namespace
 
-std::vector<Agg> read_buckets(pg::Connection& conn, const Query& q, size_t buckets) {
+std::vector<Agg> read_buckets(Session& s, const Query& q, size_t buckets) {
   std::vector<Agg> out(buckets);
-  pg::Result r = conn.exec(q.sql, q.params);
+  pg::Result r = s.run(q);
   for (int i = 0; i < r.rows(); ++i) {
     pg::Row row = r.row(i);
     int64_t b = row.int64("bucket");
     if (b < 0 || static_cast<size_t>(b) >= buckets) {
-      throw RuntimeError(fmt::format("{}: bucket {} out of range", conn.endpoint(), b));
+      throw RuntimeError(fmt::format("{}: bucket {} out of range", s.conn().endpoint(), b));
     }
     out[b] = Agg{row.int64("rows"), row.text("sum")};
   }
   return out;
 }
 
-std::vector<Key> read_bounds(pg::Connection& conn, const Query& q, size_t key_size) {
-  pg::Result r = conn.exec(q.sql, q.params);
+std::vector<Key> read_bounds(Session& s, const Query& q, size_t key_size) {
+  pg::Result r = s.run(q);
   std::vector<Key> out;
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i) out.push_back(key_of(r, i, key_size));
   return out;
 }
 
-RowHashes read_rows(pg::Connection& conn, const Query& q, size_t key_size) {
-  pg::Result r = conn.exec(q.sql, q.params);
+RowHashes read_rows(Session& s, const Query& q, size_t key_size) {
+  pg::Result r = s.run(q);
   RowHashes out;
   int h = r.column_index("h");
   for (int i = 0; i < r.rows(); ++i) out.emplace(key_of(r, i, key_size), std::string(r.view(i, h)));
   return out;
 }
 
-RowTerms read_terms(pg::Connection& conn, const Query& q, size_t key_size, size_t terms) {
-  pg::Result r = conn.exec(q.sql, q.params);
+RowTerms read_terms(Session& s, const Query& q, size_t key_size, size_t terms) {
+  pg::Result r = s.run(q);
   RowTerms out;
   for (int i = 0; i < r.rows(); ++i) {
     std::vector<std::string> t;
@@ -90,8 +90,8 @@ RowTerms read_terms(pg::Connection& conn, const Query& q, size_t key_size, size_
   return out;
 }
 
-KeylessRows read_keyless_rows(pg::Connection& conn, const Query& q) {
-  pg::Result r = conn.exec(q.sql, q.params);
+KeylessRows read_keyless_rows(Session& s, const Query& q) {
+  pg::Result r = s.run(q);
   KeylessRows out;
   for (int i = 0; i < r.rows(); ++i) {
     pg::Row row = r.row(i);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pg/connection.hpp"
+#include "verify/session.hpp"
 #include "verify/sql.hpp"
 #include "verify/types.hpp"
 
@@ -24,11 +25,11 @@ struct KeylessRow {
 using KeylessRows = std::map<std::string, KeylessRow>;      // row hash -> copies
 
 // hash_query results as one Agg per bucket (buckets absent from the result hold no rows).
-std::vector<Agg> read_buckets(pg::Connection& conn, const Query& q, size_t buckets);
-std::vector<Key> read_bounds(pg::Connection& conn, const Query& q, size_t key_size);
-RowHashes read_rows(pg::Connection& conn, const Query& q, size_t key_size);
-RowTerms read_terms(pg::Connection& conn, const Query& q, size_t key_size, size_t terms);
-KeylessRows read_keyless_rows(pg::Connection& conn, const Query& q);
+std::vector<Agg> read_buckets(Session& s, const Query& q, size_t buckets);
+std::vector<Key> read_bounds(Session& s, const Query& q, size_t key_size);
+RowHashes read_rows(Session& s, const Query& q, size_t key_size);
+RowTerms read_terms(Session& s, const Query& q, size_t key_size, size_t terms);
+KeylessRows read_keyless_rows(Session& s, const Query& q);
 
 // Per table oid, the names of collatable columns whose collation does not order like "C"
 // (libc "C"/"POSIX", the builtin provider, or a database default that is one of those).

@@ -34,7 +34,7 @@ Resolver::Resolver(Pair& pair, const TablePlan& plan, const Fence& fence, const 
 
 bool Resolver::pass_fence(Findings& f) {
   if (!fence_usable()) return false;
-  if (fence_.pass(pair_.source)) return true;
+  if (fence_.pass(pair_.source.conn())) return true;
   fence_failed_ = true;
   f.notes.push_back(fmt::format("replication slot {} did not confirm the source's position within {}: "
                                 "differences are reported without the lag check",
@@ -45,7 +45,7 @@ bool Resolver::pass_fence(Findings& f) {
 bool Resolver::recheck(const Range& r, Agg& s, Agg& t, Findings& f) {
   for (int i = 0; i < limits_.rechecks && pass_fence(f); ++i) {
     ++f.rechecks;
-    auto [a, b] = pair_.both([&](pg::Connection& c, Side side) { return read_buckets(c, hash_query(sql(side), r, {}), 1).at(0); });
+    auto [a, b] = pair_.both([&](Session& c, Side side) { return read_buckets(c, hash_query(sql(side), r, {}), 1).at(0); });
     if (a == b) {
       f.cleared_by_recheck = true;
       return true;
@@ -85,7 +85,7 @@ void Resolver::bisect(const Range& r, const Agg& s, const Agg& t, std::vector<Di
     return;
   }
   size_t n = bounds.size() + 1;
-  auto [a, b] = pair_.both([&](pg::Connection& c, Side sd) { return read_buckets(c, hash_query(sql(sd), r, bounds), n); });
+  auto [a, b] = pair_.both([&](Session& c, Side sd) { return read_buckets(c, hash_query(sql(sd), r, bounds), n); });
   std::vector<Range> parts = split_range(r, bounds);
   for (size_t i = 0; i < n; ++i) {
     if (a[i] != b[i]) bisect(parts[i], a[i], b[i], candidates, f);
@@ -94,14 +94,14 @@ void Resolver::bisect(const Range& r, const Agg& s, const Agg& t, std::vector<Di
 
 void Resolver::leaf(const Range& r, const std::vector<Key>& bounds, const std::vector<int>& wanted,
                     std::vector<Difference>& candidates) {
-  auto [a, b] = pair_.both([&](pg::Connection& c, Side side) {
+  auto [a, b] = pair_.both([&](Session& c, Side side) {
     return read_rows(c, rows_query(sql(side), r, bounds, wanted), plan_.key_columns.size());
   });
   for (auto& d : diff_rows(a, b)) candidates.push_back(std::move(d));
 }
 
 std::pair<RowTerms, RowTerms> Resolver::read_keys(const std::vector<Key>& keys, bool fenced, Findings& f) {
-  auto read = [&](pg::Connection& c, Side side) {
+  auto read = [&](Session& c, Side side) {
     RowTerms out;
     for (const auto& batch : batches(keys, kKeysPerQuery)) {
       RowTerms part = read_terms(c, keys_query(sql(side), batch), plan_.key_columns.size(), plan_.columns.size());
@@ -145,7 +145,7 @@ Findings Resolver::buckets(const std::vector<Key>& bounds, std::vector<int> mism
   const size_t n = bounds.size() + 1;
   for (int i = 0; i < limits_.rechecks && !mismatching.empty() && pass_fence(f); ++i) {
     ++f.rechecks;
-    auto [a, b] = pair_.both([&](pg::Connection& c, Side side) { return read_buckets(c, hash_query(sql(side), {}, bounds), n); });
+    auto [a, b] = pair_.both([&](Session& c, Side side) { return read_buckets(c, hash_query(sql(side), {}, bounds), n); });
     std::erase_if(mismatching, [&](int k) { return a[k] == b[k]; });
     if (mismatching.empty()) f.cleared_by_recheck = true;
   }
@@ -171,7 +171,7 @@ Findings Resolver::whole(const Agg& s, const Agg& t) {
     return f;
   }
   const size_t n = kKeylessBuckets;
-  auto [a, b] = pair_.both([&](pg::Connection& c, Side side) { return read_buckets(c, keyless_buckets_query(sql(side)), n); });
+  auto [a, b] = pair_.both([&](Session& c, Side side) { return read_buckets(c, keyless_buckets_query(sql(side)), n); });
   std::vector<int> differing;
   for (size_t i = 0; i < n; ++i) {
     if (a[i] != b[i]) differing.push_back(static_cast<int>(i));
@@ -182,7 +182,7 @@ Findings Resolver::whole(const Agg& s, const Agg& t) {
       f.exact = false;
       break;
     }
-    auto [rs, rt] = pair_.both([&](pg::Connection& c, Side side) { return read_keyless_rows(c, keyless_rows_query(sql(side), batch)); });
+    auto [rs, rt] = pair_.both([&](Session& c, Side side) { return read_keyless_rows(c, keyless_rows_query(sql(side), batch)); });
     for (auto& d : diff_keyless(rs, rt)) diffs.push_back(std::move(d));
   }
   // Read the differing rows again by their hash, source first, then the fence, then the

@@ -117,7 +117,7 @@ class Runner {
   }
 
   void reconnect_if_broken(Pair& pair) {
-    if (pair.source.is_ok() && pair.target.is_ok()) return;
+    if (pair.is_ok()) return;
     try {
       pair = open_pair(options_.source, options_.target);
     } catch (...) {
@@ -127,12 +127,12 @@ class Runner {
     }
   }
 
-  Agg hash_one(pg::Connection& c, const SideSql& sql, const Range& r) {
+  Agg hash_one(Session& c, const SideSql& sql, const Range& r) {
     return read_buckets(c, hash_query(sql, r, {}), 1).at(0);
   }
 
   std::pair<Agg, Agg> hash_both(Pair& pair, const TablePlan& p, const Range& r) {
-    return pair.both([&](pg::Connection& c, Side side) {
+    return pair.both([&](Session& c, Side side) {
       return hash_one(c, side == Side::source ? p.source : p.target, r);
     });
   }
@@ -156,7 +156,7 @@ class Runner {
       }
       spdlog::debug("{}: counts differ ({} vs {}), looking for the keys", p.table.display(), s.rows, g.rows);
     }
-    SizeEstimate est = estimate_size(pair.source, p.source.relation);
+    SizeEstimate est = estimate_size(pair.source.conn(), p.source.relation);
     int64_t chunks = chunk_count(est.rows, options_.chunk_rows);
     std::vector<Key> bounds;
     if (chunks > 1) {
@@ -183,7 +183,7 @@ class Runner {
   void scan(Pair& pair, TableRun& t, Resolver& resolver) {
     const TablePlan& p = t.plan;
     size_t n = t.bounds.size() + 1;
-    auto [a, b] = pair.both([&](pg::Connection& c, Side side) {
+    auto [a, b] = pair.both([&](Session& c, Side side) {
       return read_buckets(c, hash_query(side == Side::source ? p.source : p.target, {}, t.bounds), n);
     });
     std::vector<int> differing;

@@ -10,8 +10,11 @@ SELECT set_config('TimeZone', $1, false), set_config('DateStyle', $2, false),
        set_config('IntervalStyle', $3, false), set_config('extra_float_digits', $4, false),
        set_config('bytea_output', $5, false), set_config('client_encoding', $6, false),
        set_config('lc_monetary', $7, false), set_config('search_path', $8, false),
-       set_config('default_transaction_read_only', $9, false), set_config('jit', $10, false)
+       set_config('default_transaction_read_only', $9, false), set_config('jit', $10, false),
+       set_config('max_parallel_workers_per_gather', $11, false)
 )sql";
+
+constexpr std::string_view kSeqscanSql = "SELECT set_config('enable_seqscan', $1, false)";
 
 }  // namespace
 
@@ -19,12 +22,25 @@ pg::Connection open_session(const pg::ConnInfo& info, const std::string& role) {
   pg::ConnectOptions options = pg::default_connect_options();
   options.role = role;
   pg::Connection conn = pg::Connection::open(info, options);
-  conn.exec(kPinSettingsSql, {"UTC", "ISO, YMD", "postgres", "3", "hex", "UTF8", "C", "pg_catalog", "on", "off"});
+  conn.exec(kPinSettingsSql, {"UTC", "ISO, YMD", "postgres", "3", "hex", "UTF8", "C", "pg_catalog", "on", "off", "0"});
   return conn;
 }
 
+pg::Result Session::run(const Query& q) {
+  bool seqscan = !q.index_range;
+  if (seqscan != seqscan_) {
+    conn_.exec(kSeqscanSql, {seqscan ? "on" : "off"});
+    seqscan_ = seqscan;
+  }
+  return conn_.exec(q.sql, q.params);
+}
+
+bool Pair::is_ok() const {
+  return source.conn().is_ok() && target.conn().is_ok();
+}
+
 Pair open_pair(const pg::ConnInfo& source, const pg::ConnInfo& target) {
-  return Pair{open_session(source, "source"), open_session(target, "target")};
+  return Pair{Session(open_session(source, "source")), Session(open_session(target, "target"))};
 }
 
 }  // namespace pgshift::verify

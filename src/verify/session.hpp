@@ -6,9 +6,13 @@
 //   pg_catalog (reg* types print schema-qualified); plus default_transaction_read_only on and
 //   jit off.
 //
-// A Pair is one connection to each side, used by one worker thread. both(f) runs
-// f(connection, side) for each side at the same time (the target's on a helper thread) and
-// rethrows the first error once both have finished.
+// Parallel query is off (max_parallel_workers_per_gather 0): verify's parallelism is its pool
+// of connections (--jobs), so the load it puts on a server is what the operator chose.
+//
+// A Session is one such connection and the one planner setting that changes per query
+// (enable_seqscan, see Query::index_range). A Pair is a session to each side, used by one
+// worker thread. both(f) runs f(session, side) for each side at the same time (the target's
+// on a helper thread) and rethrows the first error once both have finished.
 #pragma once
 
 #include <functional>
@@ -16,6 +20,7 @@
 #include <utility>
 
 #include "pg/connection.hpp"
+#include "verify/sql.hpp"
 
 namespace pgshift::verify {
 
@@ -24,11 +29,24 @@ pg::Connection open_session(const pg::ConnInfo& info, const std::string& role);
 
 enum class Side { source, target };
 
-struct Pair {
-  pg::Connection source;
-  pg::Connection target;
+class Session {
+ public:
+  explicit Session(pg::Connection conn) : conn_(std::move(conn)) {}
+  pg::Result run(const Query& q);
+  pg::Connection& conn() { return conn_; }
+  const pg::Connection& conn() const { return conn_; }
 
-  pg::Connection& on(Side side) { return side == Side::source ? source : target; }
+ private:
+  pg::Connection conn_;
+  bool seqscan_ = true;
+};
+
+struct Pair {
+  Session source;
+  Session target;
+
+  Session& on(Side side) { return side == Side::source ? source : target; }
+  bool is_ok() const;
 
   template <class F>
   auto both(F&& f) -> std::pair<decltype(f(source, Side::source)), decltype(f(source, Side::source))> {

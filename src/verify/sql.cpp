@@ -35,6 +35,14 @@ std::string bound_tuple(const SideSql& side, const Key& key, Binder& b) {
   return tuple(parts);
 }
 
+bool index_served(const SideSql& side, const Range& range) {
+  if (range.whole() || !side.has_key_index) return false;
+  for (const auto& k : side.key) {
+    if (!k.index_order) return false;
+  }
+  return true;
+}
+
 std::string range_predicate(const SideSql& side, const Range& range, Binder& b) {
   std::vector<std::string> conds;
   if (range.lo) conds.push_back(order_tuple(side) + " >= " + bound_tuple(side, *range.lo, b));
@@ -89,12 +97,12 @@ Query hash_query(const SideSql& side, const Range& range, const std::vector<Key>
   if (bounds.empty()) {
     return {fmt::format("SELECT 0 AS bucket, count(*) AS rows, {} AS sum FROM {} WHERE {}", sum_expr(side),
                         side.relation, where),
-            b.take()};
+            b.take(), index_served(side, range)};
   }
   std::string bucket = bucket_tree(side, bounds, 0, bounds.size(), b);
   return {fmt::format("SELECT {} AS bucket, count(*) AS rows, {} AS sum FROM {} WHERE {} GROUP BY 1", bucket,
                       sum_expr(side), side.relation, where),
-          b.take()};
+          b.take(), index_served(side, range)};
 }
 
 Query rows_query(const SideSql& side, const Range& range, const std::vector<Key>& bounds,
@@ -108,7 +116,8 @@ Query rows_query(const SideSql& side, const Range& range, const std::vector<Key>
     where += fmt::format(" AND ({}) = ANY({})", bucket, b.bind("{" + fmt::format("{}", fmt::join(ids, ",")) + "}", "int[]"));
   }
   std::string hash = side.row_hash.empty() ? "'0'" : "(" + side.row_hash + ")::text";
-  return {fmt::format("SELECT {}, {} AS h FROM {} WHERE {}", key_texts(side), hash, side.relation, where), b.take()};
+  return {fmt::format("SELECT {}, {} AS h FROM {} WHERE {}", key_texts(side), hash, side.relation, where), b.take(),
+          index_served(side, range)};
 }
 
 Query split_query(const SideSql& side, const Range& range, int64_t rows, int parts) {
@@ -119,7 +128,7 @@ Query split_query(const SideSql& side, const Range& range, int64_t rows, int par
   return {fmt::format("SELECT {} FROM (SELECT {}, row_number() OVER (ORDER BY {}) AS rn FROM {} WHERE {}) s "
                       "WHERE rn % {} = 0 ORDER BY rn",
                       order_texts(side), order_columns(side), order_list(side), side.relation, where, step_param),
-          b.take()};
+          b.take(), index_served(side, range)};
 }
 
 Query sample_query(const SideSql& side, double percent, int64_t chunks) {

@@ -19,6 +19,9 @@ namespace pgshift::verify {
 struct Query {
   std::string sql;
   pg::Params params;
+  // The query reads one key range that the key's index can serve (key-ranges strategy): it is
+  // run with sequential scans off, so the planner never reads a whole table for one chunk.
+  bool index_range = false;
 };
 
 // SELECT bucket, count(*), sum(row_hash) over rows in range, grouped by bucket over bounds

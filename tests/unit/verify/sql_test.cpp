@@ -131,3 +131,17 @@ TEST(VerifySql, KeylessRowsByBucketOrHash) {
   Query hashes = keyless_rows_query(side(0), std::vector<std::string>{"-12", "34"});
   EXPECT_NE(hashes.sql.find("h = ANY($1::bigint[])"), std::string::npos) << hashes.sql;
 }
+
+TEST(VerifySql, OnlyIndexServedRangesTurnSequentialScansOff) {
+  SideSql s = side(1);
+  s.has_key_index = true;
+  Range chunk{Key{"1"}, Key{"9"}};
+  EXPECT_TRUE(hash_query(s, chunk, {}).index_range);
+  EXPECT_TRUE(rows_query(s, chunk, {}, {}).index_range);
+  EXPECT_TRUE(split_query(s, chunk, 100, 4).index_range);
+  EXPECT_FALSE(hash_query(s, {}, {}).index_range) << "a whole table is read sequentially";
+  s.key[0].index_order = false;  // COLLATE "C" on a linguistic column
+  EXPECT_FALSE(hash_query(s, chunk, {}).index_range);
+  s = side(1);
+  EXPECT_FALSE(hash_query(s, chunk, {}).index_range) << "no index on the key";
+}

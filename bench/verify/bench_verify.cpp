@@ -1,0 +1,250 @@
+// bench/verify: how long does it take to know that two databases hold the same rows?
+//
+// Starts two local clusters, loads the same few million rows of mixed types into both, then
+// times, in one run and on the same data:
+//   (a) pgshift verify --jobs J           (the binary, as an operator runs it)
+//   (b) pgcopydb's compare data method: per table count(*) and sum(hashtext(row::text)::bigint)
+//   (c) data-diff's checksum: per table sum of md5(concat(columns)) folded to 48 bits
+//   (d) count(*) only: the floor any method pays to read the rows
+// (b), (c) and (d) run like pgcopydb does: J workers take tables from a queue and query the
+// source and the target of a table at the same time. Each method runs --repeat times,
+// interleaved; the best time counts. Prints seconds, rows/s and the ratios a/b, a/c and a/d.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catalog/catalog.hpp"
+#include "localpg/cluster.hpp"
+#include "pg/connection.hpp"
+#include "pg/quote.hpp"
+#include "sqlgate/split.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/process.hpp"
+
+using namespace pgshift;
+
+namespace {
+
+// Rows at scale 1: customers 300k, orders 1.2M, line_items 1.2M, events 600k, audit_log 200k.
+constexpr std::string_view kSchema = R"sql(
+CREATE TYPE order_status AS ENUM ('pending', 'paid', 'shipped', 'refunded', 'cancelled');
+CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL, name text, birthday date,
+                        created_at timestamptz NOT NULL, vip boolean NOT NULL, score float8);
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL, status order_status NOT NULL,
+                     total numeric(12,2) NOT NULL, created_at timestamptz NOT NULL, updated_at timestamptz,
+                     paid boolean NOT NULL, note text, ref uuid NOT NULL);
+CREATE TABLE line_items (order_id bigint, line int, sku text NOT NULL, qty int NOT NULL, price numeric(10,2) NOT NULL,
+                         PRIMARY KEY (order_id, line));
+CREATE TABLE events (id bigint PRIMARY KEY, at timestamptz NOT NULL, kind text NOT NULL, customer_id int,
+                     payload jsonb);
+CREATE TABLE audit_log (at timestamptz NOT NULL, actor text NOT NULL, action text NOT NULL);
+)sql";
+
+constexpr std::string_view kData = R"sql(
+INSERT INTO customers SELECT g, 'customer' || g || '@example.com', 'Customer ' || md5(g::text),
+  date '1950-01-01' + g % 20000, timestamptz '2020-01-01 00:00:00+00' + g * interval '7 minutes', g % 10 = 0,
+  CASE WHEN g % 4 = 0 THEN NULL ELSE g / 7.0 END
+  FROM generate_series(1, {customers}) g;
+INSERT INTO orders SELECT g, 1 + g % {customers},
+  (ARRAY['pending', 'paid', 'shipped', 'refunded', 'cancelled'])[1 + g % 5]::order_status, (g % 100000) / 100.0,
+  timestamptz '2022-01-01 00:00:00+00' + g * interval '1 minute',
+  CASE WHEN g % 3 = 0 THEN NULL ELSE timestamptz '2023-01-01 00:00:00+00' + g * interval '30 seconds' END,
+  g % 2 = 0, CASE WHEN g % 5 = 0 THEN 'gift wrap, leave at door ' || g END, md5(g::text)::uuid
+  FROM generate_series(1, {orders}) g;
+INSERT INTO line_items SELECT 1 + (g - 1) / 2, 1 + (g - 1) % 2, 'SKU-' || lpad((g % 9973)::text, 5, '0'), 1 + g % 4,
+  (g % 5000) / 100.0
+  FROM generate_series(1, {line_items}) g;
+INSERT INTO events SELECT g, timestamptz '2024-01-01 00:00:00+00' + g * interval '3 seconds',
+  (ARRAY['view', 'click', 'cart', 'checkout'])[1 + g % 4], 1 + g % {customers},
+  jsonb_build_object('path', '/p/' || g % 500, 'ms', g % 1000)
+  FROM generate_series(1, {events}) g;
+INSERT INTO audit_log SELECT timestamptz '2024-01-01 00:00:00+00' + g * interval '10 seconds', 'user' || g % 300,
+  (ARRAY['login', 'logout', 'update', 'delete'])[1 + g % 4]
+  FROM generate_series(1, {audit}) g;
+)sql";
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string loadavg() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+void run_script(pg::Connection& conn, std::string_view sql) {
+  for (const auto& s : sqlgate::split_statements(sql)) conn.exec(s);
+}
+
+struct Table {
+  std::string name;
+  std::vector<std::string> columns;
+};
+
+// Runs one query per table on both sides: `jobs` workers take tables from a queue, each sends
+// the source's and the target's query at the same time. Throws when the sides disagree.
+double per_table(const localpg::LocalCluster& source, const localpg::LocalCluster& target,
+                 const std::vector<Table>& tables, int jobs, const std::function<std::string(const Table&)>& sql) {
+  auto start = Clock::now();
+  std::atomic<size_t> next{0};
+  std::vector<std::future<void>> workers;
+  for (int j = 0; j < jobs; ++j) {
+    workers.push_back(std::async(std::launch::async, [&] {
+      pg::Connection s = pg::Connection::open(source.conninfo("bench"), "source");
+      pg::Connection t = pg::Connection::open(target.conninfo("bench"), "target");
+      for (size_t i = next++; i < tables.size(); i = next++) {
+        std::string q = sql(tables[i]);
+        auto on_target = std::async(std::launch::async, [&] { return t.exec(q); });
+        pg::Result a = s.exec(q);
+        pg::Result b = on_target.get();
+        for (int c = 0; c < a.columns(); ++c) {
+          if (a.view(0, c) != b.view(0, c)) throw RuntimeError("sides differ on " + tables[i].name);
+        }
+      }
+    }));
+  }
+  for (auto& w : workers) w.get();
+  return seconds_since(start);
+}
+
+struct Args {
+  double scale = 1.0;
+  int jobs = 2;
+  int repeat = 3;
+};
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw UsageError(k + ": needs a value");
+      return argv[++i];
+    };
+    if (k == "--scale") {
+      a.scale = std::stod(value());
+    } else if (k == "--jobs") {
+      a.jobs = std::stoi(value());
+    } else if (k == "--repeat") {
+      a.repeat = std::stoi(value());
+    } else {
+      throw UsageError("usage: bench/verify/run [--scale X] [--jobs N] [--repeat N]");
+    }
+  }
+  return a;
+}
+
+int run(const Args& args) {
+  util::init_logging(util::LogLevel::quiet);
+  auto n = [&](double base) { return static_cast<long>(base * args.scale); };
+  std::printf("bench/verify: %ld cores, load average %s, scale %.2f, --jobs %d, best of %d\n",
+              sysconf(_SC_NPROCESSORS_ONLN), loadavg().c_str(), args.scale, args.jobs, args.repeat);
+
+  std::map<std::string, std::string> settings = {{"shared_buffers", "256MB"}, {"max_wal_size", "4GB"}};
+  auto source = localpg::LocalCluster::start({"bench-src", settings});
+  auto target = localpg::LocalCluster::start({"bench-tgt", settings});
+  auto load_start = Clock::now();
+  std::string data = fmt::format(fmt::runtime(kData), fmt::arg("customers", n(300'000)), fmt::arg("orders", n(1'200'000)),
+                                 fmt::arg("line_items", n(1'200'000)), fmt::arg("events", n(600'000)),
+                                 fmt::arg("audit", n(200'000)));
+  auto load = [&](localpg::LocalCluster& c) {
+    c.create_database("bench");
+    pg::Connection conn = pg::Connection::open(c.conninfo("bench"), "load");
+    run_script(conn, kSchema);
+    run_script(conn, data);
+    conn.exec("VACUUM ANALYZE");
+  };
+  auto loading = std::async(std::launch::async, [&] { load(*target); });
+  load(*source);
+  loading.get();
+
+  pg::Connection src = pg::Connection::open(source->conninfo("bench"), "source");
+  std::vector<Table> tables;
+  int64_t rows = 0;
+  for (const auto& t : catalog::read_tables(src)) {
+    Table table{t.ref.quoted(), {}};
+    for (const auto& c : t.columns) table.columns.push_back(pg::quote_ident(c.name));
+    rows += src.exec("SELECT count(*) FROM " + table.name).scalar_int64();
+    tables.push_back(std::move(table));
+  }
+  std::sort(tables.begin(), tables.end(), [](const Table& a, const Table& b) { return a.name < b.name; });
+  std::printf("loaded %lld rows in %zu tables on each side in %.1fs (PostgreSQL %s)\n\n", static_cast<long long>(rows),
+              tables.size(), seconds_since(load_start), src.exec("SHOW server_version").scalar().c_str());
+
+  auto pgcopydb = [](const Table& t) { return "SELECT count(*), sum(hashtext(r::text)::bigint) FROM " + t.name + " r"; };
+  auto datadiff = [](const Table& t) {
+    std::string cols;
+    for (const auto& c : t.columns) cols += (cols.empty() ? "" : ", ") + c + "::text";
+    return "SELECT count(*), sum(('x' || substring(md5(concat(" + cols + ")), 21))::bit(48)::bigint) FROM " + t.name;
+  };
+  auto count_only = [](const Table& t) { return "SELECT count(*) FROM " + t.name; };
+  auto pgshift = [&]() {
+    util::ProcessSpec spec;
+    spec.argv = {PGSHIFT_BINARY, "verify", "--json", "--jobs", std::to_string(args.jobs), "--source",
+                 source->url("bench"), "--target", target->url("bench")};
+    auto start = Clock::now();
+    util::RunResult r = util::run(spec, util::Millis(3'600'000));
+    double s = seconds_since(start);
+    if (r.exit_code != 0) throw RuntimeError("pgshift verify exited " + std::to_string(r.exit_code) + ": " + r.err);
+    auto doc = nlohmann::json::parse(r.out);
+    if (doc["summary"]["rows"].get<int64_t>() != rows) throw RuntimeError("pgshift verify compared another row count");
+    return s;
+  };
+
+  // Warm the page cache so the first method does not pay for it.
+  per_table(*source, *target, tables, args.jobs, count_only);
+
+  struct Method {
+    std::string name;
+    std::function<double()> run;
+    double best = 1e9;
+  };
+  std::vector<Method> methods = {
+      {"(a) pgshift verify", pgshift},
+      {"(b) pgcopydb: count + sum(hashtext(row::text))", [&] { return per_table(*source, *target, tables, args.jobs, pgcopydb); }},
+      {"(c) data-diff: count + sum(md5 -> 48 bits)", [&] { return per_table(*source, *target, tables, args.jobs, datadiff); }},
+      {"(d) count(*) only (floor)", [&] { return per_table(*source, *target, tables, args.jobs, count_only); }},
+  };
+  for (int r = 0; r < args.repeat; ++r) {
+    for (auto& m : methods) {
+      double s = m.run();
+      m.best = std::min(m.best, s);
+      std::fprintf(stderr, "  run %d  %-50s %7.2fs\n", r + 1, m.name.c_str(), s);
+    }
+  }
+
+  std::printf("%-50s %9s %14s\n", "method (both sides, best run)", "seconds", "rows/s");
+  for (const auto& m : methods) {
+    std::printf("%-50s %9.2f %14.0f\n", m.name.c_str(), m.best, static_cast<double>(rows) / m.best);
+  }
+  double a = methods[0].best, b = methods[1].best, c = methods[2].best, d = methods[3].best;
+  std::printf("\na/b = %.2f   (target <= 0.5)\na/c = %.2f\na/d = %.2f\nload average after: %s\n", a / b, a / c, a / d,
+              loadavg().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse_args(argc, argv));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench/verify: %s\n", e.what());
+    return 1;
+  }
+}
