@@ -87,6 +87,25 @@ std::string loadavg() {
   return a + " " + b + " " + c;
 }
 
+// Share of the CPUs other processes kept busy over one second (from /proc/stat): how noisy the
+// machine is right now.
+double busy_share() {
+  auto sample = [] {
+    std::ifstream f("/proc/stat");
+    std::string cpu;
+    long long v[8] = {};
+    f >> cpu;
+    for (auto& x : v) f >> x;
+    long long idle = v[3] + v[4], total = 0;
+    for (auto x : v) total += x;
+    return std::pair<long long, long long>{idle, total};
+  };
+  auto [i0, t0] = sample();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto [i1, t1] = sample();
+  return t1 == t0 ? 0.0 : 1.0 - static_cast<double>(i1 - i0) / static_cast<double>(t1 - t0);
+}
+
 void run_script(pg::Connection& conn, std::string_view sql) {
   for (const auto& s : sqlgate::split_statements(sql)) conn.exec(s);
 }
@@ -152,8 +171,9 @@ Args parse_args(int argc, char** argv) {
 int run(const Args& args) {
   util::init_logging(util::LogLevel::quiet);
   auto n = [&](double base) { return static_cast<long>(base * args.scale); };
-  std::printf("bench/verify: %ld cores, load average %s, scale %.2f, --jobs %d, best of %d\n",
-              sysconf(_SC_NPROCESSORS_ONLN), loadavg().c_str(), args.scale, args.jobs, args.repeat);
+  std::printf("bench/verify: %ld cores, load average %s, CPUs busy before start %.0f%%, scale %.2f, --jobs %d, "
+              "best of %d\n",
+              sysconf(_SC_NPROCESSORS_ONLN), loadavg().c_str(), 100 * busy_share(), args.scale, args.jobs, args.repeat);
 
   std::map<std::string, std::string> settings = {{"shared_buffers", "256MB"}, {"max_wal_size", "4GB"}};
   auto source = localpg::LocalCluster::start({"bench-src", settings});
@@ -233,8 +253,8 @@ int run(const Args& args) {
     std::printf("%-50s %9.2f %14.0f\n", m.name.c_str(), m.best, static_cast<double>(rows) / m.best);
   }
   double a = methods[0].best, b = methods[1].best, c = methods[2].best, d = methods[3].best;
-  std::printf("\na/b = %.2f   (target <= 0.5)\na/c = %.2f\na/d = %.2f\nload average after: %s\n", a / b, a / c, a / d,
-              loadavg().c_str());
+  std::printf("\na/b = %.2f   (target <= 0.5)\na/c = %.2f\na/d = %.2f\nload average after: %s, CPUs busy after %.0f%%\n",
+              a / b, a / c, a / d, loadavg().c_str(), 100 * busy_share());
   return 0;
 }
 
