@@ -18,6 +18,8 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <sstream>
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -104,6 +106,37 @@ double busy_share() {
   std::this_thread::sleep_for(std::chrono::seconds(1));
   auto [i1, t1] = sample();
   return t1 == t0 ? 0.0 : 1.0 - static_cast<double>(i1 - i0) / static_cast<double>(t1 - t0);
+}
+
+long postmaster_pid(const localpg::LocalCluster& c) {
+  std::ifstream pidfile(c.directory() + "/data/postmaster.pid");
+  long pid = 0;
+  pidfile >> pid;
+  return pid;
+}
+
+// CPU seconds a cluster's processes have used: the postmaster's own and those of the backends
+// and workers it has reaped (cutime, cstime). Connections are closed after each method, so the
+// difference across a method is the server CPU it cost, whatever else runs on the machine.
+double server_cpu_seconds(const localpg::LocalCluster& c) {
+  long pid = postmaster_pid(c);
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::vector<std::string> f((std::istream_iterator<std::string>(fields)), std::istream_iterator<std::string>());
+  // After "pid (comm) ": field 3 is index 0; utime, stime, cutime, cstime are fields 14..17.
+  double ticks = 0;
+  for (int i = 11; i <= 14 && i < static_cast<int>(f.size()); ++i) ticks += std::stod(f[i]);
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Processes the postmaster has not reaped yet (its auxiliary processes included).
+size_t children(const localpg::LocalCluster& c) {
+  long pid = postmaster_pid(c);
+  std::ifstream f("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  size_t n = 0;
+  for (std::string p; f >> p;) ++n;
+  return n;
 }
 
 void run_script(pg::Connection& conn, std::string_view sql) {
@@ -233,6 +266,7 @@ int run(const Args& args) {
     std::string name;
     std::function<double()> run;
     double best = 1e9;
+    double cpu = 1e9;  // server CPU seconds, both clusters, best run
   };
   std::vector<Method> methods = {
       {"(a) pgshift verify", pgshift},
@@ -240,21 +274,40 @@ int run(const Args& args) {
       {"(c) data-diff: count + sum(md5 -> 48 bits)", [&] { return per_table(*source, *target, tables, args.jobs, datadiff); }},
       {"(d) count(*) only (floor)", [&] { return per_table(*source, *target, tables, args.jobs, count_only); }},
   };
+  // Server CPU is read once every backend of the method has exited and been reaped.
+  size_t idle_children = children(*source) + children(*target);
+  for (int settled = 0; settled < 15;) {  // until the warm-up's backends are gone (300 ms stable)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    size_t now = children(*source) + children(*target);
+    settled = now < idle_children ? 0 : settled + 1;
+    idle_children = std::min(idle_children, now);
+  }
+  auto cpu_now = [&] {
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (children(*source) + children(*target) > idle_children && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return server_cpu_seconds(*source) + server_cpu_seconds(*target);
+  };
   for (int r = 0; r < args.repeat; ++r) {
     for (auto& m : methods) {
+      double cpu0 = cpu_now();
       double s = m.run();
+      double cpu = cpu_now() - cpu0;
       m.best = std::min(m.best, s);
-      std::fprintf(stderr, "  run %d  %-50s %7.2fs\n", r + 1, m.name.c_str(), s);
+      m.cpu = std::min(m.cpu, cpu);
+      std::fprintf(stderr, "  run %d  %-50s %7.2fs  server CPU %6.2fs\n", r + 1, m.name.c_str(), s, cpu);
     }
   }
 
-  std::printf("%-50s %9s %14s\n", "method (both sides, best run)", "seconds", "rows/s");
+  std::printf("%-50s %9s %14s %12s\n", "method (both sides, best run)", "seconds", "rows/s", "server CPU");
   for (const auto& m : methods) {
-    std::printf("%-50s %9.2f %14.0f\n", m.name.c_str(), m.best, static_cast<double>(rows) / m.best);
+    std::printf("%-50s %9.2f %14.0f %11.2fs\n", m.name.c_str(), m.best, static_cast<double>(rows) / m.best, m.cpu);
   }
   double a = methods[0].best, b = methods[1].best, c = methods[2].best, d = methods[3].best;
-  std::printf("\na/b = %.2f   (target <= 0.5)\na/c = %.2f\na/d = %.2f\nload average after: %s, CPUs busy after %.0f%%\n",
-              a / b, a / c, a / d, loadavg().c_str(), 100 * busy_share());
+  std::printf("\na/b = %.2f   (target <= 0.5; server CPU a/b = %.2f)\na/c = %.2f\na/d = %.2f\n", a / b,
+              methods[0].cpu / methods[1].cpu, a / c, a / d);
+  std::printf("load average after: %s, CPUs busy after %.0f%%\n", loadavg().c_str(), 100 * busy_share());
   return 0;
 }
 

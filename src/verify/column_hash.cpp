@@ -22,10 +22,10 @@ HashMethod native_method(const std::string& type) {
       {"character varying", HashMethod::text},
       {"boolean", HashMethod::boolean},
       {"uuid", HashMethod::uuid},
-      {"date", HashMethod::temporal},
-      {"time without time zone", HashMethod::temporal},
-      {"timestamp without time zone", HashMethod::temporal},
-      {"timestamp with time zone", HashMethod::temporal},
+      {"date", HashMethod::date},
+      {"time without time zone", HashMethod::time},
+      {"timestamp without time zone", HashMethod::timestamp},
+      {"timestamp with time zone", HashMethod::timestamptz},
       {"numeric", HashMethod::numeric},
       {"real", HashMethod::float4},
       {"double precision", HashMethod::float8},
@@ -55,7 +55,10 @@ std::string to_string(HashMethod method) {
     case HashMethod::text: return "text";
     case HashMethod::boolean: return "boolean";
     case HashMethod::uuid: return "uuid";
-    case HashMethod::temporal: return "temporal";
+    case HashMethod::date: return "date";
+    case HashMethod::time: return "time";
+    case HashMethod::timestamp: return "timestamp";
+    case HashMethod::timestamptz: return "timestamptz";
     case HashMethod::numeric: return "numeric";
     case HashMethod::float4: return "float4";
     case HashMethod::float8: return "float8";
@@ -109,7 +112,22 @@ std::string hash_term(HashMethod method, std::string_view column_sql, size_t pos
     case HashMethod::text: expr = fmt::format("hashtextextended({} COLLATE \"C\", {})", c, seed); break;
     case HashMethod::boolean: expr = fmt::format("hashint4extended(({})::integer, {})", c, seed); break;
     case HashMethod::uuid: expr = fmt::format("uuid_hash_extended({}, {})", c, seed); break;
-    case HashMethod::temporal: expr = fmt::format("hash_array_extended(ARRAY[{}], {})", c, seed); break;
+    case HashMethod::time: expr = fmt::format("time_hash_extended({}, {})", c, seed); break;
+    // Dates and timestamps hash their distance from a fixed point: exact, cheaper than the
+    // type's own hash through an array, and independent of the session's TimeZone. Infinite
+    // values cannot be subtracted; they hash their text.
+    case HashMethod::date:
+      expr = fmt::format("CASE WHEN isfinite({0}) THEN hashint4extended({0} - '2000-01-01'::date, {1}) "
+                         "ELSE hashtextextended(({0})::text, {1}) END",
+                         c, seed);
+      break;
+    case HashMethod::timestamp:
+    case HashMethod::timestamptz:
+      expr = fmt::format("CASE WHEN isfinite({0}) THEN interval_hash_extended({0} - '2000-01-01 00:00:00{2}'::{3}, {1}) "
+                         "ELSE hashtextextended(({0})::text, {1}) END",
+                         c, seed, method == HashMethod::timestamptz ? "+00" : "",
+                         method == HashMethod::timestamptz ? "timestamptz" : "timestamp");
+      break;
     case HashMethod::numeric:
       // hash_numeric_extended ignores trailing zeros; the display scale tells 1.0 from 1.00
       // (NaN and infinities have no scale).

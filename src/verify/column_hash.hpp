@@ -10,8 +10,11 @@
 //   text, varchar                hashtextextended(col COLLATE "C")
 //   boolean                      hashint4extended(col::integer)
 //   uuid                         uuid_hash_extended
-//   date, time, timestamp(tz)    hash_array_extended(ARRAY[col]): the type's own hash on its
-//                                stored value, no conversion (timestamptz is an instant)
+//   date                         hashint4extended(days since 2000-01-01)
+//   timestamp, timestamptz       interval_hash_extended(col - 2000-01-01): the exact span in
+//                                microseconds, whatever the TimeZone (timestamptz is an instant)
+//   time                         time_hash_extended
+//                                (infinite dates and timestamps hash their text form)
 //   numeric                      hash_numeric_extended, XOR the display scale: 1.0 <> 1.00
 //   real, double precision       hashfloat{4,8}extended, XOR a negative-zero flag: -0 <> 0
 //   everything else              hashtextextended(col::text COLLATE "C"): interval ('1 day' <>
@@ -31,7 +34,9 @@
 
 namespace pgshift::verify {
 
-enum class HashMethod { int2, int4, int8, oid, text, boolean, uuid, temporal, numeric, float4, float8, text_form };
+enum class HashMethod {
+  int2, int4, int8, oid, text, boolean, uuid, date, time, timestamp, timestamptz, numeric, float4, float8, text_form
+};
 std::string to_string(HashMethod method);
 
 // The method for a column present on both sides (compared by name).

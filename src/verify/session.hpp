@@ -9,8 +9,8 @@
 // Parallel query is off (max_parallel_workers_per_gather 0): verify's parallelism is its pool
 // of connections (--jobs), so the load it puts on a server is what the operator chose.
 //
-// A Session is one such connection and the one planner setting that changes per query
-// (enable_seqscan, see Query::index_range). A Pair is a session to each side, used by one
+// A Session is one such connection and the planner settings that change per query
+// (enable_seqscan and enable_indexscan, see Query::index_range). A Pair is a session to each side, used by one
 // worker thread. both(f) runs f(session, side) for each side at the same time (the target's
 // on a helper thread) and rethrows the first error once both have finished.
 #pragma once
@@ -38,7 +38,7 @@ class Session {
 
  private:
   pg::Connection conn_;
-  bool seqscan_ = true;
+  bool ranged_ = false;  // enable_seqscan and enable_indexscan are off
 };
 
 struct Pair {

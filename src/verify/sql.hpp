@@ -20,7 +20,7 @@ struct Query {
   std::string sql;
   pg::Params params;
   // The query reads one key range that the key's index can serve (key-ranges strategy): it is
-  // run with sequential scans off, so the planner never reads a whole table for one chunk.
+  // run as a bitmap heap scan (session.hpp), never as a scan of the whole table.
   bool index_range = false;
 };
 

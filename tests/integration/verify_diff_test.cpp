@@ -38,6 +38,7 @@ CREATE TABLE skewed (id bigint PRIMARY KEY, v int);
 CREATE TABLE metrics (id bigint, at date, v int, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
 CREATE TABLE metrics_2024 PARTITION OF metrics FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE TABLE metrics_2025 PARTITION OF metrics FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE temporals (id int PRIMARY KEY, tz timestamptz, ts timestamp, d date, t time);
 CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY);
 CREATE TABLE oban_jobs (id int PRIMARY KEY);
 )sql";
@@ -70,6 +71,11 @@ INSERT INTO pairs SELECT g % 10, 'b-' || g, g FROM generate_series(1, 2000) g;
 INSERT INTO skewed SELECT g, g FROM generate_series(1, 3000) g;
 INSERT INTO skewed SELECT 1000000000000 + g, g FROM generate_series(1, 3000) g;
 INSERT INTO metrics SELECT g, date '2024-06-01' + g % 400, g FROM generate_series(1, 2000) g;
+INSERT INTO temporals SELECT g, timestamptz '2024-03-31 01:59:59.999999+00' + g * interval '1.5 seconds',
+  timestamp '1999-12-31 23:59:59' + g * interval '1 hour', date '1999-12-25' + g, time '00:00:00.000001' + g * interval '1 minute'
+  FROM generate_series(4, 500) g;
+INSERT INTO temporals VALUES (1, 'infinity', 'infinity', 'infinity', '24:00'),
+  (2, '-infinity', '-infinity', '-infinity', '00:00'), (3, NULL, NULL, NULL, NULL);
 ANALYZE;
 )sql";
 
@@ -99,6 +105,10 @@ UPDATE words SET n = -1 WHERE w = 'é-2001';
 DELETE FROM words_c WHERE w = '日本-2002';
 UPDATE pairs SET v = 0 WHERE a = 3 AND b = 'b-3';
 UPDATE metrics SET v = 0 WHERE id = 5;
+UPDATE temporals SET tz = tz + interval '1 microsecond' WHERE id = 7;
+UPDATE temporals SET d = 'infinity' WHERE id = 8;
+UPDATE temporals SET ts = ts - interval '1 microsecond' WHERE id = 9;
+UPDATE temporals SET tz = '-infinity' WHERE id = 1;
 )sql";
 
 // A database with a linguistic (ICU) default collation, as production databases have, and a
@@ -276,6 +286,12 @@ TEST_F(VerifyDiffTest, EachDifferenceIsPinnedToItsKey) {
   expect_one(r, "public.words_c", "missing_on_target", {{"w", "日本-2002"}});
   expect_one(r, "public.pairs", "different", {{"a", "3"}, {"b", "b-3"}}, {"v"});
   expect_one(r, "public.metrics", "different", {{"id", "5"}, {"at", "2024-06-06"}}, {"v"});
+  // Dates and timestamps to the microsecond, infinities included.
+  const json& temporals = table(r, "public.temporals");
+  EXPECT_EQ(temporals["differences_total"], 4) << temporals.dump(1);
+  std::vector<std::pair<std::string, std::string>> seen;
+  for (const auto& d : temporals["differences"]) seen.emplace_back(d["key"]["id"], d["columns"][0]);
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::string>>{{"1", "tz"}, {"7", "tz"}, {"8", "d"}, {"9", "ts"}}));
   // The cells chunk is larger than a leaf, so the difference was found by bisection.
   EXPECT_EQ(table(r, "public.cells")["chunks"], 2);
 

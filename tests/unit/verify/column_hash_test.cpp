@@ -30,8 +30,10 @@ TEST(ColumnHash, NativeHashOnlyWhereEqualityMeansIdenticalText) {
   EXPECT_EQ(same("character varying(40)"), HashMethod::text);
   EXPECT_EQ(same("uuid"), HashMethod::uuid);
   EXPECT_EQ(same("boolean"), HashMethod::boolean);
-  EXPECT_EQ(same("timestamp(3) with time zone"), HashMethod::temporal);
-  EXPECT_EQ(same("date"), HashMethod::temporal);
+  EXPECT_EQ(same("timestamp(3) with time zone"), HashMethod::timestamptz);
+  EXPECT_EQ(same("timestamp without time zone"), HashMethod::timestamp);
+  EXPECT_EQ(same("date"), HashMethod::date);
+  EXPECT_EQ(same("time without time zone"), HashMethod::time);
   EXPECT_EQ(same("numeric(12,2)"), HashMethod::numeric);
   EXPECT_EQ(same("double precision"), HashMethod::float8);
   EXPECT_EQ(same("real"), HashMethod::float4);
@@ -70,8 +72,9 @@ TEST(ColumnHash, TermsAreCollationFreeAndNullAware) {
   EXPECT_NE(numeric.find("scale(\"n\")"), std::string::npos) << numeric;
   std::string flt = hash_term(HashMethod::float8, "\"f\"", 0, false);
   EXPECT_NE(flt.find("atan2(\"f\", -1) < 0"), std::string::npos) << flt;
-  EXPECT_NE(hash_term(HashMethod::temporal, "\"at\"", 0, false).find("hash_array_extended(ARRAY[\"at\"]"),
-            std::string::npos);
+  std::string at = hash_term(HashMethod::timestamptz, "\"at\"", 0, false);
+  EXPECT_NE(at.find("interval_hash_extended(\"at\" - '2000-01-01 00:00:00+00'::timestamptz"), std::string::npos) << at;
+  EXPECT_NE(at.find("ELSE hashtextextended((\"at\")::text"), std::string::npos) << at;
   EXPECT_NE(hash_term(HashMethod::boolean, "\"ok\"", 0, false).find("(\"ok\")::integer"), std::string::npos);
 }
 
