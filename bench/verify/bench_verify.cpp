@@ -208,7 +208,7 @@ int run(const Args& args) {
               "best of %d\n",
               sysconf(_SC_NPROCESSORS_ONLN), loadavg().c_str(), 100 * busy_share(), args.scale, args.jobs, args.repeat);
 
-  std::map<std::string, std::string> settings = {{"shared_buffers", "256MB"}, {"max_wal_size", "4GB"}};
+  std::map<std::string, std::string> settings = {{"shared_buffers", "1GB"}, {"max_wal_size", "4GB"}};
   auto source = localpg::LocalCluster::start({"bench-src", settings});
   auto target = localpg::LocalCluster::start({"bench-tgt", settings});
   auto load_start = Clock::now();

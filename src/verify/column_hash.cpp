@@ -100,6 +100,30 @@ std::string native_cast(const catalog::Column& column) {
   return column.type_kind == "domain" ? effective_type(column) : "";
 }
 
+namespace {
+
+std::string with_nulls(std::string expr, size_t position, bool nullable) {
+  if (!nullable) return expr;
+  return fmt::format("coalesce({}, {})", expr, null_constant(position));
+}
+
+}  // namespace
+
+std::string enum_term(std::string_view column_sql, const std::string& type, const std::vector<std::string>& labels,
+                      size_t position, bool nullable, pg::Params& params) {
+  std::string text_form = hash_term(HashMethod::text_form, column_sql, position, false);
+  if (labels.empty() || labels.size() > kMaxCaseLabels) return with_nulls(text_form, position, nullable);
+  std::string expr = fmt::format("CASE {}", column_sql);
+  for (const auto& label : labels) {
+    params.emplace_back(label);
+    params.emplace_back(label);
+    expr += fmt::format(" WHEN ${}::{} THEN hashtextextended(${}::text COLLATE \"C\", {})", params.size() - 1, type,
+                        params.size(), position + 1);
+  }
+  expr += fmt::format(" ELSE {} END", text_form);
+  return with_nulls(expr, position, nullable);
+}
+
 std::string hash_term(HashMethod method, std::string_view column_sql, size_t position, bool nullable) {
   const std::string c(column_sql);
   const size_t seed = position + 1;
@@ -143,8 +167,7 @@ std::string hash_term(HashMethod method, std::string_view column_sql, size_t pos
       expr = fmt::format("hashtextextended(({})::text COLLATE \"C\", {})", c, seed);
       break;
   }
-  if (!nullable) return expr;
-  return fmt::format("coalesce({}, {})", expr, null_constant(position));
+  return with_nulls(expr, position, nullable);
 }
 
 }  // namespace pgshift::verify

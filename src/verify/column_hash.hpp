@@ -31,6 +31,7 @@
 #include <string_view>
 
 #include "catalog/model.hpp"
+#include "pg/connection.hpp"
 
 namespace pgshift::verify {
 
@@ -49,6 +50,16 @@ std::string native_cast(const catalog::Column& column);
 // A bigint SQL expression that never yields NULL. column_sql is the column reference (quoted),
 // position (0-based) picks the seed and the NULL constant, nullable adds the NULL handling.
 std::string hash_term(HashMethod method, std::string_view column_sql, size_t position, bool nullable);
+
+// An enum column's text-form hash without printing the label for every row:
+//   CASE col WHEN $a::type THEN hashtextextended($b::text COLLATE "C", seed) ... ELSE <text form> END
+// Each label travels twice as a parameter (as the enum, as text; appended to params, numbered
+// after those already there); the planner folds each THEN into a constant. The value is the
+// text form's exactly, so a side without the labels (or with a label added since) still agrees.
+// Enums with more than kMaxCaseLabels labels use the plain text form.
+std::string enum_term(std::string_view column_sql, const std::string& type, const std::vector<std::string>& labels,
+                      size_t position, bool nullable, pg::Params& params);
+inline constexpr size_t kMaxCaseLabels = 32;
 
 // "numeric(12,2)" -> "numeric", "timestamp(3) with time zone" -> "timestamp with time zone".
 std::string strip_typmod(std::string_view type);

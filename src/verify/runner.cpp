@@ -356,13 +356,14 @@ Report run(const Options& options) {
   auto ling_src = linguistic_columns(source, src_oids);
   auto ling_tgt = linguistic_columns(target, tgt_oids);
 
+  EnumLabels src_enums = enum_labels(src), tgt_enums = enum_labels(tgt);
   std::vector<TableRun> tables;
   int64_t rows_estimate = 0;
   for (const auto& ref : sel.compare) {
     const catalog::Table& s = *src.table(ref);
     const catalog::Table& t = *tgt.table(ref);
     TableRun run;
-    run.plan = plan_table(s, t, ling_src[s.oid], ling_tgt[t.oid], options.mode);
+    run.plan = plan_table(s, t, ling_src[s.oid], ling_tgt[t.oid], options.mode, src_enums, tgt_enums);
     run.report.table = ref;
     run.report.strategy = to_string(run.plan.strategy);
     run.report.key_columns = run.plan.key_columns;

@@ -9,6 +9,9 @@ namespace {
 // Collects bound parameters and hands out their placeholders.
 class Binder {
  public:
+  Binder() = default;
+  // For a query that contains the side's hash terms: their parameters come first.
+  explicit Binder(const SideSql& side) : params_(side.term_params) {}
   std::string bind(const std::string& value, const std::string& type) {
     params_.emplace_back(value);
     return fmt::format("${}::{}", params_.size(), type);
@@ -92,7 +95,7 @@ std::string order_list(const SideSql& side) {
 }  // namespace
 
 Query hash_query(const SideSql& side, const Range& range, const std::vector<Key>& bounds) {
-  Binder b;
+  Binder b = side.row_hash.empty() ? Binder() : Binder(side);
   std::string where = range_predicate(side, range, b);
   if (bounds.empty()) {
     return {fmt::format("SELECT 0 AS bucket, count(*) AS rows, {} AS sum FROM {} WHERE {}", sum_expr(side),
@@ -107,7 +110,7 @@ Query hash_query(const SideSql& side, const Range& range, const std::vector<Key>
 
 Query rows_query(const SideSql& side, const Range& range, const std::vector<Key>& bounds,
                  const std::vector<int>& wanted) {
-  Binder b;
+  Binder b = side.row_hash.empty() ? Binder() : Binder(side);
   std::string where = range_predicate(side, range, b);
   if (!bounds.empty() && !wanted.empty()) {
     std::vector<std::string> ids;
@@ -144,7 +147,7 @@ Query sample_query(const SideSql& side, double percent, int64_t chunks) {
 }
 
 Query keys_query(const SideSql& side, const std::vector<Key>& keys) {
-  Binder b;
+  Binder b(side);
   std::vector<std::string> terms;
   for (size_t i = 0; i < side.terms.size(); ++i) terms.push_back(fmt::format("({})::text AS t{}", side.terms[i], i));
   std::string select = key_texts(side) + (terms.empty() ? "" : ", " + fmt::format("{}", fmt::join(terms, ", ")));
@@ -169,13 +172,13 @@ Query keyless_buckets_query(const SideSql& side) {
   return {fmt::format("SELECT (h & {})::int AS bucket, count(*) AS rows, sum(h)::text AS sum "
                       "FROM (SELECT {} AS h FROM {}) s GROUP BY 1",
                       kKeylessBuckets - 1, side.row_hash, side.relation),
-          {}};
+          side.term_params};
 }
 
 namespace {
 
 Query keyless_rows(const SideSql& side, const std::string& filter, const std::string& array, const std::string& type) {
-  Binder b;
+  Binder b(side);
   std::string wanted = b.bind(array, type);
   return {fmt::format("SELECT h::text AS h, count(*) AS copies, min(r COLLATE \"C\") AS row "
                       "FROM (SELECT {} AS h, pgshift_row::text AS r FROM {} AS pgshift_row) s "

@@ -69,7 +69,8 @@ std::vector<std::string> choose_key(const catalog::Table& t) {
 }
 
 SideSql side_sql(const catalog::Table& here, const catalog::Table& there, const std::vector<std::string>& key,
-                 const std::vector<CompareColumn>& columns, const std::set<std::string>& linguistic, Mode mode) {
+                 const std::vector<CompareColumn>& columns, const std::set<std::string>& linguistic, Mode mode,
+                 const EnumLabels& enums) {
   SideSql s;
   s.relation = here.ref.quoted();
   for (const auto& name : key) {
@@ -81,7 +82,12 @@ SideSql side_sql(const catalog::Table& here, const catalog::Table& there, const 
     std::string ref = pg::quote_ident(col.name);
     std::string cast = native_cast(col);
     if (columns[i].method != HashMethod::text_form && !cast.empty()) ref = "(" + ref + ")::" + cast;
-    s.terms.push_back(hash_term(columns[i].method, ref, i, !col.not_null));
+    auto labels = enums.find(col.type);
+    if (col.type_kind == "enum" && labels != enums.end()) {
+      s.terms.push_back(enum_term(ref, col.type, labels->second, i, !col.not_null, s.term_params));
+    } else {
+      s.terms.push_back(hash_term(columns[i].method, ref, i, !col.not_null));
+    }
   }
   if (mode == Mode::full) {
     s.row_hash = s.terms.empty() ? "0::bigint" : fmt::format("{}", fmt::join(s.terms, " # "));
@@ -100,9 +106,15 @@ std::string to_string(Strategy strategy) {
   return "whole-table";
 }
 
+EnumLabels enum_labels(const catalog::Snapshot& snapshot) {
+  EnumLabels out;
+  for (const auto& e : snapshot.enums) out[e.name] = e.labels;
+  return out;
+}
+
 TablePlan plan_table(const catalog::Table& source, const catalog::Table& target,
                      const std::set<std::string>& linguistic_source, const std::set<std::string>& linguistic_target,
-                     Mode mode) {
+                     Mode mode, const EnumLabels& source_enums, const EnumLabels& target_enums) {
   TablePlan p;
   p.table = source.ref;
   for (const auto& c : source.columns) {
@@ -130,8 +142,8 @@ TablePlan plan_table(const catalog::Table& source, const catalog::Table& target,
     }
   }
   p.key_columns = key;
-  p.source = side_sql(source, target, key, p.columns, linguistic_source, mode);
-  p.target = side_sql(target, source, key, p.columns, linguistic_target, mode);
+  p.source = side_sql(source, target, key, p.columns, linguistic_source, mode, source_enums);
+  p.target = side_sql(target, source, key, p.columns, linguistic_target, mode, target_enums);
 
   if (key.empty()) {
     p.strategy = Strategy::whole;

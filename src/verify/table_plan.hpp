@@ -16,6 +16,7 @@
 //   whole       no key: the table is hashed whole (duplicates counted, never cancelled).
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -44,6 +45,7 @@ struct SideSql {
   std::string relation;            // "schema"."name"
   std::vector<KeyPart> key;        // empty for whole-table hashing
   std::vector<std::string> terms;  // per compared column: a never-NULL bigint hash
+  pg::Params term_params;          // parameters $1..$n the terms use (enum labels)
   std::string row_hash;            // XOR of the terms; "" in counts mode
   bool has_key_index = false;      // a unique index on exactly the key columns, in order
 };
@@ -64,10 +66,14 @@ struct TablePlan {
   std::vector<std::string> notes;              // extra target columns, why not key ranges, ...
 };
 
+// Enum type (schema-qualified, as catalog::Column::type) -> its labels on one side.
+using EnumLabels = std::map<std::string, std::vector<std::string>>;
+EnumLabels enum_labels(const catalog::Snapshot& snapshot);
+
 // linguistic_*: the table's text columns on that side whose collation does not order like
-// "C" (see collation.hpp). Throws nothing; a table without common columns still gets a plan.
+// "C" (reads.hpp). Throws nothing; a table without common columns still gets a plan.
 TablePlan plan_table(const catalog::Table& source, const catalog::Table& target,
                      const std::set<std::string>& linguistic_source, const std::set<std::string>& linguistic_target,
-                     Mode mode);
+                     Mode mode, const EnumLabels& source_enums = {}, const EnumLabels& target_enums = {});
 
 }  // namespace pgshift::verify

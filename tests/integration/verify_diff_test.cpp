@@ -28,7 +28,7 @@ CREATE TABLE intervals (id int PRIMARY KEY, d interval);
 CREATE TABLE floats (id int PRIMARY KEY, f float8);
 CREATE TABLE emails (id int PRIMARY KEY, e citext);
 CREATE TABLE docs (id int PRIMARY KEY, j jsonb);
-CREATE TABLE events (at timestamptz, kind text, n int);
+CREATE TABLE events (at timestamptz, kind text, n int, m mood);
 CREATE TABLE moods (id int PRIMARY KEY, m mood, ms mood[]);
 CREATE TABLE mood_keys (m mood PRIMARY KEY, n int);
 CREATE TABLE words (w text PRIMARY KEY, n int);
@@ -59,7 +59,8 @@ INSERT INTO emails SELECT g, CASE WHEN g = 7 THEN 'A@example.com' ELSE 'u' || g 
   FROM generate_series(1, 100) g;
 INSERT INTO docs SELECT g, CASE WHEN g = 7 THEN '{"a": 1.0}'::jsonb ELSE jsonb_build_object('a', g, 'b', 'x') END
   FROM generate_series(1, 100) g;
-INSERT INTO events SELECT timestamptz '2024-01-01 00:00:00+00' + (g % 50) * interval '1 hour', 'k' || g % 3, g % 7
+INSERT INTO events SELECT timestamptz '2024-01-01 00:00:00+00' + (g % 50) * interval '1 hour', 'k' || g % 3, g % 7,
+  (ARRAY['sad', 'ok', 'happy'])[1 + g % 3]::mood
   FROM generate_series(1, 1000) g;
 INSERT INTO moods SELECT g, (ARRAY['sad', 'ok', 'happy'])[1 + g % 3]::mood, ARRAY['ok', 'sad']::mood[]
   FROM generate_series(1, 300) g;
@@ -109,6 +110,9 @@ UPDATE temporals SET tz = tz + interval '1 microsecond' WHERE id = 7;
 UPDATE temporals SET d = 'infinity' WHERE id = 8;
 UPDATE temporals SET ts = ts - interval '1 microsecond' WHERE id = 9;
 UPDATE temporals SET tz = '-infinity' WHERE id = 1;
+UPDATE moods SET m = 'happy' WHERE id = 4;
+ALTER TYPE mood ADD VALUE 'meh';
+UPDATE moods SET m = 'meh' WHERE id = 5;
 )sql";
 
 // A database with a linguistic (ICU) default collation, as production databases have, and a
@@ -304,7 +308,14 @@ TEST_F(VerifyDiffTest, EachDifferenceIsPinnedToItsKey) {
   EXPECT_EQ(events["differences"][0]["source_copies"].get<int>() + 1, events["differences"][0]["target_copies"]);
   EXPECT_NE(events["differences"][0]["row"].get<std::string>().find("k"), std::string::npos);
 
-  for (const char* same : {"public.moods", "public.mood_keys", "public.skewed"}) {
+  // Enums by label, including a label the source does not have.
+  const json& moods = table(r, "public.moods");
+  EXPECT_EQ(moods["differences_total"], 2) << moods.dump(1);
+  ASSERT_EQ(moods["differences"].size(), 2u) << moods.dump(1);
+  EXPECT_EQ(moods["differences"][0]["key"], json({{"id", "4"}}));
+  EXPECT_EQ(moods["differences"][1]["key"], json({{"id", "5"}}));
+  EXPECT_EQ(moods["differences"][1]["columns"], json::array({"m"}));
+  for (const char* same : {"public.mood_keys", "public.skewed"}) {
     EXPECT_EQ(table(r, same)["status"], "match") << same;
   }
 }

@@ -96,3 +96,21 @@ TEST(ColumnHash, StripTypmod) {
   EXPECT_EQ(strip_typmod("character varying(20)[]"), "character varying[]");
   EXPECT_EQ(strip_typmod("text"), "text");
 }
+
+TEST(ColumnHash, EnumsHashTheirLabelThroughBoundParameters) {
+  pgshift::pg::Params params{pgshift::pg::Param("earlier")};
+  std::string t = enum_term("\"m\"", "public.mood", {"sad", "it's ok"}, 0, true, params);
+  ASSERT_EQ(params.size(), 5u);
+  EXPECT_EQ(*params[3].value(), "it's ok");
+  EXPECT_NE(t.find("CASE \"m\" WHEN $2::public.mood THEN hashtextextended($3::text COLLATE \"C\", 1)"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("WHEN $4::public.mood THEN hashtextextended($5::text"), std::string::npos) << t;
+  // Anything else (a label added since) takes the text form, which gives the same hash.
+  EXPECT_NE(t.find("ELSE hashtextextended((\"m\")::text COLLATE \"C\", 1) END"), std::string::npos) << t;
+  EXPECT_EQ(t.find("it's"), std::string::npos) << "labels are parameters, never SQL text";
+  pgshift::pg::Params many_params;
+  std::vector<std::string> many(kMaxCaseLabels + 1, "x");
+  EXPECT_EQ(enum_term("\"m\"", "public.mood", many, 0, false, many_params), hash_term(HashMethod::text_form, "\"m\"", 0, false));
+  EXPECT_TRUE(many_params.empty());
+}
