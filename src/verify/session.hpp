@@ -16,6 +16,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <future>
 #include <utility>
 
@@ -51,14 +52,16 @@ struct Pair {
   template <class F>
   auto both(F&& f) -> std::pair<decltype(f(source, Side::source)), decltype(f(source, Side::source))> {
     auto on_target = std::async(std::launch::async, [&] { return f(target, Side::target); });
-    // Wait for the target even when the source fails, so nothing runs on it after we return.
+    using R = decltype(f(source, Side::source));
+    std::optional<R> s;
     try {
-      auto s = f(source, Side::source);
-      return {std::move(s), on_target.get()};
+      s.emplace(f(source, Side::source));
     } catch (...) {
+      // Wait for the target, so nothing runs on it after we return; the source's error wins.
       on_target.wait();
       throw;
     }
+    return {std::move(*s), on_target.get()};
   }
 };
 

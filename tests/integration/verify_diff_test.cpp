@@ -369,6 +369,26 @@ TEST_F(VerifyDiffTest, JsonReportShape) {
   EXPECT_EQ(r["summary"]["rows"], 3000);
 }
 
+TEST_F(VerifyDiffTest, TableThatCannotBeReadIsAnErrorAndTheOthersAreStillVerified) {
+  for (auto* c : {source_, target_}) {
+    pg::Connection conn = connect(*c, "same");
+    run_sql(conn, fmt::format("CREATE ROLE reader LOGIN PASSWORD '{}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader",
+                              localpg::kLocalPassword));
+  }
+  connect(*target_, "same").exec("REVOKE SELECT ON deleted FROM reader");
+  CliRun run = run_pgshift({"verify", "--json", "--source", source_->url("same", "reader"), "--target",
+                            target_->url("same", "reader"), "--tables", "deleted", "--tables", "extra"});
+  EXPECT_EQ(run.exit_code, 3) << run.all();
+  expect_no_password(run.all());
+  json r = json::parse(run.out);
+  const json& deleted = table(r, "public.deleted");
+  EXPECT_EQ(deleted["status"], "error");
+  EXPECT_NE(deleted["reason"].get<std::string>().find("permission denied"), std::string::npos) << deleted.dump(1);
+  EXPECT_NE(deleted["reason"].get<std::string>().find("target"), std::string::npos) << deleted.dump(1);
+  EXPECT_EQ(table(r, "public.extra")["status"], "match");
+  EXPECT_EQ(r["summary"]["error"], 1);
+}
+
 // The library API cutover's gate uses: the reverse direction (target as source, for rollback)
 // sees the same rows from the other side; progress reaches every row.
 TEST_F(VerifyDiffTest, LibraryApiReverseDirectionAndProgress) {
