@@ -92,8 +92,13 @@ class Runner {
 
   void execute(Pair& pair, const Task& task) {
     TableRun& t = tables_[task.table];
+    bool failed;
+    {
+      std::lock_guard lock(mu_);
+      failed = t.failed;
+    }
     try {
-      if (t.failed) {
+      if (failed) {
         skip_chunk(t);
       } else if (task.chunk) {
         hash_chunk(pair, t, *task.chunk);
