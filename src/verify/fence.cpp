@@ -7,10 +7,11 @@
 namespace pgshift::verify {
 
 bool Fence::pass(pg::Connection& source) const {
-  if (!enabled()) return false;
+  if (!enabled() || *timed_out_) return false;
   pg::Lsn lsn = stats::current_wal_lsn(source);
   bool ok = stats::wait_for_slot_confirmed(source, slot_, lsn, timeout_);
   spdlog::debug("fence at {} on slot {}: {}", lsn.to_string(), slot_, ok ? "confirmed" : "timed out");
+  if (!ok) *timed_out_ = true;
   return ok;
 }
 

@@ -5,6 +5,8 @@
 // and a difference is final.
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <string>
 
 #include "pg/connection.hpp"
@@ -21,13 +23,17 @@ class Fence {
   const std::string& slot() const { return slot_; }
   util::Millis timeout() const { return timeout_; }
 
-  // True once the slot confirmed the source's current position; false at the deadline.
-  // Throws RuntimeError when the slot vanished or was invalidated.
+  // True once the slot confirmed the source's current position; false at the deadline. After
+  // one timeout every later pass returns false at once (a stopped subscription must not cost
+  // a timeout per chunk). Throws RuntimeError when the slot vanished or was invalidated.
+  // Safe to call from several threads.
   bool pass(pg::Connection& source) const;
+  bool timed_out() const { return *timed_out_; }
 
  private:
   std::string slot_;
   util::Millis timeout_{60'000};
+  std::shared_ptr<std::atomic<bool>> timed_out_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace pgshift::verify

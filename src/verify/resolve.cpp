@@ -34,8 +34,9 @@ Resolver::Resolver(Pair& pair, const TablePlan& plan, const Fence& fence, const 
 
 bool Resolver::pass_fence(Findings& f) {
   if (!fence_usable()) return false;
-  if (fence_.pass(pair_.source.conn())) return true;
+  if (!fence_.timed_out() && fence_.pass(pair_.source.conn())) return true;
   fence_failed_ = true;
+  // Whether this chunk waited or an earlier one did, its table says so.
   f.notes.push_back(fmt::format("replication slot {} did not confirm the source's position within {}: "
                                 "differences are reported without the lag check",
                                 fence_.slot(), util::format_duration(fence_.timeout())));

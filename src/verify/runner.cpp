@@ -206,6 +206,8 @@ class Runner {
     auto [s, g] = hash_both(pair, t.plan, r);
     Findings f;
     if (s != g) {
+      spdlog::debug("{}: {} differs (source {} rows, target {})", t.plan.table.display(),
+                    describe(r, t.plan.key_columns), s.rows, g.rows);
       Resolver resolver(pair, t.plan, fence_, options_.limits, options_.mode);
       f = resolver.range(r, s, g);
     }

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "pg/quote.hpp"
+#include "stats/replication_progress.hpp"
 #include "support/support.hpp"
 
 using namespace pgshift;
@@ -155,6 +157,35 @@ TEST_F(VerifyReplicationTest, RealDifferenceOnTheSubscriberIsFoundDespiteLiveWri
     t.exec("INSERT INTO accounts VALUES (6, $1, $2::numeric, $3::timestamptz)",
            {row.row(0).text("owner"), row.row(0).text("balance"), row.row(0).text("updated_at")});
   }
+}
+
+TEST_F(VerifyReplicationTest, StoppedSubscriptionTimesTheFenceOutOnceAndSaysSo) {
+  pg::Connection t = connect(*target_, "app");
+  pg::Connection s = connect(*source_, "app");
+  // Everything the earlier tests wrote is applied first: only the two rows below are missing.
+  ASSERT_TRUE(stats::wait_for_slot_confirmed(s, "pgshift", stats::current_wal_lsn(s), util::Millis(60'000)));
+  t.exec("ALTER SUBSCRIPTION pgshift DISABLE");
+  s.exec("INSERT INTO ledger (account, amount) VALUES (1, 1)");
+  s.exec("INSERT INTO accounts (owner, balance) VALUES ('late', 1)");
+  auto start = std::chrono::steady_clock::now();
+  CliRun run = run_pgshift({"verify", "--json", "--source", source_->url("app"), "--target", target_->url("app"),
+                            "--tables", "ledger", "--tables", "accounts", "--fence-timeout", "2s"});
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  t.exec("ALTER SUBSCRIPTION pgshift ENABLE");
+  EXPECT_EQ(run.exit_code, 1) << run.all();
+  json r = json::parse(run.out);
+  for (const char* name : {"public.ledger", "public.accounts"}) {
+    const json& x = table(r, name);
+    EXPECT_EQ(x["status"], "mismatch") << x.dump(1);
+    ASSERT_EQ(x["differences"].size(), 1u) << x.dump(1);
+    EXPECT_EQ(x["differences"][0]["kind"], "missing_on_target");
+    bool noted = false;
+    for (const auto& n : x["notes"]) noted = noted || n.get<std::string>().find("did not confirm") != std::string::npos;
+    EXPECT_TRUE(noted) << x.dump(1);
+  }
+  EXPECT_LT(seconds, 10.0) << "one fence timeout, not one per chunk";
+  // Let replication catch up before the next test.
+  ASSERT_TRUE(wait_until([&] { return count_rows(t, "ledger") == count_rows(s, "ledger"); }, util::Millis(60'000)));
 }
 
 }  // namespace
