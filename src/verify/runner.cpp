@@ -18,6 +18,7 @@
 #include "pg/error.hpp"
 #include "stats/replication_progress.hpp"
 #include "util/error.hpp"
+#include "util/redact.hpp"
 #include "verify/chunk_plan.hpp"
 #include "verify/reads.hpp"
 #include "verify/select.hpp"
@@ -53,8 +54,10 @@ struct Task {
 
 class Runner {
  public:
-  Runner(const Options& options, Fence fence, std::vector<TableRun>& tables)
-      : options_(options), fence_(std::move(fence)), tables_(tables), started_(Clock::now()) {
+  // rows_estimate: source rows expected over all tables, for the ETA until they are planned.
+  Runner(const Options& options, Fence fence, std::vector<TableRun>& tables, int64_t rows_estimate)
+      : options_(options), fence_(std::move(fence)), tables_(tables), started_(Clock::now()),
+        rows_estimate_(rows_estimate) {
     for (size_t i = 0; i < tables_.size(); ++i) queue_.push_back({i, std::nullopt});
     std::stable_sort(queue_.begin(), queue_.end(), [&](const Task& a, const Task& b) {
       return tables_[a.table].size_bytes > tables_[b.table].size_bytes;
@@ -110,7 +113,7 @@ class Runner {
       {
         std::lock_guard lock(mu_);
         t.failed = true;
-        t.report.reason = e.what();
+        t.report.reason = util::redact(e.what());
         if (!task.chunk || t.chunks.empty()) {
           finish(t);
         } else {
@@ -287,14 +290,12 @@ class Runner {
     options_.progress(p);
   }
 
- public:
-  void set_rows_estimate(int64_t n) { rows_estimate_ = n; }
-
  private:
   const Options& options_;
   Fence fence_;
   std::vector<TableRun>& tables_;
   Clock::time_point started_;
+  int64_t rows_estimate_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Task> queue_;
@@ -303,7 +304,6 @@ class Runner {
   size_t tables_done_ = 0;
   size_t chunks_done_ = 0;
   int64_t rows_done_ = 0;
-  int64_t rows_estimate_ = 0;
 };
 
 // Source size of a table in bytes and rows, summing the partitions of a partitioned root.
@@ -385,8 +385,7 @@ Report run(const Options& options) {
   size_t n_pairs = tables.empty() ? 0 : static_cast<size_t>(options.jobs);
   for (size_t i = 0; i < n_pairs; ++i) pairs.push_back(open_pair(options.source, options.target));
 
-  Runner runner(options, std::move(fence), tables);
-  runner.set_rows_estimate(rows_estimate);
+  Runner runner(options, std::move(fence), tables, rows_estimate);
   runner.run(pairs);
 
   for (auto& t : tables) report.tables.push_back(std::move(t.report));
