@@ -345,40 +345,45 @@ Report run(const Options& options) {
   report.jobs = options.jobs;
   report.chunk_rows = options.chunk_rows;
 
-  pg::Connection source = open_session(options.source, "source");
-  pg::Connection target = open_session(options.target, "target");
   report.source_endpoint = options.source.redacted();
   report.target_endpoint = options.target.redacted();
-  catalog::Snapshot src = catalog::read_snapshot(source);
-  catalog::Snapshot tgt = catalog::read_snapshot(target);
-  Selection sel = choose_tables(src, tgt, options.excludes, options.tables);
-  Fence fence = make_fence(source, options, report.fence_note);
-  report.fence_slot = fence.slot();
-
-  std::vector<uint32_t> src_oids, tgt_oids;
-  for (const auto& ref : sel.compare) {
-    src_oids.push_back(src.table(ref)->oid);
-    tgt_oids.push_back(tgt.table(ref)->oid);
-  }
-  auto ling_src = linguistic_columns(source, src_oids);
-  auto ling_tgt = linguistic_columns(target, tgt_oids);
-
-  EnumLabels src_enums = enum_labels(src), tgt_enums = enum_labels(tgt);
+  Selection sel;
+  Fence fence;
   std::vector<TableRun> tables;
   int64_t rows_estimate = 0;
-  for (const auto& ref : sel.compare) {
-    const catalog::Table& s = *src.table(ref);
-    const catalog::Table& t = *tgt.table(ref);
-    TableRun run;
-    run.plan = plan_table(s, t, ling_src[s.oid], ling_tgt[t.oid], options.mode, src_enums, tgt_enums);
-    run.report.table = ref;
-    run.report.strategy = to_string(run.plan.strategy);
-    run.report.key_columns = run.plan.key_columns;
-    run.report.missing_columns = run.plan.missing_on_target;
-    run.report.notes = run.plan.notes;
-    std::tie(run.size_bytes, run.estimate) = source_size(src, s);
-    rows_estimate += run.estimate;
-    tables.push_back(std::move(run));
+  {
+    // The catalog connections close before the pool opens: verify holds `jobs` + 1 connections
+    // to a side at the most.
+    pg::Connection source = open_session(options.source, "source");
+    pg::Connection target = open_session(options.target, "target");
+    catalog::Snapshot src = catalog::read_snapshot(source);
+    catalog::Snapshot tgt = catalog::read_snapshot(target);
+    sel = choose_tables(src, tgt, options.excludes, options.tables);
+    fence = make_fence(source, options, report.fence_note);
+    report.fence_slot = fence.slot();
+
+    std::vector<uint32_t> src_oids, tgt_oids;
+    for (const auto& ref : sel.compare) {
+      src_oids.push_back(src.table(ref)->oid);
+      tgt_oids.push_back(tgt.table(ref)->oid);
+    }
+    auto ling_src = linguistic_columns(source, src_oids);
+    auto ling_tgt = linguistic_columns(target, tgt_oids);
+    EnumLabels src_enums = enum_labels(src), tgt_enums = enum_labels(tgt);
+    for (const auto& ref : sel.compare) {
+      const catalog::Table& s = *src.table(ref);
+      const catalog::Table& t = *tgt.table(ref);
+      TableRun run;
+      run.plan = plan_table(s, t, ling_src[s.oid], ling_tgt[t.oid], options.mode, src_enums, tgt_enums);
+      run.report.table = ref;
+      run.report.strategy = to_string(run.plan.strategy);
+      run.report.key_columns = run.plan.key_columns;
+      run.report.missing_columns = run.plan.missing_on_target;
+      run.report.notes = run.plan.notes;
+      std::tie(run.size_bytes, run.estimate) = source_size(src, s);
+      rows_estimate += run.estimate;
+      tables.push_back(std::move(run));
+    }
   }
 
   std::vector<Pair> pairs;
