@@ -29,7 +29,7 @@ void keep_first(std::vector<Difference>& diffs, size_t n) {
 
 }  // namespace
 
-Resolver::Resolver(Pair& pair, const TablePlan& plan, const Fence& fence, const Limits& limits, Mode mode)
+Resolver::Resolver(Pair& pair, const TablePlan& plan, const LagFence& fence, const Limits& limits, Mode mode)
     : pair_(pair), plan_(plan), fence_(fence), limits_(limits), mode_(mode) {}
 
 bool Resolver::pass_fence(Findings& f) {

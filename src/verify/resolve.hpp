@@ -1,6 +1,6 @@
 // What happens to a range whose checksums differ: fence-and-recheck, bisection, and the keys.
 //
-//   1. Recheck: with a fence (fence.hpp), wait until the target has applied everything the
+//   1. Recheck: with the lag fence (lag_fence.hpp), wait until the target has applied everything the
 //      source had committed, then hash the range again on both sides (up to twice). A match
 //      means the difference was replication lag.
 //   2. Bisect: split the range at `fanout` evenly spaced keys (ranked by the server on the side
@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "verify/diff.hpp"
-#include "verify/fence.hpp"
+#include "verify/lag_fence.hpp"
 #include "verify/session.hpp"
 #include "verify/table_plan.hpp"
 #include "verify/types.hpp"
@@ -51,7 +51,7 @@ struct Findings {
 
 class Resolver {
  public:
-  Resolver(Pair& pair, const TablePlan& plan, const Fence& fence, const Limits& limits, Mode mode);
+  Resolver(Pair& pair, const TablePlan& plan, const LagFence& fence, const Limits& limits, Mode mode);
 
   // key_ranges: one chunk whose aggregates were s and t.
   Findings range(const Range& chunk, const Agg& s, const Agg& t);
@@ -74,7 +74,7 @@ class Resolver {
 
   Pair& pair_;
   const TablePlan& plan_;
-  const Fence& fence_;
+  const LagFence& fence_;
   Limits limits_;
   Mode mode_;
   bool fence_failed_ = false;

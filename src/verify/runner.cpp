@@ -55,7 +55,7 @@ struct Task {
 class Runner {
  public:
   // rows_estimate: source rows expected over all tables, for the ETA until they are planned.
-  Runner(const Options& options, Fence fence, std::vector<TableRun>& tables, int64_t rows_estimate)
+  Runner(const Options& options, LagFence fence, std::vector<TableRun>& tables, int64_t rows_estimate)
       : options_(options), fence_(std::move(fence)), tables_(tables), started_(Clock::now()),
         rows_estimate_(rows_estimate) {
     for (size_t i = 0; i < tables_.size(); ++i) queue_.push_back({i, std::nullopt});
@@ -292,7 +292,7 @@ class Runner {
 
  private:
   const Options& options_;
-  Fence fence_;
+  LagFence fence_;
   std::vector<TableRun>& tables_;
   Clock::time_point started_;
   int64_t rows_estimate_ = 0;
@@ -318,7 +318,7 @@ std::pair<int64_t, int64_t> source_size(const catalog::Snapshot& s, const catalo
   return {bytes, rows};
 }
 
-Fence make_fence(pg::Connection& source, const Options& o, std::string& note) {
+LagFence make_fence(pg::Connection& source, const Options& o, std::string& note) {
   if (o.slot.empty()) {
     note = "no subscription slot given: differences are final";
     return {};
@@ -327,7 +327,7 @@ Fence make_fence(pg::Connection& source, const Options& o, std::string& note) {
     note = fmt::format("no replication slot {} on the source: differences are final", o.slot);
     return {};
   }
-  return Fence(o.slot, o.fence_timeout);
+  return LagFence(o.slot, o.fence_timeout);
 }
 
 void check_options(const Options& o) {
@@ -348,7 +348,7 @@ Report run(const Options& options) {
   report.source_endpoint = options.source.redacted();
   report.target_endpoint = options.target.redacted();
   Selection sel;
-  Fence fence;
+  LagFence fence;
   std::vector<TableRun> tables;
   int64_t rows_estimate = 0;
   {

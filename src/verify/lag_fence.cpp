@@ -1,4 +1,4 @@
-#include "verify/fence.hpp"
+#include "verify/lag_fence.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -6,7 +6,7 @@
 
 namespace pgshift::verify {
 
-bool Fence::pass(pg::Connection& source) const {
+bool LagFence::pass(pg::Connection& source) const {
   if (!enabled() || *timed_out_) return false;
   pg::Lsn lsn = stats::current_wal_lsn(source);
   bool ok = stats::wait_for_slot_confirmed(source, slot_, lsn, timeout_);

@@ -1,5 +1,6 @@
-// The LSN fence: before a difference is believed, make sure it is not replication lag. pass()
-// reads the source's pg_current_wal_lsn() and waits until the subscription's slot has
+// The lag fence (an LSN fence; not the write fence of src/fence): before a difference is
+// believed, make sure it is not replication lag. pass()
+// reads the source's current WAL position (stats::current_wal_lsn) and waits until the subscription's slot has
 // confirmed it, so every transaction the source had committed is applied on the target.
 // Without a slot (no live subscription, e.g. data already frozen) there is nothing to wait for
 // and a difference is final.
@@ -14,10 +15,10 @@
 
 namespace pgshift::verify {
 
-class Fence {
+class LagFence {
  public:
-  Fence() = default;  // disabled
-  Fence(std::string slot, util::Millis timeout) : slot_(std::move(slot)), timeout_(timeout) {}
+  LagFence() = default;  // disabled
+  LagFence(std::string slot, util::Millis timeout) : slot_(std::move(slot)), timeout_(timeout) {}
 
   bool enabled() const { return !slot_.empty(); }
   const std::string& slot() const { return slot_; }
