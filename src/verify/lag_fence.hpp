@@ -1,9 +1,8 @@
 // The lag fence (an LSN fence; not the write fence of src/fence): before a difference is
-// believed, make sure it is not replication lag. pass()
-// reads the source's current WAL position (stats::current_wal_lsn) and waits until the subscription's slot has
-// confirmed it, so every transaction the source had committed is applied on the target.
-// Without a slot (no live subscription, e.g. data already frozen) there is nothing to wait for
-// and a difference is final.
+// believed, make sure it is not replication lag. pass() reads the source's current WAL position
+// (stats::current_wal_lsn) and waits until the subscription's slot has confirmed it, so every
+// transaction the source had committed is applied on the target. Without a slot (no live
+// subscription, e.g. data already frozen) there is nothing to wait for and a difference is final.
 #pragma once
 
 #include <atomic>
