@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
 
   cli::register_check(app, ctx);
   cli::register_demo(app, ctx);
+  cli::register_sync(app, ctx);
   cli::register_verify(app, ctx);
 
   try {

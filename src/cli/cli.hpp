@@ -33,6 +33,7 @@ void print_json(const nlohmann::json& doc);
 
 void register_check(CLI::App& app, Context& ctx);
 void register_demo(CLI::App& app, Context& ctx);
+void register_sync(CLI::App& app, Context& ctx);
 void register_verify(CLI::App& app, Context& ctx);
 
 // `pgshift check` on a resolved plan: prints the report, returns the exit code (0 or 1).

@@ -29,8 +29,9 @@ ConnectError::ConnectError(std::string endpoint, std::string cause)
 SqlError::SqlError(std::string endpoint, std::string sqlstate, std::string message, std::string detail,
                    std::string hint)
     : RuntimeError(util::redact(
-          sqlstate.empty() ? fmt::format("{}: {}", endpoint, message)
-                           : fmt::format("{}: {} (SQLSTATE {})", endpoint, message, sqlstate))),
+          // A server can embed another server's multi-line error (CREATE SUBSCRIPTION does).
+          sqlstate.empty() ? fmt::format("{}: {}", endpoint, one_line(message))
+                           : fmt::format("{}: {} (SQLSTATE {})", endpoint, one_line(message), sqlstate))),
       endpoint_(std::move(endpoint)),
       sqlstate_(std::move(sqlstate)),
       message_(util::redact(message)),

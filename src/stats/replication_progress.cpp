@@ -10,12 +10,13 @@
 namespace pgshift::stats {
 namespace {
 
-constexpr std::string_view kCurrentLsnSql = "SELECT pg_current_wal_lsn()::text";
+constexpr std::string_view kCurrentLsnSql = "SELECT pg_current_wal_insert_lsn()::text";
 
 constexpr std::string_view kSlotSql = R"sql(
 SELECT active, confirmed_flush_lsn::text AS confirmed_flush, coalesce(wal_status, '') AS wal_status,
        CASE WHEN restart_lsn IS NULL THEN NULL
-            ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint END AS retained_bytes
+            ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint END AS retained_bytes,
+       safe_wal_size
   FROM pg_replication_slots
  WHERE slot_name = $1
 )sql";
@@ -36,6 +37,7 @@ SlotProgress slot_progress(pg::Connection& source, const std::string& slot_name)
   if (auto text = row.opt("confirmed_flush")) p.confirmed_flush = pg::Lsn::parse(*text);
   p.wal_status = row.text("wal_status");
   p.retained_bytes = row.opt_int64("retained_bytes");
+  p.safe_wal_size = row.opt_int64("safe_wal_size");
   return p;
 }
 

@@ -15,7 +15,9 @@
 
 namespace pgshift::stats {
 
-// pg_current_wal_lsn() on the publisher.
+// The publisher's WAL insert position (pg_current_wal_insert_lsn()): past every commit so far,
+// including commits made with synchronous_commit = off whose WAL is not written yet (which
+// pg_current_wal_lsn(), the write position, can still be behind).
 pg::Lsn current_wal_lsn(pg::Connection& source);
 
 struct SlotProgress {
@@ -24,6 +26,8 @@ struct SlotProgress {
   std::optional<pg::Lsn> confirmed_flush;  // nullopt until the subscriber first confirms
   std::string wal_status;                  // reserved / extended / unreserved / lost
   std::optional<int64_t> retained_bytes;   // WAL held back for the slot
+  std::optional<int64_t> safe_wal_size;    // bytes of WAL that can still be written before the slot
+                                           // risks invalidation; nullopt when max_slot_wal_keep_size = -1
 };
 
 SlotProgress slot_progress(pg::Connection& source, const std::string& slot_name);

@@ -1,6 +1,7 @@
 #include "state/plan.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -13,7 +14,9 @@ using namespace pgshift::state;
 namespace {
 
 std::string write_plan(const std::string& body) {
-  std::string path = ::testing::TempDir() + "/plan-" + std::to_string(std::rand()) + ".yaml";
+  // CTest runs each case in its own process, in parallel: the pid keeps their files apart.
+  std::string path =
+      ::testing::TempDir() + "/plan-" + std::to_string(getpid()) + "-" + std::to_string(std::rand()) + ".yaml";
   std::ofstream(path) << body;
   return path;
 }

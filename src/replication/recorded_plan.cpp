@@ -1,0 +1,37 @@
+// The recorded plan wins for names and excludes: status, soak and stop act on the migration the
+// target's journal describes, not on whatever a plan file says today.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "replication/replication.hpp"
+#include "util/error.hpp"
+
+namespace pgshift::replication {
+
+Names Names::of(const state::Plan& plan) {
+  return {plan.source.empty() ? "" : plan.source.redacted(), plan.target.empty() ? "" : plan.target.redacted(),
+          plan.publication, plan.subscription};
+}
+
+state::Plan recorded_plan(pg::Connection& target, const state::Plan& given, bool refuse_other_endpoints) {
+  state::Journal journal(target, "");
+  std::optional<state::Migration> current = journal.current();
+  if (!current) return given;
+  state::Plan plan = given;
+  const nlohmann::json& r = current->plan;
+  plan.publication = r.value("publication", given.publication);
+  plan.subscription = r.value("subscription", given.subscription);
+  plan.excludes = r.value("exclude", given.excludes);
+  std::string recorded_source = r.value("source", "");
+  if (!recorded_source.empty() && recorded_source != given.source.redacted()) {
+    std::string message = fmt::format("migration {} on {} replicates from {}, not from {}", current->id,
+                                      target.endpoint(), recorded_source, given.source.redacted());
+    if (refuse_other_endpoints) throw UsageError(message + "; pass the recorded source with --source");
+    spdlog::warn("{}", message);
+  }
+  return plan;
+}
+
+}  // namespace pgshift::replication

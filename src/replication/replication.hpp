@@ -1,0 +1,289 @@
+// The replication room: the catch-up phase of a migration. The target becomes a continuously
+// updated copy of the source through native logical replication.
+//
+//   start()   publication on the source (tables on both sides, minus excludes, unlogged and
+//             extension tables; partitioned tables through their root), replica identities for
+//             tables without a primary key, subscription on the target, target fence. Nothing
+//             half-created: a failing step undoes the ones before it.
+//   status()  per-table state and copy bytes, lag, slot health, subscription errors, drift.
+//   soak()    a gate: every table ready, lag under a threshold, no drift, no worker error,
+//             continuously for a duration.
+//   stop()    drops subscription, slot(s) and publication, restores replica identities, lifts
+//             the fence, and verifies nothing is left.
+//
+// Every command records what it did in the target's journal (state/journal.hpp). Progress goes
+// to the log (stderr); results are returned for the CLI to print. The preflight is not run
+// here: the CLI runs it before start().
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "catalog/catalog.hpp"
+#include "pg/connection.hpp"
+#include "state/journal.hpp"
+#include "state/plan.hpp"
+#include "stats/replication_progress.hpp"
+#include "stats/subscription_progress.hpp"
+#include "util/duration.hpp"
+
+namespace pgshift::replication {
+
+// Which migration a result speaks of: redacted endpoints and the replication objects' names.
+struct Names {
+  std::string source;  // "user@host:port/db"
+  std::string target;
+  std::string publication;
+  std::string subscription;  // also the replication slot's name
+  static Names of(const state::Plan& plan);
+};
+
+// ---- planning (pure) ----------------------------------------------------------------------
+
+// A replica identity pgshift sets so UPDATE and DELETE can be published (on the source) and
+// applied (on the target: the subscriber finds the row by its own primary key or replica
+// identity index, whose columns must be part of what the source sends), and what it was before
+// (to restore it on stop).
+struct IdentityChange {
+  enum class Side { source, target };
+  Side side = Side::source;
+  catalog::TableRef table;
+  catalog::ReplicaIdentity from = catalog::ReplicaIdentity::default_key;
+  std::string from_index;
+  catalog::ReplicaIdentity to = catalog::ReplicaIdentity::full;
+  std::string to_index;
+  std::string why;
+
+  std::string describe() const;  // "source public.coupons: REPLICA IDENTITY USING INDEX coupons_code (...)"
+  nlohmann::json to_json() const;
+  static IdentityChange from_json(const nlohmann::json& doc);
+};
+
+// "FULL", "DEFAULT", "NOTHING", "USING INDEX name": the SQL clause.
+std::string identity_clause(catalog::ReplicaIdentity identity, const std::string& index);
+
+struct PublicationPlan {
+  std::vector<catalog::TableRef> tables;          // sorted; partitioned tables by their root
+  std::vector<catalog::LeftOut> left_out;         // with the reason for each
+  std::vector<IdentityChange> identity_changes;   // source tables (partitions: each leaf), and
+                                                  // target tables that need an identity index
+  std::vector<std::string> accepted_differences;  // column differences already there at start
+  std::vector<std::string> key_problems;          // tables whose UPDATE/DELETE the target could
+                                                  // not apply: start refuses while any is listed
+};
+
+// What start() will create for this pair of databases. A source table without a usable
+// identity gets USING INDEX (a unique index on NOT NULL columns that the target can match) or
+// FULL; REPLICA IDENTITY NOTHING becomes DEFAULT when there is a primary key. A target table
+// without a primary key gets USING INDEX on a unique index within the source's key columns.
+PublicationPlan plan_publication(const catalog::Snapshot& source, const catalog::Snapshot& target,
+                                 const std::vector<catalog::TablePattern>& excludes);
+
+// "+ public.x" for tables planned but not published, "− public.y" the other way. Empty: same.
+std::vector<std::string> diff_tables(const std::vector<catalog::TableRef>& published,
+                                     const std::vector<catalog::TableRef>& planned);
+
+// A published table whose columns differ between the sides in a way that was not there when
+// sync start ran (DDL is not replicated: drift is the operator's signal to apply it).
+struct Drift {
+  catalog::TableRef table;
+  std::string column;  // empty when the whole table is gone on one side
+  std::string kind;    // missing_on_target, extra_on_target, type_mismatch, generated_mismatch,
+                       // table_missing_on_source, table_missing_on_target
+  std::string description;
+  std::string source_fingerprint;  // catalog::fingerprint of each side ("" when absent)
+  std::string target_fingerprint;
+};
+
+std::vector<Drift> find_drift(const catalog::Snapshot& source, const catalog::Snapshot& target,
+                              const std::vector<catalog::TableRef>& published,
+                              const std::vector<std::string>& accepted_differences);
+
+// ---- sync start ---------------------------------------------------------------------------
+
+struct StartOptions {
+  bool truncate_target = false;  // empty replicated target tables that hold rows
+};
+
+struct StartResult {
+  enum class Outcome { started, unchanged, refenced };
+  Outcome outcome = Outcome::started;
+  int64_t migration_id = 0;
+  Names names;
+  PublicationPlan plan;
+  std::vector<catalog::TableRef> truncated;
+  size_t fenced = 0;
+  util::Millis took{0};
+};
+
+// Starts replication, or finds it running with the same plan and changes nothing.
+// Throws UsageError when a migration with a different plan is syncing (naming the difference),
+// ProblemsFound when target tables hold rows (without truncate_target) or the source has no
+// slot or WAL sender left, RuntimeError when a step fails (after undoing the earlier steps).
+StartResult start(pg::Connection& source, pg::Connection& target, const state::Plan& plan,
+                  const StartOptions& options);
+
+nlohmann::json to_json(const StartResult& result);
+std::string render(const StartResult& result);
+
+// ---- sync status --------------------------------------------------------------------------
+
+struct TableStatus {
+  catalog::TableRef table;
+  std::string state;  // init, copying, synced, ready, or "missing" (not in the subscription)
+  std::optional<int64_t> copy_bytes;
+  std::optional<int64_t> copy_bytes_total;
+  std::optional<int64_t> copy_tuples;
+};
+
+struct Warning {
+  std::string code;
+  std::string message;
+};
+
+struct Status {
+  state::Phase phase = state::Phase::none;
+  int64_t migration_id = 0;
+  std::string phase_since;  // ISO 8601
+  Names names;
+  bool publication_exists = false;
+  std::vector<TableStatus> tables;          // the published tables
+  std::vector<catalog::LeftOut> left_out;   // tables not replicated, with why
+  std::optional<pg::Lsn> source_lsn;
+  std::optional<int64_t> lag_bytes;         // source WAL insert position − slot confirmed_flush_lsn
+  std::optional<double> lag_seconds;        // 0 when caught up, else seconds since the subscriber
+                                            // last reported applying anything
+  stats::SlotProgress slot;
+  int64_t max_slot_wal_keep_size = -1;      // bytes; -1 unlimited
+  stats::SubscriptionProgress subscription_state;  // .tables moved into `tables`
+  std::vector<Drift> drift;
+  std::vector<IdentityChange> identity_changes;  // still in place (to undo on stop)
+  size_t fenced_tables = 0;
+  std::vector<Warning> warnings;
+
+  size_t count_state(const std::string& state) const;
+};
+
+// Reads both sides. `previous` (the last sample of a watch or soak loop) lets the warnings
+// say how retained WAL grew while the subscription is disabled.
+Status status(pg::Connection& source, pg::Connection& target, const state::Plan& plan,
+              const Status* previous = nullptr);
+
+// Pure: the warnings of a status sample — slot at risk of invalidation (max_slot_wal_keep_size),
+// subscription disabled while the slot retains WAL (growth since `previous` when given), apply
+// worker down, worker errors, drift, missing objects.
+std::vector<Warning> status_warnings(const Status& status, const Status* previous);
+
+nlohmann::json to_json(const Status& status);
+// Human report. Lists every table up to `table_limit`, beyond that only those not ready.
+std::string render(const Status& status, size_t table_limit = 40);
+
+// ---- sync soak ----------------------------------------------------------------------------
+
+struct Anomaly {
+  std::string code;  // subscription-disabled, tables-not-ready, lag, drift, ...
+  std::string message;
+};
+
+// Pure: what keeps the soak clock from running in this sample. Error counters count as an
+// anomaly when they rose since `previous`.
+std::vector<Anomaly> find_anomalies(const Status& now, const Status* previous, int64_t max_lag_bytes);
+
+// The soak clock: runs while samples are clean, restarts on any anomaly. Pure (time is given).
+class SoakClock {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  explicit SoakClock(util::Millis required) : required_(required) {}
+
+  struct Observation {
+    bool restarted = false;         // the clock was running, or a new kind of anomaly: report it
+    std::vector<Anomaly> reasons;   // the anomalies of this sample
+  };
+  Observation observe(TimePoint now, const std::vector<Anomaly>& anomalies);
+
+  bool running() const { return clean_since_.has_value(); }
+  bool passed(TimePoint now) const { return running() && clean_for(now) >= required_; }
+  util::Millis clean_for(TimePoint now) const;
+  util::Millis left(TimePoint now) const;
+  util::Millis longest_clean(TimePoint now) const;
+  int restarts() const { return restarts_; }
+  util::Millis required() const { return required_; }
+
+ private:
+  util::Millis required_;
+  std::optional<TimePoint> clean_since_;
+  std::vector<std::string> held_codes_;  // anomaly kinds seen since the clock last ran
+  util::Millis longest_{0};
+  int restarts_ = 0;
+};
+
+struct SoakOptions {
+  util::Millis duration{0};
+  int64_t max_lag_bytes = 16ll << 20;
+  util::Millis deadline{0};
+  util::Millis interval{1000};
+};
+
+struct SoakResult {
+  bool passed = false;
+  bool interrupted = false;
+  int restarts = 0;
+  util::Millis took{0};
+  util::Millis longest_clean{0};
+  std::vector<Anomaly> last_anomalies;  // when it did not pass
+};
+
+// Called after every sample: the status, what the clock made of it, and the time to deadline.
+struct SoakTick {
+  const Status& status;
+  const SoakClock& clock;
+  const SoakClock::Observation& observation;
+  util::Millis elapsed;
+  util::Millis deadline_left;
+  SoakClock::TimePoint now;
+};
+
+// Samples every interval until the clock passes (true), the deadline comes or the process is
+// interrupted. Restarts, the result and the parameters are journaled (step "soak"; a pass is
+// status passed, which cutover --require-soak looks for). Throws RuntimeError when no
+// migration is syncing.
+SoakResult soak(pg::Connection& source, pg::Connection& target, const state::Plan& plan,
+                const SoakOptions& options, const std::function<void(const SoakTick&)>& on_tick);
+
+nlohmann::json to_json(const SoakResult& result);
+
+// ---- sync stop ----------------------------------------------------------------------------
+
+struct StopResult {
+  bool found_anything = false;
+  int64_t migration_id = 0;
+  Names names;
+  bool subscription_dropped = false;
+  std::vector<std::string> slots_dropped;  // on the source
+  bool publication_dropped = false;
+  std::vector<IdentityChange> identities_restored;
+  size_t fence_lifted = 0;                 // tables that were fenced
+  std::vector<std::string> leftovers;      // verification: what is still there (should be empty)
+  util::Millis took{0};
+};
+
+// Removes everything start() created; safe to run again, and after a start that crashed.
+StopResult stop(pg::Connection& source, pg::Connection& target, const state::Plan& plan);
+
+nlohmann::json to_json(const StopResult& result);
+std::string render(const StopResult& result);
+
+// ---- shared by the commands ---------------------------------------------------------------
+
+// The plan the target's journal recorded for the current migration, with the given
+// connections: names and excludes come from the record. Throws UsageError when the given
+// source or target is not the recorded one (refuse_other_endpoints) — acting on the wrong
+// server must not happen. Returns the given plan when nothing is recorded.
+state::Plan recorded_plan(pg::Connection& target, const state::Plan& given, bool refuse_other_endpoints);
+
+}  // namespace pgshift::replication

@@ -1,0 +1,131 @@
+// start, stop and soak results as a human summary and as JSON. Pure.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "replication/internal.hpp"
+#include "util/duration.hpp"
+#include "util/terminal.hpp"
+
+namespace pgshift::replication {
+namespace {
+
+using nlohmann::json;
+
+std::string outcome_name(StartResult::Outcome o) {
+  switch (o) {
+    case StartResult::Outcome::started: return "started";
+    case StartResult::Outcome::unchanged: return "unchanged";
+    case StartResult::Outcome::refenced: return "refenced";
+  }
+  return "started";
+}
+
+json tables_json(const std::vector<catalog::TableRef>& tables) {
+  json out = json::array();
+  for (const auto& t : tables) out.push_back(t.display());
+  return out;
+}
+
+}  // namespace
+
+json to_json(const StartResult& r) {
+  json identity = json::array();
+  for (const auto& c : r.plan.identity_changes) identity.push_back(c.to_json());
+  return json{{"outcome", outcome_name(r.outcome)},
+              {"migration_id", r.migration_id},
+              {"source", r.names.source},
+              {"target", r.names.target},
+              {"publication", r.names.publication},
+              {"subscription", r.names.subscription},
+              {"tables", tables_json(r.plan.tables)},
+              {"identity_changes", identity},
+              {"truncated", tables_json(r.truncated)},
+              {"fenced_tables", r.fenced},
+              {"left_out", detail::left_out_json(r.plan.left_out)},
+              {"took_ms", r.took.count()}};
+}
+
+std::string render(const StartResult& r) {
+  std::string out;
+  if (r.outcome != StartResult::Outcome::started) {
+    out += fmt::format("migration {} is already syncing with this plan from {} to {}: {}\n", r.migration_id, r.names.source,
+                       r.names.target,
+                       r.outcome == StartResult::Outcome::unchanged
+                           ? "nothing changed"
+                           : "the fence was missing on some tables and is back; nothing else changed");
+    out += fmt::format("{} table(s) published, fence on {} table(s); pgshift sync status shows progress\n",
+                       r.plan.tables.size(), r.fenced);
+    return out;
+  }
+  out += fmt::format("migration {}: replicating {} → {}\n", r.migration_id, r.names.source, r.names.target);
+  bool via_root = std::any_of(r.plan.left_out.begin(), r.plan.left_out.end(),
+                              [](const catalog::LeftOut& lo) { return lo.reason == catalog::LeftOutReason::via_root; });
+  out += fmt::format("publication  {} on the source: {} table(s){}\n", r.names.publication, r.plan.tables.size(),
+                     via_root ? ", partitioned tables through their root" : "");
+  if (!r.plan.identity_changes.empty()) {
+    out += fmt::format("replica identity set on {} table(s) (restored by sync stop):\n", r.plan.identity_changes.size());
+    for (const auto& c : r.plan.identity_changes) out += "  " + c.describe() + "\n";
+  }
+  if (!r.truncated.empty()) {
+    std::vector<std::string> names;
+    for (const auto& t : r.truncated) names.push_back(t.display());
+    out += fmt::format("truncated    on the target: {}\n", fmt::join(names, ", "));
+  }
+  out += fmt::format("fence        {} target table(s) reject every write but replication's\n", r.fenced);
+  out += fmt::format("subscription {} on the target, slot {} on the source: the initial copy is running\n",
+                     r.names.subscription, r.names.subscription);
+  out += detail::render_left_out(r.plan.left_out);
+  out += fmt::format("started in {}; follow the copy with: pgshift sync status --watch\n", util::format_duration(r.took));
+  return out;
+}
+
+json to_json(const StopResult& r) {
+  json restored = json::array();
+  for (const auto& c : r.identities_restored) restored.push_back(c.to_json());
+  return json{{"migration_id", r.migration_id ? json(r.migration_id) : json(nullptr)},
+              {"publication", r.names.publication},
+              {"subscription", r.names.subscription},
+              {"found_anything", r.found_anything},
+              {"subscription_dropped", r.subscription_dropped},
+              {"slots_dropped", r.slots_dropped},
+              {"publication_dropped", r.publication_dropped},
+              {"identities_restored", restored},
+              {"fence_lifted_tables", r.fence_lifted},
+              {"leftovers", r.leftovers},
+              {"took_ms", r.took.count()}};
+}
+
+std::string render(const StopResult& r) {
+  if (!r.found_anything) return "nothing to stop: no subscription, slot, publication, fence or replica identity of pgshift's\n";
+  std::string out;
+  if (r.subscription_dropped) out += fmt::format("dropped   subscription {} on the target\n", r.names.subscription);
+  for (const auto& s : r.slots_dropped) out += fmt::format("dropped   replication slot {} on the source\n", s);
+  if (r.publication_dropped) out += fmt::format("dropped   publication {} on the source\n", r.names.publication);
+  for (const auto& c : r.identities_restored) {
+    out += fmt::format("restored  {} {}: REPLICA IDENTITY {}\n",
+                       c.side == IdentityChange::Side::source ? "source" : "target", c.table.display(),
+                       c.from == catalog::ReplicaIdentity::index ? "USING INDEX " + c.from_index
+                                                                 : identity_clause(c.from, c.from_index));
+  }
+  if (r.fence_lifted) out += fmt::format("lifted    fence from {} target table(s)\n", r.fence_lifted);
+  out += fmt::format("stopped in {}; verified: no subscription, slot, publication, fence or changed replica identity "
+                     "left\n",
+                     util::format_duration(r.took));
+  return out;
+}
+
+json to_json(const SoakResult& r) {
+  json anomalies = json::array();
+  for (const auto& a : r.last_anomalies) anomalies.push_back({{"code", a.code}, {"message", a.message}});
+  return json{{"passed", r.passed},
+              {"interrupted", r.interrupted},
+              {"restarts", r.restarts},
+              {"took_ms", r.took.count()},
+              {"longest_clean_ms", r.longest_clean.count()},
+              {"anomalies", anomalies}};
+}
+
+}  // namespace pgshift::replication

@@ -1,0 +1,282 @@
+// sync start: publication, replica identities, target fence and subscription — or, when the
+// same plan is already syncing, nothing at all.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "catalog/catalog.hpp"
+#include "fence/fence.hpp"
+#include "replication/internal.hpp"
+#include "state/lock.hpp"
+#include "state/plan_diff.hpp"
+#include "stats/subscription_progress.hpp"
+#include "util/error.hpp"
+
+namespace pgshift::replication {
+namespace {
+
+using namespace detail;
+using state::EventStatus;
+using state::Phase;
+using nlohmann::json;
+
+json table_list(const std::vector<catalog::TableRef>& tables) {
+  json out = json::array();
+  for (const auto& t : tables) out.push_back(t.display());
+  return out;
+}
+
+std::string short_list(const std::vector<catalog::TableRef>& tables, size_t limit = 10) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < tables.size() && i < limit; ++i) names.push_back(tables[i].display());
+  std::string out = fmt::format("{}", fmt::join(names, ", "));
+  if (tables.size() > limit) out += fmt::format(" and {} more", tables.size() - limit);
+  return out;
+}
+
+std::vector<catalog::TableRef> tables_with_rows(pg::Connection& target, const std::vector<catalog::TableRef>& tables) {
+  std::vector<catalog::TableRef> out;
+  for (const auto& t : tables) {
+    if (target.exec(fmt::format("SELECT EXISTS (SELECT 1 FROM {}) AS has_rows", t.quoted())).row(0).boolean("has_rows")) {
+      out.push_back(t);
+    }
+  }
+  return out;
+}
+
+// Replication objects with our names that no syncing migration accounts for: someone else's,
+// or left behind by a run whose journal is gone. Never reuse or clobber them.
+void refuse_foreign_objects(pg::Connection& source, pg::Connection& target, const state::Plan& plan) {
+  auto refuse = [](const std::string& what) {
+    throw RuntimeError(fmt::format("{}, but no migration is syncing; if it is left from an earlier run, pgshift "
+                                   "sync stop removes it, otherwise choose other names (publication:, "
+                                   "subscription: in the plan)",
+                                   what));
+  };
+  if (publication_exists(source, plan.publication)) {
+    refuse(fmt::format("{}: publication '{}' already exists", source.endpoint(), plan.publication));
+  }
+  if (stats::subscription_progress(target, plan.subscription).exists) {
+    refuse(fmt::format("{}: subscription '{}' already exists", target.endpoint(), plan.subscription));
+  }
+  if (slot_exists(source, plan.subscription)) {
+    refuse(fmt::format("{}: replication slot '{}' already exists", source.endpoint(), plan.subscription));
+  }
+  if (fence::is_fenced(target)) {
+    refuse(fmt::format("{}: the target is fenced", target.endpoint()));
+  }
+}
+
+StartResult resume(pg::Connection& source, pg::Connection& target, const state::Plan& plan,
+                   state::Journal& journal, const state::Migration& current, StartResult result) {
+  std::vector<std::string> diff = state::diff_plans(current.plan, plan.to_json());
+  if (!diff.empty()) {
+    journal.record(current.id, kStepStart, EventStatus::info, {{"refused", "different plan"}, {"difference", diff}});
+    throw UsageError(fmt::format("migration {} is already syncing on {} with a different plan: {}; run pgshift "
+                                 "sync stop first to start over with this plan",
+                                 current.id, target.endpoint(), fmt::join(diff, "; ")));
+  }
+  catalog::Snapshot src = catalog::read_snapshot(source);
+  catalog::Snapshot tgt = catalog::read_snapshot(target);
+  result.plan = plan_publication(src, tgt, plan.exclude_patterns());
+  const catalog::Publication* pub = nullptr;
+  for (const auto& p : src.publications) {
+    if (p.name == plan.publication) pub = &p;
+  }
+  auto inconsistent = [&](const std::string& what) {
+    throw RuntimeError(fmt::format("migration {} is recorded as syncing but {}; run pgshift sync stop to clean up, "
+                                   "then sync start",
+                                   current.id, what));
+  };
+  if (!pub) inconsistent(fmt::format("publication '{}' is missing on {}", plan.publication, source.endpoint()));
+  if (!stats::subscription_progress(target, plan.subscription).exists) {
+    inconsistent(fmt::format("subscription '{}' is missing on {}", plan.subscription, target.endpoint()));
+  }
+  std::vector<std::string> tables_diff = diff_tables(pub->tables, result.plan.tables);
+  if (!tables_diff.empty()) {
+    journal.record(current.id, kStepStart, EventStatus::info,
+                   {{"refused", "tables to publish changed"}, {"difference", tables_diff}});
+    throw UsageError(fmt::format("migration {} is already syncing, but the tables to publish changed since it "
+                                 "started: {}; run pgshift sync stop and sync start to include them (the "
+                                 "initial copy runs again)",
+                                 current.id, fmt::join(tables_diff, "; ")));
+  }
+  // The fence is the one piece start puts back when it is missing: without it a stray client
+  // could write rows replication will collide with.
+  std::vector<catalog::TableRef> fenced = fence::fenced_tables(target);
+  std::vector<catalog::TableRef> unfenced;
+  for (const auto& t : result.plan.tables) {
+    if (std::find(fenced.begin(), fenced.end(), t) == fenced.end()) unfenced.push_back(t);
+  }
+  result.outcome = StartResult::Outcome::unchanged;
+  if (!unfenced.empty()) {
+    spdlog::warn("target: {} published table(s) had no fence; fencing them again", unfenced.size());
+    if (journal.open_compensations(current.id, kStepFence).empty()) {
+      journal.compensation(current.id, kStepFence, {{"database", "target"}});
+    }
+    fence::fence(target, unfenced, target_fence_reason(plan));
+    result.outcome = StartResult::Outcome::refenced;
+  }
+  result.fenced = result.plan.tables.size();
+  journal.record(current.id, kStepStart, EventStatus::info,
+                 {{"unchanged", result.outcome == StartResult::Outcome::unchanged}, {"refenced", table_list(unfenced)}});
+  return result;
+}
+
+}  // namespace
+
+StartResult start(pg::Connection& source, pg::Connection& target, const state::Plan& plan,
+                  const StartOptions& options) {
+  auto started = std::chrono::steady_clock::now();
+  auto took = [&] {
+    return std::chrono::duration_cast<util::Millis>(std::chrono::steady_clock::now() - started);
+  };
+  state::MigrationLock lock = state::MigrationLock::acquire(target);
+  state::Journal journal(target, "sync start");
+  StartResult result;
+  result.names = Names::of(plan);
+
+  if (std::optional<state::Migration> current = journal.current()) {
+    result.migration_id = current->id;
+    switch (current->phase) {
+      case Phase::syncing: {
+        StartResult r = resume(source, target, plan, journal, *current, result);
+        r.took = took();
+        return r;
+      }
+      case Phase::starting:
+        throw RuntimeError(fmt::format("migration {} on {}: an earlier sync start did not finish (last update {}); "
+                                       "run pgshift sync stop to undo what it did, then sync start again",
+                                       current->id, target.endpoint(), current->updated_at));
+      case Phase::none:
+      case Phase::stopped: break;
+      default:
+        throw UsageError(fmt::format("migration {} on {} is {}: sync start does not apply any more",
+                                     current->id, target.endpoint(), state::to_string(current->phase)));
+    }
+  }
+
+  catalog::Snapshot src = catalog::read_snapshot(source);
+  catalog::Snapshot tgt = catalog::read_snapshot(target);
+  result.plan = plan_publication(src, tgt, plan.exclude_patterns());
+  if (result.plan.tables.empty()) {
+    throw UsageError("nothing to replicate: no table exists on both sides (after --exclude); create the schema "
+                     "on the target first (pg_dump --schema-only --no-publications | psql target)");
+  }
+  if (!result.plan.key_problems.empty()) {
+    throw ProblemsFound(fmt::format("{} table(s) could not be replicated with UPDATE and DELETE: {}",
+                                    result.plan.key_problems.size(), fmt::join(result.plan.key_problems, "; ")));
+  }
+  refuse_foreign_objects(source, target, plan);
+  check_source_capacity(source);
+  std::vector<catalog::TableRef> with_rows = tables_with_rows(target, result.plan.tables);
+  if (!with_rows.empty() && !options.truncate_target) {
+    throw ProblemsFound(fmt::format("{} replicated table(s) already hold rows on the target: {}; empty them, or "
+                                    "run pgshift sync start --truncate-target",
+                                    with_rows.size(), short_list(with_rows)));
+  }
+
+  state::Migration m = journal.begin(plan.to_json(), Phase::starting);
+  result.migration_id = m.id;
+  spdlog::info("migration {}: publishing {} table(s) from {} to {}", m.id, result.plan.tables.size(),
+               result.names.source, result.names.target);
+  journal.record(m.id, kStepStart, EventStatus::started,
+                 {{"tables", result.plan.tables.size()}, {"truncate_target", options.truncate_target}});
+
+  // Each step registers its undo before it runs, so a step that fails half-way is undone too.
+  std::vector<std::pair<std::string, std::function<void()>>> undo;
+  std::optional<state::Event> fence_record;
+  try {
+    if (!result.plan.identity_changes.empty()) {
+      undo.emplace_back("replica identities restored", [&] { restore_identities(source, target, journal, m.id); });
+      journal.run_step(m.id, kStepIdentity, [&] {
+        apply_identity_changes(source, target, journal, m.id, result.plan.identity_changes);
+        return json{{"changed", result.plan.identity_changes.size()}};
+      });
+    }
+    undo.emplace_back("publication dropped", [&] { drop_publication(source, plan.publication); });
+    journal.run_step(m.id, kStepPublication, [&] {
+      create_publication(source, plan.publication, result.plan.tables);
+      spdlog::info("source: publication {} created ({} tables)", plan.publication, result.plan.tables.size());
+      return json{{"name", plan.publication}, {"tables", table_list(result.plan.tables)}};
+    });
+    if (!with_rows.empty()) {
+      journal.run_step(m.id, kStepTruncate, [&] {
+        std::vector<std::string> quoted;
+        for (const auto& t : with_rows) quoted.push_back(t.quoted());
+        exec_ddl(target, fmt::format("TRUNCATE {}", fmt::join(quoted, ", ")));
+        spdlog::info("target: truncated {}", short_list(with_rows));
+        return json{{"tables", table_list(with_rows)}};
+      });
+      result.truncated = with_rows;
+    }
+    undo.emplace_back("fence lifted", [&] {
+      fence::lift(target);
+      if (fence_record) journal.settle(m.id, *fence_record, {{"lifted", true}});
+    });
+    journal.run_step(m.id, kStepFence, [&] {
+      fence_record = journal.compensation(m.id, kStepFence, {{"database", "target"}});
+      fence::fence(target, result.plan.tables, target_fence_reason(plan));
+      spdlog::info("target: fenced {} table(s) against writes other than replication", result.plan.tables.size());
+      return json{{"tables", result.plan.tables.size()}};
+    });
+    result.fenced = result.plan.tables.size();
+    journal.run_step(m.id, kStepSubscription, [&] {
+      spdlog::info("target: creating subscription {} (the slot on the source waits for transactions running there "
+                   "to finish)",
+                   plan.subscription);
+      create_subscription(target, plan);
+      spdlog::info("target: subscription {} created (slot {} on the source); the initial copy is running",
+                   plan.subscription, plan.subscription);
+      return json{{"name", plan.subscription}, {"slot", plan.subscription}};
+    });
+  } catch (const std::exception& e) {
+    std::string error = e.what();
+    std::vector<std::string> undone, undo_failed;
+    for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+      try {
+        it->second();
+        undone.push_back(it->first);
+      } catch (const std::exception& u) {
+        undo_failed.push_back(fmt::format("{} failed: {}", it->first, u.what()));
+      }
+    }
+    try {
+      // Fully undone: the migration is over. Otherwise it stays "starting" for sync stop.
+      if (undo_failed.empty()) journal.set_phase(m.id, Phase::stopped);
+      journal.record(m.id, kStepStart, EventStatus::failed,
+                     {{"error", error}, {"undone", undone}, {"undo_failed", undo_failed}});
+    } catch (const std::exception& j) {
+      spdlog::warn("could not journal the failure: {}", j.what());
+    }
+    if (!undo_failed.empty()) {
+      throw RuntimeError(fmt::format("sync start failed: {}; then {}; run pgshift sync stop to finish cleaning up",
+                                     error, fmt::join(undo_failed, "; ")));
+    }
+    throw RuntimeError(fmt::format("sync start failed: {}; undone: {}", error,
+                                   undone.empty() ? "nothing had been created" : fmt::format("{}", fmt::join(undone, ", "))));
+  }
+
+  journal.set_phase(m.id, Phase::syncing);
+  json identity = json::array();
+  for (const auto& c : result.plan.identity_changes) identity.push_back(c.to_json());
+  json left_out = json::array();
+  for (const auto& lo : result.plan.left_out) {
+    left_out.push_back({{"table", lo.table.display()}, {"reason", catalog::to_string(lo.reason)}, {"detail", lo.detail}});
+  }
+  result.took = took();
+  journal.record(m.id, kStepStart, EventStatus::finished,
+                 {{"tables", table_list(result.plan.tables)},
+                  {"identity_changes", identity},
+                  {"accepted_differences", result.plan.accepted_differences},
+                  {"truncated", table_list(result.truncated)},
+                  {"left_out", left_out},
+                  {"took_ms", result.took.count()}});
+  return result;
+}
+
+}  // namespace pgshift::replication

@@ -1,0 +1,145 @@
+// sync status: read both sides and say where replication stands.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "fence/fence.hpp"
+#include "replication/internal.hpp"
+#include "util/duration.hpp"
+
+namespace pgshift::replication {
+
+using namespace detail;
+
+std::vector<Warning> status_warnings(const Status& st, const Status* previous) {
+  std::vector<Warning> out;
+  auto warn = [&](std::string code, std::string message) { out.push_back({std::move(code), std::move(message)}); };
+  const bool syncing = st.phase == state::Phase::syncing;
+  const auto& sub = st.subscription_state;
+  std::string retained = st.slot.retained_bytes ? util::format_bytes(*st.slot.retained_bytes) : "an unknown amount";
+  if (syncing && !st.publication_exists) warn("publication-missing", fmt::format("publication {} is missing on the source", st.names.publication));
+  if (syncing && !sub.exists) warn("subscription-missing", fmt::format("subscription {} is missing on the target", st.names.subscription));
+  if (syncing && !st.slot.exists) warn("slot-missing", fmt::format("replication slot {} is missing on the source", st.names.subscription));
+  if (st.slot.wal_status == "lost") {
+    warn("slot-lost", fmt::format("replication slot {} was invalidated (the WAL it needed is gone): the subscription "
+                                  "cannot continue; run pgshift sync stop and sync start (the copy runs again)",
+                                  st.names.subscription));
+  } else if (st.slot.wal_status == "unreserved") {
+    warn("slot-at-risk", fmt::format("replication slot {} retains {} of WAL, more than max_slot_wal_keep_size ({}): "
+                                     "the next checkpoint invalidates it unless the subscriber catches up",
+                                     st.names.subscription, retained, util::format_bytes(st.max_slot_wal_keep_size)));
+  } else if (st.max_slot_wal_keep_size >= 0 && st.slot.safe_wal_size &&
+             *st.slot.safe_wal_size < st.max_slot_wal_keep_size / 5) {
+    warn("slot-near-limit",
+         fmt::format("replication slot {} retains {} of WAL; it is invalidated after {} more is written "
+                     "(max_slot_wal_keep_size = {})",
+                     st.names.subscription, retained, util::format_bytes(std::max<int64_t>(0, *st.slot.safe_wal_size)),
+                     util::format_bytes(st.max_slot_wal_keep_size)));
+  }
+  if (sub.exists && !sub.enabled) {
+    std::string growth;
+    if (previous && previous->slot.retained_bytes && st.slot.retained_bytes &&
+        *st.slot.retained_bytes > *previous->slot.retained_bytes) {
+      growth = fmt::format(" (+{} since the last sample)",
+                           util::format_bytes(*st.slot.retained_bytes - *previous->slot.retained_bytes));
+    }
+    warn("subscription-disabled",
+         fmt::format("subscription {} is disabled: slot {} retains {} of WAL on the source{}, growing with every "
+                     "write there; ALTER SUBSCRIPTION {} ENABLE on the target",
+                     st.names.subscription, st.names.subscription, retained, growth, st.names.subscription));
+  } else if (sub.exists && !sub.apply_pid) {
+    warn("apply-worker-not-running",
+         fmt::format("the apply worker of subscription {} is not running (it restarts after an error; the reason is "
+                     "in the target's server log)",
+                     st.names.subscription));
+  }
+  int64_t apply_errors = sub.apply_error_count.value_or(0), sync_errors = sub.sync_error_count.value_or(0);
+  if (apply_errors + sync_errors > 0) {
+    warn("subscription-errors", fmt::format("{} apply error(s) and {} table-sync error(s) since the subscription was "
+                                            "created (pg_stat_subscription_stats); the messages are in the target's "
+                                            "server log",
+                                            apply_errors, sync_errors));
+  }
+  if (!st.drift.empty()) {
+    warn("drift", fmt::format("{} schema difference(s) on published tables appeared since sync start; DDL is not "
+                              "replicated: apply it on the target",
+                              st.drift.size()));
+  }
+  return out;
+}
+
+size_t Status::count_state(const std::string& wanted) const {
+  return static_cast<size_t>(std::count_if(tables.begin(), tables.end(), [&](const TableStatus& t) { return t.state == wanted; }));
+}
+
+Status status(pg::Connection& source, pg::Connection& target, const state::Plan& given, const Status* previous) {
+  state::Plan plan = recorded_plan(target, given, false);
+  state::Journal journal(target, "sync status");
+  Status st;
+  st.names = Names::of(plan);
+  std::vector<std::string> accepted;
+  if (std::optional<state::Migration> current = journal.current()) {
+    st.phase = current->phase;
+    st.migration_id = current->id;
+    st.phase_since = current->updated_at;
+    if (auto started = journal.last_event(current->id, kStepStart, state::EventStatus::finished)) {
+      accepted = started->detail.value("accepted_differences", std::vector<std::string>{});
+    }
+    for (const auto& c : journal.open_compensations(current->id, kStepIdentity)) {
+      st.identity_changes.push_back(IdentityChange::from_json(c.detail));
+    }
+  }
+
+  catalog::Snapshot src = catalog::read_snapshot(source);
+  catalog::Snapshot tgt = catalog::read_snapshot(target);
+  std::vector<catalog::TableRef> published;
+  for (const auto& p : src.publications) {
+    if (p.name == plan.publication) {
+      st.publication_exists = true;
+      published = p.tables;
+    }
+  }
+  catalog::TableSelection sel = catalog::select_tables(src, tgt, plan.exclude_patterns());
+  st.left_out = sel.left_out;
+  if (st.publication_exists) {
+    for (const auto& t : sel.replicated) {
+      if (std::find(published.begin(), published.end(), t) != published.end()) continue;
+      st.warnings.push_back({"not-published", fmt::format("{} is on both sides but not in publication {} (created "
+                                                          "after sync start?)",
+                                                          t.display(), plan.publication)});
+    }
+  }
+
+  stats::SubscriptionProgress sub = stats::subscription_progress(target, plan.subscription);
+  for (const auto& ref : published) {
+    TableStatus ts{ref, "missing", std::nullopt, std::nullopt, std::nullopt};
+    for (const auto& t : sub.tables) {
+      if (t.schema != ref.schema || t.name != ref.name) continue;
+      ts.state = stats::table_state_name(t.state);
+      ts.copy_bytes = t.copy_bytes;
+      ts.copy_bytes_total = t.copy_bytes_total;
+      ts.copy_tuples = t.copy_tuples;
+    }
+    st.tables.push_back(std::move(ts));
+  }
+  sub.tables.clear();
+  st.subscription_state = sub;
+
+  st.slot = stats::slot_progress(source, plan.subscription);
+  st.source_lsn = stats::current_wal_lsn(source);
+  if (st.slot.confirmed_flush) {
+    st.lag_bytes = std::max<int64_t>(0, st.source_lsn->bytes_after(*st.slot.confirmed_flush));
+    if (*st.lag_bytes == 0) st.lag_seconds = 0.0;
+    else st.lag_seconds = sub.last_report_age;
+  }
+  int64_t keep_mb = src.server.setting_int("max_slot_wal_keep_size", -1);
+  st.max_slot_wal_keep_size = keep_mb < 0 ? -1 : keep_mb * 1024 * 1024;
+  st.drift = find_drift(src, tgt, published, accepted);
+  st.fenced_tables = fence::fenced_tables(target).size();
+  std::vector<Warning> warnings = status_warnings(st, previous);
+  st.warnings.insert(st.warnings.end(), warnings.begin(), warnings.end());
+  return st;
+}
+
+}  // namespace pgshift::replication

@@ -1,0 +1,43 @@
+#include "state/lock.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "util/error.hpp"
+
+namespace pgshift::state {
+namespace {
+
+// 'pgsh' as a 32-bit class id; object 1 is the migration lock (object 0 guards schema creation).
+constexpr std::string_view kTryLockSql = "SELECT pg_try_advisory_lock(1885827944, 1) AS locked";
+constexpr std::string_view kUnlockSql = "SELECT pg_advisory_unlock(1885827944, 1)";
+constexpr std::string_view kHolderSql = R"sql(
+SELECT a.pid, coalesce(a.application_name, '') AS application, coalesce(host(a.client_addr), 'local') AS client
+  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+ WHERE l.locktype = 'advisory' AND l.classid = 1885827944 AND l.objid = 1 AND l.granted
+ LIMIT 1
+)sql";
+
+}  // namespace
+
+MigrationLock MigrationLock::acquire(pg::Connection& target) {
+  if (target.exec(kTryLockSql).row(0).boolean("locked")) return MigrationLock(&target);
+  pg::Result holder = target.exec(kHolderSql);
+  std::string who = holder.empty() ? "another session"
+                                   : fmt::format("{} (pid {}, from {})", holder.row(0).text("application"),
+                                                 holder.row(0).text("pid"), holder.row(0).text("client"));
+  throw RuntimeError(fmt::format("{}: another pgshift command holds the migration lock: {}; wait for it to "
+                                 "finish and run this again",
+                                 target.endpoint(), who));
+}
+
+MigrationLock::~MigrationLock() {
+  if (!conn_) return;
+  try {
+    if (conn_->is_ok()) conn_->exec(kUnlockSql);
+  } catch (const std::exception& e) {
+    spdlog::debug("releasing the migration lock: {}", e.what());  // released with the session anyway
+  }
+}
+
+}  // namespace pgshift::state

@@ -1,0 +1,30 @@
+// The migration lock: a session-level advisory lock on the target database that serializes the
+// commands that change a migration (sync start, sync stop, cutover, ...). Two operators (or an
+// operator and a retried Kubernetes Job) can then never interleave their steps. The lock goes
+// away with the session, so a killed process never leaves it behind.
+#pragma once
+
+#include <string_view>
+
+#include "pg/connection.hpp"
+
+namespace pgshift::state {
+
+class MigrationLock {
+ public:
+  // Takes the lock without waiting; throws RuntimeError naming the holder (application_name,
+  // pid, client address) when another session has it.
+  static MigrationLock acquire(pg::Connection& target);
+
+  MigrationLock(MigrationLock&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
+  MigrationLock& operator=(MigrationLock&&) = delete;
+  MigrationLock(const MigrationLock&) = delete;
+  MigrationLock& operator=(const MigrationLock&) = delete;
+  ~MigrationLock();
+
+ private:
+  explicit MigrationLock(pg::Connection* conn) : conn_(conn) {}
+  pg::Connection* conn_;
+};
+
+}  // namespace pgshift::state

@@ -1,0 +1,147 @@
+// sync status output on a hand-built status: what an operator reads, and the JSON scripts use.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "replication/replication.hpp"
+#include "status_fixture.hpp"
+
+using namespace pgshift;
+using namespace pgshift::replication;
+
+namespace {
+
+Status sample() {
+  Status st = fixtures::healthy_status();
+  st.subscription_state.sync_workers = 1;
+  st.subscription_state.sync_error_count = 2;
+  st.slot.retained_bytes = 3 << 20;
+  st.slot.confirmed_flush = pg::Lsn(0x1000);
+  st.source_lsn = pg::Lsn(0x1800);
+  st.lag_bytes = 0x800;
+  st.lag_seconds = 1.25;
+  st.tables = {{{"public", "orders"}, "copying", 1536, 0, 12},
+               {{"public", "users"}, "ready", std::nullopt, std::nullopt, std::nullopt},
+               {{"public", "events"}, "init", std::nullopt, std::nullopt, std::nullopt}};
+  st.left_out = {{{"public", "oban_jobs"}, catalog::LeftOutReason::excluded, "oban_*"},
+                 {{"public", "sessions"}, catalog::LeftOutReason::unlogged, ""}};
+  st.drift = {{{"public", "users"}, "nickname", "missing_on_target",
+               "public.users.nickname: on the source (text) but not on the target", "a", "b"}};
+  st.fenced_tables = 3;
+  st.warnings = {{"subscription-errors", "0 apply error(s) and 2 table-sync error(s)"}};
+  return st;
+}
+
+bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+
+}  // namespace
+
+TEST(StatusRender, HumanReportShowsEverySection) {
+  std::string out = render(sample());
+  EXPECT_TRUE(has(out, "migration 7: syncing since 2025-06-01T10:00:00.000Z")) << out;
+  EXPECT_TRUE(has(out, "subscription pgshift: enabled, apply worker running (pid 99), 1 table-sync worker(s), "
+                       "errors: 0 apply, 2 table-sync"))
+      << out;
+  EXPECT_TRUE(has(out, "lag     2.0 kB, 1.2s  (source at 0/1800, confirmed 0/1000)")) << out;
+  EXPECT_TRUE(has(out, "slot    pgshift: active, wal_status reserved, retains 3.0 MB (max_slot_wal_keep_size unlimited)"))
+      << out;
+  EXPECT_TRUE(has(out, "tables  3 published: 1 ready, 0 synced, 1 copying, 1 init")) << out;
+  EXPECT_TRUE(has(out, "public.orders  copying  1.5 kB (12 rows)")) << out;
+  EXPECT_TRUE(has(out, "public.oban_jobs  excluded by pattern (oban_*)")) << out;
+  EXPECT_TRUE(has(out, "public.sessions   unlogged tables are not written to WAL")) << out;
+  EXPECT_TRUE(has(out, "drift   1 difference(s) since sync start")) << out;
+  EXPECT_TRUE(has(out, "public.users.nickname: on the source (text) but not on the target")) << out;
+  EXPECT_TRUE(has(out, "warning subscription-errors: 0 apply error(s) and 2 table-sync error(s)")) << out;
+}
+
+TEST(StatusRender, ManyTablesListOnlyThoseNotReady) {
+  Status st = sample();
+  std::string out = render(st, 2);
+  EXPECT_FALSE(has(out, "public.users  ready")) << out;
+  EXPECT_TRUE(has(out, "... and 1 more ready")) << out;
+  EXPECT_TRUE(has(out, "public.events")) << out;
+}
+
+TEST(StatusRender, NoMigrationSaysHowToStartOne) {
+  Status st;
+  st.names.target = "app@pg:5432/shop";
+  st.names.publication = st.names.subscription = "pgshift";
+  std::string out = render(st);
+  EXPECT_TRUE(has(out, "no migration recorded on target app@pg:5432/shop; pgshift sync start begins one")) << out;
+  EXPECT_TRUE(has(out, "no publication pgshift, subscription pgshift or slot pgshift exists")) << out;
+}
+
+TEST(StatusRender, JsonCarriesTheFiguresScriptsNeed) {
+  nlohmann::json j = to_json(sample());
+  EXPECT_EQ(j["phase"], "syncing");
+  EXPECT_EQ(j["migration_id"], 7);
+  EXPECT_EQ(j["lag"]["bytes"], 2048);
+  EXPECT_EQ(j["lag"]["seconds"], 1.25);
+  EXPECT_EQ(j["lag"]["source_lsn"], "0/1800");
+  EXPECT_EQ(j["slot"]["retained_bytes"], 3 << 20);
+  EXPECT_EQ(j["slot"]["max_slot_wal_keep_size"], -1);
+  EXPECT_EQ(j["subscription"]["sync_error_count"], 2);
+  EXPECT_EQ(j["tables"][0]["table"], "public.orders");
+  EXPECT_EQ(j["tables"][0]["copy_bytes"], 1536);
+  EXPECT_TRUE(j["tables"][1]["copy_bytes"].is_null());
+  EXPECT_EQ(j["summary"]["copying"], 1);
+  EXPECT_EQ(j["summary"]["ready"], 1);
+  EXPECT_EQ(j["left_out"][1]["reason"], "unlogged");
+  EXPECT_EQ(j["drift"][0]["column"], "nickname");
+  EXPECT_EQ(j["fenced_tables"], 3);
+  EXPECT_EQ(j["warnings"][0]["code"], "subscription-errors");
+}
+
+TEST(StatusWarnings, SlotNearMaxSlotWalKeepSize) {
+  Status st = fixtures::healthy_status();
+  EXPECT_TRUE(status_warnings(st, nullptr).empty());
+  st.max_slot_wal_keep_size = 1ll << 30;
+  st.slot.retained_bytes = 900ll << 20;
+  st.slot.safe_wal_size = 124ll << 20;
+  auto w = status_warnings(st, nullptr);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].code, "slot-near-limit");
+  EXPECT_EQ(w[0].message, "replication slot pgshift retains 900 MB of WAL; it is invalidated after 124 MB more is "
+                          "written (max_slot_wal_keep_size = 1.0 GB)");
+  st.slot.safe_wal_size = 600ll << 20;
+  EXPECT_TRUE(status_warnings(st, nullptr).empty()) << "plenty of room left";
+  st.slot.wal_status = "unreserved";
+  EXPECT_EQ(status_warnings(st, nullptr)[0].code, "slot-at-risk");
+  st.slot.wal_status = "lost";
+  EXPECT_EQ(status_warnings(st, nullptr)[0].code, "slot-lost");
+}
+
+TEST(StatusWarnings, DisabledSubscriptionShowsRetainedWalAndItsGrowth) {
+  Status before = fixtures::healthy_status();
+  before.subscription_state.enabled = false;
+  before.slot.retained_bytes = 1 << 20;
+  Status now = before;
+  now.slot.retained_bytes = 3 << 20;
+  auto w = status_warnings(now, nullptr);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].code, "subscription-disabled");
+  EXPECT_NE(w[0].message.find("slot pgshift retains 3.0 MB of WAL on the source, growing with every write"),
+            std::string::npos)
+      << w[0].message;
+  w = status_warnings(now, &before);
+  EXPECT_NE(w[0].message.find("retains 3.0 MB of WAL on the source (+2.0 MB since the last sample)"), std::string::npos)
+      << w[0].message;
+}
+
+TEST(StatusWarnings, WorkerDownErrorsDriftAndMissingObjects) {
+  Status st = fixtures::healthy_status();
+  st.subscription_state.apply_pid.reset();
+  st.subscription_state.apply_error_count = 4;
+  st.drift = {{{"public", "a"}, "c", "missing_on_target", "public.a.c: ...", "1", "2"}};
+  std::vector<std::string> codes;
+  for (const auto& w : status_warnings(st, nullptr)) codes.push_back(w.code);
+  EXPECT_EQ(codes, (std::vector<std::string>{"apply-worker-not-running", "subscription-errors", "drift"}));
+
+  st = fixtures::healthy_status();
+  st.publication_exists = false;
+  st.subscription_state.exists = false;
+  st.slot.exists = false;
+  codes.clear();
+  for (const auto& w : status_warnings(st, nullptr)) codes.push_back(w.code);
+  EXPECT_EQ(codes, (std::vector<std::string>{"publication-missing", "subscription-missing", "slot-missing"}));
+}
