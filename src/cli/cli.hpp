@@ -49,7 +49,8 @@ struct VerifyFlags {
   bool json = false;
 };
 
-// `pgshift verify` on a resolved plan: prints the report, returns the exit code (0, 1 or 3).
+// `pgshift verify` on a resolved plan (the target's recorded migration, when there is one,
+// supplies the excludes and the subscription): prints the report, returns the exit code.
 int run_verify(const state::Plan& plan, const VerifyFlags& flags, bool show_progress);
 
 }  // namespace pgshift::cli

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "pg/connection.hpp"
+#include "replication/replication.hpp"
 #include "util/error.hpp"
 #include "util/terminal.hpp"
 #include "verify/progress.hpp"
@@ -48,7 +50,14 @@ verify::Mode parse_mode(const std::string& mode) {
 
 }  // namespace
 
-int run_verify(const state::Plan& plan, const VerifyFlags& flags, bool show_progress) {
+int run_verify(const state::Plan& given, const VerifyFlags& flags, bool show_progress) {
+  // The migration the target's journal records decides the excludes and the subscription (the
+  // lag fence's slot), as for sync status: verify compares what is replicated.
+  state::Plan plan = given;
+  {
+    pg::Connection target = pg::Connection::open(given.target, "target");
+    plan = replication::recorded_plan(target, given, false);
+  }
   verify::Options o;
   o.source = plan.source;
   o.target = plan.target;

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "pg/quote.hpp"
+#include "state/journal.hpp"
+#include "state/plan.hpp"
 #include "stats/replication_progress.hpp"
 #include "support/support.hpp"
 
@@ -186,6 +188,25 @@ TEST_F(VerifyReplicationTest, StoppedSubscriptionTimesTheFenceOutOnceAndSaysSo) 
   EXPECT_LT(seconds, 10.0) << "one fence timeout, not one per chunk";
   // Let replication catch up before the next test.
   ASSERT_TRUE(wait_until([&] { return count_rows(t, "ledger") == count_rows(s, "ledger"); }, util::Millis(60'000)));
+}
+
+// Runs last: it records a migration in the target's journal.
+TEST_F(VerifyReplicationTest, TheRecordedMigrationDecidesExcludesAndSlot) {
+  state::Plan plan;
+  plan.source = source_->conninfo("app");
+  plan.target = target_->conninfo("app");
+  plan.excludes = {"page_views"};
+  {
+    pg::Connection t = connect(*target_, "app");
+    state::Journal journal(t, "verify test");
+    journal.begin(plan.to_json(), state::Phase::syncing);
+  }
+  CliRun run = run_pgshift({"verify", "--json", "--source", source_->url("app"), "--target", target_->url("app")});
+  EXPECT_EQ(run.exit_code, 0) << run.all();
+  json r = json::parse(run.out);
+  EXPECT_EQ(table(r, "public.page_views")["status"], "skipped");
+  EXPECT_NE(table(r, "public.page_views")["reason"].get<std::string>().find("excluded"), std::string::npos);
+  EXPECT_EQ(r["fence"]["slot"], "pgshift");
 }
 
 }  // namespace
