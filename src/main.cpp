@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   cli::register_demo(app, ctx);
   cli::register_sync(app, ctx);
   cli::register_query(app, ctx);
+  cli::register_verify(app, ctx);
 
   try {
     app.parse(argc, argv);

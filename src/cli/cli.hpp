@@ -5,7 +5,9 @@
 #include <CLI/CLI.hpp>
 
 #include <nlohmann/json_fwd.hpp>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "state/plan.hpp"
 
@@ -33,8 +35,23 @@ void register_check(CLI::App& app, Context& ctx);
 void register_demo(CLI::App& app, Context& ctx);
 void register_sync(CLI::App& app, Context& ctx);
 void register_query(CLI::App& app, Context& ctx);
+void register_verify(CLI::App& app, Context& ctx);
 
 // `pgshift check` on a resolved plan: prints the report, returns the exit code (0 or 1).
 int run_check(const state::Plan& plan, bool json);
+
+// `pgshift verify` flags beyond the plan's.
+struct VerifyFlags {
+  std::vector<std::string> tables;
+  int jobs = 4;
+  int64_t chunk_rows = 100'000;
+  std::string mode = "full";
+  std::string fence_timeout = "60s";
+  bool json = false;
+};
+
+// `pgshift verify` on a resolved plan (the target's recorded migration, when there is one,
+// supplies the excludes and the subscription): prints the report, returns the exit code.
+int run_verify(const state::Plan& plan, const VerifyFlags& flags, bool show_progress);
 
 }  // namespace pgshift::cli

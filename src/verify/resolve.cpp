@@ -1,0 +1,205 @@
+#include "verify/resolve.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "util/duration.hpp"
+
+namespace pgshift::verify {
+namespace {
+
+constexpr size_t kKeysPerQuery = 1000;
+constexpr size_t kKeyScanBatch = 4;          // chunks read per query by a key-scan leaf
+constexpr size_t kKeylessBucketBatch = 256;  // hash buckets read per query
+
+template <class T>
+std::vector<std::vector<T>> batches(const std::vector<T>& items, size_t size) {
+  std::vector<std::vector<T>> out;
+  for (size_t i = 0; i < items.size(); i += size) {
+    out.emplace_back(items.begin() + i, items.begin() + std::min(items.size(), i + size));
+  }
+  return out;
+}
+
+void keep_first(std::vector<Difference>& diffs, size_t n) {
+  if (diffs.size() > n) diffs.resize(n);
+}
+
+}  // namespace
+
+Resolver::Resolver(Pair& pair, const TablePlan& plan, const LagFence& fence, const Limits& limits, Mode mode)
+    : pair_(pair), plan_(plan), fence_(fence), limits_(limits), mode_(mode) {}
+
+bool Resolver::pass_fence(Findings& f) {
+  if (!fence_usable()) return false;
+  if (!fence_.timed_out() && fence_.pass(pair_.source.conn())) return true;
+  fence_failed_ = true;
+  // Whether this chunk waited or an earlier one did, its table says so.
+  f.notes.push_back(fmt::format("replication slot {} did not confirm the source's position within {}: "
+                                "differences are reported without the lag check",
+                                fence_.slot(), util::format_duration(fence_.timeout())));
+  return false;
+}
+
+bool Resolver::recheck(const Range& r, Agg& s, Agg& t, Findings& f) {
+  for (int i = 0; i < limits_.rechecks && pass_fence(f); ++i) {
+    ++f.rechecks;
+    auto [a, b] = pair_.both([&](Session& c, Side side) { return read_buckets(c, hash_query(sql(side), r, {}), 1).at(0); });
+    if (a == b) {
+      f.cleared_by_recheck = true;
+      return true;
+    }
+    s = a;
+    t = b;
+  }
+  return false;
+}
+
+Findings Resolver::range(const Range& chunk, const Agg& s, const Agg& t) {
+  Findings f;
+  Agg src = s, tgt = t;
+  if (recheck(chunk, src, tgt, f)) return f;
+  std::vector<Difference> candidates;
+  bisect(chunk, src, tgt, candidates, f);
+  confirm(candidates, f);
+  return f;
+}
+
+void Resolver::bisect(const Range& r, const Agg& s, const Agg& t, std::vector<Difference>& candidates,
+                      Findings& f) {
+  if (candidates.size() >= limits_.explore_keys) {
+    f.exact = false;
+    return;
+  }
+  if (std::max(s.rows, t.rows) <= limits_.leaf_rows) {
+    leaf(r, {}, {}, candidates);
+    return;
+  }
+  Side side = s.rows >= t.rows ? Side::source : Side::target;
+  int64_t rows = side == Side::source ? s.rows : t.rows;
+  std::vector<Key> bounds =
+      read_bounds(pair_.on(side), split_query(sql(side), r, rows, limits_.fanout), plan_.key_columns.size());
+  if (bounds.empty()) {
+    leaf(r, {}, {}, candidates);
+    return;
+  }
+  size_t n = bounds.size() + 1;
+  auto [a, b] = pair_.both([&](Session& c, Side sd) { return read_buckets(c, hash_query(sql(sd), r, bounds), n); });
+  std::vector<Range> parts = split_range(r, bounds);
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) bisect(parts[i], a[i], b[i], candidates, f);
+  }
+}
+
+void Resolver::leaf(const Range& r, const std::vector<Key>& bounds, const std::vector<int>& wanted,
+                    std::vector<Difference>& candidates) {
+  auto [a, b] = pair_.both([&](Session& c, Side side) {
+    return read_rows(c, rows_query(sql(side), r, bounds, wanted), plan_.key_columns.size());
+  });
+  for (auto& d : diff_rows(a, b)) candidates.push_back(std::move(d));
+}
+
+std::pair<RowTerms, RowTerms> Resolver::read_keys(const std::vector<Key>& keys, bool fenced, Findings& f) {
+  auto read = [&](Session& c, Side side) {
+    RowTerms out;
+    for (const auto& batch : batches(keys, kKeysPerQuery)) {
+      RowTerms part = read_terms(c, keys_query(sql(side), batch), plan_.key_columns.size(), plan_.columns.size());
+      out.merge(part);
+    }
+    return out;
+  };
+  if (!fenced) return pair_.both(read);
+  // Source first, then the fence: the target then holds at least what the source showed.
+  RowTerms s = read(pair_.source, Side::source);
+  pass_fence(f);
+  return {std::move(s), read(pair_.target, Side::target)};
+}
+
+void Resolver::confirm(const std::vector<Difference>& candidates, Findings& f) {
+  std::vector<Key> keys;
+  for (const auto& d : candidates) keys.push_back(d.key);
+  std::vector<std::string> names;
+  for (const auto& c : plan_.columns) names.push_back(c.name);
+  std::vector<Difference> diffs;
+  int rounds = fence_usable() ? limits_.confirm_rounds : 1;
+  for (int round = 0; round < rounds && !keys.empty(); ++round) {
+    bool fenced = fence_usable();
+    auto [s, t] = read_keys(keys, fenced, f);
+    diffs = diff_terms(s, t, names, mode_ == Mode::full);
+    keys.clear();
+    for (const auto& d : diffs) keys.push_back(d.key);
+    if (!fenced) break;
+  }
+  if (diffs.size() < candidates.size()) {
+    spdlog::debug("{}: {} of {} candidate rows settled on re-read", plan_.table.display(),
+                  candidates.size() - diffs.size(), candidates.size());
+  }
+  f.total = static_cast<int64_t>(diffs.size());
+  keep_first(diffs, limits_.max_keys);
+  f.differences = std::move(diffs);
+}
+
+Findings Resolver::buckets(const std::vector<Key>& bounds, std::vector<int> mismatching) {
+  Findings f;
+  const size_t n = bounds.size() + 1;
+  for (int i = 0; i < limits_.rechecks && !mismatching.empty() && pass_fence(f); ++i) {
+    ++f.rechecks;
+    auto [a, b] = pair_.both([&](Session& c, Side side) { return read_buckets(c, hash_query(sql(side), {}, bounds), n); });
+    std::erase_if(mismatching, [&](int k) { return a[k] == b[k]; });
+    if (mismatching.empty()) f.cleared_by_recheck = true;
+  }
+  if (mismatching.empty()) return f;
+  std::vector<Difference> candidates;
+  for (const auto& batch : batches(mismatching, kKeyScanBatch)) {
+    if (candidates.size() >= limits_.explore_keys) {
+      f.exact = false;
+      break;
+    }
+    leaf({}, bounds, batch, candidates);
+  }
+  confirm(candidates, f);
+  return f;
+}
+
+Findings Resolver::whole(const Agg& s, const Agg& t) {
+  Findings f;
+  Agg src = s, tgt = t;
+  if (recheck({}, src, tgt, f)) return f;
+  if (mode_ == Mode::counts) {
+    f.total = std::abs(src.rows - tgt.rows);
+    return f;
+  }
+  const size_t n = kKeylessBuckets;
+  auto [a, b] = pair_.both([&](Session& c, Side side) { return read_buckets(c, keyless_buckets_query(sql(side)), n); });
+  std::vector<int> differing;
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) differing.push_back(static_cast<int>(i));
+  }
+  std::vector<Difference> diffs;
+  for (const auto& batch : batches(differing, kKeylessBucketBatch)) {
+    if (diffs.size() >= limits_.explore_keys) {
+      f.exact = false;
+      break;
+    }
+    auto [rs, rt] = pair_.both([&](Session& c, Side side) { return read_keyless_rows(c, keyless_rows_query(sql(side), batch)); });
+    for (auto& d : diff_keyless(rs, rt)) diffs.push_back(std::move(d));
+  }
+  // Read the differing rows again by their hash, source first, then the fence, then the
+  // target: rows that were still on their way settle.
+  for (int round = 0; round < limits_.confirm_rounds && !diffs.empty() && fence_usable(); ++round) {
+    std::vector<std::string> hashes;
+    for (const auto& d : diffs) hashes.push_back(d.row_hash);
+    KeylessRows rs = read_keyless_rows(pair_.source, keyless_rows_query(plan_.source, hashes));
+    pass_fence(f);
+    KeylessRows rt = read_keyless_rows(pair_.target, keyless_rows_query(plan_.target, hashes));
+    diffs = diff_keyless(rs, rt);
+  }
+  for (const auto& d : diffs) f.total += rows_of(d);
+  keep_first(diffs, limits_.max_keys);
+  f.differences = std::move(diffs);
+  return f;
+}
+
+}  // namespace pgshift::verify
