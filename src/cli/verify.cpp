@@ -7,6 +7,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "state/recorded_plan.hpp"
 #include "cli/cli.hpp"
 #include "pg/connection.hpp"
 #include "replication/replication.hpp"
@@ -56,7 +57,7 @@ int run_verify(const state::Plan& given, const VerifyFlags& flags, bool show_pro
   state::Plan plan = given;
   {
     pg::Connection target = pg::Connection::open(given.target, "target");
-    plan = replication::recorded_plan(target, given, false);
+    plan = state::recorded_plan(target, given, false);
   }
   verify::Options o;
   o.source = plan.source;

@@ -25,6 +25,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "catalog/catalog.hpp"
+#include "logical/logical.hpp"
 #include "pg/connection.hpp"
 #include "state/journal.hpp"
 #include "state/plan.hpp"
@@ -43,66 +44,10 @@ struct Names {
   static Names of(const state::Plan& plan);
 };
 
-// ---- planning (pure) ----------------------------------------------------------------------
-
-// A replica identity pgshift sets so UPDATE and DELETE can be published (on the source) and
-// applied (on the target: the subscriber finds the row by its own primary key or replica
-// identity index, whose columns must be part of what the source sends), and what it was before
-// (to restore it on stop).
-struct IdentityChange {
-  enum class Side { source, target };
-  Side side = Side::source;
-  catalog::TableRef table;
-  catalog::ReplicaIdentity from = catalog::ReplicaIdentity::default_key;
-  std::string from_index;
-  catalog::ReplicaIdentity to = catalog::ReplicaIdentity::full;
-  std::string to_index;
-  std::string why;
-
-  std::string describe() const;  // "source public.coupons: REPLICA IDENTITY USING INDEX coupons_code (...)"
-  nlohmann::json to_json() const;
-  static IdentityChange from_json(const nlohmann::json& doc);
-};
-
-// "FULL", "DEFAULT", "NOTHING", "USING INDEX name": the SQL clause.
-std::string identity_clause(catalog::ReplicaIdentity identity, const std::string& index);
-
-struct PublicationPlan {
-  std::vector<catalog::TableRef> tables;          // sorted; partitioned tables by their root
-  std::vector<catalog::LeftOut> left_out;         // with the reason for each
-  std::vector<IdentityChange> identity_changes;   // source tables (partitions: each leaf), and
-                                                  // target tables that need an identity index
-  std::vector<std::string> accepted_differences;  // column differences already there at start
-  std::vector<std::string> key_problems;          // tables whose UPDATE/DELETE the target could
-                                                  // not apply: start refuses while any is listed
-};
-
-// What start() will create for this pair of databases. A source table without a usable
-// identity gets USING INDEX (a unique index on NOT NULL columns that the target can match) or
-// FULL; REPLICA IDENTITY NOTHING becomes DEFAULT when there is a primary key. A target table
-// without a primary key gets USING INDEX on a unique index within the source's key columns.
-PublicationPlan plan_publication(const catalog::Snapshot& source, const catalog::Snapshot& target,
-                                 const std::vector<catalog::TablePattern>& excludes);
-
-// "+ public.x" for tables planned but not published, "− public.y" the other way. Empty: same.
-std::vector<std::string> diff_tables(const std::vector<catalog::TableRef>& published,
-                                     const std::vector<catalog::TableRef>& planned);
-
-// A published table whose columns differ between the sides in a way that was not there when
-// sync start ran (DDL is not replicated: drift is the operator's signal to apply it).
-struct Drift {
-  catalog::TableRef table;
-  std::string column;  // empty when the whole table is gone on one side
-  std::string kind;    // missing_on_target, extra_on_target, type_mismatch, generated_mismatch,
-                       // table_missing_on_source, table_missing_on_target
-  std::string description;
-  std::string source_fingerprint;  // catalog::fingerprint of each side ("" when absent)
-  std::string target_fingerprint;
-};
-
-std::vector<Drift> find_drift(const catalog::Snapshot& source, const catalog::Snapshot& target,
-                              const std::vector<catalog::TableRef>& published,
-                              const std::vector<std::string>& accepted_differences);
+// Planning types shared with cutover live in the logical room.
+using logical::Drift;
+using logical::IdentityChange;
+using logical::PublicationPlan;
 
 // ---- sync start ---------------------------------------------------------------------------
 
@@ -280,10 +225,6 @@ std::string render(const StopResult& result);
 
 // ---- shared by the commands ---------------------------------------------------------------
 
-// The plan the target's journal recorded for the current migration, with the given
-// connections: names and excludes come from the record. Throws UsageError when the given
-// source or target is not the recorded one (refuse_other_endpoints) — acting on the wrong
-// server must not happen. Returns the given plan when nothing is recorded.
-state::Plan recorded_plan(pg::Connection& target, const state::Plan& given, bool refuse_other_endpoints);
+
 
 }  // namespace pgshift::replication

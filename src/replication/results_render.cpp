@@ -108,7 +108,7 @@ std::string render(const StopResult& r) {
     out += fmt::format("restored  {} {}: REPLICA IDENTITY {}\n",
                        c.side == IdentityChange::Side::source ? "source" : "target", c.table.display(),
                        c.from == catalog::ReplicaIdentity::index ? "USING INDEX " + c.from_index
-                                                                 : identity_clause(c.from, c.from_index));
+                                                                 : logical::identity_clause(c.from, c.from_index));
   }
   if (r.fence_lifted) out += fmt::format("lifted    fence from {} target table(s)\n", r.fence_lifted);
   out += fmt::format("stopped in {}; verified: no subscription, slot, publication, fence or changed replica identity "

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "state/recorded_plan.hpp"
 #include "replication/internal.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
@@ -12,6 +13,7 @@ namespace pgshift::replication {
 namespace {
 
 using namespace detail;
+using namespace logical;
 using nlohmann::json;
 
 json anomalies_json(const std::vector<Anomaly>& anomalies) {
@@ -25,7 +27,7 @@ json anomalies_json(const std::vector<Anomaly>& anomalies) {
 SoakResult soak(pg::Connection& source, pg::Connection& target, const state::Plan& given, const SoakOptions& options,
                 const std::function<void(const SoakTick&)>& on_tick) {
   using Clock = std::chrono::steady_clock;
-  state::Plan plan = recorded_plan(target, given, false);
+  state::Plan plan = state::recorded_plan(target, given, false);
   state::Journal journal(target, "sync soak");
   std::optional<state::Migration> current = journal.current();
   if (!current || current->phase != state::Phase::syncing) {

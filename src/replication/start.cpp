@@ -20,6 +20,7 @@ namespace pgshift::replication {
 namespace {
 
 using namespace detail;
+using namespace logical;
 using state::EventStatus;
 using state::Phase;
 using nlohmann::json;
@@ -172,7 +173,7 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
                                     result.plan.key_problems.size(), fmt::join(result.plan.key_problems, "; ")));
   }
   refuse_foreign_objects(source, target, plan);
-  check_source_capacity(source);
+  check_publisher_capacity(source);
   std::vector<catalog::TableRef> with_rows = tables_with_rows(target, result.plan.tables);
   if (!with_rows.empty() && !options.truncate_target) {
     throw ProblemsFound(fmt::format("{} replicated table(s) already hold rows on the target: {}; empty them, or "
@@ -192,9 +193,9 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
   std::optional<state::Event> fence_record;
   try {
     if (!result.plan.identity_changes.empty()) {
-      undo.emplace_back("replica identities restored", [&] { restore_identities(source, target, journal, m.id); });
+      undo.emplace_back("replica identities restored", [&] { restore_identities(source, target, journal, m.id, kStepIdentity); });
       journal.run_step(m.id, kStepIdentity, [&] {
-        apply_identity_changes(source, target, journal, m.id, result.plan.identity_changes);
+        apply_identity_changes(source, target, journal, m.id, result.plan.identity_changes, kStepIdentity);
         return json{{"changed", result.plan.identity_changes.size()}};
       });
     }
@@ -229,7 +230,7 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
       spdlog::info("target: creating subscription {} (the slot on the source waits for transactions running there "
                    "to finish)",
                    plan.subscription);
-      create_subscription(target, plan);
+      create_subscription(target, {plan.subscription, plan.source, plan.publication, true, true});
       spdlog::info("target: subscription {} created (slot {} on the source); the initial copy is running",
                    plan.subscription, plan.subscription);
       return json{{"name", plan.subscription}, {"slot", plan.subscription}};

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "state/recorded_plan.hpp"
 #include "fence/fence.hpp"
 #include "replication/internal.hpp"
 #include "util/duration.hpp"
@@ -11,6 +12,7 @@
 namespace pgshift::replication {
 
 using namespace detail;
+using namespace logical;
 
 std::vector<Warning> status_warnings(const Status& st, const Status* previous) {
   std::vector<Warning> out;
@@ -74,7 +76,7 @@ size_t Status::count_state(const std::string& wanted) const {
 }
 
 Status status(pg::Connection& source, pg::Connection& target, const state::Plan& given, const Status* previous) {
-  state::Plan plan = recorded_plan(target, given, false);
+  state::Plan plan = state::recorded_plan(target, given, false);
   state::Journal journal(target, "sync status");
   Status st;
   st.names = Names::of(plan);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "state/recorded_plan.hpp"
 #include "fence/fence.hpp"
 #include "replication/internal.hpp"
 #include "state/lock.hpp"
@@ -16,6 +17,7 @@ namespace pgshift::replication {
 namespace {
 
 using namespace detail;
+using namespace logical;
 using state::EventStatus;
 using state::Phase;
 
@@ -50,7 +52,7 @@ StopResult stop(pg::Connection& source, pg::Connection& target, const state::Pla
   auto started = std::chrono::steady_clock::now();
   state::MigrationLock lock = state::MigrationLock::acquire(target);
   state::Journal journal(target, "sync stop");
-  state::Plan plan = recorded_plan(target, given, true);
+  state::Plan plan = state::recorded_plan(target, given, true);
   std::optional<state::Migration> current = journal.current();
   StopResult result;
   result.names = Names::of(plan);
@@ -77,7 +79,7 @@ StopResult stop(pg::Connection& source, pg::Connection& target, const state::Pla
     // UPDATEs no longer need the identity pgshift gave it.
     result.publication_dropped = drop_publication(source, plan.publication);
     if (result.publication_dropped) spdlog::info("source: publication {} dropped", plan.publication);
-    if (mid) result.identities_restored = restore_identities(source, target, journal, mid);
+    if (mid) result.identities_restored = restore_identities(source, target, journal, mid, kStepIdentity);
     result.fence_lifted = fence::lift(target);
     if (result.fence_lifted) spdlog::info("target: fence lifted from {} table(s)", result.fence_lifted);
     if (mid) {

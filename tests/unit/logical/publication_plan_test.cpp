@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
-#include "replication/replication.hpp"
+#include "logical/logical.hpp"
 
 using namespace pgshift;
-using namespace pgshift::replication;
+using namespace pgshift::logical;
 using catalog::ReplicaIdentity;
 using catalog::Table;
 

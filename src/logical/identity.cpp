@@ -4,9 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "replication/internal.hpp"
+#include "logical/logical.hpp"
+#include "pg/connection.hpp"
 
-namespace pgshift::replication::detail {
+namespace pgshift::logical {
 namespace {
 
 constexpr std::string_view kTableExistsSql = "SELECT to_regclass($1) IS NOT NULL AS present";
@@ -18,11 +19,12 @@ SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexreli
 }  // namespace
 
 void apply_identity_changes(pg::Connection& source, pg::Connection& target, state::Journal& journal,
-                            int64_t migration_id, const std::vector<IdentityChange>& changes) {
+                            int64_t migration_id, const std::vector<IdentityChange>& changes,
+                            std::string_view step) {
   for (const auto& change : changes) {
     pg::Connection& conn = change.side == IdentityChange::Side::source ? source : target;
     // Recorded first: if we die right after the ALTER, stop still knows to restore it.
-    journal.compensation(migration_id, kStepIdentity, change.to_json());
+    journal.compensation(migration_id, step, change.to_json());
     exec_ddl(conn, fmt::format("ALTER TABLE {} REPLICA IDENTITY {}", change.table.quoted(),
                                identity_clause(change.to, change.to_index)));
     spdlog::info("{}", change.describe());
@@ -30,9 +32,10 @@ void apply_identity_changes(pg::Connection& source, pg::Connection& target, stat
 }
 
 std::vector<IdentityChange> restore_identities(pg::Connection& source, pg::Connection& target,
-                                               state::Journal& journal, int64_t migration_id) {
+                                               state::Journal& journal, int64_t migration_id,
+                                               std::string_view step) {
   std::vector<IdentityChange> restored;
-  for (const auto& event : journal.open_compensations(migration_id, kStepIdentity)) {
+  for (const auto& event : journal.open_compensations(migration_id, step)) {
     IdentityChange change = IdentityChange::from_json(event.detail);
     pg::Connection& conn = change.side == IdentityChange::Side::source ? source : target;
     const char* side = change.side == IdentityChange::Side::source ? "source" : "target";
@@ -58,4 +61,4 @@ std::vector<IdentityChange> restore_identities(pg::Connection& source, pg::Conne
   return restored;
 }
 
-}  // namespace pgshift::replication::detail
+}  // namespace pgshift::logical

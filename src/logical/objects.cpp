@@ -11,12 +11,12 @@
 #include "pg/error.hpp"
 #include "pg/quote.hpp"
 #include "pg/transaction.hpp"
-#include "replication/internal.hpp"
+#include "logical/logical.hpp"
 #include "stats/subscription_progress.hpp"
 #include "util/error.hpp"
 #include "util/redact.hpp"
 
-namespace pgshift::replication::detail {
+namespace pgshift::logical {
 namespace {
 
 constexpr std::string_view kPublicationExistsSql = "SELECT count(*) FROM pg_publication WHERE pubname = $1";
@@ -111,7 +111,7 @@ void exec_ddl(pg::Connection& conn, const std::string& sql) {
   tx.commit();
 }
 
-void check_source_capacity(pg::Connection& source) {
+void check_publisher_capacity(pg::Connection& source) {
   catalog::ServerInfo s = catalog::read_server_info(source);
   if (s.setting("wal_level") != "logical") {
     throw ProblemsFound(fmt::format("{}: wal_level is '{}'; logical replication needs 'logical' (ALTER SYSTEM SET "
@@ -152,20 +152,40 @@ bool drop_publication(pg::Connection& source, const std::string& name) {
   return true;
 }
 
-void create_subscription(pg::Connection& target, const state::Plan& plan) {
-  register_escaped_password(plan.source);
-  quiet_server_log(target, true);
+void create_subscription(pg::Connection& subscriber, const SubscriptionSpec& spec) {
+  register_escaped_password(spec.publisher);
+  quiet_server_log(subscriber, true);
   try {
     // Not in a transaction block: creating the slot on the publisher cannot run inside one.
-    target.exec(fmt::format("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} "
-                            "WITH (slot_name = {}, create_slot = true, copy_data = true)",
-                            pg::quote_ident(plan.subscription), pg::quote_literal(plan.source.to_conninfo()),
-                            pg::quote_ident(plan.publication), pg::quote_literal(plan.subscription)));
+    subscriber.exec(fmt::format("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} "
+                                "WITH (slot_name = {}, create_slot = true, copy_data = {}, enabled = {})",
+                                pg::quote_ident(spec.name), pg::quote_literal(spec.publisher.to_conninfo()),
+                                pg::quote_ident(spec.publication), pg::quote_literal(spec.name),
+                                spec.copy_data ? "true" : "false", spec.enabled ? "true" : "false"));
   } catch (...) {
-    quiet_server_log(target, false);
+    quiet_server_log(subscriber, false);
     throw;
   }
-  quiet_server_log(target, false);
+  quiet_server_log(subscriber, false);
+}
+
+void set_subscription_enabled(pg::Connection& subscriber, const std::string& name, bool enabled,
+                              util::Millis timeout) {
+  subscriber.exec(fmt::format("ALTER SUBSCRIPTION {} {}", pg::quote_ident(name), enabled ? "ENABLE" : "DISABLE"));
+  if (enabled) return;
+  // The launcher stops the apply worker asynchronously; wait until it is gone.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto pause = util::Millis(10);
+  while (true) {
+    stats::SubscriptionProgress p = stats::subscription_progress(subscriber, name);
+    if (!p.apply_pid && p.sync_workers == 0) return;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw RuntimeError(fmt::format("{}: the apply worker of subscription '{}' did not stop within {}",
+                                     subscriber.endpoint(), name, util::format_duration(timeout)));
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, util::Millis(100));
+  }
 }
 
 std::vector<std::string> subscription_slots(pg::Connection& source, const std::string& name,
@@ -212,10 +232,4 @@ DroppedSubscription drop_subscription(pg::Connection& source, pg::Connection& ta
   return out;
 }
 
-std::string target_fence_reason(const state::Plan& plan) {
-  return fmt::format("this database is the target of a migration from {} and only replication writes to it; "
-                     "write to the source until cutover",
-                     plan.source.redacted());
-}
-
-}  // namespace pgshift::replication::detail
+}  // namespace pgshift::logical

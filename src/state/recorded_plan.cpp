@@ -5,21 +5,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "replication/replication.hpp"
+#include "state/recorded_plan.hpp"
+#include "state/journal.hpp"
 #include "util/error.hpp"
 
-namespace pgshift::replication {
+namespace pgshift::state {
 
-Names Names::of(const state::Plan& plan) {
-  return {plan.source.empty() ? "" : plan.source.redacted(), plan.target.empty() ? "" : plan.target.redacted(),
-          plan.publication, plan.subscription};
-}
-
-state::Plan recorded_plan(pg::Connection& target, const state::Plan& given, bool refuse_other_endpoints) {
-  state::Journal journal(target, "");
-  std::optional<state::Migration> current = journal.current();
+Plan recorded_plan(pg::Connection& target, const Plan& given, bool refuse_other_endpoints) {
+  Journal journal(target, "");
+  std::optional<Migration> current = journal.current();
   if (!current) return given;
-  state::Plan plan = given;
+  Plan plan = given;
   const nlohmann::json& r = current->plan;
   plan.publication = r.value("publication", given.publication);
   plan.subscription = r.value("subscription", given.subscription);
@@ -34,4 +30,4 @@ state::Plan recorded_plan(pg::Connection& target, const state::Plan& given, bool
   return plan;
 }
 
-}  // namespace pgshift::replication
+}  // namespace pgshift::state

@@ -8,9 +8,9 @@
 #include <set>
 
 #include "pg/quote.hpp"
-#include "replication/replication.hpp"
+#include "logical/logical.hpp"
 
-namespace pgshift::replication {
+namespace pgshift::logical {
 namespace {
 
 using catalog::ReplicaIdentity;
@@ -294,4 +294,4 @@ std::vector<Drift> find_drift(const catalog::Snapshot& source, const catalog::Sn
   return out;
 }
 
-}  // namespace pgshift::replication
+}  // namespace pgshift::logical

@@ -1,0 +1,19 @@
+// Names of a migration for results and messages.
+#include <fmt/format.h>
+
+#include "replication/internal.hpp"
+
+namespace pgshift::replication {
+
+Names Names::of(const state::Plan& plan) {
+  return {plan.source.empty() ? "" : plan.source.redacted(), plan.target.empty() ? "" : plan.target.redacted(),
+          plan.publication, plan.subscription};
+}
+
+std::string detail::target_fence_reason(const state::Plan& plan) {
+  return fmt::format("this database is the target of a migration from {} and only replication writes to it; "
+                     "write to the source until cutover",
+                     plan.source.redacted());
+}
+
+}  // namespace pgshift::replication
