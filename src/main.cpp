@@ -27,11 +27,11 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", ctx.quiet, "Log only warnings and errors");
 
   cli::register_check(app, ctx);
-  cli::register_demo(app, ctx);
   cli::register_sync(app, ctx);
-  cli::register_query(app, ctx);
   cli::register_verify(app, ctx);
   cli::register_cutover(app, ctx);
+  cli::register_query(app, ctx);
+  cli::register_demo(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -129,7 +129,8 @@ void add_switch_flags(CLI::App* cmd, SwitchFlags& f, bool is_cutover) {
   if (is_cutover) cmd->add_flag("--require-soak", f.require_soak, "Refuse without a passed `sync soak` since sync start");
   cmd->add_option("--drain-query", f.drain_query, "SQL run on the writer that must return 0 first (e.g. executing jobs)");
   cmd->add_option("--drain-timeout", f.drain_timeout, "How long to wait for the drain query")->capture_default_str();
-  cmd->add_option("--pooler-admin", f.pooler_admin, "PgBouncer admin console URL (database pgbouncer)");
+  cmd->add_option("--pooler-admin", f.pooler_admin, "PgBouncer admin console URL (database pgbouncer)")
+      ->envname("PGSHIFT_POOLER_ADMIN_URL");
   cmd->add_option("--pooler-db", f.pooler_db, "The PgBouncer database the application uses");
   cmd->add_option("--pooler-config", f.pooler_config, "PgBouncer ini file whose [databases] entry is rewritten");
   cmd->add_option("--pooler-route", f.pooler_route,

@@ -191,7 +191,7 @@ nlohmann::json drain(pg::Connection& writer, const std::string& sql, util::Milli
     }
     if (last == "0") {
       double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      return {{"waited_s", s}};
+      return {{"waited_s", s}, {"summary", fmt::format("the drain query returned 0 after {:.1f}s", s)}};
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       throw ProblemsFound(fmt::format("--drain-query still returns {} after {} (--drain-timeout); nothing was changed",

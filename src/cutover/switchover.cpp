@@ -220,7 +220,7 @@ class Engine {
       size_t missing = 0;
       for (const auto& s : result_.sequences) missing += s.set_to ? 0 : 1;
       return nlohmann::json{{"sequences", to_json(result_.sequences)},
-                            {"summary", fmt::format("{} sequences set{}", result_.sequences.size() - missing,
+                            {"summary", fmt::format("{} sequence(s) set{}", result_.sequences.size() - missing,
                                                     missing ? fmt::format(", {} missing on the {}", missing, d_.replica_role)
                                                             : "")}};
     });

@@ -19,11 +19,12 @@
 
 namespace pgshift::demo {
 
-inline constexpr std::string_view kWorkloadSchema = R"sql(
+// The tables, on both sides; the counter row on the source only (the copy brings it).
+inline constexpr std::string_view kWorkloadTables = R"sql(
 CREATE TABLE ledger (id bigserial PRIMARY KEY, writer int NOT NULL, at timestamptz NOT NULL DEFAULT now());
 CREATE TABLE counters (k int PRIMARY KEY, n bigint NOT NULL);
-INSERT INTO counters VALUES (1, 0);
 )sql";
+inline constexpr std::string_view kWorkloadSeed = "INSERT INTO counters VALUES (1, 0)";
 
 // The ledger's counter row must hold this value on whichever side is the writer.
 inline constexpr std::string_view kWorkloadCounterSql = "SELECT n FROM counters WHERE k = 1";
