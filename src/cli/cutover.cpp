@@ -41,16 +41,6 @@ struct SwitchFlags {
   std::string fail_at;
 };
 
-cutover::PoolerEndpoint parse_route(const std::string& text) {
-  // host:port/dbname
-  size_t colon = text.rfind(':');
-  size_t slash = text.find('/', colon == std::string::npos ? 0 : colon);
-  if (colon == std::string::npos || slash == std::string::npos || slash == colon + 1 || slash + 1 >= text.size()) {
-    throw UsageError(fmt::format("--pooler-route: '{}' is not host:port/dbname", text));
-  }
-  return {text.substr(0, colon), text.substr(colon + 1, slash - colon - 1), text.substr(slash + 1)};
-}
-
 // The final gate, from the verify room: data is frozen, so there is no lag fence.
 cutover::GateFn make_gate(verify::Mode mode, int jobs) {
   return [mode, jobs](const pg::ConnInfo& old_writer, const pg::ConnInfo& new_writer,
@@ -99,7 +89,7 @@ cutover::SwitchOptions build_options(const SwitchFlags& f) {
     p.admin = pg::ConnInfo::parse(f.pooler_admin, "--pooler-admin");
     p.database = f.pooler_db;
     p.config_path = f.pooler_config;
-    if (!f.pooler_route.empty()) p.new_writer = parse_route(f.pooler_route);
+    if (!f.pooler_route.empty()) p.new_writer = cutover::parse_pooler_endpoint(f.pooler_route, "--pooler-route");
     o.pooler = p;
   }
   o.switch_command = f.switch_command;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -107,6 +108,16 @@ std::vector<std::string> split_lines(const std::string& text) {
 }  // namespace
 
 std::string PoolerEndpoint::display() const { return fmt::format("{}:{}/{}", host, port, dbname); }
+
+PoolerEndpoint parse_pooler_endpoint(const std::string& text, const std::string& what) {
+  size_t slash = text.find('/');
+  size_t colon = slash == std::string::npos ? std::string::npos : text.rfind(':', slash);
+  bool ok = colon != std::string::npos && colon > 0 && slash > colon + 1 && slash + 1 < text.size();
+  std::string port = ok ? text.substr(colon + 1, slash - colon - 1) : "";
+  ok = ok && std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!ok) throw UsageError(fmt::format("{}: '{}' is not host:port/dbname", what, text));
+  return {text.substr(0, colon), port, text.substr(slash + 1)};
+}
 
 std::optional<PoolerEndpoint> read_database_entry(const std::string& ini_text, const std::string& db) {
   std::optional<PoolerEndpoint> out;

@@ -16,6 +16,9 @@ struct PoolerEndpoint {
   std::string display() const;  // host:port/dbname
 };
 
+// Parses "host:port/dbname" (what --pooler-route takes); UsageError naming `what` otherwise.
+PoolerEndpoint parse_pooler_endpoint(const std::string& text, const std::string& what);
+
 // The endpoint an entry currently points at; nullopt when the file has no such entry.
 std::optional<PoolerEndpoint> read_database_entry(const std::string& ini_text, const std::string& db);
 

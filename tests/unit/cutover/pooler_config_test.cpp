@@ -54,3 +54,13 @@ TEST(PoolerConfig, QuotesValuesWithSpaces) {
 TEST(PoolerConfig, MissingEntryIsAUsageError) {
   EXPECT_THROW(rewrite_database_entry(kIni, "nope", {"h", "1", "d"}), pgshift::UsageError);
 }
+
+TEST(PoolerConfig, ParsesRoutes) {
+  PoolerEndpoint e = parse_pooler_endpoint("pg-rw.db.svc:5432/app", "--pooler-route");
+  EXPECT_EQ(e.host, "pg-rw.db.svc");
+  EXPECT_EQ(e.port, "5432");
+  EXPECT_EQ(e.dbname, "app");
+  for (const char* bad : {"host/app", "host:/app", ":5432/app", "host:54x2/app", "host:5432/", "host:5432"}) {
+    EXPECT_THROW(parse_pooler_endpoint(bad, "--pooler-route"), pgshift::UsageError) << bad;
+  }
+}
