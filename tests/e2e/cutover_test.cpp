@@ -47,6 +47,11 @@ TEST_F(CutoverTest, CutoverRollbackCutoverFinalizeUnderLoad) {
     EXPECT_EQ(conn.exec("SELECT count(*) FROM pg_replication_slots").scalar_int64(), 0) << c->name();
     EXPECT_EQ(conn.exec("SELECT count(*) FROM pg_publication").scalar_int64(), 0) << c->name();
     EXPECT_EQ(conn.exec("SELECT count(*) FROM pg_subscription").scalar_int64(), 0) << c->name();
+    EXPECT_EQ(conn.exec("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                        "AND relkind IN ('r', 'p') AND relreplident <> 'd'")
+                  .scalar_int64(),
+              0)
+        << c->name() << ": a replica identity pgshift set is still in place";
   }
   EXPECT_NE(write_error(*source_).find("25006"), std::string::npos) << "the old server stays fenced";
   EXPECT_EQ(write_error(*target_), "");
