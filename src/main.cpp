@@ -2,6 +2,7 @@
 // exceptions to exit codes (0 ok, 1 problems found, 2 usage, 3 runtime error).
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <string>
 
@@ -11,6 +12,9 @@
 
 int main(int argc, char** argv) {
   using namespace pgshift;
+  // A closed pipe or socket is an error to handle, not a reason to die (the watchdog pipe, a
+  // client of `pgshift ... | head`).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"pgshift: move a live PostgreSQL database with logical replication, and look inside safely",
                "pgshift"};
   app.set_version_flag("--version", PGSHIFT_VERSION);
@@ -23,10 +27,11 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", ctx.quiet, "Log only warnings and errors");
 
   cli::register_check(app, ctx);
-  cli::register_demo(app, ctx);
   cli::register_sync(app, ctx);
-  cli::register_query(app, ctx);
   cli::register_verify(app, ctx);
+  cli::register_cutover(app, ctx);
+  cli::register_query(app, ctx);
+  cli::register_demo(app, ctx);
 
   try {
     app.parse(argc, argv);

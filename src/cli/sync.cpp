@@ -211,17 +211,23 @@ void register_sync(CLI::App& app, Context& ctx) {
     bool watch = false;
     std::string interval = "2s";
   };
-  auto status = std::make_shared<StatusFlags>();
-  CLI::App* status_cmd = sync->add_subcommand("status", "Per-table state, lag, slot health, errors and drift");
-  add_plan_flags(status_cmd, status->plan, false);
-  status_cmd->add_flag("--json", status->json, "Print JSON (with --watch: one document per line)");
-  status_cmd->add_flag("--watch", status->watch, "Redraw every --interval until interrupted");
-  status_cmd->add_option("--interval", status->interval, "Time between samples with --watch")->capture_default_str();
-  status_cmd->callback([status, &ctx] {
-    ctx.prepare("sync-status");
-    util::Millis interval = positive_duration(status->interval, "--interval");
-    ctx.exit_code = run_status(state::resolve_plan(status->plan), status->json, status->watch, interval);
-  });
+  // `sync status`, and `pgshift status` for the migration's phase at any time (after a cutover
+  // it shows the replication back).
+  auto add_status = [&ctx](CLI::App* parent, const std::string& description) {
+    auto status = std::make_shared<StatusFlags>();
+    CLI::App* status_cmd = parent->add_subcommand("status", description);
+    add_plan_flags(status_cmd, status->plan, false);
+    status_cmd->add_flag("--json", status->json, "Print JSON (with --watch: one document per line)");
+    status_cmd->add_flag("--watch", status->watch, "Redraw every --interval until interrupted");
+    status_cmd->add_option("--interval", status->interval, "Time between samples with --watch")->capture_default_str();
+    status_cmd->callback([status, &ctx] {
+      ctx.prepare("status");
+      util::Millis interval = positive_duration(status->interval, "--interval");
+      ctx.exit_code = run_status(state::resolve_plan(status->plan), status->json, status->watch, interval);
+    });
+  };
+  add_status(sync, "Per-table state, lag, slot health, errors and drift");
+  add_status(&app, "The migration's phase and replication: per-table state, lag, slot health, drift");
 
   struct SoakFlags {
     state::PlanInputs plan;

@@ -13,6 +13,9 @@ namespace {
 // Creating or dropping a trigger waits for the table's writers; a fence must not queue behind a
 // long transaction (and block everyone queued behind it) for ever.
 constexpr std::string_view kLockTimeoutSql = "SET LOCAL lock_timeout = '10s'";
+// A fence (and its lifting) is flushed to WAL when it commits, whatever the server's default:
+// cutover reads the WAL position right after it, and the walsender only decodes flushed WAL.
+constexpr std::string_view kSyncCommitSql = "SET LOCAL synchronous_commit = on";
 
 // The body is built in C++ so the reason travels as one quoted literal; the whole body is then
 // quoted again for CREATE FUNCTION ... AS '...'. search_path is pinned: a trigger function must
@@ -71,9 +74,20 @@ bool has(const std::vector<std::string>& names, std::string_view name) {
 
 }  // namespace
 
+std::string reason_replication_target(const std::string& source) {
+  return fmt::format("this database is the target of a migration from {} and only replication writes to it; "
+                     "write to the source until cutover",
+                     source);
+}
+
+std::string reason_migrated_away(const std::string& target) {
+  return fmt::format("this database was migrated to {} (pgshift cutover); write there", target);
+}
+
 void fence(pg::Connection& conn, const std::vector<catalog::TableRef>& tables, const std::string& reason) {
   pg::Transaction tx(conn);
   conn.exec(kLockTimeoutSql);
+  conn.exec(kSyncCommitSql);
   conn.exec("CREATE SCHEMA IF NOT EXISTS pgshift");
   std::string body = fmt::format(fmt::runtime(kFunctionBody), fmt::arg("reason", pg::quote_literal(reason)));
   conn.exec(fmt::format(fmt::runtime(kCreateFunctionSql), fmt::arg("body", pg::quote_literal(body))));
@@ -112,6 +126,7 @@ size_t lift(pg::Connection& conn) {
   if (!conn.exec(kFunctionExistsSql).row(0).boolean("present")) return fenced;
   pg::Transaction tx(conn);
   conn.exec(kLockTimeoutSql);
+  conn.exec(kSyncCommitSql);
   // Every fence trigger depends on the function: CASCADE removes them all, inherited copies
   // included, in one statement.
   conn.exec("DROP FUNCTION IF EXISTS pgshift.fence_reject() CASCADE");

@@ -35,6 +35,11 @@ namespace pgshift::fence {
 inline constexpr std::string_view kRowTrigger = "pgshift_fence";
 inline constexpr std::string_view kTruncateTrigger = "pgshift_fence_truncate";
 
+// The two reasons a migration fences a database, worded for the client that hits the fence.
+// source/target are redacted endpoints.
+std::string reason_replication_target(const std::string& source);  // fenced until cutover
+std::string reason_migrated_away(const std::string& target);        // fenced after cutover
+
 // Fences the tables (regular or partitioned). reason completes "table X is fenced by a pgshift
 // migration: <reason>", e.g. "this is the target of a migration from app@db1:5432/shop; write
 // to the source until cutover". Tables already fenced keep their triggers; the reason of the

@@ -29,6 +29,10 @@ SELECT slot_name FROM pg_replication_slots
  ORDER BY slot_name
 )sql";
 
+constexpr std::string_view kTerminateWorkersSql = R"sql(
+SELECT pg_terminate_backend(pid) FROM pg_stat_subscription WHERE subname = $1 AND pid IS NOT NULL
+)sql";
+
 constexpr std::string_view kSlotActiveSql =
     "SELECT active, active_pid FROM pg_replication_slots WHERE slot_name = $1";
 
@@ -173,9 +177,12 @@ void set_subscription_enabled(pg::Connection& subscriber, const std::string& nam
                               util::Millis timeout) {
   subscriber.exec(fmt::format("ALTER SUBSCRIPTION {} {}", pg::quote_ident(name), enabled ? "ENABLE" : "DISABLE"));
   if (enabled) return;
-  // The launcher stops the apply worker asynchronously; wait until it is gone.
+  // A disabled subscription's workers exit when they next look at the catalog, which an idle
+  // apply worker does about once a second. Ending them now is what DROP SUBSCRIPTION does too;
+  // the launcher does not restart workers of a disabled subscription.
+  subscriber.exec(kTerminateWorkersSql, {name});
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto pause = util::Millis(10);
+  auto pause = util::Millis(2);
   while (true) {
     stats::SubscriptionProgress p = stats::subscription_progress(subscriber, name);
     if (!p.apply_pid && p.sync_workers == 0) return;
@@ -184,7 +191,7 @@ void set_subscription_enabled(pg::Connection& subscriber, const std::string& nam
                                      subscriber.endpoint(), name, util::format_duration(timeout)));
     }
     std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, util::Millis(100));
+    pause = std::min(pause * 2, util::Millis(50));
   }
 }
 

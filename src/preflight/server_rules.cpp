@@ -137,6 +137,17 @@ void check_servers(const Inputs& in, const Options& options, std::vector<Hazard>
                    "connect to the target as a superuser (CloudNativePG: the postgres user via the "
                    "-superuser secret)"});
   }
+  bool source_can_subscribe = src.superuser || (src.major() >= 16 && has_role(src, "pg_create_subscription")) ||
+                              has_role(src, "rds_superuser");
+  if (!source_can_subscribe) {
+    out.push_back({Severity::warning, "source-role-subscription", "source",
+                   fmt::format("role '{}' cannot create a subscription on the source, so cutover cannot replicate "
+                               "back to it (no rollback window)",
+                               src.current_user),
+                   {"role " + src.current_user},
+                   "connect to the source as a superuser (RDS: a member of rds_superuser) for cutover, or run "
+                   "pgshift cutover --no-reverse and accept that rollback is not possible"});
+  }
   const int64_t apply_workers = tgt.setting_int("max_logical_replication_workers");
   if (apply_workers < 1) {
     out.push_back({Severity::error, "too-few-max_logical_replication_workers", "target",

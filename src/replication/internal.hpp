@@ -17,13 +17,13 @@
 namespace pgshift::replication::detail {
 
 // Journal steps (pgshift.event.step) written by the sync commands.
-inline constexpr std::string_view kStepStart = "start";
-inline constexpr std::string_view kStepIdentity = "replica-identity";
+inline constexpr std::string_view kStepStart = state::kSyncStartStep;
+inline constexpr std::string_view kStepIdentity = state::kReplicaIdentityStep;
 inline constexpr std::string_view kStepPublication = "publication";
 inline constexpr std::string_view kStepTruncate = "truncate-target";
 inline constexpr std::string_view kStepFence = "fence";
 inline constexpr std::string_view kStepSubscription = "subscription";
-inline constexpr std::string_view kStepSoak = "soak";
+inline constexpr std::string_view kStepSoak = state::kSoakStep;
 inline constexpr std::string_view kStepStop = "stop";
 
 // "left out (N)" lines with the reason for each table, and the same as JSON.

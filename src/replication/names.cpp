@@ -1,6 +1,7 @@
 // Names of a migration for results and messages.
 #include <fmt/format.h>
 
+#include "fence/fence.hpp"
 #include "replication/internal.hpp"
 
 namespace pgshift::replication {
@@ -11,9 +12,7 @@ Names Names::of(const state::Plan& plan) {
 }
 
 std::string detail::target_fence_reason(const state::Plan& plan) {
-  return fmt::format("this database is the target of a migration from {} and only replication writes to it; "
-                     "write to the source until cutover",
-                     plan.source.redacted());
+  return fence::reason_replication_target(plan.source.redacted());
 }
 
 }  // namespace pgshift::replication

@@ -95,11 +95,17 @@ struct Status {
   state::Phase phase = state::Phase::none;
   int64_t migration_id = 0;
   std::string phase_since;  // ISO 8601
-  Names names;
+  Names names;              // the migration's source and target; publication/subscription of
+                            // the replication shown (the reverse ones when replicating back)
+  // After a cutover (and during a rollback) replication runs back, target -> source: the
+  // publisher is the target and the subscriber the source.
+  bool replicating_back = false;
+  std::string publisher_role() const { return replicating_back ? "target" : "source"; }
+  std::string subscriber_role() const { return replicating_back ? "source" : "target"; }
   bool publication_exists = false;
   std::vector<TableStatus> tables;          // the published tables
   std::vector<catalog::LeftOut> left_out;   // tables not replicated, with why
-  std::optional<pg::Lsn> source_lsn;
+  std::optional<pg::Lsn> source_lsn;       // the publisher's WAL position
   std::optional<int64_t> lag_bytes;         // source WAL insert position − slot confirmed_flush_lsn
   std::optional<double> lag_seconds;        // 0 when caught up, else seconds since the subscriber
                                             // last reported applying anything

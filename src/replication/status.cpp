@@ -17,12 +17,13 @@ using namespace logical;
 std::vector<Warning> status_warnings(const Status& st, const Status* previous) {
   std::vector<Warning> out;
   auto warn = [&](std::string code, std::string message) { out.push_back({std::move(code), std::move(message)}); };
-  const bool syncing = st.phase == state::Phase::syncing;
+  const bool syncing = st.phase == state::Phase::syncing || st.phase == state::Phase::cut_over;
+  const std::string pub_side = st.publisher_role(), sub_side = st.subscriber_role();
   const auto& sub = st.subscription_state;
   std::string retained = st.slot.retained_bytes ? util::format_bytes(*st.slot.retained_bytes) : "an unknown amount";
-  if (syncing && !st.publication_exists) warn("publication-missing", fmt::format("publication {} is missing on the source", st.names.publication));
-  if (syncing && !sub.exists) warn("subscription-missing", fmt::format("subscription {} is missing on the target", st.names.subscription));
-  if (syncing && !st.slot.exists) warn("slot-missing", fmt::format("replication slot {} is missing on the source", st.names.subscription));
+  if (syncing && !st.publication_exists) warn("publication-missing", fmt::format("publication {} is missing on the {}", st.names.publication, pub_side));
+  if (syncing && !sub.exists) warn("subscription-missing", fmt::format("subscription {} is missing on the {}", st.names.subscription, sub_side));
+  if (syncing && !st.slot.exists) warn("slot-missing", fmt::format("replication slot {} is missing on the {}", st.names.subscription, pub_side));
   if (st.slot.wal_status == "lost") {
     warn("slot-lost", fmt::format("replication slot {} was invalidated (the WAL it needed is gone): the subscription "
                                   "cannot continue; run pgshift sync stop and sync start (the copy runs again)",
@@ -47,26 +48,27 @@ std::vector<Warning> status_warnings(const Status& st, const Status* previous) {
                            util::format_bytes(*st.slot.retained_bytes - *previous->slot.retained_bytes));
     }
     warn("subscription-disabled",
-         fmt::format("subscription {} is disabled: slot {} retains {} of WAL on the source{}, growing with every "
-                     "write there; ALTER SUBSCRIPTION {} ENABLE on the target",
-                     st.names.subscription, st.names.subscription, retained, growth, st.names.subscription));
+         fmt::format("subscription {} is disabled: slot {} retains {} of WAL on the {}{}, growing with every "
+                     "write there; ALTER SUBSCRIPTION {} ENABLE on the {}",
+                     st.names.subscription, st.names.subscription, retained, pub_side, growth, st.names.subscription,
+                     sub_side));
   } else if (sub.exists && !sub.apply_pid) {
     warn("apply-worker-not-running",
          fmt::format("the apply worker of subscription {} is not running (it restarts after an error; the reason is "
-                     "in the target's server log)",
-                     st.names.subscription));
+                     "in the {}'s server log)",
+                     st.names.subscription, sub_side));
   }
   int64_t apply_errors = sub.apply_error_count.value_or(0), sync_errors = sub.sync_error_count.value_or(0);
   if (apply_errors + sync_errors > 0) {
     warn("subscription-errors", fmt::format("{} apply error(s) and {} table-sync error(s) since the subscription was "
-                                            "created (pg_stat_subscription_stats); the messages are in the target's "
+                                            "created (pg_stat_subscription_stats); the messages are in the {}'s "
                                             "server log",
-                                            apply_errors, sync_errors));
+                                            apply_errors, sync_errors, sub_side));
   }
   if (!st.drift.empty()) {
     warn("drift", fmt::format("{} schema difference(s) on published tables appeared since sync start; DDL is not "
-                              "replicated: apply it on the target",
-                              st.drift.size()));
+                              "replicated: apply it on the {}",
+                              st.drift.size(), sub_side));
   }
   return out;
 }
@@ -77,6 +79,8 @@ size_t Status::count_state(const std::string& wanted) const {
 
 Status status(pg::Connection& source, pg::Connection& target, const state::Plan& given, const Status* previous) {
   state::Plan plan = state::recorded_plan(target, given, false);
+  pg::Connection* publisher = &source;
+  pg::Connection* subscriber = &target;
   state::Journal journal(target, "sync status");
   Status st;
   st.names = Names::of(plan);
@@ -85,6 +89,7 @@ Status status(pg::Connection& source, pg::Connection& target, const state::Plan&
     st.phase = current->phase;
     st.migration_id = current->id;
     st.phase_since = current->updated_at;
+    st.replicating_back = current->phase == state::Phase::cut_over || current->phase == state::Phase::rolling_back;
     if (auto started = journal.last_event(current->id, kStepStart, state::EventStatus::finished)) {
       accepted = started->detail.value("accepted_differences", std::vector<std::string>{});
     }
@@ -93,8 +98,19 @@ Status status(pg::Connection& source, pg::Connection& target, const state::Plan&
     }
   }
 
-  catalog::Snapshot src = catalog::read_snapshot(source);
-  catalog::Snapshot tgt = catalog::read_snapshot(target);
+  if (st.replicating_back) {
+    // Replication runs target -> source: show that one.
+    std::swap(publisher, subscriber);
+    plan.publication = plan.reverse_publication();
+    plan.subscription = plan.reverse_subscription();
+    st.names.publication = plan.publication;
+    st.names.subscription = plan.subscription;
+  }
+  catalog::Snapshot src = catalog::read_snapshot(*publisher);
+  catalog::Snapshot tgt = catalog::read_snapshot(*subscriber);
+  // Drift is always described source -> target.
+  const catalog::Snapshot& drift_source = st.replicating_back ? tgt : src;
+  const catalog::Snapshot& drift_target = st.replicating_back ? src : tgt;
   std::vector<catalog::TableRef> published;
   for (const auto& p : src.publications) {
     if (p.name == plan.publication) {
@@ -113,7 +129,7 @@ Status status(pg::Connection& source, pg::Connection& target, const state::Plan&
     }
   }
 
-  stats::SubscriptionProgress sub = stats::subscription_progress(target, plan.subscription);
+  stats::SubscriptionProgress sub = stats::subscription_progress(*subscriber, plan.subscription);
   for (const auto& ref : published) {
     TableStatus ts{ref, "missing", std::nullopt, std::nullopt, std::nullopt};
     for (const auto& t : sub.tables) {
@@ -128,8 +144,8 @@ Status status(pg::Connection& source, pg::Connection& target, const state::Plan&
   sub.tables.clear();
   st.subscription_state = sub;
 
-  st.slot = stats::slot_progress(source, plan.subscription);
-  st.source_lsn = stats::current_wal_lsn(source);
+  st.slot = stats::slot_progress(*publisher, plan.subscription);
+  st.source_lsn = stats::current_wal_lsn(*publisher);
   if (st.slot.confirmed_flush) {
     st.lag_bytes = std::max<int64_t>(0, st.source_lsn->bytes_after(*st.slot.confirmed_flush));
     if (*st.lag_bytes == 0) st.lag_seconds = 0.0;
@@ -137,8 +153,8 @@ Status status(pg::Connection& source, pg::Connection& target, const state::Plan&
   }
   int64_t keep_mb = src.server.setting_int("max_slot_wal_keep_size", -1);
   st.max_slot_wal_keep_size = keep_mb < 0 ? -1 : keep_mb * 1024 * 1024;
-  st.drift = find_drift(src, tgt, published, accepted);
-  st.fenced_tables = fence::fenced_tables(target).size();
+  st.drift = find_drift(drift_source, drift_target, published, accepted);
+  st.fenced_tables = fence::fenced_tables(*subscriber).size();
   std::vector<Warning> warnings = status_warnings(st, previous);
   st.warnings.insert(st.warnings.end(), warnings.begin(), warnings.end());
   return st;

@@ -35,7 +35,7 @@ util::Color state_color(const std::string& state) {
 
 std::string subscription_line(const Status& st) {
   const auto& sub = st.subscription_state;
-  if (!sub.exists) return fmt::format("subscription {}: not on the target", st.names.subscription);
+  if (!sub.exists) return fmt::format("subscription {}: not on the {}", st.names.subscription, st.subscriber_role());
   std::string worker = sub.apply_pid ? fmt::format("apply worker running (pid {})", *sub.apply_pid)
                                      : std::string("apply worker not running");
   std::string errors = sub.apply_error_count
@@ -48,7 +48,7 @@ std::string subscription_line(const Status& st) {
 }
 
 std::string slot_line(const Status& st) {
-  if (!st.slot.exists) return fmt::format("slot    {}: not on the source", st.names.subscription);
+  if (!st.slot.exists) return fmt::format("slot    {}: not on the {}", st.names.subscription, st.publisher_role());
   return fmt::format("slot    {}: {}, wal_status {}, retains {} (max_slot_wal_keep_size {})", st.names.subscription,
                      st.slot.active ? "active" : "inactive", st.slot.wal_status.empty() ? "n/a" : st.slot.wal_status,
                      st.slot.retained_bytes ? util::format_bytes(*st.slot.retained_bytes) : "n/a",
@@ -57,8 +57,8 @@ std::string slot_line(const Status& st) {
 
 std::string lag_line(const Status& st) {
   if (!st.lag_bytes) return "lag     unknown (the slot has not confirmed a position)";
-  return fmt::format("lag     {}, {}  (source at {}, confirmed {})", util::format_bytes(*st.lag_bytes),
-                     st.lag_seconds ? fmt::format("{:.1f}s", *st.lag_seconds) : std::string("? s"),
+  return fmt::format("lag     {}, {}  ({} at {}, confirmed {})", util::format_bytes(*st.lag_bytes),
+                     st.lag_seconds ? fmt::format("{:.1f}s", *st.lag_seconds) : std::string("? s"), st.publisher_role(),
                      st.source_lsn ? st.source_lsn->to_string() : "?",
                      st.slot.confirmed_flush ? st.slot.confirmed_flush->to_string() : "?");
 }
@@ -143,6 +143,7 @@ json to_json(const Status& st) {
       {"phase_since", st.phase_since.empty() ? json(nullptr) : json(st.phase_since)},
       {"source", st.names.source},
       {"target", st.names.target},
+      {"direction", st.replicating_back ? "target_to_source" : "source_to_target"},
       {"publication", {{"name", st.names.publication}, {"exists", st.publication_exists}}},
       {"subscription",
        {{"name", st.names.subscription},
@@ -184,7 +185,18 @@ std::string render(const Status& st, size_t table_limit) {
     out += fmt::format("migration {}: {} since {}\n", st.migration_id,
                        util::paint(state::to_string(st.phase), util::Color::bold), st.phase_since);
   }
-  out += fmt::format("source  {}  →  target  {}\n", st.names.source, st.names.target);
+  if (st.phase == state::Phase::finalized) {
+    out += fmt::format("source  {}  →  target  {}: the migration is over (finalized); the target is the writer\n",
+                       st.names.source, st.names.target);
+    return out;
+  }
+  if (st.replicating_back) {
+    out += fmt::format("target  {}  →  source  {}  (replicating back: the target is the writer, pgshift rollback "
+                       "can switch back)\n",
+                       st.names.target, st.names.source);
+  } else {
+    out += fmt::format("source  {}  →  target  {}\n", st.names.source, st.names.target);
+  }
   const bool nothing_there = !st.subscription_state.exists && !st.slot.exists && !st.publication_exists;
   if (nothing_there) {
     out += fmt::format("no publication {}, subscription {} or slot {} exists\n", st.names.publication, st.names.subscription,
@@ -194,7 +206,7 @@ std::string render(const Status& st, size_t table_limit) {
     out += lag_line(st) + "\n";
     out += slot_line(st) + "\n";
   }
-  out += fmt::format("fence   {} target table(s)\n", st.fenced_tables);
+  out += fmt::format("fence   {} {} table(s) reject client writes\n", st.fenced_tables, st.subscriber_role());
   if (!st.tables.empty()) {
     out += tables_block(st, table_limit);
   }
@@ -202,7 +214,8 @@ std::string render(const Status& st, size_t table_limit) {
   if (st.drift.empty()) {
     out += "drift   none\n";
   } else {
-    out += fmt::format("drift   {} difference(s) since sync start — apply the DDL on the target:\n", st.drift.size());
+    out += fmt::format("drift   {} difference(s) since sync start — apply the DDL on the {}:\n", st.drift.size(),
+                       st.subscriber_role());
     for (const auto& d : st.drift) out += "  " + util::paint(d.description, util::Color::red) + "\n";
   }
   if (!st.identity_changes.empty()) {

@@ -101,7 +101,7 @@ std::string stored_detail(const nlohmann::json& detail) {
 }
 
 constexpr std::array<std::string_view, 8> kPhases = {"none",         "starting", "syncing",     "stopped",
-                                                     "cutting_over", "cut_over", "rolled_back", "finalized"};
+                                                     "cutting_over", "cut_over", "rolling_back", "finalized"};
 constexpr std::array<std::string_view, 7> kStatuses = {"started", "finished",     "failed", "info",
                                                        "passed",  "compensation", "settled"};
 

@@ -43,10 +43,20 @@ namespace pgshift::state {
 
 inline constexpr std::string_view kSchema = "pgshift";
 
+// Journal steps other commands read: sync start's record (its detail holds the column
+// differences accepted at start, which are not drift) and a passed soak.
+inline constexpr std::string_view kSyncStartStep = "start";
+inline constexpr std::string_view kSoakStep = "soak";
+// Compensations for the replica identities sync start set (restored by sync stop / finalize).
+inline constexpr std::string_view kReplicaIdentityStep = "replica-identity";
+
 // Where a migration stands. none: nothing recorded. starting: sync start is (or was, when it
-// crashed) creating objects. syncing: replication runs. stopped: sync stop removed everything
-// (also after a start that failed and was undone). The rest belong to cutover and later steps.
-enum class Phase { none, starting, syncing, stopped, cutting_over, cut_over, rolled_back, finalized };
+// crashed) creating objects. syncing: replication runs source -> target (also after a
+// rollback). stopped: sync stop removed everything (also after a start that failed and was
+// undone). cutting_over: a cutover is (or was, when it crashed) switching writers.
+// cut_over: the target is the writer, reverse replication keeps the source current.
+// rolling_back: a rollback is (or was) switching back. finalized: the migration is over.
+enum class Phase { none, starting, syncing, stopped, cutting_over, cut_over, rolling_back, finalized };
 std::string to_string(Phase phase);
 // Throws RuntimeError on text no pgshift version wrote.
 Phase phase_from_string(std::string_view text);

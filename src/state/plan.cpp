@@ -97,10 +97,10 @@ std::string expand_env(std::string_view text, std::string_view what) {
 }
 
 void validate_object_name(const std::string& name, std::string_view what) {
-  bool ok = !name.empty() && name.size() <= 63 && !(name[0] >= '0' && name[0] <= '9');
+  bool ok = !name.empty() && name.size() <= 55 && !(name[0] >= '0' && name[0] <= '9');
   for (char c : name) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
   if (!ok) {
-    throw UsageError(fmt::format("{}: '{}' is not a valid name (lowercase letters, digits and _, at most 63)",
+    throw UsageError(fmt::format("{}: '{}' is not a valid name (lowercase letters, digits and _, at most 55)",
                                  what, name));
   }
 }

@@ -30,6 +30,9 @@ struct Plan {
   std::string subscription = "pgshift";  // also the name of the replication slot on the source
 
   std::vector<catalog::TablePattern> exclude_patterns() const;
+  // Names of the reverse replication cutover sets up (target publishes, source subscribes).
+  std::string reverse_publication() const { return publication + "_reverse"; }
+  std::string reverse_subscription() const { return subscription + "_reverse"; }
   // The plan without secrets, for the journal and for comparing two plans: endpoints are
   // redacted "user@host:port/db".
   nlohmann::json to_json() const;
@@ -56,7 +59,7 @@ Plan resolve_plan(const PlanInputs& inputs, Need need = Need::source_and_target)
 std::string expand_env(std::string_view text, std::string_view what);
 
 // Checks an object name (publication, subscription): lowercase letters, digits and _,
-// at most 63 bytes, so it can be used unquoted by operators too.
+// at most 55 bytes (cutover adds "_reverse"), so it can be used unquoted by operators too.
 void validate_object_name(const std::string& name, std::string_view what);
 
 }  // namespace pgshift::state

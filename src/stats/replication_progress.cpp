@@ -44,7 +44,8 @@ SlotProgress slot_progress(pg::Connection& source, const std::string& slot_name)
 bool wait_for_slot_confirmed(pg::Connection& source, const std::string& slot_name, pg::Lsn lsn,
                              util::Millis timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto pause = util::Millis(20);
+  // Polls tightly: the cutover's pause window waits on this.
+  auto pause = util::Millis(2);
   while (true) {
     SlotProgress p = slot_progress(source, slot_name);
     if (!p.exists) {
@@ -58,7 +59,7 @@ bool wait_for_slot_confirmed(pg::Connection& source, const std::string& slot_nam
     if (p.confirmed_flush && *p.confirmed_flush >= lsn) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, util::Millis(200));
+    pause = std::min(pause * 2, util::Millis(25));
   }
 }
 

@@ -148,8 +148,8 @@ Child spawn(const ProcessSpec& spec) {
   pid_t pid = fork();
   if (pid < 0) throw RuntimeError(fmt::format("fork failed: {}", std::strerror(errno)));
   if (pid == 0) {
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    int in = spec.stdin_fd >= 0 ? spec.stdin_fd : open("/dev/null", O_RDONLY);
+    if (in >= 0) dup2(in, STDIN_FILENO);
     if (out_fd >= 0) {
       dup2(out_fd, STDOUT_FILENO);
       dup2(out_fd, STDERR_FILENO);

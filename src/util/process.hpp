@@ -28,6 +28,7 @@ struct ProcessSpec {
   std::optional<gid_t> gid;
   int parent_death_signal = 0;             // 0: none
   std::string output_file;                 // spawn(): stdout+stderr appended here; empty: inherit
+  int stdin_fd = -1;                       // spawn(): the child's stdin (e.g. a pipe's read end); -1: /dev/null
   bool new_session = false;                // setsid(): detach from the terminal and our group
 };
 

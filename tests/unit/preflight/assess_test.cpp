@@ -129,6 +129,7 @@ TEST(Assess, RolesAndPrivileges) {
   expect_hazard(hs, "source-role-not-owner", Severity::error);
   expect_hazard(hs, "source-role-no-select", Severity::error);
   expect_hazard(hs, "target-role-subscription", Severity::error);
+  expect_hazard(hs, "source-role-subscription", Severity::warning);
   // PostgreSQL 16's pg_create_subscription is enough on the target.
   f.in.target.server.version_num = 160001;
   f.in.target.server.provider_roles = {"pg_create_subscription"};

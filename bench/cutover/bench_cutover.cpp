@@ -1,0 +1,211 @@
+// bench/cutover: the client-visible cost of a switch. pgbench runs a write transaction (insert a
+// ledger row, bump a counter) through PgBouncer in transaction pooling at a fixed rate, logging
+// every transaction's start time and latency; pgshift switches the writer back and forth a few
+// times in the middle. For each switch: transactions, failures, lost commits (rows the writer
+// holds against transactions pgbench counted as done), median latency, the longest latency that
+// started during the switch, and the stall = longest - median.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "demo/workload.hpp"
+#include "localpg/cluster.hpp"
+#include "localpg/pgbouncer.hpp"
+#include "pg/connection.hpp"
+#include "sqlgate/split.hpp"
+#include "util/process.hpp"
+
+using namespace pgshift;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Args {
+  int rate = 200;
+  int clients = 8;
+  int switches = 3;
+  double gap_s = 6;  // seconds of steady load before, between and after switches
+  std::string verify = "counts";
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(k + " needs a value");
+      return argv[++i];
+    };
+    if (k == "--rate") a.rate = std::stoi(next());
+    else if (k == "--clients") a.clients = std::stoi(next());
+    else if (k == "--switches") a.switches = std::stoi(next());
+    else if (k == "--gap") a.gap_s = std::stod(next());
+    else if (k == "--verify") a.verify = next();
+    else throw std::runtime_error("unknown argument " + k + " (--rate N --clients N --switches N --gap S --verify M)");
+  }
+  return a;
+}
+
+struct Sample {
+  double start_s;  // epoch seconds when the transaction started
+  double latency_ms;
+};
+
+// pgbench -l lines: client_id transaction_no time script_no time_epoch time_us [schedule_lag]
+// where time is the latency in microseconds and time_epoch/time_us the end of the transaction.
+std::vector<Sample> read_pgbench_logs(const std::string& dir) {
+  std::vector<Sample> out;
+  for (const auto& f : fs::directory_iterator(dir)) {
+    if (f.path().filename().string().rfind("pgbench_log", 0) != 0) continue;
+    std::ifstream in(f.path());
+    long long client, txn, latency_us, script, epoch, us;
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream ss(line);
+      if (!(ss >> client >> txn >> latency_us >> script >> epoch >> us)) continue;
+      double end = static_cast<double>(epoch) + static_cast<double>(us) / 1e6;
+      out.push_back({end - static_cast<double>(latency_us) / 1e6, static_cast<double>(latency_us) / 1000.0});
+    }
+  }
+  return out;
+}
+
+double now_epoch() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+struct Switch {
+  std::string action;
+  double from = 0, to = 0;
+  nlohmann::json result;
+};
+
+int run(const Args& a) {
+  std::printf("bench/cutover: pgbench -R %d -c %d through PgBouncer (transaction pooling), %d switch(es), "
+              "final gate --verify %s, %u cores\n",
+              a.rate, a.clients, a.switches, a.verify.c_str(), std::thread::hardware_concurrency());
+  auto source = localpg::LocalCluster::start({"bench-src", {}});
+  auto target = localpg::LocalCluster::start({"bench-tgt", {}});
+  for (auto* c : {source.get(), target.get()}) {
+    c->create_database("app");
+    pg::Connection conn = pg::Connection::open(c->conninfo("app"));
+    for (const auto& s : sqlgate::split_statements(demo::kWorkloadTables)) conn.exec(s);
+  }
+  pg::Connection src = pg::Connection::open(source->conninfo("app"));
+  src.exec(demo::kWorkloadSeed);
+  auto bouncer = localpg::LocalPgBouncer::start(*source, {"app"}, {"transaction", 20, 200, {}});
+
+  auto pgshift = [&](std::vector<std::string> args) {
+    util::ProcessSpec spec;
+    spec.argv = {PGSHIFT_BINARY, "-q"};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env = {{"PGSHIFT_SOURCE_URL", source->url("app")},
+                {"PGSHIFT_TARGET_URL", target->url("app")},
+                {"PGSHIFT_POOLER_ADMIN_URL", bouncer->admin_url()}};
+    return util::run(spec);
+  };
+  util::RunResult started = pgshift({"sync", "start"});
+  if (started.exit_code != 0) throw std::runtime_error("sync start failed: " + started.err);
+  pg::Connection tgt = pg::Connection::open(target->conninfo("app"));
+  while (tgt.exec("SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'").scalar_int64() > 0 ||
+         tgt.exec("SELECT count(*) FROM pg_subscription_rel").scalar_int64() == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+
+  std::string dir = localpg::make_private_dir("bench-cutover-logs");
+  std::string script = dir + "/txn.sql";
+  std::ofstream(script) << "\\set w random(1, 1000)\nBEGIN;\nINSERT INTO ledger (writer) VALUES (:w);\n"
+                           "UPDATE counters SET n = n + 1 WHERE k = 1;\nEND;\n";
+  double duration = a.gap_s * (a.switches + 1) + a.switches * 1.0;
+  util::ProcessSpec bench;
+  bench.argv = {localpg::postgres_bindir() + "/pgbench", "-n", "-f", script, "-R", std::to_string(a.rate),
+                "-c", std::to_string(a.clients), "-j", "2", "-T", std::to_string(static_cast<int>(duration + 0.5)),
+                "-l", "--log-prefix", dir + "/pgbench_log", "-h", "127.0.0.1", "-p", std::to_string(bouncer->port()),
+                "-U", "postgres", "app"};
+  bench.env = {{"PGPASSWORD", localpg::kLocalPassword}};
+  bench.cwd = dir;
+  bench.output_file = dir + "/pgbench.out";
+  util::Child load = util::spawn(bench);
+
+  std::vector<Switch> switches;
+  std::this_thread::sleep_for(std::chrono::duration<double>(a.gap_s));
+  for (int i = 0; i < a.switches; ++i) {
+    Switch s;
+    s.action = i % 2 == 0 ? "cutover" : "rollback";
+    s.from = now_epoch();
+    util::RunResult r = pgshift({s.action, "--json", "--verify", a.verify, "--pooler-db", "app", "--pooler-config",
+                                 bouncer->config_path()});
+    s.to = now_epoch();
+    if (r.exit_code != 0) throw std::runtime_error(s.action + " failed: " + r.err + r.out);
+    s.result = nlohmann::json::parse(r.out);
+    switches.push_back(std::move(s));
+    std::this_thread::sleep_for(std::chrono::duration<double>(a.gap_s));
+  }
+  load.wait();
+
+  std::ifstream out_file(dir + "/pgbench.out");
+  std::stringstream pgbench_out;
+  pgbench_out << out_file.rdbuf();
+  std::string text = pgbench_out.str();
+  auto number_after = [&](const std::string& label) -> long long {
+    size_t at = text.find(label);
+    return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + label.size());
+  };
+  long long processed = number_after("number of transactions actually processed: ");
+  long long failed = number_after("number of failed transactions: ");
+  bool aborted = text.find("aborted") != std::string::npos;
+
+  bool writer_is_target = a.switches % 2 == 1;
+  pg::Connection& writer = writer_is_target ? tgt : src;
+  long long rows = writer.exec("SELECT count(*) FROM ledger").scalar_int64();
+  long long counter = writer.exec(std::string(demo::kWorkloadCounterSql)).scalar_int64();
+
+  std::vector<Sample> samples = read_pgbench_logs(dir);
+  std::vector<double> all;
+  for (const auto& s : samples) all.push_back(s.latency_ms);
+  std::sort(all.begin(), all.end());
+  double median = all.empty() ? 0 : all[all.size() / 2];
+
+  std::printf("\npgbench: %lld transactions processed, %lld failed%s; writer (%s) holds %lld ledger rows, counter %lld\n",
+              processed, failed, aborted ? ", SOME CLIENTS ABORTED" : "", writer_is_target ? "target" : "source", rows,
+              counter);
+  std::printf("lost commits: %lld (transactions pgbench counted as done that the writer does not hold)\n\n",
+              processed - rows);
+  std::printf("%-9s %9s %12s %14s %10s %10s %12s\n", "switch", "took", "pooler pause", "writes blocked", "median",
+              "max", "stall");
+  for (const auto& s : switches) {
+    double max = 0;
+    for (const auto& x : samples) {
+      if (x.start_s >= s.from - 0.05 && x.start_s <= s.to) max = std::max(max, x.latency_ms);
+    }
+    std::printf("%-9s %7.0fms %10.0fms %12.0fms %8.1fms %8.0fms %10.0fms\n", s.action.c_str(), (s.to - s.from) * 1000,
+                s.result.value("paused_ms", 0.0), s.result.value("writes_blocked_ms", 0.0), median, max, max - median);
+  }
+  for (const auto& s : switches) {
+    std::printf("\ntimeline of %s:\n", s.action.c_str());
+    for (const auto& step : s.result["timeline"]) {
+      std::printf("  %-17s %7.1f ms  %s\n", step["step"].get<std::string>().c_str(), step["took_ms"].get<double>(),
+                  step["summary"].get<std::string>().c_str());
+    }
+  }
+  localpg::remove_tree(dir);
+  return (failed == 0 && !aborted && processed == rows && processed == counter) ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench/cutover: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,70 @@
+// Ending a migration after the rollback window.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "cutover/cutover.hpp"
+#include "cutover/switchover.hpp"
+#include "fence/fence.hpp"
+#include "logical/logical.hpp"
+#include "state/journal.hpp"
+#include "state/lock.hpp"
+#include "util/error.hpp"
+
+namespace pgshift::cutover {
+
+FinalizeResult finalize(const state::Plan& plan) {
+  auto t0 = std::chrono::steady_clock::now();
+  pg::ConnectOptions o = pg::default_connect_options();
+  o.application_name = "pgshift/finalize";
+  o.role = "source";
+  pg::Connection source = pg::Connection::open(plan.source, o);
+  o.role = "target";
+  pg::Connection target = pg::Connection::open(plan.target, o);
+  pg::Connection journal_conn = pg::Connection::open(plan.target, o);
+  state::MigrationLock lock = state::MigrationLock::acquire(journal_conn);
+  state::Journal journal(journal_conn, "finalize");
+  std::optional<state::Migration> m = journal.current();
+  if (!m || m->phase != state::Phase::cut_over) {
+    throw UsageError(fmt::format("finalize needs a migration that is cut_over; migration {} is {}",
+                                 m ? std::to_string(m->id) : "(none)", m ? state::to_string(m->phase) : "not started"));
+  }
+  FinalizeResult r;
+  r.migration_id = m->id;
+  journal.run_step(m->id, "finalize", [&] {
+    // Replication back: subscription on the source, its slot and publication on the target.
+    auto dropped = logical::drop_subscription(target, source, plan.reverse_subscription());
+    if (dropped.dropped) {
+      r.removed.push_back(fmt::format("source: subscription {} dropped ({} slot(s) on the target)",
+                                      plan.reverse_subscription(), dropped.slots.size()));
+    }
+    if (logical::drop_publication(target, plan.reverse_publication())) {
+      r.removed.push_back("target: publication " + plan.reverse_publication() + " dropped");
+    }
+    // The forward publication and anything left of forward replication.
+    auto forward = logical::drop_subscription(source, target, plan.subscription);
+    if (forward.dropped || !forward.slots.empty()) {
+      r.removed.push_back(fmt::format("forward subscription {} and {} slot(s) dropped", plan.subscription,
+                                      forward.slots.size()));
+    }
+    if (logical::drop_publication(source, plan.publication)) {
+      r.removed.push_back("source: publication " + plan.publication + " dropped");
+    }
+    // Replica identities pgshift set, in both directions.
+    auto back = logical::restore_identities(target, source, journal, m->id,
+                                             "cutover:" + std::string(detail::kReverseIdentity));
+    auto forth = logical::restore_identities(source, target, journal, m->id, state::kReplicaIdentityStep);
+    if (!back.empty() || !forth.empty()) {
+      r.removed.push_back(fmt::format("{} replica identities restored", back.size() + forth.size()));
+    }
+    if (size_t n = fence::lift(target)) r.removed.push_back(fmt::format("target: fence lifted from {} tables", n));
+    r.source_fenced_tables = fence::fenced_tables(source).size();
+    return nlohmann::json{{"removed", r.removed}, {"source_fenced_tables", r.source_fenced_tables}};
+  });
+  journal.set_phase(m->id, state::Phase::finalized);
+  r.took_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace pgshift::cutover

@@ -1,0 +1,205 @@
+// What must hold before a switch touches anything, and the drain wait.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "catalog/catalog.hpp"
+#include "cutover/switchover.hpp"
+#include "logical/logical.hpp"
+#include "pg/quote.hpp"
+#include "pg/transaction.hpp"
+#include "stats/replication_progress.hpp"
+#include "stats/subscription_progress.hpp"
+#include "util/error.hpp"
+
+namespace pgshift::cutover::detail {
+namespace {
+
+constexpr std::string_view kSyncCommitSql = "SELECT subsynccommit FROM pg_subscription WHERE subname = $1";
+
+std::vector<catalog::TableRef> published_tables(const catalog::Snapshot& snap, const std::string& publication) {
+  for (const auto& p : snap.publications) {
+    if (p.name == publication) return p.tables;
+  }
+  return {};
+}
+
+bool can_subscribe(const catalog::ServerInfo& s) {
+  bool member = std::find(s.provider_roles.begin(), s.provider_roles.end(), "pg_create_subscription") !=
+                s.provider_roles.end();
+  return s.superuser || (s.major() >= 16 && member);
+}
+
+void wait_for_apply_worker(pg::Connection& replica, const std::string& subscription) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (!stats::subscription_progress(replica, subscription).apply_pid) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw RuntimeError(fmt::format("{}: the apply worker of subscription '{}' did not come back within 15s",
+                                     replica.endpoint(), subscription));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
+
+PoolerEndpoint new_writer_endpoint(const PoolerOptions& pooler, const pg::ConnInfo& new_writer) {
+  if (pooler.new_writer) return *pooler.new_writer;
+  return {new_writer.host(), new_writer.port(), new_writer.dbname()};
+}
+
+nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state::Plan& plan,
+                                   const SwitchOptions& options, state::Journal& journal, int64_t migration_id) {
+  std::vector<std::string> problems;
+  catalog::Snapshot writer = catalog::read_snapshot(sides.writer);
+  catalog::Snapshot replica = catalog::read_snapshot(sides.replica);
+  std::vector<catalog::TableRef> tables = published_tables(writer, d.old_publication);
+  if (tables.empty()) problems.push_back(fmt::format("publication {} on the {} is missing or empty",
+                                                     d.old_publication, d.writer_role));
+
+  stats::SubscriptionProgress sub = stats::subscription_progress(sides.replica, d.old_subscription);
+  size_t ready = 0;
+  if (!sub.exists) {
+    problems.push_back(fmt::format("subscription {} does not exist on the {}", d.old_subscription, d.replica_role));
+  } else {
+    if (!sub.enabled) problems.push_back(fmt::format("subscription {} is disabled", d.old_subscription));
+    std::vector<std::string> not_ready;
+    for (const auto& t : sub.tables) {
+      if (t.state == 'r') ++ready;
+      else not_ready.push_back(fmt::format("{} ({})", pg::display_name(t.schema, t.name), stats::table_state_name(t.state)));
+    }
+    if (!not_ready.empty()) {
+      problems.push_back(fmt::format("{} table(s) not ready: {}", not_ready.size(), fmt::join(not_ready, ", ")));
+    }
+  }
+  stats::SlotProgress slot = stats::slot_progress(sides.writer, d.old_subscription);
+  std::optional<int64_t> lag;
+  if (!slot.exists) {
+    problems.push_back(fmt::format("replication slot {} does not exist on the {}", d.old_subscription, d.writer_role));
+  } else if (slot.confirmed_flush) {
+    lag = std::max<int64_t>(0, stats::current_wal_lsn(sides.writer).bytes_after(*slot.confirmed_flush));
+    if (*lag > options.max_lag_bytes) {
+      problems.push_back(fmt::format("lag is {} (--max-lag {})", util::format_bytes(*lag),
+                                     util::format_bytes(options.max_lag_bytes)));
+    }
+  }
+
+  // Drift, always described source -> target. Forward replication (source to target) breaks on
+  // every difference not accepted at sync start; replication back (target to source) breaks on
+  // a target column the source lacks, accepted or not.
+  const bool is_cutover = d.action == "cutover";
+  const catalog::Snapshot& source_snap = is_cutover ? writer : replica;
+  const catalog::Snapshot& target_snap = is_cutover ? replica : writer;
+  std::vector<std::string> accepted;
+  if (auto start = journal.last_event(migration_id, state::kSyncStartStep, state::EventStatus::finished)) {
+    accepted = start->detail.value("accepted_differences", std::vector<std::string>{});
+  }
+  bool check_forward = is_cutover || d.new_replication;
+  bool check_backward = !is_cutover || (d.new_replication && d.create_new_publication);
+  if (check_forward) {
+    for (const auto& drift : logical::find_drift(source_snap, target_snap, tables, accepted)) {
+      problems.push_back("drift: " + drift.description);
+    }
+  }
+  if (check_backward) {
+    for (const auto& drift : logical::find_drift(source_snap, target_snap, tables, {})) {
+      if (drift.kind != "extra_on_target") continue;
+      problems.push_back(fmt::format("replication from the target back to the source would break: {}{}",
+                                     drift.description, is_cutover ? " (or pass --no-reverse)" : ""));
+    }
+  }
+
+  if (options.require_soak) {
+    auto start = journal.last_event(migration_id, state::kSyncStartStep, state::EventStatus::finished);
+    auto soak = journal.last_event(migration_id, state::kSoakStep, state::EventStatus::passed);
+    if (!soak || (start && soak->id < start->id)) {
+      problems.push_back("no passed soak since sync start (--require-soak): run pgshift sync soak --for DURATION");
+    }
+  }
+
+  if (d.new_replication) {
+    const catalog::ServerInfo& r = replica.server;
+    if (r.setting("wal_level") != "logical") {
+      problems.push_back(fmt::format("wal_level is '{}' on the {}: it cannot publish the replication back (or pass "
+                                     "--no-reverse)",
+                                     r.setting("wal_level"), d.replica_role));
+    } else if (r.replication_slots_in_use >= r.setting_int("max_replication_slots")) {
+      problems.push_back(fmt::format("no replication slot free on the {} for the replication back", d.replica_role));
+    }
+    if (!can_subscribe(writer.server)) {
+      problems.push_back(fmt::format("role {} on the {} cannot create the subscription back (needs superuser)",
+                                     writer.server.current_user, d.writer_role));
+    }
+  }
+
+  if (options.pooler) {
+    try {
+      PoolerAdmin admin(options.pooler->admin);
+      std::optional<PoolerDatabase> db = admin.database(options.pooler->database);
+      if (!db) problems.push_back(fmt::format("PgBouncer has no database '{}' (--pooler-db)", options.pooler->database));
+      std::string ini = read_config_file(options.pooler->config_path);
+      if (!read_database_entry(ini, options.pooler->database)) {
+        problems.push_back(fmt::format("{} has no [databases] entry '{}'", options.pooler->config_path,
+                                       options.pooler->database));
+      }
+    } catch (const std::exception& e) {
+      problems.push_back(e.what());
+    }
+  } else if (options.switch_command.empty()) {
+    problems.push_back("nothing would switch the application: pass --pooler-admin/--pooler-db/--pooler-config or "
+                       "--switch-command");
+  }
+
+  if (!problems.empty()) {
+    std::string list;
+    for (const auto& p : problems) list += "\n  - " + p;
+    throw ProblemsFound(fmt::format("{} preconditions not met ({} problem(s)); nothing was changed:{}", d.action,
+                                    problems.size(), list));
+  }
+
+  // Make the subscriber flush each applied commit at once, so the slot confirms the fence LSN
+  // within milliseconds instead of the next background flush.
+  std::string previous = sides.replica.exec(kSyncCommitSql, {d.old_subscription}).scalar();
+  if (previous != "on") {
+    journal.compensation(migration_id, d.step(kSyncCommit), {{"subscription", d.old_subscription}, {"previous", previous}});
+    sides.replica.exec(fmt::format("ALTER SUBSCRIPTION {} SET (synchronous_commit = 'on')",
+                                   pg::quote_ident(d.old_subscription)));
+    wait_for_apply_worker(sides.replica, d.old_subscription);
+  }
+  (void)plan;
+  nlohmann::json table_list = nlohmann::json::array();
+  for (const auto& t : tables) table_list.push_back({t.schema, t.name});
+  return {{"table_list", table_list},
+          {"ready", ready},
+          {"lag_bytes", lag ? nlohmann::json(*lag) : nlohmann::json()},
+          {"summary", fmt::format("{} tables ready, lag {}", ready, lag ? util::format_bytes(*lag) : "unknown")}};
+}
+
+nlohmann::json drain(pg::Connection& writer, const std::string& sql, util::Millis timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto started = std::chrono::steady_clock::now();
+  std::string last;
+  while (true) {
+    {
+      pg::Transaction tx(writer, "BEGIN READ ONLY");
+      pg::Result r = writer.exec(sql);
+      last = r.rows() > 0 && r.columns() > 0 ? std::string(r.view(0, 0)) : "";
+    }
+    if (last == "0") {
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      return {{"waited_s", s}, {"summary", fmt::format("the drain query returned 0 after {:.1f}s", s)}};
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw ProblemsFound(fmt::format("--drain-query still returns {} after {} (--drain-timeout); nothing was changed",
+                                      last.empty() ? "no row" : last, util::format_duration(timeout)));
+    }
+    spdlog::info("waiting for the drain query to return 0 (now {})", last);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+}  // namespace pgshift::cutover::detail

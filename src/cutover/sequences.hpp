@@ -1,0 +1,42 @@
+// Sequences at cutover: logical replication does not carry sequence values, so once writes
+// have stopped on the old writer, every sequence is set on the new writer from the old one's
+// value (plus an optional margin), before any client writes there.
+//
+// Which sequences: every sequence of the old writer that also exists on the new one — owned by a
+// serial or identity column, called by a column default, or standalone and called by
+// application code (nextval('invoice_no')), which no catalog link reveals. A sequence missing on
+// the new writer is reported, not created. pgshift's own schema is never touched.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "catalog/model.hpp"
+#include "pg/connection.hpp"
+
+namespace pgshift::cutover {
+
+struct SequenceCopy {
+  catalog::TableRef sequence;
+  int64_t from_value = 0;     // last_value on the old writer
+  bool from_called = false;   // is_called on the old writer
+  std::optional<int64_t> set_to;  // what the new writer was set to; nullopt when missing there
+  bool set_called = false;
+};
+
+// The value to set on the new writer: the old writer's position moved `margin` increments ahead
+// (a never-called sequence stays uncalled unless a margin is asked for).
+SequenceCopy plan_sequence_copy(const catalog::TableRef& sequence, int64_t last_value, bool is_called,
+                                int64_t increment, int64_t margin);
+
+// Reads every sequence on `from` and sets the same-named ones on `to`, in one transaction on
+// `to`. Returns one entry per sequence of `from`.
+std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& to, int64_t margin);
+
+nlohmann::json to_json(const std::vector<SequenceCopy>& copies);
+
+}  // namespace pgshift::cutover

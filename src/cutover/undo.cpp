@@ -1,0 +1,151 @@
+// Undoing an attempt (abort, or --resume after a crash) and cleaning up after a switch.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "catalog/catalog.hpp"
+#include "cutover/switchover.hpp"
+#include "fence/fence.hpp"
+#include "logical/logical.hpp"
+#include "pg/quote.hpp"
+
+namespace pgshift::cutover::detail {
+namespace {
+
+std::vector<catalog::TableRef> tables_from(const nlohmann::json& doc) {
+  std::vector<catalog::TableRef> out;
+  for (const auto& t : doc.value("tables", nlohmann::json::array())) out.push_back({t.at(0), t.at(1)});
+  return out;
+}
+
+// Undoes one compensation; returns what it did.
+std::string undo_one(Sides& sides, const Direction& d, const state::Event& c, std::optional<PoolerAdmin>& pooler) {
+  std::string kind = c.step.substr(d.action.size() + 1);
+  const nlohmann::json& j = c.detail;
+  if (kind == kSyncCommit) {
+    std::string sub = j.at("subscription");
+    sides.replica.exec(fmt::format("ALTER SUBSCRIPTION {} SET (synchronous_commit = {})", pg::quote_ident(sub),
+                                   pg::quote_literal(j.at("previous").get<std::string>())));
+    return fmt::format("subscription {}: synchronous_commit back to {}", sub, j.at("previous").get<std::string>());
+  }
+  if (kind == kPoolerPaused) {
+    if (!pooler) return "pooler: no admin connection to resume (resume it by hand)";
+    pooler->resume(j.at("database"));
+    return fmt::format("pooler database {} resumed", j.at("database").get<std::string>());
+  }
+  if (kind == kWriterFence) {
+    size_t n = fence::lift(sides.writer);
+    return fmt::format("{}: fence lifted from {} table(s)", d.writer_role, n);
+  }
+  if (kind == kOldSubscriptionDisabled) {
+    logical::set_subscription_enabled(sides.replica, j.at("subscription"), true);
+    return fmt::format("subscription {} enabled again", j.at("subscription").get<std::string>());
+  }
+  if (kind == kNewPublication) {
+    logical::drop_publication(sides.replica, j.at("publication"));
+    return fmt::format("{}: publication {} dropped", d.replica_role, j.at("publication").get<std::string>());
+  }
+  if (kind == kNewSubscription) {
+    logical::drop_subscription(sides.replica, sides.writer, j.at("subscription"));
+    return fmt::format("{}: subscription {} and its slot dropped", d.writer_role, j.at("subscription").get<std::string>());
+  }
+  if (kind == kReplicaFenceLifted) {
+    fence::fence(sides.replica, tables_from(j), j.at("reason"));
+    return fmt::format("{}: fenced again", d.replica_role);
+  }
+  if (kind == kPoolerConfig) {
+    std::string path = j.at("path"), backup = j.at("backup");
+    if (std::filesystem::exists(backup)) {
+      write_config_file(path, read_config_file(backup));
+      if (pooler) pooler->reload();
+      std::filesystem::remove(backup);
+    }
+    return fmt::format("pooler config {} restored", path);
+  }
+  return "unknown compensation " + c.step + " left as is";
+}
+
+}  // namespace
+
+std::vector<std::string> undo_attempt(Sides& sides, const Direction& d, state::Journal& journal, int64_t migration_id,
+                                      std::optional<PoolerAdmin>& pooler) {
+  std::vector<std::string> done;
+  const std::string prefix = d.action + ":";
+  // Identity changes are undone together after the rest (they were made before the publication
+  // and subscription that needed them); restore_identities settles them itself.
+  bool identities = false;
+  for (const auto& c : journal.open_compensations(migration_id)) {
+    if (c.step.rfind(prefix, 0) != 0) continue;
+    if (c.step == d.step(kReverseIdentity)) {
+      identities = true;
+      continue;
+    }
+    try {
+      std::string what = undo_one(sides, d, c, pooler);
+      journal.settle(migration_id, c, {{"undone", what}});
+      spdlog::info("undo: {}", what);
+      done.push_back(what);
+    } catch (const std::exception& e) {
+      // Keep going: the remaining undos matter more (the fence and the pause above all).
+      spdlog::error("undo {} failed: {}", c.step, e.what());
+      done.push_back(fmt::format("FAILED to undo {}: {}", c.step, e.what()));
+    }
+  }
+  if (identities) {
+    // Identities were set on the replica (publisher of the replication back) and the writer.
+    auto restored = logical::restore_identities(sides.replica, sides.writer, journal, migration_id,
+                                                d.step(kReverseIdentity));
+    done.push_back(fmt::format("{} replica identit{} restored", restored.size(), restored.size() == 1 ? "y" : "ies"));
+  }
+  return done;
+}
+
+std::vector<std::string> clean_up_after_switch(Sides& sides, const Direction& d, state::Journal& journal,
+                                               int64_t migration_id) {
+  std::vector<std::string> done;
+  logical::DroppedSubscription dropped = logical::drop_subscription(sides.writer, sides.replica, d.old_subscription);
+  if (dropped.dropped) {
+    done.push_back(fmt::format("{}: subscription {} dropped ({} slot(s) on the {})", d.replica_role,
+                               d.old_subscription, dropped.slots.size(), d.writer_role));
+  }
+  if (d.action == "rollback") {
+    // The replication back is over: its publication and the identities set for it go.
+    if (logical::drop_publication(sides.writer, d.old_publication)) {
+      done.push_back(fmt::format("{}: publication {} dropped", d.writer_role, d.old_publication));
+    }
+    auto restored = logical::restore_identities(sides.writer, sides.replica, journal, migration_id,
+                                                "cutover:" + std::string(kReverseIdentity));  // set by the cutover
+    if (!restored.empty()) done.push_back(fmt::format("{} replica identities set for the replication back restored",
+                                                      restored.size()));
+  }
+  // The attempt's compensations describe the state now: settled, except identities the
+  // replication back still needs (restored by rollback or finalize).
+  for (const auto& c : journal.open_compensations(migration_id)) {
+    if (c.step.rfind(d.action + ":", 0) != 0 || c.step == d.step(kReverseIdentity)) continue;
+    if (c.step == d.step(kPoolerConfig)) {
+      std::error_code ec;
+      std::filesystem::remove(c.detail.value("backup", ""), ec);
+    }
+    journal.settle(migration_id, c, {{"kept", "the switch succeeded"}});
+  }
+  return done;
+}
+
+bool attempt_switched(state::Journal& journal, int64_t migration_id, const std::string& action) {
+  std::vector<state::Event> events = journal.events(migration_id);
+  // The attempt starts at the last preconditions step of this action.
+  size_t start = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].step == "preconditions" && events[i].status == state::EventStatus::started &&
+        events[i].command.rfind(action, 0) == 0) {
+      start = i;
+    }
+  }
+  for (size_t i = start; i < events.size(); ++i) {
+    if (events[i].step == kSwitchStep && events[i].status == state::EventStatus::finished) return true;
+  }
+  return false;
+}
+
+}  // namespace pgshift::cutover::detail
