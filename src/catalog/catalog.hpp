@@ -18,8 +18,12 @@ namespace pgshift::catalog {
 
 inline constexpr std::string_view kStateSchema = "pgshift";  // never read, never published
 
+// How much a snapshot reads. tables: server info, tables with columns and keys, enum types
+// (what comparing data needs; a few milliseconds less per side). full: everything.
+enum class Detail { tables, full };
+
 // Reads a snapshot in one REPEATABLE READ, READ ONLY transaction.
-Snapshot read_snapshot(pg::Connection& conn);
+Snapshot read_snapshot(pg::Connection& conn, Detail detail = Detail::full);
 ServerInfo read_server_info(pg::Connection& conn);
 std::vector<Table> read_tables(pg::Connection& conn);
 

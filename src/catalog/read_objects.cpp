@@ -122,20 +122,23 @@ std::vector<Sequence> read_sequences(pg::Connection& conn) {
 
 }  // namespace
 
-Snapshot read_snapshot(pg::Connection& conn) {
+Snapshot read_snapshot(pg::Connection& conn, Detail detail) {
   Snapshot snap;
   pg::Transaction tx(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   // Qualify every user type name in format_type() output, identically on both sides.
   conn.exec("SELECT set_config('search_path', 'pg_catalog', true)");
   snap.server = read_server_info(conn);
   snap.tables = read_tables(conn);
-  snap.sequences = read_sequences(conn);
-
   pg::Result e = conn.exec(kEnumsSql);
   for (int i = 0; i < e.rows(); ++i) {
     snap.enums.push_back({e.row(i).text("name"),
                           nlohmann::json::parse(e.row(i).view("labels")).get<std::vector<std::string>>()});
   }
+  if (detail == Detail::tables) {
+    tx.rollback();
+    return snap;
+  }
+  snap.sequences = read_sequences(conn);
   pg::Result x = conn.exec(kExtensionsSql);
   for (int i = 0; i < x.rows(); ++i) snap.extensions.push_back({x.row(i).text("name"), x.row(i).text("version")});
   pg::Result ax = conn.exec(kAvailableExtensionsSql);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -354,10 +355,16 @@ Report run(const Options& options) {
   {
     // The catalog connections close before the pool opens: verify holds `jobs` + 1 connections
     // to a side at the most.
+    // Both sides at once: connecting (SCRAM) and reading a catalog cost tens of milliseconds
+    // each, and cutover's final gate runs while clients wait.
+    auto target_side = std::async(std::launch::async, [&] {
+      pg::Connection conn = open_session(options.target, "target");
+      catalog::Snapshot snap = catalog::read_snapshot(conn, catalog::Detail::tables);
+      return std::make_pair(std::move(conn), std::move(snap));
+    });
     pg::Connection source = open_session(options.source, "source");
-    pg::Connection target = open_session(options.target, "target");
-    catalog::Snapshot src = catalog::read_snapshot(source);
-    catalog::Snapshot tgt = catalog::read_snapshot(target);
+    catalog::Snapshot src = catalog::read_snapshot(source, catalog::Detail::tables);
+    auto [target, tgt] = target_side.get();
     sel = choose_tables(src, tgt, options.excludes, options.tables);
     fence = make_fence(source, options, report.fence_note);
     report.fence_slot = fence.slot();
@@ -388,7 +395,11 @@ Report run(const Options& options) {
 
   std::vector<Pair> pairs;
   size_t n_pairs = tables.empty() ? 0 : static_cast<size_t>(options.jobs);
-  for (size_t i = 0; i < n_pairs; ++i) pairs.push_back(open_pair(options.source, options.target));
+  std::vector<std::future<Pair>> opening;
+  for (size_t i = 0; i < n_pairs; ++i) {
+    opening.push_back(std::async(std::launch::async, [&] { return open_pair(options.source, options.target); }));
+  }
+  for (auto& f : opening) pairs.push_back(f.get());
 
   Runner runner(options, std::move(fence), tables, rows_estimate);
   runner.run(pairs);
