@@ -14,6 +14,47 @@
 #include "util/redact.hpp"
 
 namespace pgshift::pg {
+namespace {
+
+// The password as it is written in text libpq could not parse: its error messages quote the
+// input back (a bad percent escape, or the whole URI), before any password was learnt. Covers
+// URL user info (scheme://user:PASSWORD@...), URL query parameters and key=value strings.
+void register_raw_passwords(std::string_view text) {
+  for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+    if (text.substr(0, scheme.size()) != scheme) continue;
+    std::string_view rest = text.substr(scheme.size());
+    size_t end = rest.find_first_of("@/");
+    if (end != std::string_view::npos && rest[end] == '@') {
+      std::string_view user_info = rest.substr(0, end);
+      if (size_t colon = user_info.find(':'); colon != std::string_view::npos) {
+        util::register_secret(user_info.substr(colon + 1));
+      }
+    }
+  }
+  // password=VALUE anywhere: a URL query parameter (ends at '&') or a key=value pair (quoted,
+  // or ending at white space).
+  for (size_t at = text.find("password"); at != std::string_view::npos; at = text.find("password", at + 1)) {
+    size_t i = at + 8;
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    if (i >= text.size() || text[i] != '=') continue;
+    ++i;
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    std::string value;
+    if (i < text.size() && text[i] == '\'') {
+      for (++i; i < text.size() && text[i] != '\''; ++i) {
+        if (text[i] == '\\' && i + 1 < text.size()) ++i;
+        value += text[i];
+      }
+    } else {
+      for (; i < text.size() && !std::isspace(static_cast<unsigned char>(text[i])) && text[i] != '&'; ++i) {
+        value += text[i];
+      }
+    }
+    util::register_secret(value);
+  }
+}
+
+}  // namespace
 
 ConnInfo ConnInfo::parse(std::string_view text, std::string_view what) {
   std::string input(text);
@@ -25,6 +66,7 @@ ConnInfo ConnInfo::parse(std::string_view text, std::string_view what) {
   if (input.empty()) throw UsageError(fmt::format("{}: empty connection string", what));
 
   char* errmsg = nullptr;
+  register_raw_passwords(input);
   PQconninfoOption* options = PQconninfoParse(input.c_str(), &errmsg);
   if (options == nullptr) {
     std::string reason = errmsg ? one_line(errmsg) : "out of memory";

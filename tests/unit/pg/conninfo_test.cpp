@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "util/error.hpp"
 #include "util/redact.hpp"
@@ -49,6 +51,27 @@ TEST(ConnInfo, InvalidStringIsAUsageErrorNamingTheFlag) {
   }
   EXPECT_THROW(ConnInfo::parse("   ", "--target"), pgshift::UsageError);
   EXPECT_THROW(ConnInfo::parse("postgresql://h:notaport/db", "--target"), pgshift::UsageError);
+}
+
+// libpq's parser quotes the input back in some errors (a bad percent escape, an unexpected
+// character, which echoes the whole URI); the password must not come with it.
+TEST(ConnInfo, UnparsableUrlNeverEchoesItsPassword) {
+  const std::vector<std::string> inputs = {
+      "postgresql://u:bad%zz-secret-1@h/db",
+      "postgresql://u:secret-2-ok@h:5432/db?password=qsecret-3&x",
+      "postgres://u:secret-4-ok@[::1/db",
+      "postgresql://h/db?a=b=c&password=secret-5&=",
+  };
+  for (const auto& input : inputs) {
+    try {
+      ConnInfo::parse(input, "--source");
+      ADD_FAILURE() << "expected UsageError for " << input;
+    } catch (const pgshift::UsageError& e) {
+      std::string what = e.what();
+      EXPECT_NE(what.find("--source: invalid connection string"), std::string::npos) << what;
+      EXPECT_EQ(what.find("secret-"), std::string::npos) << what;
+    }
+  }
 }
 
 TEST(ConnInfo, ReadsEnvironmentAndTrimsWhitespace) {
