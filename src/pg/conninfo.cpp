@@ -16,45 +16,46 @@
 namespace pgshift::pg {
 namespace {
 
-// The password as it is written in text libpq could not parse: its error messages quote the
-// input back (a bad percent escape, or the whole URI), before any password was learnt. Covers
-// URL user info (scheme://user:PASSWORD@...), URL query parameters and key=value strings.
+// libpq's error messages for text it cannot parse quote the input back (a bad percent escape,
+// or the whole URI), before any password was learnt: register the passwords as written.
 void register_raw_passwords(std::string_view text) {
-  for (std::string_view scheme : {"postgresql://", "postgres://"}) {
-    if (text.substr(0, scheme.size()) != scheme) continue;
-    std::string_view rest = text.substr(scheme.size());
-    size_t end = rest.find_first_of("@/");
-    if (end != std::string_view::npos && rest[end] == '@') {
-      std::string_view user_info = rest.substr(0, end);
-      if (size_t colon = user_info.find(':'); colon != std::string_view::npos) {
-        util::register_secret(user_info.substr(colon + 1));
-      }
-    }
-  }
-  // password=VALUE anywhere: a URL query parameter (ends at '&') or a key=value pair (quoted,
-  // or ending at white space).
-  for (size_t at = text.find("password"); at != std::string_view::npos; at = text.find("password", at + 1)) {
-    size_t i = at + 8;
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-    if (i >= text.size() || text[i] != '=') continue;
-    ++i;
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-    std::string value;
-    if (i < text.size() && text[i] == '\'') {
-      for (++i; i < text.size() && text[i] != '\''; ++i) {
-        if (text[i] == '\\' && i + 1 < text.size()) ++i;
-        value += text[i];
-      }
-    } else {
-      for (; i < text.size() && !std::isspace(static_cast<unsigned char>(text[i])) && text[i] != '&'; ++i) {
-        value += text[i];
-      }
-    }
-    util::register_secret(value);
-  }
+  for (const auto& [begin, end] : password_spans(text)) util::register_secret(text.substr(begin, end - begin));
 }
 
 }  // namespace
+
+std::vector<std::pair<size_t, size_t>> password_spans(std::string_view text) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  // scheme://user:PASSWORD@host: libpq ends the user info at the first '@' before any '/'.
+  for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+    for (size_t at = text.find(scheme); at != std::string_view::npos; at = text.find(scheme, at + 1)) {
+      size_t begin = at + scheme.size();
+      size_t end = text.find_first_of("@/", begin);
+      if (end == std::string_view::npos || text[end] != '@') continue;
+      size_t colon = text.find(':', begin);
+      if (colon < end) spans.emplace_back(colon + 1, end);
+    }
+  }
+  // password=VALUE: a URL query parameter (ends at '&') or a key=value pair (quoted with
+  // backslash escapes, or ending at white space).
+  auto space = [&](size_t i) { return std::isspace(static_cast<unsigned char>(text[i])) != 0; };
+  for (size_t at = text.find("password"); at != std::string_view::npos; at = text.find("password", at + 1)) {
+    size_t i = at + 8;
+    while (i < text.size() && space(i)) ++i;
+    if (i >= text.size() || text[i] != '=') continue;
+    ++i;
+    while (i < text.size() && space(i)) ++i;
+    size_t begin = i;
+    if (i < text.size() && text[i] == '\'') {
+      begin = ++i;
+      while (i < text.size() && text[i] != '\'') i += text[i] == '\\' && i + 1 < text.size() ? 2 : 1;
+    } else {
+      while (i < text.size() && !space(i) && text[i] != '&') ++i;
+    }
+    if (i > begin) spans.emplace_back(begin, std::min(i, text.size()));
+  }
+  return spans;
+}
 
 ConnInfo ConnInfo::parse(std::string_view text, std::string_view what) {
   std::string input(text);

@@ -74,6 +74,23 @@ TEST(ConnInfo, UnparsableUrlNeverEchoesItsPassword) {
   }
 }
 
+TEST(ConnInfo, PasswordSpansAreFoundAsWritten) {
+  auto spans_of = [](std::string_view text) {
+    std::vector<std::string> out;
+    for (auto [begin, end] : pgshift::pg::password_spans(text)) out.emplace_back(text.substr(begin, end - begin));
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(spans_of("postgresql://u:p%40w@h:5/d"), V{"p%40w"});
+  EXPECT_EQ(spans_of("--source=postgres://u:pw1@h/d?password=pw2&sslmode=require"), (V{"pw1", "pw2"}));
+  EXPECT_EQ(spans_of("postgresql://u@h/d?x=a:b@c"), V{});
+  EXPECT_EQ(spans_of("postgresql://h/d"), V{});
+  EXPECT_EQ(spans_of("host=h password = 'a b\\'c' user=u"), V{"a b\\'c"});
+  EXPECT_EQ(spans_of("host=h password=plain user=u"), V{"plain"});
+  EXPECT_EQ(spans_of("host=h password='unterminated"), V{"unterminated"});
+  EXPECT_EQ(spans_of("passwordless text"), V{});
+}
+
 TEST(ConnInfo, ReadsEnvironmentAndTrimsWhitespace) {
   setenv("PGSHIFT_TEST_URL", "postgresql://e@envhost:1234/envdb\n", 1);
   auto c = ConnInfo::from_env("PGSHIFT_TEST_URL");
