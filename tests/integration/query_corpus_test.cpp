@@ -33,6 +33,8 @@ CREATE TABLE orders (id bigserial PRIMARY KEY, account_id bigint REFERENCES acco
                      status text, placed_at timestamptz);
 CREATE TABLE events (id bigserial PRIMARY KEY, payload jsonb, tags text[]);
 CREATE TABLE categories (id int PRIMARY KEY, parent_id int REFERENCES categories, name text);
+CREATE INDEX orders_placed_brin ON orders USING brin (placed_at);
+CREATE INDEX events_tags_gin ON events USING gin (tags) WITH (fastupdate = on);
 CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 100;
 CREATE SEQUENCE invoice_seq;
 INSERT INTO accounts (owner, balance, created_at)
