@@ -34,6 +34,8 @@
 // Qualified column references (`t.schedule`, `r.http_status`) are not treated as calls: the
 // notation only calls a function whose one argument takes the table's row type, which no
 // function here does, and such column names are common. A name ending in '*' is a prefix.
+// The FROM allow-list is the other way round: it matches exactly, unqualified or in pg_catalog
+// only, since a folded or schema-qualified match would let `evil.generate_series` through.
 //
 // What is deliberately not here: functions that only read inside the database (catalog and
 // statistics functions, pg_stat_get_*, pg_get_*def, has_*_privilege, current_setting), volatile
@@ -229,8 +231,8 @@ const DeniedFamily* denied_relation(std::string_view folded_name) {
   return nullptr;
 }
 
-bool allowed_in_from(std::string_view folded_name) {
-  return std::find(kFromFunctions.begin(), kFromFunctions.end(), folded_name) != kFromFunctions.end();
+bool allowed_in_from(std::string_view name) {
+  return std::find(kFromFunctions.begin(), kFromFunctions.end(), name) != kFromFunctions.end();
 }
 
 std::span<const DeniedFamily> denied_families() { return kFamilies; }

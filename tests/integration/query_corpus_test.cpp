@@ -54,6 +54,9 @@ CREATE MATERIALIZED VIEW order_totals AS SELECT account_id, sum(amount) AS total
 CREATE PROCEDURE wipe() LANGUAGE sql AS $$DELETE FROM orders$$;
 CREATE FUNCTION canary_write() RETURNS SETOF int LANGUAGE plpgsql AS
   $$BEGIN INSERT INTO categories VALUES (99, NULL, 'written'); RETURN NEXT 1; END$$;
+CREATE SCHEMA shadow;
+CREATE FUNCTION shadow.generate_series(int, int) RETURNS SETOF int LANGUAGE plpgsql AS
+  $$BEGIN INSERT INTO categories VALUES (98, NULL, 'shadowed'); RETURN NEXT 1; END$$;
 SELECT lo_from_bytea(4242, 'secret large object');
 SELECT setval('invoice_seq', 7);
 ANALYZE;
