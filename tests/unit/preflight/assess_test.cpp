@@ -273,6 +273,27 @@ TEST(Assess, IdentityRowsAndLeftOutTables) {
   EXPECT_EQ(errors(unsubscribed), 2);
 }
 
+// Both URLs reaching one server: the "target" rows are the source's own (a --truncate-target
+// would empty the source), and CREATE SUBSCRIPTION would hang creating its slot.
+TEST(Assess, SourceAndTargetOnOneServer) {
+  Fixture f;
+  f.in.source.server.instance = f.in.target.server.instance = "7710619759604077909/1763733763.569486";
+  std::vector<Hazard> hs = f.run();
+  expect_hazard(hs, "same-database", Severity::error);
+  EXPECT_EQ(find(hs, "same-server"), nullptr);
+
+  f.in.target.server.database = "app_copy";
+  hs = f.run();
+  expect_hazard(hs, "same-server", Severity::error);
+  EXPECT_EQ(find(hs, "same-database"), nullptr);
+
+  // Another server (or the same system identifier after a restart: a promoted clone) is fine.
+  f.in.target.server.instance = "7710619759604077909/1763733999.000001";
+  hs = f.run();
+  EXPECT_EQ(find(hs, "same-server"), nullptr);
+  EXPECT_EQ(find(hs, "same-database"), nullptr);
+}
+
 TEST(Assess, LongObjectListsAreCapped) {
   std::vector<std::string> names;
   for (int i = 0; i < 30; ++i) names.push_back("t" + std::to_string(i));
