@@ -83,6 +83,12 @@ void check_servers(const Inputs& in, const Options& options, std::vector<Hazard>
                    "the source is a standby; logical replication from a standby needs PostgreSQL 16",
                    {}, "point --source at the primary"});
   }
+  if (tgt.in_recovery) {
+    out.push_back({Severity::error, "target-standby", "target",
+                   "the target is a standby (in recovery): it is read-only, so nothing can be created or "
+                   "replicated into it",
+                   {}, "point --target at the new primary (CloudNativePG: the -rw service)"});
+  }
   if (src.setting("server_encoding") != tgt.setting("server_encoding")) {
     out.push_back({Severity::warning, "encoding-differs", "both",
                    fmt::format("server encodings differ: source {}, target {}", src.setting("server_encoding"),

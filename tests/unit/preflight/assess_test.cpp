@@ -144,6 +144,9 @@ TEST(Assess, VersionsStandbyAndEncoding) {
   expect_hazard(hs, "target-older", Severity::warning);
   EXPECT_EQ(find(hs, "source-standby"), nullptr);  // 16 can decode on a standby
   expect_hazard(hs, "encoding-differs", Severity::warning);
+  EXPECT_EQ(find(hs, "target-standby"), nullptr);
+  f.in.target.server.in_recovery = true;
+  expect_hazard(f.run(), "target-standby", Severity::error);
   f.in.source.server.version_num = 140009;
   expect_hazard(f.run(), "source-standby", Severity::error);
   f.in.source.server.version_num = 90624;
