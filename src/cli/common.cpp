@@ -8,7 +8,6 @@
 #include "pg/connection.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
-#include "util/redact.hpp"
 
 namespace pgshift::cli {
 
@@ -36,10 +35,8 @@ std::vector<std::string> take_arguments(int argc, char** argv) {
   for (int i = argc - 1; i > 0; --i) args.emplace_back(argv[i]);
   for (int i = 1; i < argc; ++i) {
     std::string_view arg(argv[i]);
-    for (const auto& [begin, end] : pg::password_spans(arg)) {
-      util::register_secret(arg.substr(begin, end - begin));
-      std::fill(argv[i] + begin, argv[i] + end, '*');
-    }
+    pg::register_written_passwords(arg);
+    for (const auto& [begin, end] : pg::password_spans(arg)) std::fill(argv[i] + begin, argv[i] + end, '*');
   }
   return args;
 }

@@ -55,6 +55,10 @@ class ConnInfo {
 // Found by syntax alone, before and whether or not libpq can parse the text.
 std::vector<std::pair<size_t, size_t>> password_spans(std::string_view text);
 
+// Registers the passwords of password_spans(text) for redaction, as written (and, for one
+// holding an unencoded '@', each piece libpq may show as part of the host).
+void register_written_passwords(std::string_view text);
+
 // Quotes a value for a key='value' conninfo string (backslash and single quote escaped).
 std::string conninfo_quote(std::string_view value);
 

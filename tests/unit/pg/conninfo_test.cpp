@@ -85,10 +85,18 @@ TEST(ConnInfo, PasswordSpansAreFoundAsWritten) {
   EXPECT_EQ(spans_of("--source=postgres://u:pw1@h/d?password=pw2&sslmode=require"), (V{"pw1", "pw2"}));
   EXPECT_EQ(spans_of("postgresql://u@h/d?x=a:b@c"), V{});
   EXPECT_EQ(spans_of("postgresql://h/d"), V{});
+  // An unencoded '@' in the password: libpq stops at the first, the span reaches the last.
+  EXPECT_EQ(spans_of("postgresql://u:pa@ss-w@h:5/d"), V{"pa@ss-w"});
   EXPECT_EQ(spans_of("host=h password = 'a b\\'c' user=u"), V{"a b\\'c"});
   EXPECT_EQ(spans_of("host=h password=plain user=u"), V{"plain"});
   EXPECT_EQ(spans_of("host=h password='unterminated"), V{"unterminated"});
   EXPECT_EQ(spans_of("passwordless text"), V{});
+}
+
+TEST(ConnInfo, PasswordWithAnUnencodedAtSignIsRedactedWhereLibpqShowsIt) {
+  ConnInfo c = ConnInfo::parse("postgresql://u:pa@ss-word-7@127.0.0.1:5/d", "--source");
+  // libpq reads host "ss-word-7@127.0.0.1"; every message names the endpoint.
+  EXPECT_EQ(c.redacted().find("ss-word-7"), std::string::npos) << c.redacted();
 }
 
 TEST(ConnInfo, ReadsEnvironmentAndTrimsWhitespace) {
