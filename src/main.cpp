@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   cli::register_demo(app, ctx);
 
   try {
-    app.parse(argc, argv);
+    app.parse(cli::take_arguments(argc, argv));
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -136,6 +136,9 @@ struct ServerInfo {
   bool replication_role = false;  // REPLICATION attribute (or a provider role granting it)
   bool can_create_in_database = false;
   bool in_recovery = false;
+  // Identifies the running server (system identifier and postmaster start): equal on two
+  // connections only when they reach the same server. "" when not read.
+  std::string instance;
   std::vector<std::string> provider_roles;  // rds_replication, rds_superuser, pg_create_subscription, ...
   int walsenders_in_use = 0;
   int replication_slots_in_use = 0;

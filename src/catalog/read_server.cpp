@@ -25,6 +25,11 @@ SELECT current_setting('server_version_num')::int AS version_num,
                              'azure_pg_admin', 'cloudsqlsuperuser', 'supabase_admin')
            AND pg_has_role(current_user, b.oid, 'MEMBER')) AS provider_roles,
        (SELECT count(*) FROM pg_stat_replication) AS walsenders,
+       -- The running server: its system identifier (when this role may read it) and the
+       -- postmaster's start, as a number so the session's TimeZone cannot change it.
+       coalesce(CASE WHEN has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')
+                     THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) END, '?')
+         || '/' || extract(epoch FROM pg_postmaster_start_time())::text AS instance,
        (SELECT count(*) FROM pg_replication_slots) AS slots
   FROM pg_roles r
  WHERE r.rolname = current_user
@@ -53,6 +58,7 @@ ServerInfo read_server_info(pg::Connection& conn) {
   info.superuser = row.boolean("superuser");
   info.can_create_in_database = row.boolean("can_create");
   info.in_recovery = row.boolean("in_recovery");
+  info.instance = row.text("instance");
   info.provider_roles = nlohmann::json::parse(row.view("provider_roles")).get<std::vector<std::string>>();
   bool via_provider = std::find(info.provider_roles.begin(), info.provider_roles.end(),
                                 "rds_replication") != info.provider_roles.end();

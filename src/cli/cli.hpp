@@ -28,6 +28,11 @@ struct Context {
 // --source, --target, -c/--config, and (when with_excludes) --exclude PATTERN (repeatable).
 void add_plan_flags(CLI::App* cmd, state::PlanInputs& inputs, bool with_excludes = true);
 
+// The command line for CLI11 (arguments after the program name, reversed as App::parse wants
+// them), taken before the passwords in argv are overwritten with '*' in place, so `ps` and
+// /proc/<pid>/cmdline do not show them while pgshift runs. Registers them for redaction.
+std::vector<std::string> take_arguments(int argc, char** argv);
+
 // Prints a JSON document on stdout (pretty, newline-terminated).
 void print_json(const nlohmann::json& doc);
 

@@ -1,5 +1,6 @@
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -27,6 +28,17 @@ void add_plan_flags(CLI::App* cmd, state::PlanInputs& inputs, bool with_excludes
     cmd->add_option("--exclude", inputs.excludes,
                     "Table pattern to leave out (name, schema.name, wildcards); repeatable");
   }
+}
+
+std::vector<std::string> take_arguments(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = argc - 1; i > 0; --i) args.emplace_back(argv[i]);
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg(argv[i]);
+    pg::register_written_passwords(arg);
+    for (const auto& [begin, end] : pg::password_spans(arg)) std::fill(argv[i] + begin, argv[i] + end, '*');
+  }
+  return args;
 }
 
 void print_json(const nlohmann::json& doc) {

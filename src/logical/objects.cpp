@@ -225,7 +225,7 @@ DroppedSubscription drop_subscription(pg::Connection& source, pg::Connection& ta
       // subscription can go, and drop the slots from here below.
       spdlog::warn("DROP SUBSCRIPTION {} on the target failed ({}); detaching its slot and dropping it from "
                    "the source directly",
-                   name, e.server_message());
+                   name, pg::one_line(e.server_message()));
       target.exec("ALTER SUBSCRIPTION " + ident + " DISABLE");
       target.exec("ALTER SUBSCRIPTION " + ident + " SET (slot_name = NONE)");
       target.exec("DROP SUBSCRIPTION " + ident);

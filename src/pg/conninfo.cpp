@@ -14,6 +14,56 @@
 #include "util/redact.hpp"
 
 namespace pgshift::pg {
+void register_written_passwords(std::string_view text) {
+  for (const auto& [begin, end] : password_spans(text)) {
+    std::string_view password = text.substr(begin, end - begin);
+    util::register_secret(password);
+    // An unencoded '@' makes libpq end the password early and read the rest as the host,
+    // which then appears in messages: register each piece too.
+    for (size_t start = 0; start <= password.size();) {
+      size_t at = password.find('@', start);
+      util::register_secret(password.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
+      if (at == std::string_view::npos) break;
+      start = at + 1;
+    }
+  }
+}
+
+std::vector<std::pair<size_t, size_t>> password_spans(std::string_view text) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  // scheme://user:PASSWORD@host. libpq ends the user info at the first '@', but a password
+  // with an unencoded '@' (a common slip) continues to the last one: take the longer span.
+  for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+    for (size_t at = text.find(scheme); at != std::string_view::npos; at = text.find(scheme, at + 1)) {
+      size_t begin = at + scheme.size();
+      size_t first_at = text.find_first_of("@/", begin);
+      if (first_at == std::string_view::npos || text[first_at] != '@') continue;
+      size_t segment_end = std::min(text.find("postgresql://", begin), text.find("postgres://", begin));
+      size_t end = text.substr(0, segment_end).rfind('@');
+      size_t colon = text.find(':', begin);
+      if (colon < first_at) spans.emplace_back(colon + 1, end);
+    }
+  }
+  // password=VALUE: a URL query parameter (ends at '&') or a key=value pair (quoted with
+  // backslash escapes, or ending at white space).
+  auto space = [&](size_t i) { return std::isspace(static_cast<unsigned char>(text[i])) != 0; };
+  for (size_t at = text.find("password"); at != std::string_view::npos; at = text.find("password", at + 1)) {
+    size_t i = at + 8;
+    while (i < text.size() && space(i)) ++i;
+    if (i >= text.size() || text[i] != '=') continue;
+    ++i;
+    while (i < text.size() && space(i)) ++i;
+    size_t begin = i;
+    if (i < text.size() && text[i] == '\'') {
+      begin = ++i;
+      while (i < text.size() && text[i] != '\'') i += text[i] == '\\' && i + 1 < text.size() ? 2 : 1;
+    } else {
+      while (i < text.size() && !space(i) && text[i] != '&') ++i;
+    }
+    if (i > begin) spans.emplace_back(begin, std::min(i, text.size()));
+  }
+  return spans;
+}
 
 ConnInfo ConnInfo::parse(std::string_view text, std::string_view what) {
   std::string input(text);
@@ -25,6 +75,9 @@ ConnInfo ConnInfo::parse(std::string_view text, std::string_view what) {
   if (input.empty()) throw UsageError(fmt::format("{}: empty connection string", what));
 
   char* errmsg = nullptr;
+  // libpq's errors for text it cannot parse quote the input back (a bad percent escape, or the
+  // whole URI) before any password is learnt from the parse.
+  register_written_passwords(input);
   PQconninfoOption* options = PQconninfoParse(input.c_str(), &errmsg);
   if (options == nullptr) {
     std::string reason = errmsg ? one_line(errmsg) : "out of memory";

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace pgshift::pg {
 
@@ -46,6 +48,16 @@ class ConnInfo {
  private:
   std::map<std::string, std::string> params_;  // only the keys that were set
 };
+
+// Where passwords are written in text that may hold connection strings (URL user info,
+// password=... in a URL query or a key=value string, anywhere in the text, e.g.
+// "--source=postgresql://u:pw@h/db"): [begin, end) byte ranges, as written (not decoded).
+// Found by syntax alone, before and whether or not libpq can parse the text.
+std::vector<std::pair<size_t, size_t>> password_spans(std::string_view text);
+
+// Registers the passwords of password_spans(text) for redaction, as written (and, for one
+// holding an unencoded '@', each piece libpq may show as part of the host).
+void register_written_passwords(std::string_view text);
 
 // Quotes a value for a key='value' conninfo string (backslash and single quote escaped).
 std::string conninfo_quote(std::string_view value);

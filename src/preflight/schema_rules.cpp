@@ -128,11 +128,18 @@ void check_schema(const Inputs& in, const Options&, std::vector<Hazard>& out) {
 
   // ---- sequences
   if (!in.source.sequences.empty()) {
+    std::vector<std::string> names;
+    for (const auto& s : in.source.sequences) {
+      std::string owner = s.owner_table ? fmt::format("owned by {}.{}", s.owner_table->display(), s.owner_column)
+                                        : "standalone";
+      std::string value = s.last_value ? fmt::format("last value {}", *s.last_value) : "never used";
+      names.push_back(fmt::format("{} ({}, {})", s.ref.display(), owner, value));
+    }
     out.push_back({Severity::info, "sequences", "both",
                    fmt::format("{} sequence(s) are not carried by logical replication; cutover sets them on "
                                "the target from the source's values",
                                in.source.sequences.size()),
-                   {}, ""});
+                   cap_list(names), ""});
   }
   if (!in.diff.missing_sequences.empty()) {
     std::vector<std::string> names;

@@ -41,6 +41,25 @@ void check_servers(const Inputs& in, const Options& options, std::vector<Hazard>
   const auto& tgt = in.target.server;
   const int64_t sync_workers = tgt.setting_int("max_sync_workers_per_subscription", 2);
 
+  // ---- one server: a mistyped target, or both variables set to the same URL
+  if (!src.instance.empty() && src.instance == tgt.instance) {
+    if (src.database == tgt.database) {
+      out.push_back({Severity::error, "same-database", "both",
+                     fmt::format("the source and the target are the same database ({} on one server): the "
+                                 "\"target\" tables below are the source's own, truncate nothing",
+                                 src.database),
+                     {"database " + src.database}, "point --target (or PGSHIFT_TARGET_URL) at the new server"});
+    } else {
+      out.push_back({Severity::error, "same-server", "both",
+                     fmt::format("the source ({}) and the target ({}) are databases of one server: CREATE "
+                                 "SUBSCRIPTION cannot create its slot on the server it runs on and would hang",
+                                 src.database, tgt.database),
+                     {"database " + src.database, "database " + tgt.database},
+                     "migrate to a separate server; to copy a database within one server use "
+                     "CREATE DATABASE ... TEMPLATE or pg_dump | psql"});
+    }
+  }
+
   // ---- versions
   out.push_back({Severity::info, "versions", "both",
                  fmt::format("source runs PostgreSQL {}, target PostgreSQL {}", src.short_version(),
@@ -63,6 +82,12 @@ void check_servers(const Inputs& in, const Options& options, std::vector<Hazard>
     out.push_back({Severity::error, "source-standby", "source",
                    "the source is a standby; logical replication from a standby needs PostgreSQL 16",
                    {}, "point --source at the primary"});
+  }
+  if (tgt.in_recovery) {
+    out.push_back({Severity::error, "target-standby", "target",
+                   "the target is a standby (in recovery): it is read-only, so nothing can be created or "
+                   "replicated into it",
+                   {}, "point --target at the new primary (CloudNativePG: the -rw service)"});
   }
   if (src.setting("server_encoding") != tgt.setting("server_encoding")) {
     out.push_back({Severity::warning, "encoding-differs", "both",

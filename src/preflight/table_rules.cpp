@@ -58,7 +58,9 @@ void check_identity(const Inputs& in, std::vector<Hazard>& out) {
                    fmt::format("{} table(s) have REPLICA IDENTITY NOTHING: UPDATE and DELETE on the source "
                                "fail once they are published",
                                nothing.size()),
-                   cap_list(nothing), "ALTER TABLE ... REPLICA IDENTITY DEFAULT"});
+                   cap_list(nothing),
+                   "pgshift sync start sets REPLICA IDENTITY DEFAULT (their primary key serves; undone by sync "
+                   "stop), or ALTER TABLE ... REPLICA IDENTITY DEFAULT yourself"});
   }
   if (!full_without_equality.empty()) {
     out.push_back({Severity::error, "identity-full-without-equality", "source",
@@ -70,7 +72,7 @@ void check_identity(const Inputs& in, std::vector<Hazard>& out) {
   }
 }
 
-void check_target_rows(const Inputs& in, std::vector<Hazard>& out) {
+void check_target_rows(const Inputs& in, const Options& options, std::vector<Hazard>& out) {
   std::vector<std::string> nonempty, unknown;
   for (const auto& ref : in.selection.replicated) {
     auto it = in.target_has_rows.find(ref);
@@ -84,7 +86,16 @@ void check_target_rows(const Inputs& in, std::vector<Hazard>& out) {
                                unknown.size()),
                    cap_list(unknown), "run check as the target superuser that will own the subscription"});
   }
-  if (!nonempty.empty()) {
+  // While the plan's subscription exists (sync start ran), the rows are replication's own.
+  bool subscribed = std::any_of(in.target.subscriptions.begin(), in.target.subscriptions.end(),
+                                [&](const catalog::Subscription& s) { return s.name == options.subscription; });
+  if (!nonempty.empty() && subscribed) {
+    out.push_back({Severity::info, "target-rows-replicated", "target",
+                   fmt::format("{} replicated table(s) hold rows on the target, copied there by subscription "
+                               "'{}' (already syncing)",
+                               nonempty.size(), options.subscription),
+                   cap_list(nonempty), "pgshift sync status shows the copy and the lag"});
+  } else if (!nonempty.empty()) {
     out.push_back({Severity::error, "target-not-empty", "target",
                    fmt::format("{} replicated table(s) already hold rows on the target; the initial copy "
                                "would collide with them (duplicate keys) or duplicate them",
@@ -177,7 +188,7 @@ void check_leftovers(const Inputs& in, const Options& options, std::vector<Hazar
 
 void check_tables(const Inputs& in, const Options& options, std::vector<Hazard>& out) {
   check_identity(in, out);
-  check_target_rows(in, out);
+  check_target_rows(in, options, out);
   check_leftovers(in, options, out);
 }
 

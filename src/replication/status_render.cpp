@@ -58,7 +58,9 @@ std::string slot_line(const Status& st) {
 std::string lag_line(const Status& st) {
   if (!st.lag_bytes) return "lag     unknown (the slot has not confirmed a position)";
   return fmt::format("lag     {}, {}  ({} at {}, confirmed {})", util::format_bytes(*st.lag_bytes),
-                     st.lag_seconds ? fmt::format("{:.1f}s", *st.lag_seconds) : std::string("? s"), st.publisher_role(),
+                     st.lag_seconds ? fmt::format("{:.1f}s", *st.lag_seconds)
+                                    : std::string("seconds unknown (no report from the subscriber)"),
+                     st.publisher_role(),
                      st.source_lsn ? st.source_lsn->to_string() : "?",
                      st.slot.confirmed_flush ? st.slot.confirmed_flush->to_string() : "?");
 }

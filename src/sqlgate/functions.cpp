@@ -9,8 +9,9 @@
 //   SQLSTATE 25006). What READ ONLY and ROLLBACK cannot stop is what this list is for: effects
 //   outside the transaction (signals, files, other sessions, the network, WAL, replication
 //   slots, statistics, sequences, session locks, transaction ids, time) and the few built-ins
-//   that write catalogs without asking whether the transaction is read-only (lo_create,
-//   pg_import_system_collations, pg_logical_emit_message). Each family below says which.
+//   that write catalogs or indexes without asking whether the transaction is read-only
+//   (lo_create, pg_import_system_collations, pg_logical_emit_message,
+//   brin_summarize_new_values). Each family below says which.
 // - An allow-list of the ~3,000 functions of PostgreSQL 13-17 plus every extension people
 //   query with (PostGIS, pg_trgm, citext, TimescaleDB's time_bucket, ...) would reject ordinary
 //   analytical SQL and rot with each release; the dangerous families are few, well known, and
@@ -33,6 +34,8 @@
 // Qualified column references (`t.schedule`, `r.http_status`) are not treated as calls: the
 // notation only calls a function whose one argument takes the table's row type, which no
 // function here does, and such column names are common. A name ending in '*' is a prefix.
+// The FROM allow-list is the other way round: it matches exactly, unqualified or in pg_catalog
+// only, since a folded or schema-qualified match would let `evil.generate_series` through.
 //
 // What is deliberately not here: functions that only read inside the database (catalog and
 // statistics functions, pg_stat_get_*, pg_get_*def, has_*_privilege, current_setting), volatile
@@ -83,6 +86,9 @@ constexpr std::array<Names, 7> kDirectWrites = {
     "pg_import_system_collations", "pg_nextoid",        "binary_upgrade_*", "pg_truncate_visibility_map",
     "heap_force_kill",             "heap_force_freeze", "pg_buffercache_evict*"};
 
+constexpr std::array<Names, 4> kIndexMaintenance = {"brin_summarize_new_values", "brin_summarize_range",
+                                                    "brin_desummarize_range", "gin_clean_pending_list"};
+
 constexpr std::array<Names, 2> kAdvisoryLocks = {"pg_advisory_*", "pg_try_advisory_*"};
 
 constexpr std::array<Names, 24> kWalBackupReplication = {
@@ -125,7 +131,7 @@ constexpr std::array<Names, 3> kSleep = {"pg_sleep", "pg_sleep_for", "pg_sleep_u
 constexpr std::array<Names, 7> kNetworkAndJobs = {"http", "http_*", "invoke", "schedule", "schedule_in_database",
                                                   "unschedule", "alter_job"};
 
-constexpr std::array<DeniedFamily, 15> kFamilies = {{
+constexpr std::array<DeniedFamily, 16> kFamilies = {{
     {"backend-signalling",
      "signals server processes (cancel or terminate sessions, reload or rotate configuration, log memory, "
      "promote); not transactional, and a role may signal its own and same-role sessions",
@@ -148,6 +154,10 @@ constexpr std::array<DeniedFamily, 15> kFamilies = {{
      kServerFiles},
     {"direct-writes", "writes catalogs, relation files or shared buffers directly, even in a READ ONLY transaction",
      kDirectWrites},
+    {"index-maintenance",
+     "rewrites index pages (BRIN summaries, GIN pending lists) even in a READ ONLY transaction, and ROLLBACK "
+     "does not undo it; maintenance belongs to VACUUM",
+     kIndexMaintenance},
     {"advisory-locks",
      "takes advisory locks; session-level ones outlive the transaction and block other sessions", kAdvisoryLocks},
     {"wal-backup-replication",
@@ -221,8 +231,8 @@ const DeniedFamily* denied_relation(std::string_view folded_name) {
   return nullptr;
 }
 
-bool allowed_in_from(std::string_view folded_name) {
-  return std::find(kFromFunctions.begin(), kFromFunctions.end(), folded_name) != kFromFunctions.end();
+bool allowed_in_from(std::string_view name) {
+  return std::find(kFromFunctions.begin(), kFromFunctions.end(), name) != kFromFunctions.end();
 }
 
 std::span<const DeniedFamily> denied_families() { return kFamilies; }

@@ -26,7 +26,9 @@ const DeniedFamily* denied_function(std::string_view folded_name);
 const DeniedFamily* denied_relation(std::string_view folded_name);
 
 // Whether a function may be called in FROM (a known, side-effect-free set-returning function).
-bool allowed_in_from(std::string_view folded_name);
+// Matched exactly, not folded: the names are PostgreSQL's own, in lower case; a quoted
+// "GENERATE_SERIES" is a different function.
+bool allowed_in_from(std::string_view name);
 
 // Everything, for the documentation and the tests.
 std::span<const DeniedFamily> denied_families();

@@ -201,14 +201,23 @@ class Walker {
       const json& items = field(field(entry, "List"), "items");
       if (!items.is_array() || items.empty() || node_type(items[0]) != "FuncCall") continue;  // COALESCE(): syntax
       const json& call = items[0]["FuncCall"];
-      std::string name = last_name(field(call, "funcname"));
-      std::string folded = fold_name(name);
-      if (denied_function(folded) || allowed_in_from(folded)) continue;  // the FuncCall visit reports denials
+      const json& names = field(call, "funcname");
+      std::string name = last_name(names);
+      if (denied_function(fold_name(name))) continue;  // the FuncCall visit reports it
+      // The allow-list names PostgreSQL's own functions, so it matches exactly as the parser
+      // resolved the identifiers: "GENERATE_SERIES" or evil.generate_series is someone else's.
+      std::string schema = names.is_array() && names.size() > 1 ? text_field(field(names[0], "String"), "sval") : "";
+      if (allowed_in_from(name) && (schema.empty() || schema == "pg_catalog")) continue;
+      std::string shown = schema.empty() ? name : schema + "." + name;
       report(Rule::function_in_from,
-             fmt::format("{}() in FROM is not allowed: only known set-returning functions (generate_series, "
-                         "unnest, json_each, jsonb_to_recordset, regexp_matches, ...) may be table sources; "
-                         "call other functions in the select list",
-                         name),
+             allowed_in_from(name)
+                 ? fmt::format("{}() in FROM is not allowed: the set-returning functions allowed there are the "
+                               "built-in ones, unqualified or in pg_catalog",
+                               shown)
+                 : fmt::format("{}() in FROM is not allowed: only known set-returning functions (generate_series, "
+                               "unnest, json_each, jsonb_to_recordset, regexp_matches, ...) may be table sources; "
+                               "call other functions in the select list",
+                               shown),
              location_of(call).value_or(here));
     }
   }

@@ -157,6 +157,14 @@ std::string render_text(const Report& r, size_t max_listed) {
                              util::paint("match", util::Color::green), t.cleared_by_recheck,
                              t.cleared_by_recheck == 1 ? "" : "s");
         }
+        if (t.source_rows != t.target_rows) {
+          // Each chunk was counted on both sides at nearly the same moment, but the source kept
+          // changing: every row that differed was confirmed as lag under the fence.
+          out += fmt::format("\n{} {}: the row counts ({} on the source, {} on the target) were read while writes "
+                             "arrived; every row that differed was still on its way and arrived under the lag fence\n",
+                             head, util::paint("match", util::Color::green), grouped(t.source_rows),
+                             grouped(t.target_rows));
+        }
         break;
     }
     // Notes explain a result; for a plain match they are in the JSON report only.

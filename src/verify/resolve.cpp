@@ -174,7 +174,10 @@ Findings Resolver::buckets(const std::vector<Key>& bounds, std::vector<int> mism
   const size_t n = bounds.size() + 1;
   for (int i = 0; i < limits_.rechecks && !mismatching.empty() && pass_fence(f); ++i) {
     ++f.rechecks;
-    auto [a, b] = pair_.both([&](Session& c, Side side) { return read_buckets(c, hash_query(sql(side), {}, bounds), n); });
+    // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+    auto both = pair_.both([&](Session& c, Side side) { return read_buckets(c, hash_query(sql(side), {}, bounds), n); });
+    const std::vector<Agg>& a = both.first;
+    const std::vector<Agg>& b = both.second;
     std::erase_if(mismatching, [&](int k) { return a[k] == b[k]; });
     if (mismatching.empty()) f.cleared_by_recheck = true;
   }

@@ -9,10 +9,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <chrono>
 #include <thread>
 
 #include "support/support.hpp"
+#include "util/process.hpp"
 
 using namespace pgshift;
 using namespace pgshift::testing;
@@ -161,6 +165,30 @@ TEST_F(BadInputTest, UsageErrorsExitTwo) {
     EXPECT_EQ(run.all().find("leak-me-99"), std::string::npos) << run.all();
     expect_no_password(run.all());
   }
+}
+
+// A command runs for minutes (sync soak, status --watch) with its URLs on the command line;
+// `ps` must not show their passwords meanwhile.
+TEST_F(BadInputTest, PasswordsAreHiddenFromProcessListings) {
+  FakeServer blackhole(false);
+  util::ProcessSpec spec;
+  spec.argv = {PGSHIFT_BINARY, "check", "--connect-timeout", "3s", "--source",
+               fmt::format("postgresql://postgres:url-pw-5150@127.0.0.1:{}/app", blackhole.port()),
+               fmt::format("--target=host=127.0.0.1 port={} password='kv pw-5150'", blackhole.port())};
+  spec.output_file = cluster_->directory() + "/ps-check.log";
+  util::Child child = util::spawn(spec);
+  // Until exec the child shows this test's command line; pgshift hides the passwords first thing.
+  const std::string hidden = fmt::format("postgres:***********@127.0.0.1:{}/app", blackhole.port());
+  std::string cmdline;
+  auto hidden_in_cmdline = [&] {
+    std::ifstream in(fmt::format("/proc/{}/cmdline", child.pid()), std::ios::binary);
+    cmdline.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return cmdline.find(hidden) != std::string::npos;
+  };
+  EXPECT_TRUE(wait_until(hidden_in_cmdline, util::Millis(2000))) << cmdline;
+  EXPECT_EQ(cmdline.find("pw-5150"), std::string::npos) << cmdline;
+  EXPECT_NE(cmdline.find("password='**********'"), std::string::npos) << cmdline;
+  EXPECT_EQ(child.wait_for(util::Millis(10'000)), std::optional<int>(3));
 }
 
 TEST_F(BadInputTest, SourceFromEnvironment) {

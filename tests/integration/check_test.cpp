@@ -164,6 +164,28 @@ TEST_F(CheckTest, CleanPairPasses) {
   EXPECT_NE(run.out.find("ready for pgshift sync start"), std::string::npos) << run.out;
 }
 
+// Both URLs on one server (a mistyped target, or both variables set to the same URL): before
+// this rule the only error was target-not-empty, whose fix (--truncate-target) emptied the source.
+TEST_F(CheckTest, SourceAndTargetOnOneServerAreRefused) {
+  json same = check_json(source_->url("clean"), source_->url("clean"));
+  expect_hazard(same, "same-database", "error", "database clean");
+  EXPECT_EQ(hazard(same, "same-server"), nullptr);
+  json sibling = check_json(source_->url("clean"), source_->url("app"));
+  expect_hazard(sibling, "same-server", "error", "database app");
+  EXPECT_EQ(hazard(sibling, "same-database"), nullptr);
+
+  // Without the rule it would truncate, then hang in CREATE SUBSCRIPTION: bound the wait.
+  CliRun start = run_pgshift({"sync", "start", "--truncate-target", "--source", source_->url("clean"), "--target",
+                              source_->url("clean")},
+                             {}, util::Millis(30'000));
+  EXPECT_EQ(start.exit_code, 1) << start.all();
+  EXPECT_NE(start.err.find("sync start refused"), std::string::npos) << start.err;
+  EXPECT_NE(start.err.find("same-database"), std::string::npos) << start.err;
+  pg::Connection s = connect(*source_, "clean");
+  EXPECT_EQ(count_rows(s, "accounts"), 2) << "the source was truncated";
+  EXPECT_EQ(s.exec("SELECT count(*) FROM pg_publication").scalar_int64(), 0);
+}
+
 TEST_F(CheckTest, RolesWithoutReplicationOwnershipOrSuperuser) {
   pg::Connection s = connect(*source_, "clean");
   run_sql(s, fmt::format("CREATE ROLE reader LOGIN PASSWORD '{}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader",

@@ -33,6 +33,8 @@ CREATE TABLE orders (id bigserial PRIMARY KEY, account_id bigint REFERENCES acco
                      status text, placed_at timestamptz);
 CREATE TABLE events (id bigserial PRIMARY KEY, payload jsonb, tags text[]);
 CREATE TABLE categories (id int PRIMARY KEY, parent_id int REFERENCES categories, name text);
+CREATE INDEX orders_placed_brin ON orders USING brin (placed_at);
+CREATE INDEX events_tags_gin ON events USING gin (tags) WITH (fastupdate = on);
 CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 100;
 CREATE SEQUENCE invoice_seq;
 INSERT INTO accounts (owner, balance, created_at)
@@ -52,6 +54,9 @@ CREATE MATERIALIZED VIEW order_totals AS SELECT account_id, sum(amount) AS total
 CREATE PROCEDURE wipe() LANGUAGE sql AS $$DELETE FROM orders$$;
 CREATE FUNCTION canary_write() RETURNS SETOF int LANGUAGE plpgsql AS
   $$BEGIN INSERT INTO categories VALUES (99, NULL, 'written'); RETURN NEXT 1; END$$;
+CREATE SCHEMA shadow;
+CREATE FUNCTION shadow.generate_series(int, int) RETURNS SETOF int LANGUAGE plpgsql AS
+  $$BEGIN INSERT INTO categories VALUES (98, NULL, 'shadowed'); RETURN NEXT 1; END$$;
 SELECT lo_from_bytea(4242, 'secret large object');
 SELECT setval('invoice_seq', 7);
 ANALYZE;

@@ -145,6 +145,9 @@ TEST(Assess, VersionsStandbyAndEncoding) {
   expect_hazard(hs, "target-older", Severity::warning);
   EXPECT_EQ(find(hs, "source-standby"), nullptr);  // 16 can decode on a standby
   expect_hazard(hs, "encoding-differs", Severity::warning);
+  EXPECT_EQ(find(hs, "target-standby"), nullptr);
+  f.in.target.server.in_recovery = true;
+  expect_hazard(f.run(), "target-standby", Severity::error);
   f.in.source.server.version_num = 140009;
   expect_hazard(f.run(), "source-standby", Severity::error);
   f.in.source.server.version_num = 90624;
@@ -209,6 +212,7 @@ TEST(Assess, SchemaDifferences) {
   ASSERT_EQ(enums->objects.size(), 1u);
   EXPECT_NE(enums->objects[0].find("'refunded'"), std::string::npos);
   EXPECT_EQ(find(hs, "extension-unavailable-on-target")->objects, std::vector<std::string>{"postgis"});
+  EXPECT_EQ(find(hs, "sequences")->objects, std::vector<std::string>{"public.legacy_id_seq (standalone, never used)"});
 }
 
 TEST(Assess, IdentityRowsAndLeftOutTables) {
@@ -251,7 +255,9 @@ TEST(Assess, IdentityRowsAndLeftOutTables) {
   expect_hazard(hs, "identity-full-without-equality", Severity::error);
   expect_hazard(hs, "replica-identity-index", Severity::info);
   expect_hazard(hs, "replica-identity-nothing", Severity::warning);
-  expect_hazard(hs, "target-not-empty", Severity::error);
+  // The subscription already copies into the target: its rows are replication's, not seed data.
+  expect_hazard(hs, "target-rows-replicated", Severity::info);
+  EXPECT_EQ(find(hs, "target-not-empty"), nullptr);
   expect_hazard(hs, "unlogged-tables", Severity::warning);
   expect_hazard(hs, "excluded-tables", Severity::info);
   expect_hazard(hs, "large-objects", Severity::warning);
@@ -259,8 +265,37 @@ TEST(Assess, IdentityRowsAndLeftOutTables) {
   expect_hazard(hs, "publication-exists", Severity::info);
   expect_hazard(hs, "subscription-exists", Severity::info);
   EXPECT_EQ(find(hs, "no-replica-identity")->objects, std::vector<std::string>{"public.page_views"});
-  EXPECT_EQ(find(hs, "target-not-empty")->objects, std::vector<std::string>{"public.orders"});
-  EXPECT_EQ(errors(hs), 2);
+  EXPECT_EQ(find(hs, "target-rows-replicated")->objects, std::vector<std::string>{"public.orders"});
+  EXPECT_EQ(errors(hs), 1);
+
+  // Without it, the same rows would collide with the initial copy.
+  f.in.target.subscriptions.clear();
+  std::vector<Hazard> unsubscribed = assess(f.in, f.options);
+  expect_hazard(unsubscribed, "target-not-empty", Severity::error);
+  EXPECT_EQ(find(unsubscribed, "target-not-empty")->objects, std::vector<std::string>{"public.orders"});
+  EXPECT_EQ(find(unsubscribed, "target-rows-replicated"), nullptr);
+  EXPECT_EQ(errors(unsubscribed), 2);
+}
+
+// Both URLs reaching one server: the "target" rows are the source's own (a --truncate-target
+// would empty the source), and CREATE SUBSCRIPTION would hang creating its slot.
+TEST(Assess, SourceAndTargetOnOneServer) {
+  Fixture f;
+  f.in.source.server.instance = f.in.target.server.instance = "7710619759604077909/1763733763.569486";
+  std::vector<Hazard> hs = f.run();
+  expect_hazard(hs, "same-database", Severity::error);
+  EXPECT_EQ(find(hs, "same-server"), nullptr);
+
+  f.in.target.server.database = "app_copy";
+  hs = f.run();
+  expect_hazard(hs, "same-server", Severity::error);
+  EXPECT_EQ(find(hs, "same-database"), nullptr);
+
+  // Another server (or the same system identifier after a restart: a promoted clone) is fine.
+  f.in.target.server.instance = "7710619759604077909/1763733999.000001";
+  hs = f.run();
+  EXPECT_EQ(find(hs, "same-server"), nullptr);
+  EXPECT_EQ(find(hs, "same-database"), nullptr);
 }
 
 TEST(Assess, LongObjectListsAreCapped) {

@@ -43,6 +43,10 @@ TEST(StatusRender, HumanReportShowsEverySection) {
                        "errors: 0 apply, 2 table-sync"))
       << out;
   EXPECT_TRUE(has(out, "lag     2.0 kB, 1.2s  (source at 0/1800, confirmed 0/1000)")) << out;
+  Status silent = sample();
+  silent.lag_seconds.reset();
+  EXPECT_TRUE(has(render(silent), "lag     2.0 kB, seconds unknown (no report from the subscriber)  (source at"))
+      << render(silent);
   EXPECT_TRUE(has(out, "slot    pgshift: active, wal_status reserved, retains 3.0 MB (max_slot_wal_keep_size unlimited)"))
       << out;
   EXPECT_TRUE(has(out, "tables  3 published: 1 ready, 0 synced, 1 copying, 1 init")) << out;

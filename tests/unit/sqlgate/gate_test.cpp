@@ -162,6 +162,16 @@ TEST(Gate, FunctionsInFromMustBeKnownSetReturningFunctions) {
   EXPECT_EQ(rule_of("SELECT * FROM my_function()"), "function-in-from");
   EXPECT_EQ(rule_of("SELECT * FROM t, LATERAL app.refresh_cache(t.id) r"), "function-in-from");
   EXPECT_EQ(rule_of("SELECT * FROM ROWS FROM (unnest(ARRAY[1]), other())"), "function-in-from");
+  // The allowed names are PostgreSQL's own: another schema's or a quoted upper-case namesake
+  // is someone else's function.
+  EXPECT_TRUE(check("SELECT * FROM pg_catalog.generate_series(1, 3)").accepted);
+  EXPECT_TRUE(check("SELECT * FROM \"generate_series\"(1, 3)").accepted);
+  EXPECT_TRUE(check("SELECT * FROM GENERATE_SERIES(1, 3)").accepted);
+  for (const char* sql : {"SELECT * FROM evil.generate_series(1, 3)", "SELECT * FROM \"GENERATE_SERIES\"(1, 3)",
+                          "SELECT * FROM public.unnest(ARRAY[1])", "SELECT * FROM \"PG_CATALOG\".unnest(ARRAY[1])",
+                          "SELECT * FROM t, LATERAL app.jsonb_each(t.doc) e"}) {
+    EXPECT_EQ(rule_of(sql), "function-in-from") << sql;
+  }
   // Outside FROM, unknown functions are fine (READ ONLY stops writes they attempt).
   EXPECT_TRUE(check("SELECT my_function()").accepted);
   // Syntax that looks like a call in FROM is not a user function.

@@ -75,6 +75,18 @@ TEST(VerifyReport, TextListsDifferencesSkipsAndSummary) {
             std::string::npos)
       << text;
   EXPECT_EQ(render_text(sample(), 1).find("id=42"), std::string::npos) << "max_listed caps the list";
+  EXPECT_EQ(text.find("public.users match"), std::string::npos) << "a plain match has no paragraph";
+}
+
+TEST(VerifyReport, MatchWithCountsReadDuringWritesSaysWhy) {
+  Report r = sample();
+  r.tables[2].status = TableStatus::match;
+  r.tables[2].target_rows = 2990;
+  std::string text = render_text(r);
+  EXPECT_NE(text.find("public.users match: the row counts (3,000 on the source, 2,990 on the target) were read while "
+                      "writes arrived"),
+            std::string::npos)
+      << text;
 }
 
 TEST(VerifyReport, Json) {
