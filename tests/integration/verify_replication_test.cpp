@@ -107,6 +107,17 @@ class VerifyReplicationTest : public ::testing::Test {
     return none;
   }
 
+  // Puts accounts row `id` on the target back as the source has it (bypassing the fence).
+  static void copy_account_row_to_target(int id) {
+    pg::Connection s = connect(*source_, "app");
+    pg::Connection t = connect(*target_, "app");
+    pg::Result row = s.exec("SELECT owner, balance::text, updated_at::text FROM accounts WHERE id = $1",
+                            {std::to_string(id)});
+    t.exec("SET session_replication_role = replica");
+    t.exec("INSERT INTO accounts (id, owner, balance, updated_at) VALUES ($1, $2, $3::numeric, $4::timestamptz)",
+           {std::to_string(id), row.row(0).text("owner"), row.row(0).text("balance"), row.row(0).text("updated_at")});
+  }
+
   static LocalCluster* source_;
   static LocalCluster* target_;
 };
@@ -150,15 +161,9 @@ TEST_F(VerifyReplicationTest, RealDifferenceOnTheSubscriberIsFoundDespiteLiveWri
   EXPECT_EQ(a["differences"][1]["key"], json({{"id", "6"}}));
   EXPECT_EQ(a["differences"][1]["kind"], "missing_on_target");
   EXPECT_GT(a["rechecks"].get<int>(), 0) << "a difference is believed only after the fence: " << a.dump(1);
-  {
-    // Put the subscriber back as replication left it.
-    pg::Connection s = connect(*source_, "app");
-    pg::Connection t = connect(*target_, "app");
-    pg::Result row = s.exec("SELECT owner, balance::text, updated_at::text FROM accounts WHERE id = 6");
-    t.exec("UPDATE accounts SET owner = 'owner 5' WHERE id = 5");
-    t.exec("INSERT INTO accounts VALUES (6, $1, $2::numeric, $3::timestamptz)",
-           {row.row(0).text("owner"), row.row(0).text("balance"), row.row(0).text("updated_at")});
-  }
+  // Put the subscriber back as replication left it.
+  connect(*target_, "app").exec("UPDATE accounts SET owner = 'owner 5' WHERE id = 5");
+  copy_account_row_to_target(6);
 }
 
 TEST_F(VerifyReplicationTest, StoppedSubscriptionTimesTheFenceOutOnceAndSaysSo) {
@@ -249,12 +254,7 @@ TEST_F(VerifyReplicationTest, HotRowsAreInFluxButAMissingHotRowIsADifference) {
   std::printf("hot row: %lld updates during verify, in-flux note: %s\n", static_cast<long long>(updates.load()),
               in_flux_note ? "yes" : "no (cleared by the fence)");
   // Put row 2 back so the other cases see identical tables.
-  pg::Connection s = connect(*source_, "app");
-  pg::Connection tt = connect(*target_, "app");
-  pg::Result row = s.exec("SELECT owner, balance::text, updated_at::text FROM accounts WHERE id = 2");
-  tt.exec("SET session_replication_role = replica");
-  tt.exec("INSERT INTO accounts (id, owner, balance, updated_at) VALUES (2, $1, $2::numeric, $3::timestamptz)",
-          {row.row(0).text("owner"), row.row(0).text("balance"), row.row(0).text("updated_at")});
+  copy_account_row_to_target(2);
 }
 
 }  // namespace
