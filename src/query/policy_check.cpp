@@ -1,0 +1,218 @@
+// check_policy(): one catalog lookup for everything a statement references, then the policy.
+#include "query/policy_check.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "sqlgate/function_policy.hpp"
+
+namespace pgshift::query {
+namespace {
+
+using sqlgate::Reference;
+using RefKind = sqlgate::Reference::Kind;
+
+// Every function reachable from the names given, one row per (what was named, function):
+//   kind 'f'  functions by name ($1)
+//   kind 'o'  operators by name ($2): the operator's function and the planner's estimators
+//   kind 't'  types by name ($3): the input function (literals, record columns) and casts into it
+//   kind 'r'  relations by name ($4), with their relkind (no function)
+// For operators and types, the rows of built-in, non-volatile, non-SECURITY-DEFINER functions are
+// left out (the policy allows them, and '=' alone has hundreds); functions by name are all kept,
+// since the denied families and the argument counts matter there. path_rank is the schema's
+// place in current_schemas(true) (NULL when not searched). Names arrive as JSON arrays, bound.
+constexpr std::string_view kLookup = R"sql(
+WITH path AS (
+  SELECT s.nspname, s.n FROM unnest(pg_catalog.current_schemas(true)) WITH ORDINALITY AS s(nspname, n)
+), found AS (
+  SELECT 'f'::text AS kind, p.proname::text AS key, p.pronamespace AS ns, NULL::text AS detail, p.oid AS fn
+  FROM pg_catalog.pg_proc p
+  WHERE p.proname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($1::jsonb)))
+  UNION ALL
+  SELECT 'o', o.oprname::text, o.oprnamespace, CASE WHEN o.oprleft = 0 THEN '1' ELSE '2' END, f.fn
+  FROM pg_catalog.pg_operator o,
+       LATERAL (VALUES (o.oprcode::oid), (o.oprrest::oid), (o.oprjoin::oid)) AS f(fn)
+  WHERE o.oprname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($2::jsonb))) AND f.fn <> 0
+  UNION ALL
+  SELECT 't', t.typname::text, t.typnamespace, NULL, f.fn
+  FROM pg_catalog.pg_type t,
+       LATERAL (SELECT t.typinput::oid
+                UNION ALL
+                SELECT c.castfunc FROM pg_catalog.pg_cast c WHERE c.casttarget = t.oid AND c.castfunc <> 0) AS f(fn)
+  WHERE t.typname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($3::jsonb)))
+), facts AS (
+  SELECT x.kind, x.key, n.nspname AS schema, path.n AS path_rank, x.detail,
+         fn.nspname AS fn_schema, p.proname AS fn_name, fn.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS signature,
+         p.pronargs, p.pronargdefaults, p.provariadic <> 0 AS is_variadic, p.provolatile, p.prosecdef,
+         l.lanname, coalesce(e.extname, '') AS extname,
+         p.pronargs > 0 AND EXISTS (SELECT FROM pg_catalog.pg_type a
+                                    WHERE a.oid = p.proargtypes[0] AND a.typrelid <> 0) AS row_arg,
+         p.oid < 16384 AND e.extname IS NULL AND fn.nspname IN ('pg_catalog', 'information_schema') AS built_in
+  FROM found x
+  JOIN pg_catalog.pg_namespace n ON n.oid = x.ns
+  LEFT JOIN path ON path.nspname = n.nspname
+  JOIN pg_catalog.pg_proc p ON p.oid = x.fn
+  JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace
+  JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+  LEFT JOIN LATERAL (SELECT e.extname FROM pg_catalog.pg_depend d
+                     JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
+                     WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid
+                       AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
+                     LIMIT 1) e ON true
+)
+SELECT kind, key, schema, path_rank, detail, fn_schema, fn_name, signature, pronargs, pronargdefaults, is_variadic,
+       provolatile, prosecdef, lanname, extname, row_arg, built_in
+FROM facts
+WHERE kind = 'f' OR NOT built_in OR provolatile = 'v' OR prosecdef
+UNION ALL
+SELECT 'r', c.relname::text, n.nspname, path.n, c.relkind::text,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN path ON path.nspname = n.nspname
+WHERE c.relname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($4::jsonb)))
+)sql";
+
+struct Found {
+  char kind = 'f';
+  std::string key;
+  std::string schema;            // of what was named (the function, operator, type or relation)
+  std::optional<int> path_rank;  // its schema's place in the search path
+  std::string detail;            // operator: "1" prefix, "2" infix; relation: relkind
+  sqlgate::FunctionFacts facts;  // functions only
+  int defaults = 0;
+  bool variadic = false;
+  bool row_arg = false;
+};
+
+std::vector<Found> lookup(pg::Connection& conn, const std::vector<Reference>& refs) {
+  nlohmann::json names[4] = {nlohmann::json::array(), nlohmann::json::array(), nlohmann::json::array(),
+                             nlohmann::json::array()};
+  for (const Reference& r : refs) {
+    int slot = r.kind == RefKind::operator_ ? 1 : r.kind == RefKind::type ? 2 : r.kind == RefKind::relation ? 3 : 0;
+    names[slot].push_back(r.name);
+  }
+  pg::Result r = conn.exec(kLookup, {names[0].dump(), names[1].dump(), names[2].dump(), names[3].dump()});
+  std::vector<Found> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    Found f;
+    f.kind = r.view(i, 0).empty() ? '?' : r.view(i, 0)[0];
+    f.key = r.view(i, 1);
+    f.schema = r.view(i, 2);
+    if (!r.is_null(i, 3)) f.path_rank = std::stoi(std::string(r.view(i, 3)));
+    f.detail = r.view(i, 4);
+    if (f.kind != 'r') {
+      f.facts.schema = r.view(i, 5);
+      f.facts.name = r.view(i, 6);
+      f.facts.signature = r.view(i, 7);
+      f.facts.nargs = std::stoi(std::string(r.view(i, 8)));
+      f.defaults = std::stoi(std::string(r.view(i, 9)));
+      f.variadic = r.view(i, 10) == "t";
+      f.facts.volatility = r.view(i, 11).empty() ? 'v' : r.view(i, 11)[0];
+      f.facts.security_definer = r.view(i, 12) == "t";
+      f.facts.language = r.view(i, 13);
+      f.facts.extension = r.view(i, 14);
+      f.row_arg = r.view(i, 15) == "t";
+      f.facts.built_in = r.view(i, 16) == "t";
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// Whether a function taking nargs (of which `defaults` have defaults, the last VARIADIC when
+// variadic) can be called with n arguments.
+bool fits(const Found& f, int n) {
+  if (n < 0) return true;
+  int max = f.facts.nargs;
+  return n == max || (n < max && n >= max - f.defaults) || (f.variadic && n >= max - 1);
+}
+
+bool named_by(const Found& f, const Reference& r) {
+  if (f.key != r.name) return false;
+  return r.schema.empty() ? f.path_rank.has_value() : f.schema == r.schema;
+}
+
+// The functions a reference may reach, conservatively.
+std::vector<const Found*> candidates(const std::vector<Found>& found, const Reference& r) {
+  char kind = r.kind == RefKind::operator_ ? 'o' : r.kind == RefKind::type ? 't' : 'f';
+  std::vector<const Found*> named, fitting;
+  for (const Found& f : found) {
+    if (f.kind != kind || !named_by(f, r)) continue;
+    if (r.kind == RefKind::operator_) {
+      if (f.detail == std::to_string(r.nargs)) fitting.push_back(&f);
+      continue;
+    }
+    named.push_back(&f);
+    if (r.kind == RefKind::row_attribute && !f.row_arg) continue;
+    if (fits(f, r.nargs)) fitting.push_back(&f);
+  }
+  // A miscounted call (named arguments, an unusual aggregate) must not escape the check.
+  if (fitting.empty() && r.kind == RefKind::function) return named;
+  return fitting;
+}
+
+std::string context(const Reference& r, const Found& f) {
+  switch (r.kind) {
+    case RefKind::function: return r.in_from ? "in FROM, " : "";
+    case RefKind::attribute: return fmt::format("(...).{} calls a function: ", r.name);
+    case RefKind::row_attribute: return fmt::format("{} on a row calls a function: ", r.name);
+    case RefKind::tablesample: return fmt::format("TABLESAMPLE {} calls its handler: ", r.name);
+    case RefKind::operator_: return fmt::format("operator {}.{} calls a function: ", f.schema, r.name);
+    case RefKind::type: return fmt::format("type {}.{} converts values with a function: ", f.schema, r.name);
+    case RefKind::relation: return "";
+  }
+  return "";
+}
+
+// The relation an unqualified name means: the first schema of the search path that has it.
+const Found* relation(const std::vector<Found>& found, const Reference& r) {
+  const Found* best = nullptr;
+  for (const Found& f : found) {
+    if (f.kind != 'r' || !named_by(f, r)) continue;
+    if (!r.schema.empty()) return &f;
+    if (!best || *f.path_rank < *best->path_rank) best = &f;
+  }
+  return best;
+}
+
+[[noreturn]] void refuse(const sqlgate::Verdict& accepted, sqlgate::Rule rule, std::string reason, int position) {
+  sqlgate::Verdict v;
+  v.rule = rule;
+  v.reason = std::move(reason);
+  v.position = position;
+  v.fingerprint = accepted.fingerprint;
+  v.normalized = accepted.normalized;
+  throw Rejected(std::move(v));
+}
+
+}  // namespace
+
+void check_policy(pg::Connection& conn, const sqlgate::Verdict& verdict, const Options& options) {
+  if (verdict.references.empty()) return;
+  const std::vector<Found> found = lookup(conn, verdict.references);
+  for (const Reference& r : verdict.references) {
+    if (r.kind == RefKind::relation) {
+      const Found* rel = relation(found, r);
+      if (rel && rel->detail == "f" && !sqlgate::allow_listed(rel->schema, r.name, options.allow_foreign_tables, false)) {
+        refuse(verdict, sqlgate::Rule::foreign_table,
+               fmt::format("{}.{} is a foreign table: reading it runs its foreign-data wrapper, which can run a "
+                           "program or read files on the server (file_fdw) or reach another server "
+                           "(postgres_fdw); refused unless allowed by name (--allow-foreign-table {}.{})",
+                           rel->schema, r.name, rel->schema, r.name),
+               r.position);
+      }
+      continue;
+    }
+    for (const Found* f : candidates(found, r)) {
+      sqlgate::FunctionDecision d = sqlgate::judge_function(f->facts, options.allow_functions);
+      if (!d.allowed) refuse(verdict, d.rule, context(r, *f) + d.reason, r.position);
+    }
+  }
+}
+
+}  // namespace pgshift::query
