@@ -138,27 +138,13 @@ Barrier barrier_of(const CorpusEntry& e) {
 
 class QueryCorpusTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    cluster_ = start_cluster("query-corpus", {{"autovacuum", "off"}}).release();
-    cluster_->create_database("canary");
-    pg::Connection admin = connect(*cluster_, "canary");
-    run_sql(admin, kCanarySchema);
-    run_sql(admin, fmt::format("CREATE ROLE reader LOGIN PASSWORD {};"
-                               "GRANT pg_read_all_data, pg_read_all_stats, pg_read_all_settings TO reader",
-                               pg::quote_literal(localpg::kLocalPassword)));
-  }
-  static void TearDownTestSuite() { delete cluster_; }
+  static void SetUpTestSuite() { db_ = new ReaderCluster("query-corpus", {{"autovacuum", "off"}}, "canary", kCanarySchema); }
+  static void TearDownTestSuite() { delete db_; }
+  static pg::Connection open(const std::string& user) { return db_->open(user); }
 
-  static pg::Connection open(const std::string& user) {
-    pg::ConnectOptions options;
-    options.application_name = "pgshift-test-" + user;
-    options.role = user;
-    return pg::Connection::open(cluster_->conninfo("canary", user == "superuser" ? "postgres" : user), options);
-  }
-
-  static LocalCluster* cluster_;
+  static ReaderCluster* db_;
 };
-LocalCluster* QueryCorpusTest::cluster_ = nullptr;
+ReaderCluster* QueryCorpusTest::db_ = nullptr;
 
 TEST_F(QueryCorpusTest, EveryBypassIsRefusedAndWouldBeStoppedBehindTheGate) {
   auto corpus = load_corpus("bypass.txt");

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <initializer_list>
 
 #include "pg/error.hpp"
 #include "pg/quote.hpp"
@@ -16,6 +17,7 @@
 #include "query/query.hpp"
 #include "query/read_only_transaction.hpp"
 #include "query/session_hygiene.hpp"
+#include "support/query_corpus.hpp"
 #include "support/support.hpp"
 
 using namespace pgshift;
@@ -54,23 +56,13 @@ constexpr std::array<const char*, 8> kInside = {
 class QueryFunctionPolicyTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    cluster_ = start_cluster("query-policy", {{"shared_preload_libraries", "'pg_prewarm'"},
-                                              {"pg_prewarm.autoprewarm_interval", "0"},
-                                              {"wal_level", "logical"},
-                                              {"autovacuum", "off"}})
-                   .release();
-    cluster_->create_database("app");
-    pg::Connection admin = connect(*cluster_, "app");
-    run_sql(admin, kSchema);
-    run_sql(admin, fmt::format("CREATE ROLE reader LOGIN PASSWORD {};"
-                               "GRANT pg_read_all_data, pg_read_all_stats, pg_read_all_settings TO reader",
-                               pg::quote_literal(localpg::kLocalPassword)));
+    db_ = new ReaderCluster("query-policy",
+                            {{"shared_preload_libraries", "'pg_prewarm'"}, {"pg_prewarm.autoprewarm_interval", "0"},
+                             {"wal_level", "logical"}, {"autovacuum", "off"}},
+                            "app", kSchema);
   }
-  static void TearDownTestSuite() { delete cluster_; }
-
-  static pg::Connection open(const std::string& user) {
-    return pg::Connection::open(cluster_->conninfo("app", user == "superuser" ? "postgres" : user), user);
-  }
+  static void TearDownTestSuite() { delete db_; }
+  static pg::Connection open(const std::string& user) { return db_->open(user); }
 
   // The rule query::run refuses sql with ("" when it ran), and the reason.
   static std::pair<std::string, std::string> refusal(pg::Connection& conn, const std::string& sql,
@@ -85,6 +77,14 @@ class QueryFunctionPolicyTest : public ::testing::Test {
     }
   }
 
+  // Expects query::run to refuse sql with rule, the reason holding each of the needles.
+  static void expect_refused(pg::Connection& conn, const std::string& sql, const std::string& rule,
+                             std::initializer_list<std::string_view> needles) {
+    auto [got, reason] = refusal(conn, sql);
+    EXPECT_EQ(got, rule) << sql << ": " << reason;
+    for (std::string_view needle : needles) EXPECT_NE(reason.find(needle), std::string::npos) << reason;
+  }
+
   static query::Options allowing(std::vector<std::string> functions, std::vector<std::string> tables = {}) {
     query::Options o;
     o.allow_functions = std::move(functions);
@@ -92,9 +92,9 @@ class QueryFunctionPolicyTest : public ::testing::Test {
     return o;
   }
 
-  static LocalCluster* cluster_;
+  static ReaderCluster* db_;
 };
-LocalCluster* QueryFunctionPolicyTest::cluster_ = nullptr;
+ReaderCluster* QueryFunctionPolicyTest::db_ = nullptr;
 
 TEST_F(QueryFunctionPolicyTest, TheCrosstabFamilyIsRefusedWithEachDeniedFunctionInside) {
   pg::Connection victim = open("reader");
@@ -156,16 +156,13 @@ TEST_F(QueryFunctionPolicyTest, PrewarmAndSnapshotExportAreRefusedUntilNamed) {
   };
   ASSERT_FALSE(dump_exists());
   pg::Connection reader = open("reader");
-  auto [rule, reason] = refusal(reader, "SELECT autoprewarm_dump_now()");
-  EXPECT_EQ(rule, "extension-function");
-  EXPECT_NE(reason.find("extension pg_prewarm"), std::string::npos) << reason;
-  EXPECT_NE(reason.find("--allow-function public.autoprewarm_dump_now"), std::string::npos) << reason;
+  expect_refused(reader, "SELECT autoprewarm_dump_now()", "extension-function",
+                 {"extension pg_prewarm", "--allow-function public.autoprewarm_dump_now"});
   EXPECT_EQ(refusal(reader, "SELECT pg_prewarm('accounts')").first, "extension-function");
   EXPECT_EQ(refusal(reader, "SELECT * FROM accounts WHERE pg_prewarm('accounts') > 0").first, "extension-function");
   EXPECT_FALSE(dump_exists()) << "a refused statement wrote the dump file";
-  auto [snap_rule, snap_reason] = refusal(reader, "SELECT pg_export_snapshot()");
-  EXPECT_EQ(snap_rule, "volatile-function");
-  EXPECT_NE(snap_reason.find("--allow-function pg_catalog.pg_export_snapshot"), std::string::npos) << snap_reason;
+  expect_refused(reader, "SELECT pg_export_snapshot()", "volatile-function",
+                 {"--allow-function pg_catalog.pg_export_snapshot"});
 
   // Named, they run (this is what the reader could do before).
   query::Result prewarmed = query::run(reader, "SELECT pg_prewarm('accounts')", allowing({"public.pg_prewarm"}));
@@ -187,10 +184,7 @@ TEST_F(QueryFunctionPolicyTest, AProgramForeignTableIsRefusedUnlessAllowed) {
     for (const char* sql : {"SELECT * FROM shell_out", "SELECT count(*) FROM public.shell_out",
                             "SELECT * FROM accounts WHERE owner IN (SELECT line FROM shell_out)",
                             "EXPLAIN SELECT * FROM shell_out"}) {
-      auto [rule, reason] = refusal(conn, sql);
-      EXPECT_EQ(rule, "foreign-table") << sql;
-      EXPECT_NE(reason.find("--allow-foreign-table public.shell_out"), std::string::npos) << reason;
-      EXPECT_NE(reason.find("run a program"), std::string::npos) << reason;
+      expect_refused(conn, sql, "foreign-table", {"--allow-foreign-table public.shell_out", "run a program"});
     }
   }
   pg::Connection superuser = open("superuser");
@@ -202,10 +196,8 @@ TEST_F(QueryFunctionPolicyTest, AProgramForeignTableIsRefusedUnlessAllowed) {
 
 TEST_F(QueryFunctionPolicyTest, UserDefinedAndSecurityDefinerFunctionsAreRefusedUntilNamed) {
   pg::Connection reader = open("reader");
-  auto [rule, reason] = refusal(reader, "SELECT run_text('SELECT pg_advisory_lock(1)')");
-  EXPECT_EQ(rule, "user-function");
-  EXPECT_NE(reason.find("public.run_text(q text) is user-defined (language plpgsql)"), std::string::npos) << reason;
-  EXPECT_NE(reason.find("--allow-function public.run_text"), std::string::npos) << reason;
+  expect_refused(reader, "SELECT run_text('SELECT pg_advisory_lock(1)')", "user-function",
+                 {"public.run_text(q text) is user-defined (language plpgsql)", "--allow-function public.run_text"});
   EXPECT_EQ(refusal(reader, "SELECT as_owner()").first, "security-definer");
   EXPECT_EQ(query::run(reader, "SELECT as_owner()", allowing({"public.as_owner"})).rows.at(0).at(0), "postgres");
 
@@ -307,7 +299,7 @@ TEST_F(QueryFunctionPolicyTest, AnAdvisoryLockTakenByAnAllowedFunctionIsGoneBefo
 }
 
 TEST_F(QueryFunctionPolicyTest, CliTakesTheAllowFlagsAndShowsCatalogRefusalsLikeTheGates) {
-  std::string url = cluster_->url("app", "reader");
+  std::string url = db_->cluster().url("app", "reader");
   CliRun refused = run_pgshift({"query", "--db", url, "SELECT id,\n  pg_prewarm('accounts') FROM accounts"});
   EXPECT_EQ(refused.exit_code, 1) << refused.all();
   EXPECT_NE(refused.err.find("rejected [extension-function]: public.pg_prewarm("), std::string::npos) << refused.err;
@@ -320,10 +312,10 @@ TEST_F(QueryFunctionPolicyTest, CliTakesTheAllowFlagsAndShowsCatalogRefusalsLike
   EXPECT_EQ(allowed.exit_code, 0) << allowed.all();
   EXPECT_EQ(allowed.out, "warm\r\nt\r\n");  // CSV rows end with CRLF (RFC 4180)
 
-  CliRun foreign = run_pgshift({"query", "--db", cluster_->url("app"), "SELECT * FROM shell_out"});
+  CliRun foreign = run_pgshift({"query", "--db", db_->cluster().url("app"), "SELECT * FROM shell_out"});
   EXPECT_EQ(foreign.exit_code, 1) << foreign.all();
   EXPECT_NE(foreign.err.find("rejected [foreign-table]"), std::string::npos) << foreign.err;
-  CliRun foreign_ok = run_pgshift({"query", "--db", cluster_->url("app"), "--allow-foreign-table",
+  CliRun foreign_ok = run_pgshift({"query", "--db", db_->cluster().url("app"), "--allow-foreign-table",
                                    "public.shell_out", "--format", "csv", "SELECT * FROM shell_out"});
   EXPECT_EQ(foreign_ok.out, "line\r\npwned\r\n") << foreign_ok.all();
 
