@@ -134,7 +134,10 @@ bool fits(const Found& f, int n) {
 
 bool named_by(const Found& f, const Reference& r) {
   if (f.key != r.name) return false;
-  return r.schema.empty() ? f.path_rank.has_value() : f.schema == r.schema;
+  if (r.schema.empty()) return f.path_rank.has_value();
+  // pg_temp names this session's temporary schema, pg_temp_N.
+  if (r.schema == "pg_temp") return f.schema.starts_with("pg_temp_");
+  return f.schema == r.schema;
 }
 
 // The functions a reference may reach, conservatively.

@@ -16,8 +16,8 @@ namespace {
 // the TABLESAMPLE handlers, and read-only status views (locks, WAL positions, recovery state,
 // sizes, control file, commit timestamps). Everything else VOLATILE in pg_catalog is refused
 // (pg_export_snapshot, setseed, triggers and handlers, ts_rewrite(query, text), ...).
-constexpr std::array<std::string_view, 56> kSafeVolatile = {
-    "random", "clock_timestamp", "timeofday", "gen_random_uuid", "currval", "lastval", "pg_sequence_last_value",
+constexpr std::array<std::string_view, 62> kSafeVolatile = {
+    "random", "random_normal", "clock_timestamp", "timeofday", "gen_random_uuid", "uuidv4", "uuidv7", "currval", "lastval", "pg_sequence_last_value",
     "bernoulli", "system", "current_query", "pg_lock_status", "pg_blocking_pids", "pg_safe_snapshot_blocking_pids",
     "pg_isolation_test_session_is_blocked", "pg_get_multixact_members", "pg_prepared_xact",
     "pg_control_checkpoint", "pg_control_init", "pg_control_recovery", "pg_control_system",
@@ -30,7 +30,8 @@ constexpr std::array<std::string_view, 56> kSafeVolatile = {
     "pg_stat_get_xact_*", "pg_stat_get_recovery_prefetch", "pg_stat_have_stats", "pg_xact_commit_timestamp",
     "pg_xact_commit_timestamp_origin", "pg_xact_status", "txid_status", "pg_show_replication_origin_status",
     "pg_collation_actual_version", "pg_database_collation_actual_version", "pg_get_wait_events",
-    "pg_available_wal_summaries", "pg_get_wal_summarizer_state"};
+    "pg_available_wal_summaries", "pg_get_wal_summarizer_state", "pg_wal_summary_contents", "pg_stat_get_io",
+    "pg_stat_get_backend_io"};
 
 bool safe_volatile(std::string_view name) {
   return std::any_of(kSafeVolatile.begin(), kSafeVolatile.end(),

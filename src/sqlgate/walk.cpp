@@ -199,6 +199,9 @@ class Walker {
       range_function(node);
     } else if (type == "A_Expr") {
       add_operator(node, here);
+    } else if (type == "SubLink") {
+      // x = ANY (SELECT ...), x < ALL (...), (a, b) = (SELECT ...): the comparison operator.
+      add(Reference::Kind::operator_, field(node, "operName"), 2, here);
     } else if (type == "TypeName") {
       add(Reference::Kind::type, field(node, "names"), -1, here);
     } else if (type == "RangeVar") {
@@ -255,12 +258,21 @@ class Walker {
     if (add(Reference::Kind::function, field(call, "funcname"), nargs, here) && in_from_.count(&call)) {
       references_.back().reference.in_from = true;
     }
+    // t(x) is a cast to type t when no function t fits: t's input function or a cast into t.
+    if (nargs == 1) add(Reference::Kind::type, field(call, "funcname"), -1, here);
   }
 
   void add_operator(const json& node, size_t here) {
     const json& names = field(node, "name");
     std::string op = last_name(names);
-    // BETWEEN, LIKE's keywords, ...: the operator is implied (<=, ~~); only symbols name one.
+    if (op.find("BETWEEN") != std::string::npos) {
+      // a BETWEEN b AND c compares with the type's <= and >= (NOT BETWEEN: < and >).
+      for (const char* implied : {"<", "<=", ">", ">="}) {
+        references_.push_back({Reference{Reference::Kind::operator_, "", implied, 2, false, 0}, here});
+      }
+      return;
+    }
+    // LIKE's and IN's keywords name no operator (the tree names ~~, =, <> instead).
     if (op.empty() || std::isalpha(static_cast<unsigned char>(op[0]))) return;
     add(Reference::Kind::operator_, names, field(node, "lexpr").is_null() ? 1 : 2, here);
   }

@@ -208,13 +208,17 @@ TEST_F(QueryFunctionPolicyTest, UserDefinedAndSecurityDefinerFunctionsAreRefused
         "SELECT id FROM accounts WHERE run_text('SELECT 1') = 1",
         "SELECT upper(length(owner)::text) FROM accounts WHERE id IN (SELECT run_text('SELECT 1'))",
         "SELECT a.secret FROM accounts a", "SELECT (a).secret FROM accounts a", "SELECT secret(a) FROM accounts a",
-        "SELECT * FROM accounts WHERE owner === 'x'", "SELECT 1::mood", "SELECT CAST(id AS mood) FROM accounts",
+        "SELECT * FROM accounts WHERE owner === 'x'", "SELECT 1::mood", "SELECT CAST(id AS mood) FROM accounts", "SELECT mood(1)",
         "EXPLAIN SELECT run_text('SELECT 1')", "SELECT * FROM shadow.generate_series(1, 2)",
         "SELECT * FROM ROWS FROM (generate_series(1, 2), run_text('SELECT 1')) AS r(a, b)",
         // Conservative overloads: public.upper(int) is a candidate for any one-argument upper().
         "SELECT upper('x')"}) {
     EXPECT_EQ(refusal(reader, sql).first, "user-function") << sql;
   }
+  // This session's temporary schema is a schema like any other.
+  reader.exec("CREATE FUNCTION pg_temp.mine() RETURNS int LANGUAGE sql AS 'SELECT 1'");
+  EXPECT_EQ(refusal(reader, "SELECT pg_temp.mine()").first, "user-function");
+  ASSERT_TRUE(query::clean_session(reader));
   // Built-ins around them stay allowed.
   for (const char* sql : {"SELECT a.owner, a.id FROM accounts a", "SELECT lower('X')",
                           "SELECT * FROM pg_catalog.generate_series(1, 2)", "SELECT * FROM accounts WHERE owner = 'x'",

@@ -236,6 +236,16 @@ TEST(Gate, AcceptedStatementsListWhatTheCatalogCheckResolves) {
   for (size_t i = 1; i < v.references.size(); ++i) {
     EXPECT_LE(v.references[i - 1].position, v.references[i].position);
   }
+  // Operators the text implies: BETWEEN's comparisons, a sub-query comparison. A one-argument
+  // call may be a function-style cast, so its name is looked up as a type too.
+  sqlgate::Verdict implied = check("SELECT mood(1) FROM t WHERE x BETWEEN 1 AND 2 AND y = ANY (SELECT z FROM u)");
+  std::set<std::string> seen;
+  for (const auto& r : implied.references) seen.insert(std::to_string(static_cast<int>(r.kind)) + r.name);
+  for (const char* op : {"<", "<=", ">", ">=", "="}) {
+    EXPECT_TRUE(seen.count(std::to_string(static_cast<int>(K::operator_)) + op)) << op;
+  }
+  EXPECT_TRUE(seen.count(std::to_string(static_cast<int>(K::type)) + "mood"));
+  EXPECT_TRUE(seen.count(std::to_string(static_cast<int>(K::function)) + "mood"));
   // EXPLAIN's query is resolved too (the planner runs functions); SHOW references nothing.
   EXPECT_FALSE(check("EXPLAIN SELECT app.f()").references.empty());
   EXPECT_TRUE(check("SHOW work_mem").references.empty());
