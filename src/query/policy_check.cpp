@@ -21,59 +21,66 @@ using RefKind = sqlgate::Reference::Kind;
 //   kind 'o'  operators by name ($2): the operator's function and the planner's estimators
 //   kind 't'  types by name ($3): the input function (literals, record columns) and casts into it
 //   kind 'r'  relations by name ($4), with their relkind (no function)
-// For operators and types, the rows of built-in, non-volatile, non-SECURITY-DEFINER functions are
-// left out (the policy allows them, and '=' alone has hundreds); functions by name are all kept,
-// since the denied families and the argument counts matter there. path_rank is the schema's
+// For operators and types, the functions created by initdb (oid below 16384) that are neither
+// VOLATILE nor SECURITY DEFINER are left out (the policy allows them: initdb creates no
+// extension member but plpgsql's handlers, which are VOLATILE; and '=' alone has hundreds of
+// operators); functions by name are all kept, since the denied families and the argument counts
+// matter there. path_rank is the schema's
 // place in current_schemas(true) (NULL when not searched). Names arrive as JSON arrays, bound.
 constexpr std::string_view kLookup = R"sql(
-WITH path AS (
-  SELECT s.nspname, s.n FROM unnest(pg_catalog.current_schemas(true)) WITH ORDINALITY AS s(nspname, n)
-), found AS (
-  SELECT 'f'::text AS kind, p.proname::text AS key, p.pronamespace AS ns, NULL::text AS detail, p.oid AS fn
+WITH found AS (
+  SELECT 'f'::text AS kind, p.proname::text AS key, p.pronamespace AS ns, NULL::text AS detail, p.oid, p.proname,
+         p.pronamespace, p.pronargs, p.pronargdefaults, p.provariadic, p.provolatile, p.prosecdef, p.prolang,
+         p.proargtypes
   FROM pg_catalog.pg_proc p
   WHERE p.proname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($1::jsonb)))
   UNION ALL
-  SELECT 'o', o.oprname::text, o.oprnamespace, CASE WHEN o.oprleft = 0 THEN '1' ELSE '2' END, f.fn
+  SELECT 'o', o.oprname::text, o.oprnamespace, CASE WHEN o.oprleft = 0 THEN '1' ELSE '2' END, p.oid, p.proname,
+         p.pronamespace, p.pronargs, p.pronargdefaults, p.provariadic, p.provolatile, p.prosecdef, p.prolang,
+         p.proargtypes
   FROM pg_catalog.pg_operator o,
-       LATERAL (VALUES (o.oprcode::oid), (o.oprrest::oid), (o.oprjoin::oid)) AS f(fn)
-  WHERE o.oprname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($2::jsonb))) AND f.fn <> 0
+       LATERAL (VALUES (o.oprcode::oid), (o.oprrest::oid), (o.oprjoin::oid)) AS f(fn),
+       LATERAL (SELECT * FROM pg_catalog.pg_proc p WHERE p.oid = f.fn) p
+  WHERE o.oprname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($2::jsonb)))
+    AND (p.oid >= 16384 OR p.provolatile = 'v' OR p.prosecdef)
   UNION ALL
-  SELECT 't', t.typname::text, t.typnamespace, NULL, f.fn
+  SELECT 't', t.typname::text, t.typnamespace, NULL, p.oid, p.proname, p.pronamespace, p.pronargs,
+         p.pronargdefaults, p.provariadic, p.provolatile, p.prosecdef, p.prolang, p.proargtypes
   FROM pg_catalog.pg_type t,
        LATERAL (SELECT t.typinput::oid
                 UNION ALL
-                SELECT c.castfunc FROM pg_catalog.pg_cast c WHERE c.casttarget = t.oid AND c.castfunc <> 0) AS f(fn)
+                SELECT c.castfunc FROM pg_catalog.pg_cast c WHERE c.casttarget = t.oid AND c.castfunc <> 0) AS f(fn),
+       LATERAL (SELECT * FROM pg_catalog.pg_proc p WHERE p.oid = f.fn) p
   WHERE t.typname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($3::jsonb)))
+    AND (p.oid >= 16384 OR p.provolatile = 'v' OR p.prosecdef)
 ), facts AS (
-  SELECT x.kind, x.key, n.nspname AS schema, path.n AS path_rank, x.detail,
-         fn.nspname AS fn_schema, p.proname AS fn_name, fn.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS signature,
-         p.pronargs, p.pronargdefaults, p.provariadic <> 0 AS is_variadic, p.provolatile, p.prosecdef,
-         l.lanname, coalesce(e.extname, '') AS extname,
-         p.pronargs > 0 AND EXISTS (SELECT FROM pg_catalog.pg_type a
-                                    WHERE a.oid = p.proargtypes[0] AND a.typrelid <> 0) AS row_arg,
-         p.oid < 16384 AND e.extname IS NULL AND fn.nspname IN ('pg_catalog', 'information_schema') AS built_in
+  SELECT x.*,
+         (SELECT e.extname FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
+          WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = x.oid AND d.objsubid = 0
+            AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
+          LIMIT 1) AS extname
   FROM found x
-  JOIN pg_catalog.pg_namespace n ON n.oid = x.ns
-  LEFT JOIN path ON path.nspname = n.nspname
-  JOIN pg_catalog.pg_proc p ON p.oid = x.fn
-  JOIN pg_catalog.pg_namespace fn ON fn.oid = p.pronamespace
-  JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-  LEFT JOIN LATERAL (SELECT e.extname FROM pg_catalog.pg_depend d
-                     JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
-                     WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid
-                       AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
-                     LIMIT 1) e ON true
+), judged AS (
+  SELECT f.*, (SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = f.ns) AS schema,
+         (SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = f.pronamespace) AS fn_schema,
+         f.oid < 16384 AND f.extname IS NULL
+           AND f.pronamespace IN ('pg_catalog'::pg_catalog.regnamespace,
+                                  'information_schema'::pg_catalog.regnamespace) AS built_in
+  FROM facts f
 )
-SELECT kind, key, schema, path_rank, detail, fn_schema, fn_name, signature, pronargs, pronargdefaults, is_variadic,
-       provolatile, prosecdef, lanname, extname, row_arg, built_in
-FROM facts
-WHERE kind = 'f' OR NOT built_in OR provolatile = 'v' OR prosecdef
+SELECT kind, key, schema, pg_catalog.array_position(pg_catalog.current_schemas(true), schema), detail,
+       fn_schema, proname::text,
+       fn_schema || '.' || proname || '(' || pg_catalog.pg_get_function_identity_arguments(oid) || ')',
+       pronargs, pronargdefaults, provariadic <> 0, provolatile, prosecdef,
+       (SELECT lanname FROM pg_catalog.pg_language WHERE oid = prolang), coalesce(extname, ''),
+       pronargs > 0 AND EXISTS (SELECT FROM pg_catalog.pg_type a WHERE a.oid = proargtypes[0] AND a.typrelid <> 0),
+       built_in
+FROM judged
 UNION ALL
-SELECT 'r', c.relname::text, n.nspname, path.n, c.relkind::text,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT 'r', c.relname::text, n.nspname, pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname),
+       c.relkind::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN path ON path.nspname = n.nspname
 WHERE c.relname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($4::jsonb)))
 )sql";
 
