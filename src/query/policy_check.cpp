@@ -20,7 +20,8 @@ using RefKind = sqlgate::Reference::Kind;
 //   kind 'f'  functions by name ($1)
 //   kind 'o'  operators by name ($2): the operator's function and the planner's estimators
 //   kind 't'  types by name ($3): the input function (literals, record columns) and casts into it
-//   kind 'r'  relations by name ($4), with their relkind (no function)
+//   kind 'r'  relations by name ($4), with their relkind and the foreign tables they reach (a
+//             JSON array of [schema, name] in the fn_schema column, NULL when none; no function)
 // For operators and types, the functions created by initdb (oid below 16384) that are neither
 // VOLATILE nor SECURITY DEFINER are left out (the policy allows them: initdb creates no
 // extension member but plpgsql's handlers, which are VOLATILE; and '=' alone has hundreds of
@@ -78,9 +79,26 @@ SELECT kind, key, schema, pg_catalog.array_position(pg_catalog.current_schemas(t
 FROM judged
 UNION ALL
 SELECT 'r', c.relname::text, n.nspname, pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname),
-       c.relkind::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       c.relkind::text, f.tables::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN LATERAL (
+  -- The foreign tables reading c reaches, as [[schema, name], ...]: c itself, its partitions and
+  -- inheritance children, the relations a view's rule reads (recursively).
+  WITH RECURSIVE reach(oid) AS (
+    SELECT c.oid
+    UNION
+    SELECT next.oid FROM reach r,
+      LATERAL (SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = r.oid
+               UNION ALL
+               SELECT d.refobjid FROM pg_catalog.pg_rewrite w
+               JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                 AND d.objid = w.oid AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+               WHERE w.ev_class = r.oid) AS next(oid)
+  )
+  SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(fn.nspname, fc.relname)) AS tables FROM reach
+  JOIN pg_catalog.pg_class fc ON fc.oid = reach.oid AND fc.relkind = 'f'
+  JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace) AS f ON true
 WHERE c.relname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($4::jsonb)))
 )sql";
 
@@ -91,6 +109,8 @@ struct Found {
   std::optional<int> path_rank;  // its schema's place in the search path
   std::string detail;            // operator: "1" prefix, "2" infix; relation: relkind
   sqlgate::FunctionFacts facts;  // functions only
+  std::vector<std::pair<std::string, std::string>> foreign;  // relations: the foreign tables reading it reaches
+
   int defaults = 0;
   bool variadic = false;
   bool row_arg = false;
@@ -112,7 +132,11 @@ std::vector<Found> lookup(pg::Connection& conn, const std::vector<Reference>& re
     f.schema = r.view(i, 2);
     if (!r.is_null(i, 3)) f.path_rank = std::stoi(std::string(r.view(i, 3)));
     f.detail = r.view(i, 4);
-    if (f.kind != 'r') {
+    if (f.kind == 'r' && !r.is_null(i, 5)) {
+      for (const auto& pair : nlohmann::json::parse(r.view(i, 5))) {
+        f.foreign.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
+      }
+    } else if (f.kind != 'r') {
       f.facts.schema = r.view(i, 5);
       f.facts.name = r.view(i, 6);
       f.facts.signature = r.view(i, 7);
@@ -208,12 +232,19 @@ void check_policy(pg::Connection& conn, const sqlgate::Verdict& verdict, const O
   for (const Reference& r : verdict.references) {
     if (r.kind == RefKind::relation) {
       const Found* rel = relation(found, r);
-      if (rel && rel->detail == "f" && !sqlgate::allow_listed(rel->schema, r.name, options.allow_foreign_tables, false)) {
+      if (!rel) continue;
+      for (const auto& [schema, table] : rel->foreign) {
+        if (sqlgate::allow_listed(schema, table, options.allow_foreign_tables, false)) continue;
+        std::string what = schema == rel->schema && table == r.name
+                               ? fmt::format("{}.{} is a foreign table", schema, table)
+                               : fmt::format("{}.{} reads the foreign table {}.{} (a partition, an inheritance "
+                                             "child or through a view)",
+                                             rel->schema, r.name, schema, table);
         refuse(verdict, sqlgate::Rule::foreign_table,
-               fmt::format("{}.{} is a foreign table: reading it runs its foreign-data wrapper, which can run a "
-                           "program or read files on the server (file_fdw) or reach another server "
-                           "(postgres_fdw); refused unless allowed by name (--allow-foreign-table {}.{})",
-                           rel->schema, r.name, rel->schema, r.name),
+               fmt::format("{}: reading it runs its foreign-data wrapper, which can run a program or read files "
+                           "on the server (file_fdw) or reach another server (postgres_fdw); refused unless "
+                           "allowed by name (--allow-foreign-table {}.{})",
+                           what, schema, table),
                r.position);
       }
       continue;

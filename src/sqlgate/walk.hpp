@@ -1,7 +1,7 @@
 // The parse-tree walk behind sqlgate::check(): visits every node of one statement's JSON parse
 // tree (libpg_query's pg_query_parse output) and reports the constructs a read-only statement
 // may not contain, wherever they are: calls to denied functions (FuncCall nodes, and names in
-// attribute notation, which call a function without one), functions in FROM, views that read
+// attribute notation, which call a function without one), views that read
 // server files, data-modifying CTEs, SELECT INTO and locking clauses; and collects what the
 // statement references for the catalog check (sqlgate::Reference).
 //

@@ -33,6 +33,10 @@ CREATE TABLE accounts (id int PRIMARY KEY, owner text);
 INSERT INTO accounts SELECT g, 'owner ' || g FROM generate_series(1, 100) g;
 CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
 CREATE FOREIGN TABLE shell_out (line text) SERVER files OPTIONS (program 'echo pwned');
+CREATE VIEW shell_view AS SELECT upper(line) AS line FROM (SELECT * FROM shell_out) s;
+CREATE VIEW shell_view_view AS SELECT * FROM shell_view;
+CREATE TABLE logs (line text);
+CREATE FOREIGN TABLE logs_external () INHERITS (logs) SERVER files OPTIONS (program 'echo inherited');
 CREATE FUNCTION run_text(q text) RETURNS int LANGUAGE plpgsql AS $$BEGIN EXECUTE q; RETURN 1; END$$;
 CREATE FUNCTION run_text2(q text) RETURNS int LANGUAGE plpgsql AS $$BEGIN EXECUTE q; RETURN 2; END$$;
 CREATE FUNCTION as_owner() RETURNS text LANGUAGE sql SECURITY DEFINER AS 'SELECT current_user::text';
@@ -187,7 +191,18 @@ TEST_F(QueryFunctionPolicyTest, AProgramForeignTableIsRefusedUnlessAllowed) {
       expect_refused(conn, sql, "foreign-table", {"--allow-foreign-table public.shell_out", "run a program"});
     }
   }
+  // Reached without being named: through views, and as an inheritance child.
+  pg::Connection reader = open("reader");
+  expect_refused(reader, "SELECT * FROM shell_view_view", "foreign-table",
+                 {"public.shell_view_view reads the foreign table public.shell_out", "--allow-foreign-table public.shell_out"});
+  expect_refused(reader, "SELECT count(*) FROM logs", "foreign-table",
+                 {"reads the foreign table public.logs_external", "--allow-foreign-table public.logs_external"});
+  EXPECT_EQ(refusal(reader, "SELECT count(*) FROM ONLY logs").first, "foreign-table");  // conservative
+  EXPECT_EQ(refusal(reader, "SELECT count(*) FROM accounts").first, "");
+
   pg::Connection superuser = open("superuser");
+  EXPECT_EQ(query::run(superuser, "SELECT * FROM shell_view_view", allowing({}, {"public.shell_out"})).rows.at(0).at(0),
+            "PWNED");
   query::Result r = query::run(superuser, "SELECT * FROM shell_out", allowing({}, {"public.shell_out"}));
   ASSERT_EQ(r.rows.size(), 1u);
   EXPECT_EQ(r.rows[0][0], "pwned");
