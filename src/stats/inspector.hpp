@@ -18,6 +18,7 @@
 #include "pg/transaction.hpp"
 #include "stats/diagnostics.hpp"
 #include "stats/report.hpp"
+#include "state/journal.hpp"
 
 namespace pgshift::stats::detail {
 
@@ -80,6 +81,15 @@ class Inspector {
   std::optional<pg::Transaction> tx_;
   bool supported_ = true;
 };
+
+// The soak clock from the journal's soak events (its newest one): "not run", "running" (seconds
+// of clean time since the clock last (re)started), "passed" (seconds it required) or "failed".
+struct SoakState {
+  std::string state = "not run";
+  std::string since;  // the newest soak event's time
+  std::optional<double> seconds;
+};
+SoakState soak_state(Inspector& in, const std::vector<state::Event>& events);
 
 // Column names and cells of a result as a section's columns and rows.
 void fill_section(Section& section, const pg::Result& result);
