@@ -106,6 +106,13 @@ bool Inspector::guarded(const NamedQuery& q, const std::function<void()>& fn) {
     conn_.exec(kRollbackTo);
     failed(q, e);
     return false;
+  } catch (const Error& e) {
+    // Not the server's: a reader met data it cannot read (a journal from a newer pgshift).
+    conn_.exec(kRollbackTo);
+    finding({Severity::warning, "query-failed", std::string(q.id), fmt::format("{}: {}", q.title, e.what()),
+             "report this diagnostic's failure"},
+            q.id);
+    return false;
   }
   conn_.exec(kRelease);
   return true;

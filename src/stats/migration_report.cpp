@@ -29,7 +29,7 @@ constexpr NamedQuery kSubscriptionRead{"subscription", "Migration replication",
                                        ""};
 
 constexpr NamedQuery kSecondsSince{"soak", "Soak clock", "", R"sql(
-SELECT extract(epoch FROM now() - $1::timestamptz)::float8 AS seconds
+SELECT extract(epoch FROM clock_timestamp() - $1::timestamptz)::float8 AS seconds
 )sql"};
 
 // Who writes where in each phase.
