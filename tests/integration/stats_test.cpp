@@ -245,6 +245,28 @@ TEST_F(StatsTest, ActivityShowsTheBlockingTreeIdleInTransactionAndLongRunning) {
   EXPECT_EQ(holder_->exec("SELECT v FROM locked WHERE id = 1").scalar(), "1");
 }
 
+TEST_F(StatsTest, AReportLeavesNothingBehindAndALockedTableIsATimeoutFinding) {
+  pg::Connection c = connect(*cluster_, "diag");
+  stats::overview(c);
+  EXPECT_EQ(PQtransactionStatus(c.raw()), PQTRANS_IDLE);
+  EXPECT_EQ(c.exec("SHOW statement_timeout").scalar(), "0");
+  EXPECT_EQ(c.exec("SHOW TimeZone").scalar(), c.exec("SELECT reset_val FROM pg_settings WHERE name = 'TimeZone'").scalar());
+
+  // The size functions wait for an ACCESS EXCLUSIVE lock: the section says so, the rest is there.
+  pg::Connection locker = connect(*cluster_, "diag");
+  run_sql(locker, "BEGIN; LOCK TABLE uniq IN ACCESS EXCLUSIVE MODE");
+  stats::Options quick = test_options();
+  quick.statement_timeout = util::Millis(600);
+  stats::Report r = stats::tables(c, quick);
+  locker.exec("ROLLBACK");
+  const stats::Finding* f = find(r, "query-timeout", "tables");
+  ASSERT_TRUE(f) << codes(r);
+  EXPECT_NE(f->message.find("600ms"), std::string::npos) << f->message;
+  EXPECT_TRUE(fact(r, "table_count"));
+  EXPECT_EQ(PQtransactionStatus(c.raw()), PQTRANS_IDLE);
+  EXPECT_TRUE(row_where(stats::tables(c, quick), "tables", "name", "uniq"));
+}
+
 TEST_F(StatsTest, ReplicationShowsTheAbandonedSlot) {
   pg::Connection c = connect(*cluster_, "diag");
   stats::Report r = stats::replication(c, test_options());
