@@ -54,7 +54,7 @@ TEST(FormatJson, ArraysOfScalarsAreJsonArrays) {
   Result r = make({col("tags", 1009), col("ints", 1007), col("grid", 1016), col("flags", 1000), col("docs", 3807),
                    col("nums", 1231), col("empty", 1009), col("bounded", 1007), col("point", 1017)},
                   {{R"({Trailers,"Deleted Scenes",NULL,"say \"hi\"","a\\b"})", "{1,-2,NULL}", "{{1,2},{3,4}}", "{t,f}",
-                    R"({"{\"a\": 1}","[2]"})", "{1.50,NaN}", "{}", "[0:1]={1,2}", R"({"(1,2)"})"}});
+                    R"({"{\"a\": 1}","[2]"})", "{1.50,NaN}", "{}", "[0:1]={1,2}", R"x({"(1,2)"})x"}});
   auto o = nlohmann::json::parse(query::render_json(r))[0];
   EXPECT_EQ(o["tags"], nlohmann::json::parse(R"(["Trailers", "Deleted Scenes", null, "say \"hi\"", "a\\b"])"));
   EXPECT_EQ(o["ints"], nlohmann::json::parse("[1, -2, null]"));
@@ -64,7 +64,7 @@ TEST(FormatJson, ArraysOfScalarsAreJsonArrays) {
   EXPECT_EQ(o["nums"], nlohmann::json::parse(R"(["1.50", "NaN"])")) << "numeric stays exact";
   EXPECT_EQ(o["empty"], nlohmann::json::array());
   EXPECT_EQ(o["bounded"], "[0:1]={1,2}") << "explicit bounds stay text";
-  EXPECT_EQ(o["point"], R"({"(1,2)"})") << "arrays of non-scalar types stay text";
+  EXPECT_EQ(o["point"], R"x({"(1,2)"})x") << "arrays of non-scalar types stay text";
   // Other formats are unchanged.
   EXPECT_NE(query::render_csv(r).find(R"("{Trailers,""Deleted Scenes"")"), std::string::npos);
 }
