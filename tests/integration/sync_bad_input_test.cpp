@@ -156,7 +156,8 @@ CREATE EVENT TRIGGER take_last_slot ON ddl_command_end WHEN TAG IN ('CREATE PUBL
   CliRun run = sync({"start", "--source", source_->url("app"), "--target", target_->url("app")});
   EXPECT_EQ(run.exit_code, 3) << run.all();
   EXPECT_NE(run.err.find("sync start failed:"), std::string::npos) << run.err;
-  EXPECT_NE(run.err.find("could not create replication slot \"pgshift\": ERROR: all replication slots are in use"),
+  EXPECT_NE(run.err.find("could not create replication slot \"" + migration_name(*source_, *target_) +
+                         "\": ERROR: all replication slots are in use"),
             std::string::npos)
       << run.err;
   EXPECT_NE(run.err.find("undone: fence lifted, publication dropped, replica identities restored"), std::string::npos)
