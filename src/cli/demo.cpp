@@ -137,7 +137,8 @@ int run_demo() {
   say("compare every row while the application keeps writing (differences are re-checked past the replication lag)");
   require(op.run({"verify"}) == 0, "verify found differences");
 
-  say("cutover through PgBouncer: pause, fence the source, catch up, sequences, verify counts, replicate back, switch");
+  say("cutover through PgBouncer: verify counts and prepare the replication back, then pause, fence the source, "
+      "catch up, sequences, replicate back, switch");
   double cut_from = app.elapsed_s();
   int cut = op.run({"cutover", "--pooler-db", "shop", "--pooler-config", bouncer->config_path(), "--drain-query",
                     "SELECT count(*) FROM oban_jobs WHERE state = 'executing'"});
