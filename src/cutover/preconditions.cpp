@@ -46,11 +46,54 @@ void wait_for_apply_worker(pg::Connection& replica, const std::string& subscript
   }
 }
 
+// Which replicated table the first change the replica has not confirmed is on: a temporary copy
+// of the slot decoded with test_decoding (contrib) shows it, without consuming anything. Only
+// the table's name is used, never the row. nullopt when it cannot tell (no free slot, no
+// test_decoding, no REPLICATION privilege, or no change of a replicated table in the first few).
+std::optional<std::string> first_unconfirmed_table(pg::Connection& writer, const std::string& slot,
+                                                   const catalog::Snapshot& snap,
+                                                   const std::vector<catalog::TableRef>& replicated) {
+  static constexpr std::string_view kCopySql = "SELECT pg_copy_logical_replication_slot($1, $2, true, 'test_decoding')";
+  static constexpr std::string_view kPeekSql = "SELECT data FROM pg_logical_slot_peek_changes($1, NULL, 50)";
+  static constexpr std::string_view kDropSql = "SELECT pg_drop_replication_slot($1)";
+  std::string probe = fmt::format("pgshift_probe_{}", writer.exec("SELECT pg_backend_pid()").scalar());
+  try {
+    writer.exec(kCopySql, {slot, probe});
+  } catch (const std::exception& e) {
+    spdlog::debug("could not copy slot {} to see the stuck change: {}", slot, e.what());
+    return std::nullopt;
+  }
+  std::optional<std::string> found;
+  try {
+    pg::Result r = writer.exec(kPeekSql, {probe});
+    for (int i = 0; i < r.rows() && !found; ++i) {
+      std::string_view line = r.view(i, 0);  // "table public.items: INSERT: id[bigint]:2 ..."
+      if (!line.starts_with("table ")) continue;
+      std::string name(line.substr(6, line.find(':') - 6));
+      for (const auto& t : snap.tables) {
+        if (pg::display_name(t.ref.schema, t.ref.name) != name) continue;
+        catalog::TableRef published = t.partition_root.value_or(t.ref);
+        if (std::find(replicated.begin(), replicated.end(), published) != replicated.end()) found = name;
+      }
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("could not decode slot {}: {}", probe, e.what());
+  }
+  try {
+    writer.exec(kDropSql, {probe});
+  } catch (const std::exception&) {
+    // temporary: it goes with the session anyway
+  }
+  return found;
+}
+
 // Replication must be progressing, not merely configured: the replica confirms the writer's
 // position of now within a short deadline. A stalled apply (a row it cannot apply, say one routed
 // to a partition the replica lacks) would otherwise reach the pause and the fence and wait out
 // --catchup-timeout there with clients paused. Returns the problem, or "" when it progresses.
-std::string replication_progress_problem(Sides& sides, const Direction& d, util::Millis deadline) {
+std::string replication_progress_problem(Sides& sides, const Direction& d, util::Millis deadline,
+                                         const catalog::Snapshot& writer_snap,
+                                         const std::vector<catalog::TableRef>& replicated) {
   // The flushed position, not the insert position: a background record (running xacts) can sit
   // unflushed on an idle server, and the walsender only sends what is flushed. A committed
   // transaction the apply cannot get past is always below it.
@@ -66,11 +109,15 @@ std::string replication_progress_problem(Sides& sides, const Direction& d, util:
                          "text is in the {}'s server log)",
                          sub.apply_error_count.value_or(0), sub.sync_error_count.value_or(0), d.replica_role);
   }
+  std::string table;
+  if (std::optional<std::string> t = first_unconfirmed_table(sides.writer, d.old_subscription, writer_snap, replicated)) {
+    table = fmt::format("; the first change not applied is on table {}", *t);
+  }
   return fmt::format("replication is not progressing: the {} did not confirm the {}'s position {} within {} (slot {} "
-                     "confirmed {}); subscription {} {}, {}{}",
+                     "confirmed {}); subscription {} {}, {}{}{}",
                      d.replica_role, d.writer_role, now.to_string(), util::format_duration(deadline),
                      d.old_subscription, slot.confirmed_flush ? slot.confirmed_flush->to_string() : "nothing",
-                     d.old_subscription, sub.enabled ? "enabled" : "disabled", worker, errors);
+                     d.old_subscription, sub.enabled ? "enabled" : "disabled", worker, errors, table);
 }
 
 }  // namespace
@@ -215,7 +262,9 @@ nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state
   // Only worth proving when replication is set up and nothing above already explains a stall.
   if (problems.empty()) {
     util::Millis deadline = std::min(options.catchup_timeout, util::Millis(10'000));
-    if (std::string p = replication_progress_problem(sides, d, deadline); !p.empty()) problems.push_back(p);
+    if (std::string p = replication_progress_problem(sides, d, deadline, writer, tables); !p.empty()) {
+      problems.push_back(p);
+    }
   }
 
   if (!problems.empty()) {

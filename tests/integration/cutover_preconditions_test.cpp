@@ -103,6 +103,7 @@ TEST_F(CutoverPreconditionsTest, StalledApplyIsNamedBeforeAnythingChanges) {
   CliRun run = cutover();
   EXPECT_EQ(run.exit_code, 1) << run.all();
   EXPECT_NE(run.all().find("replication is not progressing"), std::string::npos) << run.all();
+  EXPECT_NE(run.all().find("the first change not applied is on table public.items"), std::string::npos) << run.all();
   EXPECT_NE(run.all().find("apply"), std::string::npos) << run.all();
   expect_nothing_changed(run);
   run_sql(t, "SET session_replication_role = replica; DELETE FROM items WHERE id = 2; RESET session_replication_role");
