@@ -57,6 +57,7 @@ std::string layout(const PageContext& ctx, std::string_view title, std::string_v
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   out += "<meta name=\"referrer\" content=\"no-referrer\">\n";
   out += "<title>" + html_escape(title) + " · pgshift console</title>\n";
+  out += "<link rel=\"icon\" href=\"" + base + "/assets/favicon.svg\" type=\"image/svg+xml\">\n";
   out += "<link rel=\"stylesheet\" href=\"" + base + "/assets/app.css\">\n";
   out += "<script src=\"" + base + "/assets/app.js\" defer></script>\n";
   out += "</head>\n";

@@ -17,7 +17,7 @@ const nlohmann::json* member(const nlohmann::json& object, std::string_view key)
   return it == object.end() ? nullptr : &*it;
 }
 
-std::string null_html() { return "<span class=\"null\" title=\"NULL\">—</span>"; }
+std::string null_html() { return "<span class=\"nil\" title=\"NULL\">—</span>"; }
 
 std::string percent(double ratio) {
   double p = ratio * 100.0;

@@ -20,7 +20,7 @@ std::string source_file(const std::string& name) {
 }  // namespace
 
 TEST(ConsoleAssets, EmbedsTheSourceFilesByteForByte) {
-  for (const char* name : {"app.js", "app.css"}) {
+  for (const char* name : {"app.js", "app.css", "favicon.svg"}) {
     const console::Asset* a = console::find_asset(name);
     ASSERT_NE(a, nullptr) << name;
     EXPECT_EQ(a->name, name);
@@ -30,6 +30,7 @@ TEST(ConsoleAssets, EmbedsTheSourceFilesByteForByte) {
   }
   EXPECT_EQ(console::find_asset("app.js")->content_type, "text/javascript; charset=utf-8");
   EXPECT_EQ(console::find_asset("app.css")->content_type, "text/css; charset=utf-8");
+  EXPECT_EQ(console::find_asset("favicon.svg")->content_type, "image/svg+xml");
 }
 
 TEST(ConsoleAssets, UnknownNamesAreNotFound) {

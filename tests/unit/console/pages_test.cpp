@@ -135,7 +135,7 @@ TEST(ConsoleReport, SectionsAreTablesWithTypedCellsAndEmptyStates) {
   EXPECT_NE(html.find("<th class=\"t-count num\">count</th>"), std::string::npos);
   EXPECT_NE(html.find("<td class=\"num\"><span title=\"12.5 s\">12.5s</span></td>"), std::string::npos);
   EXPECT_NE(html.find(">2026-12-01 19:41:39 UTC</time>"), std::string::npos);
-  EXPECT_NE(html.find("<td><span class=\"null\" title=\"NULL\">—</span></td>"), std::string::npos);
+  EXPECT_NE(html.find("<td><span class=\"nil\" title=\"NULL\">—</span></td>"), std::string::npos);
   EXPECT_NE(html.find("id=\"section-sequences\""), std::string::npos);
   EXPECT_NE(html.find("<p class=\"empty-state\">No rows.</p>"), std::string::npos);
 }
