@@ -126,7 +126,9 @@ void validate(const Options& o) {
   }
 }
 
-Result run(pg::Connection& conn, std::string_view sql, const Options& options) {
+Result run(pg::Connection& conn, std::string_view sql, const Options& options) { return run(conn, sql, {}, options); }
+
+Result run(pg::Connection& conn, std::string_view sql, const pg::Params& params, const Options& options) {
   sqlgate::Verdict verdict = sqlgate::check(sql);
   if (!verdict.accepted) throw Rejected(std::move(verdict));
   validate(options);
@@ -141,7 +143,7 @@ Result run(pg::Connection& conn, std::string_view sql, const Options& options) {
     ReadOnlyTransaction tx(conn, options);
     check_policy(conn, out.verdict, options);
     if (out.verdict.kind == sqlgate::Kind::query) {
-      conn.exec(std::string(kDeclare) + out.verdict.statement);
+      conn.exec(std::string(kDeclare) + out.verdict.statement, params);
       const long long wanted = options.limit + 1;
       bool first = true;
       while (static_cast<long long>(out.rows.size()) < wanted && bytes_ok) {
@@ -160,7 +162,7 @@ Result run(pg::Connection& conn, std::string_view sql, const Options& options) {
         if (r.rows() < batch) break;  // the cursor is exhausted
       }
     } else {
-      pg::Result r = conn.exec(out.verdict.statement);
+      pg::Result r = conn.exec(out.verdict.statement, params);
       out.columns = columns_of(r);
       bytes_ok = take_rows(r, out, options.limit + 1, bytes, options.max_bytes);
     }
