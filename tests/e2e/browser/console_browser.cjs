@@ -14,13 +14,16 @@ const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const TABS = ['overview', 'tables', 'indexes', 'activity', 'replication', 'backups', 'sql', 'migration'];
 const TAB_PATH = { overview: '/' };
 
+// /healthz under the base path or at the root (a probe's path need not know the prefix).
 async function waitForConsole(base) {
   const deadline = Date.now() + 30000;
   for (;;) {
-    try {
-      const r = await fetch(base + '/healthz');
-      if (r.status === 200) return;
-    } catch (e) { /* not listening yet */ }
+    for (const url of [base + '/healthz', new URL('/healthz', base).toString()]) {
+      try {
+        const r = await fetch(url);
+        if (r.status === 200) return;
+      } catch (e) { /* not listening yet */ }
+    }
     if (Date.now() > deadline) throw new Error('console did not answer on ' + base + '/healthz within 30 s');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
