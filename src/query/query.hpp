@@ -9,7 +9,8 @@
 //      set_config with bound values; that first query also takes the snapshot, after which the
 //      transaction can no longer be switched to read-write). standard_conforming_strings is
 //      forced on for the transaction, so the server splits the text into tokens exactly as the
-//      gate's parser did; bytea_output is hex and client_encoding UTF8 (but on SQL_ASCII).
+//      gate's parser did; bytea_output is hex and client_encoding UTF8 (but on SQL_ASCII);
+//      application_name is Options::application_name when set.
 //   3. The statement is sent with the extended protocol (PQexecParams), which refuses a second
 //      statement in the text whatever the gate thought.
 //   4. A query (SELECT / VALUES / TABLE / WITH) runs through a server-side cursor: DECLARE
@@ -45,6 +46,9 @@ struct Options {
   util::Millis lock_timeout{1'000};       // waiting for a lock (capped at timeout)
   util::Millis idle_timeout{10'000};      // idle_in_transaction_session_timeout (a client that froze)
   long long max_bytes = 64LL << 20;       // value bytes kept at most; beyond, the result is truncated
+  // application_name for the transaction (SET LOCAL), so the server's log (%a) and
+  // pg_stat_activity name the request: "pgshift/console/<correlation id>". "": unchanged.
+  std::string application_name;
 };
 
 struct Column {
@@ -102,5 +106,9 @@ class ConnectionLost : public RuntimeError {
 // Checks, runs and rolls back. Throws Rejected, Timeout, Cancelled, ConnectionLost,
 // pg::SqlError (the server refused the statement), UsageError (options out of range).
 Result run(pg::Connection& conn, std::string_view sql, const Options& options = {});
+
+// The same with bound parameters for $1..$n in the text (the console's table browser builds its
+// SELECT from quoted identifiers and binds the filter values). The gate sees the text as written.
+Result run(pg::Connection& conn, std::string_view sql, const pg::Params& params, const Options& options);
 
 }  // namespace pgshift::query
