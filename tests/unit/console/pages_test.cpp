@@ -251,6 +251,11 @@ TEST(ConsoleReport, AWideSingleRowSectionIsShownAsNameValuePairs) {
   EXPECT_NE(html.find("<div class=\"fact-value\">no</div>"), std::string::npos) << "booleans read yes/no";
   EXPECT_NE(html.find("<div class=\"fact-value long\">15.18 (Debian"), std::string::npos);
 
+  r["sections"][0]["columns"][1] = {{"name", "active_pid"}, {"type", "count"}};
+  r["sections"][0]["rows"][0][1] = 12345;
+  EXPECT_NE(console::render_report_page(ctx("backups"), r).find("<tr><th>active_pid</th><td>12345</td></tr>"),
+            std::string::npos) << "process ids are not grouped like counts";
+
   columns.erase(columns.end() - 2, columns.end());  // 6 columns: an ordinary table
   r["sections"][0]["columns"] = columns;
   EXPECT_EQ(console::render_report_page(ctx("backups"), r).find("record"), std::string::npos);
