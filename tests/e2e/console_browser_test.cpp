@@ -57,6 +57,7 @@ constexpr std::string_view kExportSql =
     "SELECT id, uid, note, amount, created_at FROM events WHERE id <= 40 ORDER BY id";
 constexpr std::string_view kRejectedSql = "SELECT id,\n       pg_sleep(1)\n  FROM events";
 constexpr std::string_view kErrorSql = "SELECT 1 / (id - id) FROM events";
+constexpr std::string_view kSlowSql = "SELECT count(*) FROM generate_series(1, 2000000000)";
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -88,7 +89,7 @@ class ConsoleBrowser : public ::testing::Test {
     base_ = "http://127.0.0.1:" + std::to_string(port) + "/ops/db";
     util::ProcessSpec spec;
     spec.argv = {PGSHIFT_BINARY, "console", "--listen", "127.0.0.1:" + std::to_string(port), "--auth", "none",
-                 "--base-path", "/ops/db", "--audit-log", work_ + "/audit.jsonl"};
+                 "--base-path", "/ops/db", "--timeout", "2s", "--audit-log", work_ + "/audit.jsonl"};
     spec.env = {{"PGSHIFT_DB_URL", reader_url_}, {"NO_COLOR", "1"}};
     spec.output_file = artifacts_ + "/console.log";
     spec.parent_death_signal = SIGTERM;
@@ -104,6 +105,7 @@ class ConsoleBrowser : public ::testing::Test {
                    {"sqlExport", kExportSql},
                    {"sqlRejected", kRejectedSql},
                    {"sqlError", kErrorSql},
+                   {"sqlSlow", kSlowSql},
                    {"table", {{"schema", "public"}, {"name", "events"}}},
                    {"filterId", kFilterId}};
     fs::create_directories(work_ + "/chromium-profile");
@@ -245,6 +247,13 @@ TEST_F(ConsoleBrowser, TheGatesRejectionShowsRuleReasonAndCaret) {
 TEST_F(ConsoleBrowser, AnSqlErrorShowsItsSqlstate) {
   EXPECT_EQ(seen()["sqlError"]["sqlstate"], "SQLSTATE 22012");
   EXPECT_NE(seen()["sqlError"]["message"].get<std::string>().find("division by zero"), std::string::npos);
+}
+
+TEST_F(ConsoleBrowser, CmdEnterRunsAndATimeoutIsShownAsSuch) {
+  const json& t = seen()["timeout"];
+  EXPECT_NE(t["head"].get<std::string>().find("Timed out"), std::string::npos) << t.dump();
+  EXPECT_NE(t["status"].get<std::string>().find("HTTP 408"), std::string::npos) << t.dump();
+  EXPECT_EQ(t["rowsLeft"], 0) << "no stale result stays under an error";
 }
 
 TEST_F(ConsoleBrowser, TableBrowserSortsPagesAndShowsValuesAsTyped) {

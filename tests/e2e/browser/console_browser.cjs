@@ -3,7 +3,7 @@
 // nothing itself: the C++ test compares with the database and `pgshift query`.
 //   node console_browser.cjs CONFIG.json
 // CONFIG: {base, artifacts, downloads, userDataDir, output, limit, sqlExport, sqlRejected,
-//          sqlError, table: {schema, name}, filterId}
+//          sqlError, sqlSlow, table: {schema, name}, filterId}
 'use strict';
 
 const fs = require('fs');
@@ -130,6 +130,16 @@ async function main() {
   out.sqlError = {
     sqlstate: await page.textContent('#sql-error .sqlstate'),
     message: await page.textContent('#sql-error .message'),
+  };
+  // Cmd+Enter runs too; a statement past the console's --timeout is reported as a timeout.
+  await page.fill('#sql-editor', config.sqlSlow);
+  await page.focus('#sql-editor');
+  await page.keyboard.press('Meta+Enter');
+  await page.waitForSelector('#sql-status.failed');
+  out.timeout = {
+    head: await page.textContent('#sql-error .error-head'),
+    status: await page.textContent('#sql-status'),
+    rowsLeft: await page.locator('#sql-result tbody tr').count(),
   };
   await collectCsp();
 
