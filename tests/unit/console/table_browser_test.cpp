@@ -139,6 +139,12 @@ TEST(ConsoleTableBrowser, PagerMovesOnePageKeepingSortAndFilters) {
   EXPECT_NE(html.find("<a href=\"" + state + "\" class=\"prev\">"), std::string::npos);  // page 1 has no page=
   EXPECT_NE(html.find("Page 2"), std::string::npos);
 
+  json keyset = page_json();
+  keyset["keyset"] = true;
+  std::string by_key = console::render_table_browser(ctx(), keyset);
+  EXPECT_NE(by_key.find("rows 4–6"), std::string::npos) << "keyset pages have the same numbers";
+  EXPECT_NE(by_key.find("keyset paging"), std::string::npos);
+
   json last = page_json();
   last["page"] = 1;
   last["has_next"] = false;
