@@ -14,16 +14,22 @@ namespace {
 constexpr long long kMaxPage = 1'000'000;
 constexpr size_t kMaxFilters = 20;
 
-// Tables, views, materialized views, foreign and partitioned tables the role can see.
+// Tables, views, materialized views, foreign and partitioned tables the role can read, outside the
+// system schemas.
 constexpr std::string_view kShape = R"sql(
 SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type,
-       coalesce(array_position(i.indkey::int2[], a.attnum), 0) AS pk_position
+       coalesce((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) WHERE k.attnum = a.attnum), 0)
+         AS pk_position
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND has_table_privilege(c.oid, 'SELECT')
+  -- the system catalogs are not browsable (pg_authid holds password hashes, readable by
+  -- pg_read_all_data)
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
+  AND n.nspname NOT LIKE 'pg\_temp\_%'
 ORDER BY a.attnum
 )sql";
 

@@ -77,7 +77,8 @@ struct BrowseQuery {
   bool keyset = false;
 };
 
-// Reads the table's columns and primary key (fixed SQL, bound names). Throws UnknownTable.
+// Reads the table's columns and primary key (fixed SQL, bound names). Throws UnknownTable, also
+// for the system catalogs (pg_catalog, information_schema, pg_toast).
 TableShape read_shape(pg::Connection& conn, const std::string& schema, const std::string& table);
 
 // Checks the request against the shape and builds the SELECT. Throws BadParameter.
