@@ -18,7 +18,7 @@
 
 namespace pgshift::console {
 
-inline constexpr size_t kTextShown = 120;   // characters shown of a long value
+inline constexpr size_t kTextShown = 80;    // characters shown of a long value
 inline constexpr size_t kTitleShown = 2000;  // characters of a long value in its title
 
 // "\x" + 32 hex digits of a UUID-shaped value → "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"; else nullopt.

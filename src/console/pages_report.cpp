@@ -63,7 +63,10 @@ std::string facts_block(const json& report) {
     out += ">\n<div class=\"fact-label\">" + html_escape(text_of(fact, "label", id)) + "</div>\n";
     const json null_value;
     const json& value = fact.is_object() && fact.contains("value") ? fact["value"] : null_value;
-    out += "<div class=\"fact-value\">" + typed_value(value, text_of(fact, "unit")) + "</div>\n";
+    std::string unit = text_of(fact, "unit");
+    bool long_text = unit.empty() && value.is_string() && value.get_ref<const std::string&>().size() > 14;
+    out += std::string("<div class=\"fact-value") + (long_text ? " long" : "") + "\">" + typed_value(value, unit) +
+           "</div>\n";
     if (!hint.empty()) out += "<div class=\"fact-hint\">" + html_escape(hint) + "</div>\n";
     out += "</div>\n";
   }
@@ -95,6 +98,33 @@ std::optional<TableLink> table_link_columns(const json& report, const json& colu
   return TableLink{*schema, *table};
 }
 
+// One cell's content: a table-browser link, a UTC timestamp, or a typed value.
+std::string cell(const PageContext& ctx, const std::optional<TableLink>& links, const json& row, size_t i,
+                 const std::string& name, const std::string& type) {
+  const json null_value;
+  const json& v = row.is_array() && i < row.size() ? row[i] : null_value;
+  if (links && i == links->table && row.is_array() && links->schema < row.size() && row[links->schema].is_string() &&
+      v.is_string()) {
+    std::string path = "/tables/" + url_encode(row[links->schema].get<std::string>()) + "/" + url_encode(v.get<std::string>());
+    return link(href(ctx.base_path, path), v.get<std::string>(), "table-link");
+  }
+  if (type == "timestamp" && v.is_string()) {
+    // ISO-8601 UTC from stats: shown without the T and the fraction; whole in the title.
+    std::string ts = v.get<std::string>();
+    std::string shown = ts;
+    if (shown.size() >= 19 && shown[10] == 'T') shown = shown.substr(0, 10) + " " + shown.substr(11, 8) + " UTC";
+    return "<time datetime=\"" + html_escape(ts) + "\" title=\"" + html_escape(ts) + "\">" + html_escape(shown) + "</time>";
+  }
+  // Process ids and other identifiers are counts by type but read as names: no separators.
+  if (type == "count" && (name == "pid" || name == "id" || name.ends_with("_pid") || name.ends_with("_id"))) {
+    return html_escape(plain(v));
+  }
+  return typed_value(v, type);
+}
+
+// A section with a single row and many columns reads better as name/value pairs.
+constexpr size_t kRecordMinColumns = 7;
+
 std::string section_block(const PageContext& ctx, const json& report, const json& section) {
   std::string id = text_of(section, "id");
   const json& columns = array_of(section, "columns");
@@ -107,6 +137,15 @@ std::string section_block(const PageContext& ctx, const json& report, const json
   if (rows.empty()) return out + "<p class=\"empty-state\">No rows.</p>\n</section>\n";
 
   std::optional<TableLink> links = table_link_columns(report, columns);
+  if (rows.size() == 1 && columns.size() >= kRecordMinColumns) {
+    out += "<div class=\"table-wrap\"><table class=\"data report record\">\n<tbody>\n";
+    for (size_t i = 0; i < columns.size(); ++i) {
+      std::string type = text_of(columns[i], "type", "text");
+      out += "<tr><th>" + html_escape(text_of(columns[i], "name")) + "</th><td>" + cell(ctx, links, rows[0], i, text_of(columns[i], "name"), type) +
+             "</td></tr>\n";
+    }
+    return out + "</tbody>\n</table></div>\n</section>\n";
+  }
   out += "<div class=\"table-wrap\"><table class=\"data report\">\n<thead><tr>";
   for (const auto& c : columns) {
     std::string type = text_of(c, "type", "text");
@@ -118,25 +157,8 @@ std::string section_block(const PageContext& ctx, const json& report, const json
     out += "<tr>";
     for (size_t i = 0; i < columns.size(); ++i) {
       std::string type = text_of(columns[i], "type", "text");
-      const json null_value;
-      const json& v = row.is_array() && i < row.size() ? row[i] : null_value;
-      out += std::string("<td") + (is_numeric_type(type) ? " class=\"num\"" : "") + ">";
-      if (links && i == links->table && row.is_array() && links->schema < row.size() && row[links->schema].is_string() &&
-          v.is_string()) {
-        std::string path = "/tables/" + url_encode(row[links->schema].get<std::string>()) + "/" +
-                           url_encode(v.get<std::string>());
-        out += link(href(ctx.base_path, path), v.get<std::string>(), "table-link");
-      } else if (type == "timestamp" && v.is_string()) {
-        // ISO-8601 UTC from stats: shown without the T and the fraction; whole in the title.
-        std::string ts = v.get<std::string>();
-        std::string shown = ts;
-        if (shown.size() >= 19 && shown[10] == 'T') shown = shown.substr(0, 10) + " " + shown.substr(11, 8) + " UTC";
-        out += "<time datetime=\"" + html_escape(ts) + "\" title=\"" + html_escape(ts) + "\">" + html_escape(shown) +
-               "</time>";
-      } else {
-        out += typed_value(v, type);
-      }
-      out += "</td>";
+      out += std::string("<td") + (is_numeric_type(type) ? " class=\"num\"" : "") + ">" + cell(ctx, links, row, i, text_of(columns[i], "name"), type) +
+             "</td>";
     }
     out += "</tr>\n";
   }

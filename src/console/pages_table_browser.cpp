@@ -145,7 +145,7 @@ std::string browser_body(const PageContext& ctx, const json& page) {
   long long first = (s.page - 1) * page_size + 1;
   if (rows.empty()) {
     out += "No rows on this page";
-  } else if (bool_of(page, "keyset") || page_size <= 0) {
+  } else if (page_size <= 0) {
     out += fmt::format("{} rows", group_thousands(static_cast<long long>(rows.size())));
   } else {
     out += fmt::format("rows {}–{}", group_thousands(first), group_thousands(first + static_cast<long long>(rows.size()) - 1));

@@ -117,7 +117,7 @@ std::string typed_value(const nlohmann::json& value, std::string_view type) {
     if (d == std::floor(d) && std::fabs(d) < 9.2e18) return group_thousands(static_cast<long long>(d));
     return html_escape(fmt::format("{:.2f}", d));
   }
-  if (type == "bool" && value.is_boolean()) return value.get<bool>() ? "yes" : "no";
+  if (value.is_boolean()) return value.get<bool>() ? "yes" : "no";
   if (type == "json" && !value.is_string()) return "<code>" + html_escape(plain(value)) + "</code>";
   return html_escape(plain(value));
 }

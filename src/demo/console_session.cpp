@@ -81,7 +81,8 @@ std::string tail(const std::string& path) {
 
 }  // namespace
 
-ConsoleSession ConsoleSession::start(const localpg::LocalCluster& target, const std::string& db, int port) {
+ConsoleSession ConsoleSession::start(const localpg::LocalCluster& target, const std::string& db, int port,
+                                     const std::string& binary) {
   {
     pg::Connection admin = pg::Connection::open(target.conninfo(db), "demo target");
     admin.exec(kCreateReader);
@@ -95,7 +96,7 @@ ConsoleSession ConsoleSession::start(const localpg::LocalCluster& target, const 
   s.log_ = s.dir_ + "/console.log";
   s.url_ = fmt::format("http://127.0.0.1:{}/", port);
   util::ProcessSpec spec;
-  spec.argv = {"/proc/self/exe", "console", "--listen", fmt::format("127.0.0.1:{}", port), "--auth", "none",
+  spec.argv = {binary, "console", "--listen", fmt::format("127.0.0.1:{}", port), "--auth", "none",
                "--audit-log", s.dir_ + "/audit.jsonl"};
   spec.env = {{"PGSHIFT_DB_URL", target.url(db, std::string(kReaderRole))}, {"NO_COLOR", "1"}};
   spec.output_file = s.log_;

@@ -2,7 +2,7 @@
 // after the cutover, the way an operator would run it:
 //   - a read-only role (kReaderRole: LOGIN, pg_read_all_data + pg_monitor, nothing else; the
 //     console refuses superusers) is created on the target cluster;
-//   - this pgshift binary runs `console --db <reader URL> --listen 127.0.0.1:PORT --auth none`
+//   - this pgshift binary (or the one given) runs `console --db <reader URL> --listen 127.0.0.1:PORT --auth none`
 //     as a child in its own session (so Ctrl+C reaches the demo, which then stops the console
 //     with SIGTERM, in order), its output in a log file; the URL travels in PGSHIFT_DB_URL,
 //     never on the command line;
@@ -24,8 +24,9 @@ inline constexpr std::string_view kReaderRole = "console_reader";
 
 class ConsoleSession {
  public:
-  // port 0: 8977 when free, else any free port.
-  static ConsoleSession start(const localpg::LocalCluster& target, const std::string& db, int port = 0);
+  // port 0: 8977 when free, else any free port. binary: the pgshift to run (tests pass theirs).
+  static ConsoleSession start(const localpg::LocalCluster& target, const std::string& db, int port = 0,
+                              const std::string& binary = "/proc/self/exe");
   ConsoleSession(ConsoleSession&& other) noexcept;
   ConsoleSession& operator=(ConsoleSession&&) = delete;
   ConsoleSession(const ConsoleSession&) = delete;

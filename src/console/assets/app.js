@@ -11,7 +11,7 @@
 
 (function () {
   const base = document.body.dataset.basePath || '';
-  const TEXT_SHOWN = 200;  // characters of a long value shown in a result cell
+  const TEXT_SHOWN = 80;  // characters of a long value shown in a result cell (as the table browser)
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -285,7 +285,7 @@
       td.appendChild(el('span', 'null', 'NULL'));
       return;
     }
-    const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    const text = visible(typeof value === 'object' ? JSON.stringify(value) : String(value));
     if (text === '') {
       td.appendChild(el('span', 'empty', "''"));
       return;
@@ -299,6 +299,18 @@
     cut.title = chars.slice(0, 2000).join('');
     cut.appendChild(el('span', 'more', '… (' + chars.length.toLocaleString('en-US') + ' chars)'));
     td.appendChild(cut);
+  }
+
+  // Control and bidi characters as escapes (\n, \t, \x1b, \u202e), as the table browser and
+  // `pgshift query`'s display formats show them: a value cannot hide text or reorder it.
+  function visible(text) {
+    return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, function (c) {
+      if (c === '\n') return '\\n';
+      if (c === '\t') return '\\t';
+      if (c === '\r') return '\\r';
+      const code = c.charCodeAt(0);
+      return code < 0x80 ? '\\x' + code.toString(16).padStart(2, '0') : '\\u' + code.toString(16).padStart(4, '0');
+    });
   }
 
   function formatMs(ms) {

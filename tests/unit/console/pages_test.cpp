@@ -232,3 +232,31 @@ TEST(ConsoleErrorPage, ShowsStatusAndEscapedRedactedMessage) {
   EXPECT_NE(console::render_error_page(ctx(""), 503, "busy").find("503</span> Busy"), std::string::npos);
   EXPECT_NE(console::render_error_page(ctx(""), 599, "").find("Server error"), std::string::npos);
 }
+
+TEST(ConsoleReport, AWideSingleRowSectionIsShownAsNameValuePairs) {
+  json columns = json::array();
+  json row = json::array();
+  for (int i = 0; i < 8; ++i) {
+    columns.push_back({{"name", "c" + std::to_string(i)}, {"type", i == 0 ? "bytes" : "text"}});
+    row.push_back(i == 0 ? json(2048) : json("v" + std::to_string(i)));
+  }
+  json r = {{"id", "archiver"}, {"title", "WAL archiving"},
+            {"facts", {{{"id", "standby"}, {"label", "Standby"}, {"value", false}, {"unit", ""}},
+                       {{"id", "version"}, {"label", "PostgreSQL"}, {"value", "15.18 (Debian 15.18-0+deb12u1)"}, {"unit", ""}}}},
+            {"sections", {{{"id", "archiver"}, {"title", "Archiver"}, {"columns", columns}, {"rows", json::array({row})}}}}};
+  std::string html = console::render_report_page(ctx("backups"), r);
+  EXPECT_NE(html.find("<table class=\"data report record\">"), std::string::npos);
+  EXPECT_NE(html.find("<tr><th>c0</th><td><span title=\"2,048 bytes\">2.0 kB</span></td></tr>"), std::string::npos);
+  EXPECT_NE(html.find("<tr><th>c7</th><td>v7</td></tr>"), std::string::npos);
+  EXPECT_NE(html.find("<div class=\"fact-value\">no</div>"), std::string::npos) << "booleans read yes/no";
+  EXPECT_NE(html.find("<div class=\"fact-value long\">15.18 (Debian"), std::string::npos);
+
+  r["sections"][0]["columns"][1] = {{"name", "active_pid"}, {"type", "count"}};
+  r["sections"][0]["rows"][0][1] = 12345;
+  EXPECT_NE(console::render_report_page(ctx("backups"), r).find("<tr><th>active_pid</th><td>12345</td></tr>"),
+            std::string::npos) << "process ids are not grouped like counts";
+
+  columns.erase(columns.end() - 2, columns.end());  // 6 columns: an ordinary table
+  r["sections"][0]["columns"] = columns;
+  EXPECT_EQ(console::render_report_page(ctx("backups"), r).find("record"), std::string::npos);
+}

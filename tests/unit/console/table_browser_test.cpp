@@ -69,11 +69,12 @@ TEST(ConsoleCell, LongByteaIsShortenedWithItsLength) {
 
 TEST(ConsoleCell, LongTextIsCutWithItsLengthAndControlsAreVisible) {
   std::string html = console::cell_html(std::string(150, 'y') + "é", "text");
-  EXPECT_NE(html.find(">" + std::string(120, 'y') + "<span class=\"more\">… (151 chars)</span>"), std::string::npos);
+  EXPECT_NE(html.find(">" + std::string(80, 'y') + "<span class=\"more\">… (151 chars)</span>"), std::string::npos);
+  EXPECT_EQ(console::cell_html(std::string(80, 'y'), "text"), std::string(80, 'y'));
   std::string multibyte;
-  for (int i = 0; i < 130; ++i) multibyte += "日";
+  for (int i = 0; i < 90; ++i) multibyte += "日";
   std::string cut = console::cell_html(multibyte, "text");
-  EXPECT_NE(cut.find("(130 chars)"), std::string::npos);
+  EXPECT_NE(cut.find("(90 chars)"), std::string::npos);
   EXPECT_EQ(console::cell_html("a\nb\x1b", "text"), "a\\nb\\x1b");
   EXPECT_EQ(console::cell_html("<script>\"x\"</script>", "text"), "&lt;script&gt;&quot;x&quot;&lt;/script&gt;");
   EXPECT_EQ(console::cell_html(json(42), "integer"), "42");
@@ -137,6 +138,12 @@ TEST(ConsoleTableBrowser, PagerMovesOnePageKeepingSortAndFilters) {
   EXPECT_NE(html.find("<a href=\"" + state + "&amp;page=3\" class=\"next\">"), std::string::npos);
   EXPECT_NE(html.find("<a href=\"" + state + "\" class=\"prev\">"), std::string::npos);  // page 1 has no page=
   EXPECT_NE(html.find("Page 2"), std::string::npos);
+
+  json keyset = page_json();
+  keyset["keyset"] = true;
+  std::string by_key = console::render_table_browser(ctx(), keyset);
+  EXPECT_NE(by_key.find("rows 4–6"), std::string::npos) << "keyset pages have the same numbers";
+  EXPECT_NE(by_key.find("keyset paging"), std::string::npos);
 
   json last = page_json();
   last["page"] = 1;

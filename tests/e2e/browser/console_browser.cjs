@@ -1,0 +1,203 @@
+// Drives Debian's chromium (playwright-core) through pgshift's console, as a person would, and
+// writes what it saw as JSON for tests/e2e/console_browser_test.cpp to judge. It asserts
+// nothing itself: the C++ test compares with the database and `pgshift query`.
+//   node console_browser.cjs CONFIG.json
+// CONFIG: {base, artifacts, downloads, userDataDir, output, limit, sqlExport, sqlRejected,
+//          sqlError, sqlSlow, table: {schema, name}, filterId}
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const TABS = ['overview', 'tables', 'indexes', 'activity', 'replication', 'backups', 'sql', 'migration'];
+const TAB_PATH = { overview: '/' };
+
+// /healthz under the base path or at the root (a probe's path need not know the prefix).
+async function waitForConsole(base) {
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    for (const url of [base + '/healthz', new URL('/healthz', base).toString()]) {
+      try {
+        const r = await fetch(url);
+        if (r.status === 200) return;
+      } catch (e) { /* not listening yet */ }
+    }
+    if (Date.now() > deadline) throw new Error('console did not answer on ' + base + '/healthz within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function cellTexts(page, selector) {
+  return page.$$eval(selector, (rows) => rows.map((tr) => Array.from(tr.cells).map((td) => td.textContent)));
+}
+
+async function main() {
+  await waitForConsole(config.base);
+  const out = { tabs: [], console: [], pageErrors: [], cspViolations: [] };
+  const context = await chromium.launchPersistentContext(config.userDataDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 1366, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  // Records CSP violations from inside the page (the init script itself is not subject to CSP).
+  await context.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__csp.push(e.violatedDirective + ' ' + e.blockedURI);
+    });
+  });
+  const page = context.pages()[0] || await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') {
+      out.console.push({ type: m.type(), text: m.text(), url: (m.location() || {}).url || '' });
+    }
+  });
+  page.on('pageerror', (e) => out.pageErrors.push(String(e)));
+  const collectCsp = async () => {
+    const v = await page.evaluate(() => window.__csp || []);
+    out.cspViolations.push(...v);
+  };
+  const shot = async (name) => {
+    const file = path.join(config.artifacts, name + '.png');
+    await page.screenshot({ path: file, fullPage: true });
+    return file;
+  };
+
+  // ---- every tab ----
+  for (const tab of TABS) {
+    const response = await page.goto(config.base + (TAB_PATH[tab] || '/' + tab), { waitUntil: 'load' });
+    out.tabs.push({
+      tab,
+      status: response.status(),
+      csp: response.headers()['content-security-policy'] || '',
+      title: await page.title(),
+      h1: (await page.textContent('main h1')) || '',
+      active: await page.getAttribute('nav.tabs a[aria-current=page]', 'data-tab'),
+      tables: await page.locator('main table').count(),
+      callouts: await page.locator('main .callout').count(),
+      screenshot: await shot(tab),
+    });
+    await collectCsp();
+  }
+
+  // ---- SQL: Ctrl+Enter runs; results; exports ----
+  await page.goto(config.base + '/sql');
+  await page.fill('#sql-editor', config.sqlExport);
+  await page.fill('#sql-limit', String(config.limit));
+  await page.focus('#sql-editor');
+  await page.keyboard.press('Control+Enter');
+  await page.waitForSelector('#sql-status.ok');
+  out.sql = {
+    status: await page.textContent('#sql-status'),
+    columns: await page.$$eval('#sql-result thead th', (ths) => ths.map((th) => ({
+      name: th.querySelector('.name').textContent, type: th.querySelector('.type').textContent }))),
+    rows: await cellTexts(page, '#sql-result tbody tr'),
+    screenshot: await shot('sql-result'),
+  };
+  out.exports = {};
+  for (const format of ['csv', 'json', 'markdown']) {
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('button[data-export=' + format + ']'),
+    ]);
+    const file = path.join(config.downloads, format);
+    await download.saveAs(file);
+    out.exports[format] = { file, suggested: download.suggestedFilename() };
+  }
+  out.exportStatus = await page.textContent('#sql-status');
+
+  // ---- SQL: the gate's rejection with its caret; an SQL error ----
+  await page.fill('#sql-editor', config.sqlRejected);
+  await page.focus('#sql-editor');
+  await page.keyboard.press('Control+Enter');
+  await page.waitForSelector('#sql-error:not([hidden]) .rule');
+  out.rejected = {
+    rule: await page.textContent('#sql-error .rule'),
+    message: await page.textContent('#sql-error .message'),
+    caret: await page.textContent('#sql-error pre.caret'),
+    status: await page.textContent('#sql-status'),
+    selection: await page.$eval('#sql-editor', (t) => [t.selectionStart, t.selectionEnd]),
+    screenshot: await shot('sql-rejected'),
+  };
+  await page.fill('#sql-editor', config.sqlError);
+  await page.click('#sql-run');
+  await page.waitForSelector('#sql-error:not([hidden]) .sqlstate');
+  out.sqlError = {
+    sqlstate: await page.textContent('#sql-error .sqlstate'),
+    message: await page.textContent('#sql-error .message'),
+  };
+  // Cmd+Enter runs too; a statement past the console's --timeout is reported as a timeout.
+  await page.fill('#sql-editor', config.sqlSlow);
+  await page.focus('#sql-editor');
+  await page.keyboard.press('Meta+Enter');
+  await page.waitForSelector('#sql-status.failed');
+  out.timeout = {
+    head: await page.textContent('#sql-error .error-head'),
+    status: await page.textContent('#sql-status'),
+    rowsLeft: await page.locator('#sql-result tbody tr').count(),
+  };
+  await collectCsp();
+
+  // ---- Table browser: from the Tables tab; sort, page, filter ----
+  await page.goto(config.base + '/tables');
+  await Promise.all([page.waitForURL(/\/tables\/[^/]+\/[^/?]+/),
+                     page.click('a.table-link:text-is("' + config.table.name + '")')]);
+  await page.waitForSelector('table.browser-rows');
+  const headers = await page.$$eval('table.browser-rows thead a.sort', (as) => as.map((a) => a.textContent.replace(/[ ▲▼]+$/, '')));
+  const browser = { url: page.url(), headers, first: await cellTexts(page, 'table.browser-rows tbody tr') };
+  // The id header sorts ascending first (or descending when the page is already by id ascending).
+  const idHeader = page.locator('table.browser-rows thead a.sort').filter({ hasText: /^id( [▲▼])?$/ });
+  await Promise.all([page.waitForURL(/sort=id/), idHeader.click()]);
+  browser.firstSortUrl = page.url();
+  if (!/dir=desc/.test(page.url())) await Promise.all([page.waitForURL(/dir=desc/), idHeader.click()]);
+  browser.descUrl = page.url();
+  browser.desc = await cellTexts(page, 'table.browser-rows tbody tr');
+  await Promise.all([page.waitForURL(/page=2/), page.locator('nav.pager a.next').first().click()]);
+  browser.page2Url = page.url();
+  browser.page2 = await cellTexts(page, 'table.browser-rows tbody tr');
+  browser.page2Status = await page.textContent('main .status');
+  browser.screenshot = await shot('table-browser');
+
+  await page.selectOption('form.filter-form select[name=fc]', 'note');
+  await page.selectOption('form.filter-form select[name=fo]', 'is null');
+  browser.valueHiddenForIsNull = await page.isHidden('form.filter-form input[name=fv]');
+  await Promise.all([page.waitForURL(/f=note/), page.click('form.filter-form button[type=submit]')]);
+  browser.nullUrl = page.url();
+  browser.nullRows = await cellTexts(page, 'table.browser-rows tbody tr');
+  browser.nullChips = await page.locator('ul.chips li.chip:not(.clear)').count();
+
+  await page.selectOption('form.filter-form select[name=fc]', 'id');
+  await page.selectOption('form.filter-form select[name=fo]', '=');
+  await page.fill('form.filter-form input[name=fv]', String(config.filterId));
+  await Promise.all([page.waitForURL(/f=id/), page.click('form.filter-form button[type=submit]')]);
+  browser.bothUrl = page.url();
+  browser.bothRows = await cellTexts(page, 'table.browser-rows tbody tr');
+  browser.bothChips = await page.locator('ul.chips li.chip:not(.clear)').count();
+  browser.filteredScreenshot = await shot('table-browser-filtered');
+  // Remove the "is null" chip: only id = N stays.
+  await Promise.all([page.waitForURL((u) => !u.toString().includes('f=note')),
+                     page.click('ul.chips li.chip:has(code:text-is("note")) a.remove')]);
+  browser.removedUrl = page.url();
+  browser.removedRows = await cellTexts(page, 'table.browser-rows tbody tr');
+  out.browser = browser;
+  await collectCsp();
+
+  // ---- an error page in the layout ----
+  const bad = await page.goto(config.base + '/tables/' + encodeURIComponent(config.table.schema) + '/' +
+                              encodeURIComponent(config.table.name) + '?sort=no_such_column');
+  out.badSort = { status: bad.status(), text: await page.textContent('main'), screenshot: await shot('error-page') };
+  await collectCsp();
+
+  await context.close();
+  fs.writeFileSync(config.output, JSON.stringify(out, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e && e.stack ? e.stack : String(e));
+  process.exit(1);
+});

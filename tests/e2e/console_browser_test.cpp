@@ -1,0 +1,312 @@
+// The console in a real browser: a real cluster, the real `pgshift console` (read-only role,
+// --base-path /ops/db), Debian's chromium driven by playwright-core
+// (tests/e2e/browser/console_browser.cjs, run once for the whole file). The script reports
+// what a person would see; the cases below judge it against the database, `pgshift query` and
+// the gate. Screenshots of every tab go to <build>/artifacts/console/*.png.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "sqlgate/sqlgate.hpp"
+#include "support/support.hpp"
+#include "util/process.hpp"
+
+using namespace pgshift;
+using namespace pgshift::testing;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kRows = 250;
+constexpr int kLimit = 25;
+constexpr int kFilterId = 42;
+
+// Values chosen for presentation: UUID-shaped bytea, NULL and '' side by side, a long text,
+// CSV's hard cases (comma, quote, newline), unicode, exact numerics.
+constexpr std::string_view kSchema = R"sql(
+CREATE TABLE events (
+  id bigint PRIMARY KEY,
+  uid bytea NOT NULL,
+  note text,
+  amount numeric(12,2),
+  created_at timestamptz NOT NULL
+);
+INSERT INTO events
+  SELECT g,
+         uuid_send(gen_random_uuid()),
+         CASE g % 10 WHEN 0 THEN NULL WHEN 1 THEN '' WHEN 2 THEN repeat('long ', 100)
+                     WHEN 3 THEN 'a, "quoted"' || chr(10) || 'line' WHEN 4 THEN 'ünïcødé ✓ 🐘'
+                     ELSE 'note ' || g END,
+         (g * 1.25)::numeric(12,2),
+         timestamptz '2026-01-01 00:00:00+00' + g * interval '1 hour'
+    FROM generate_series(1, 250) g;
+CREATE INDEX events_created_at ON events (created_at);
+ANALYZE events;
+CREATE ROLE console_reader LOGIN PASSWORD 'pgshift-local-secret';
+GRANT pg_read_all_data, pg_monitor TO console_reader;
+)sql";
+
+constexpr std::string_view kExportSql =
+    "SELECT id, uid, note, amount, created_at FROM events WHERE id <= 40 ORDER BY id";
+constexpr std::string_view kRejectedSql = "SELECT id,\n       pg_sleep(1)\n  FROM events";
+constexpr std::string_view kErrorSql = "SELECT 1 / (id - id) FROM events";
+constexpr std::string_view kSlowSql = "SELECT count(*) FROM generate_series(1, 2000000000)";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string artifacts_dir() {
+  fs::path dir = fs::path(PGSHIFT_BINARY).parent_path() / "artifacts" / "console";
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+class ConsoleBrowser : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_TRUE(fs::exists(std::string(PGSHIFT_SOURCE_DIR) + "/node_modules/playwright-core"))
+        << "run scripts/install-deps (npm packages for the browser tests)";
+    cluster_ = start_cluster("console_browser").release();
+    cluster_->create_database("app");
+    pg::Connection conn = connect(*cluster_, "app");
+    run_sql(conn, kSchema);
+    reader_url_ = cluster_->url("app", "console_reader");
+
+    artifacts_ = artifacts_dir();
+    work_ = localpg::make_private_dir("console-browser");
+    int port = localpg::free_port();
+    base_ = "http://127.0.0.1:" + std::to_string(port) + "/ops/db";
+    util::ProcessSpec spec;
+    spec.argv = {PGSHIFT_BINARY, "console", "--listen", "127.0.0.1:" + std::to_string(port), "--auth", "none",
+                 "--base-path", "/ops/db", "--timeout", "2s", "--audit-log", work_ + "/audit.jsonl"};
+    spec.env = {{"PGSHIFT_DB_URL", reader_url_}, {"NO_COLOR", "1"}};
+    spec.output_file = artifacts_ + "/console.log";
+    spec.parent_death_signal = SIGTERM;
+    fs::remove(spec.output_file);
+    console_ = new util::Child(util::spawn(spec));
+
+    json config = {{"base", base_},
+                   {"artifacts", artifacts_},
+                   {"downloads", work_},
+                   {"userDataDir", work_ + "/chromium-profile"},
+                   {"output", work_ + "/seen.json"},
+                   {"limit", kLimit},
+                   {"sqlExport", kExportSql},
+                   {"sqlRejected", kRejectedSql},
+                   {"sqlError", kErrorSql},
+                   {"sqlSlow", kSlowSql},
+                   {"table", {{"schema", "public"}, {"name", "events"}}},
+                   {"filterId", kFilterId}};
+    fs::create_directories(work_ + "/chromium-profile");
+    std::ofstream(work_ + "/config.json") << config.dump(2);
+    util::ProcessSpec node;
+    node.argv = {"node", std::string(PGSHIFT_SOURCE_DIR) + "/tests/e2e/browser/console_browser.cjs", work_ + "/config.json"};
+    util::RunResult r = util::run(node, util::Millis(240'000));
+    ASSERT_EQ(r.exit_code, 0) << "browser script failed:\n" << r.err << "\nconsole log:\n"
+                              << read_file(artifacts_ + "/console.log");
+    seen_ = new json(json::parse(read_file(work_ + "/seen.json")));
+  }
+
+  static void TearDownTestSuite() {
+    if (console_ != nullptr) {
+      console_->signal(SIGTERM);
+      if (!console_->wait_for(util::Millis(15'000))) console_->signal(SIGKILL);
+      delete console_;
+    }
+    delete seen_;
+    if (!work_.empty()) localpg::remove_tree(work_);
+    delete cluster_;
+  }
+
+  void SetUp() override {
+    if (seen_ == nullptr) GTEST_SKIP() << "the browser run failed (see the suite's setup failure)";
+  }
+
+  static const json& seen() { return *seen_; }
+
+  static CliRun query(const std::string& format) {
+    return run_pgshift({"query", "--db", reader_url_, "--limit", std::to_string(kLimit), "--format", format,
+                        std::string(kExportSql)});
+  }
+
+  static LocalCluster* cluster_;
+  static util::Child* console_;
+  static json* seen_;
+  static std::string reader_url_, base_, artifacts_, work_;
+};
+
+LocalCluster* ConsoleBrowser::cluster_ = nullptr;
+util::Child* ConsoleBrowser::console_ = nullptr;
+json* ConsoleBrowser::seen_ = nullptr;
+std::string ConsoleBrowser::reader_url_, ConsoleBrowser::base_, ConsoleBrowser::artifacts_, ConsoleBrowser::work_;
+
+std::vector<std::string> column(const json& rows, size_t i) {
+  std::vector<std::string> out;
+  for (const auto& r : rows) out.push_back(r.at(i).get<std::string>());
+  return out;
+}
+
+}  // namespace
+
+TEST_F(ConsoleBrowser, EveryTabOpensInTheLayoutWithAScreenshot) {
+  const std::vector<std::string> tabs = {"overview", "tables", "indexes", "activity",
+                                         "replication", "backups", "sql", "migration"};
+  ASSERT_EQ(seen()["tabs"].size(), tabs.size());
+  for (size_t i = 0; i < tabs.size(); ++i) {
+    const json& t = seen()["tabs"][i];
+    SCOPED_TRACE(tabs[i]);
+    EXPECT_EQ(t["tab"], tabs[i]);
+    EXPECT_EQ(t["status"], 200);
+    EXPECT_EQ(t["active"], tabs[i]);
+    EXPECT_FALSE(t["h1"].get<std::string>().empty());
+    EXPECT_NE(t["title"].get<std::string>().find("pgshift console"), std::string::npos);
+    EXPECT_NE(t["csp"].get<std::string>().find("script-src 'self'"), std::string::npos) << t["csp"];
+    EXPECT_GT(fs::file_size(t["screenshot"].get<std::string>()), 10'000u);
+  }
+  EXPECT_GE(seen()["tabs"][0]["tables"].get<int>(), 1) << "the overview shows its sections";
+  EXPECT_GE(seen()["tabs"][1]["tables"].get<int>(), 1) << "the tables tab lists the tables";
+}
+
+TEST_F(ConsoleBrowser, NoContentSecurityPolicyViolationsOrScriptErrors) {
+  EXPECT_TRUE(seen()["cspViolations"].empty()) << seen()["cspViolations"].dump(2);
+  EXPECT_TRUE(seen()["pageErrors"].empty()) << seen()["pageErrors"].dump(2);
+  for (const auto& m : seen()["console"]) {
+    std::string text = m["text"];
+    EXPECT_EQ(text.find("Content Security Policy"), std::string::npos) << text;
+    // The only errors a session may log are the statuses it provoked: the refused statements
+    // and the bad sort parameter.
+    if (text.find("Failed to load resource") != std::string::npos) {
+      std::string url = m["url"];
+      EXPECT_TRUE(url.ends_with("/ops/db/api/sql") || url.ends_with("?sort=no_such_column")) << m.dump();
+    } else {
+      ADD_FAILURE() << m.dump();
+    }
+  }
+}
+
+TEST_F(ConsoleBrowser, CtrlEnterRunsTheQueryAndShowsTypedTruncatedRows) {
+  const json& sql = seen()["sql"];
+  std::vector<std::pair<std::string, std::string>> want = {
+      {"id", "bigint"}, {"uid", "bytea"}, {"note", "text"}, {"amount", "numeric(12,2)"}, {"created_at", "timestamp with time zone"}};
+  ASSERT_EQ(sql["columns"].size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(sql["columns"][i]["name"], want[i].first);
+    EXPECT_EQ(sql["columns"][i]["type"], want[i].second);
+  }
+  ASSERT_EQ(sql["rows"].size(), static_cast<size_t>(kLimit));
+  EXPECT_EQ(column(sql["rows"], 0).front(), "1");
+  EXPECT_EQ(column(sql["rows"], 0).back(), std::to_string(kLimit));
+  EXPECT_EQ(sql["rows"][9][2], "NULL");   // id 10: NULL
+  EXPECT_EQ(sql["rows"][10][2], "''");    // id 11: the empty string, visibly different
+  std::string status = sql["status"];
+  EXPECT_NE(status.find(std::to_string(kLimit) + " rows"), std::string::npos) << status;
+  EXPECT_NE(status.find("truncated"), std::string::npos) << status;
+  EXPECT_TRUE(std::regex_search(status, std::regex(R"( in [0-9.]+ m?s)"))) << status;
+}
+
+TEST_F(ConsoleBrowser, EachExportIsByteForByteWhatPgshiftQueryPrints) {
+  for (const std::string format : {"csv", "json", "markdown"}) {
+    SCOPED_TRACE(format);
+    CliRun cli = query(format);
+    ASSERT_EQ(cli.exit_code, 0) << cli.err;
+    std::string downloaded = read_file(seen()["exports"][format]["file"].get<std::string>());
+    EXPECT_FALSE(downloaded.empty());
+    EXPECT_EQ(downloaded, cli.out);
+    std::string name = seen()["exports"][format]["suggested"];
+    EXPECT_TRUE(name.ends_with(format == "markdown" ? ".md" : "." + format)) << name;
+  }
+  EXPECT_NE(seen()["exportStatus"].get<std::string>().find("Exported"), std::string::npos);
+}
+
+TEST_F(ConsoleBrowser, TheGatesRejectionShowsRuleReasonAndCaret) {
+  sqlgate::Verdict v = sqlgate::check(kRejectedSql);
+  ASSERT_FALSE(v.accepted);
+  const json& r = seen()["rejected"];
+  EXPECT_EQ(r["rule"], sqlgate::rule_name(v.rule));
+  EXPECT_EQ(r["rule"], "denied-function");
+  EXPECT_NE(r["message"].get<std::string>().find("pg_sleep"), std::string::npos) << r["message"];
+  // The same picture as `pgshift query` prints: the line and a caret under pg_sleep.
+  EXPECT_EQ(r["caret"], sqlgate::caret_excerpt(kRejectedSql, v.position));
+  EXPECT_NE(r["caret"].get<std::string>().find("LINE 2:"), std::string::npos);
+  size_t at = std::string(kRejectedSql).find("pg_sleep");
+  EXPECT_EQ(r["selection"][0], at) << "the editor selects the offending text";
+  EXPECT_NE(r["status"].get<std::string>().find("HTTP 400"), std::string::npos);
+}
+
+TEST_F(ConsoleBrowser, AnSqlErrorShowsItsSqlstate) {
+  EXPECT_EQ(seen()["sqlError"]["sqlstate"], "SQLSTATE 22012");
+  EXPECT_NE(seen()["sqlError"]["message"].get<std::string>().find("division by zero"), std::string::npos);
+}
+
+TEST_F(ConsoleBrowser, CmdEnterRunsAndATimeoutIsShownAsSuch) {
+  const json& t = seen()["timeout"];
+  EXPECT_NE(t["head"].get<std::string>().find("Timed out"), std::string::npos) << t.dump();
+  EXPECT_NE(t["status"].get<std::string>().find("HTTP 408"), std::string::npos) << t.dump();
+  EXPECT_EQ(t["rowsLeft"], 0) << "no stale result stays under an error";
+}
+
+TEST_F(ConsoleBrowser, TableBrowserSortsPagesAndShowsValuesAsTyped) {
+  const json& b = seen()["browser"];
+  EXPECT_NE(b["url"].get<std::string>().find("/ops/db/tables/public/events"), std::string::npos);
+  EXPECT_EQ(b["headers"], json({"id", "uid", "note", "amount", "created_at"}));
+  // Descending by id: the first page starts at the highest id, the second continues below it.
+  EXPECT_NE(b["descUrl"].get<std::string>().find("sort=id&dir=desc"), std::string::npos);
+  std::vector<std::string> desc = column(b["desc"], 0);
+  ASSERT_FALSE(desc.empty());
+  EXPECT_EQ(desc.front(), std::to_string(kRows));
+  for (size_t i = 1; i < desc.size(); ++i) EXPECT_EQ(std::stoll(desc[i]), std::stoll(desc[i - 1]) - 1);
+  std::vector<std::string> page2 = column(b["page2"], 0);
+  ASSERT_FALSE(page2.empty());
+  EXPECT_NE(b["page2Url"].get<std::string>().find("page=2"), std::string::npos);
+  EXPECT_NE(b["page2Url"].get<std::string>().find("dir=desc"), std::string::npos) << "paging keeps the sort";
+  EXPECT_EQ(std::stoll(page2.front()), kRows - static_cast<long long>(desc.size()));
+
+  // UUID-shaped bytea as a UUID, equal to the stored bytes.
+  pg::Connection conn = connect(*cluster_, "app");
+  std::string want_uid = conn.exec("SELECT encode(uid, 'hex') FROM events WHERE id = $1", {desc.front()}).scalar();
+  std::string shown = b["desc"][0][1];
+  ASSERT_EQ(shown.size(), 36u) << shown;
+  EXPECT_EQ(std::regex_replace(shown, std::regex("-"), ""), want_uid);
+  // Long text cut with its length; NULL and '' distinct (ids 250 = NULL, 242 = long, 241 = '').
+  EXPECT_EQ(b["desc"][0][2], "NULL");
+  EXPECT_NE(b["desc"][8][2].get<std::string>().find("(500 chars)"), std::string::npos) << b["desc"][8][2];
+  EXPECT_EQ(b["desc"][9][2], "''");
+}
+
+TEST_F(ConsoleBrowser, TableBrowserFiltersWithChipsAndRemovesThem) {
+  const json& b = seen()["browser"];
+  EXPECT_TRUE(b["valueHiddenForIsNull"].get<bool>());
+  EXPECT_NE(b["nullUrl"].get<std::string>().find("f=note%3Ais%20null%3A"), std::string::npos) << b["nullUrl"];
+  EXPECT_EQ(b["nullChips"], 1);
+  pg::Connection conn = connect(*cluster_, "app");
+  int64_t nulls = conn.exec("SELECT count(*) FROM events WHERE note IS NULL").scalar_int64();
+  std::vector<std::string> notes = column(b["nullRows"], 2);
+  EXPECT_EQ(static_cast<int64_t>(notes.size()), nulls);
+  for (const auto& n : notes) EXPECT_EQ(n, "NULL");
+
+  // Both filters: no row has id 42 and a NULL note (42 % 10 == 2); removing the chip leaves id 42.
+  EXPECT_EQ(b["bothChips"], 2);
+  EXPECT_TRUE(b["bothRows"].empty()) << b["bothRows"].dump();
+  EXPECT_EQ(b["removedUrl"].get<std::string>().find("f=note"), std::string::npos);
+  EXPECT_NE(b["removedUrl"].get<std::string>().find("f=id%3A%3D%3A42"), std::string::npos) << b["removedUrl"];
+  ASSERT_EQ(b["removedRows"].size(), 1u);
+  EXPECT_EQ(b["removedRows"][0][0], std::to_string(kFilterId));
+}
+
+TEST_F(ConsoleBrowser, AnUnknownSortColumnIsAnErrorPageNamingIt) {
+  EXPECT_EQ(seen()["badSort"]["status"], 400);
+  std::string text = seen()["badSort"]["text"];
+  EXPECT_NE(text.find("sort"), std::string::npos) << text;
+  EXPECT_NE(text.find("no_such_column"), std::string::npos) << text;
+}
