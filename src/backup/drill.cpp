@@ -184,6 +184,7 @@ DrillReport run_drill(const DrillOptions& o) {
     step("restoring " + b.id + " from " + o.source);
     auto tr = Clock::now();
     server = ScratchServer::create();
+    r.server_dir = server->root();
     std::string restore_command;
     try {
       restore_command = restore_into(spec, b, tools, server->data(), server->root() + "/restore.log", deadline);
@@ -219,6 +220,7 @@ DrillReport run_drill(const DrillOptions& o) {
     auto tv = Clock::now();
     try {
       server->start(settings);
+      r.server_port = server->port();
       server->wait_ready(deadline);
     } catch (const RuntimeError& e) {
       throw Failed(e.what());

@@ -73,6 +73,8 @@ struct DrillReport {
   std::string recovery_end_lsn;
   std::optional<double> rpo_s;
   double marker_s = 0, restore_s = 0, recovery_s = 0, checks_s = 0, total_s = 0;
+  std::string server_dir;  // the throwaway server's directory and port (gone after teardown)
+  int server_port = 0;
   std::string kept_dir, connect_hint;
 
   int exit_code() const { return passed ? 0 : could_not_run ? 3 : 1; }

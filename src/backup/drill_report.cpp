@@ -43,6 +43,7 @@ nlohmann::json DrillReport::to_json() const {
       {"newest_restored_commit", epoch_iso(newest_restored_commit)},
       {"recovery_end_lsn", recovery_end_lsn},
       {"notes", notes},
+      {"server", {{"dir", server_dir}, {"port", server_port}}},
       {"kept_dir", kept_dir.empty() ? nlohmann::json() : nlohmann::json(kept_dir)},
   };
 }

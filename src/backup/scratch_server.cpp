@@ -101,6 +101,7 @@ void ScratchServer::start(const std::map<std::string, std::string>& settings) {
     for (const auto& [k, v] : all) argv_.insert(argv_.end(), {"-c", k + "=" + v});
     util::ProcessSpec spec = tool_spec(argv_, true);
     spec.parent_death_signal = SIGQUIT;
+    spec.new_session = true;  // its own process group: restore_command children die with it
     spec.output_file = log_file();
     postmaster_ = util::spawn(spec);
     // A port taken between free_port() and bind() shows within a moment; anything else is
@@ -141,13 +142,20 @@ pg::ConnInfo ScratchServer::conninfo(const std::string& db, const std::string& u
 }
 
 void ScratchServer::stop() {
-  if (!postmaster_.running()) return;
-  postmaster_.signal(SIGINT);
-  if (postmaster_.wait_for(util::Millis(20'000))) return;
-  postmaster_.signal(SIGQUIT);
-  if (postmaster_.wait_for(util::Millis(5'000))) return;
-  postmaster_.signal(SIGKILL);
-  postmaster_.wait();
+  if (postmaster_.pid() <= 0) return;
+  if (postmaster_.running()) {
+    postmaster_.signal(SIGINT);
+    if (!postmaster_.wait_for(util::Millis(20'000))) {
+      postmaster_.signal(SIGQUIT);
+      if (!postmaster_.wait_for(util::Millis(5'000))) {
+        postmaster_.signal(SIGKILL);
+        postmaster_.wait();
+      }
+    }
+  }
+  // A restore_command still running (stuck on a slow archive) outlives the postmaster in its
+  // process group, whose id is the postmaster's pid.
+  ::kill(-postmaster_.pid(), SIGKILL);
 }
 
 std::string ScratchServer::keep(const std::string& db, const std::string& user) {
