@@ -55,6 +55,9 @@ SourceInventory parse_pgbackrest_info(const std::string& source, const std::stri
     inv.details["system_id"] = db.value("system-id", nlohmann::json());
     inv.details["pg_version"] = db.value("version", "");
   }
+  if (code == 1 || code == 3) {
+    throw RuntimeError(fmt::format("pgbackrest stanza {}: {} (status {}): check the stanza name and --pgbackrest-config", stanza, message, code));
+  }
   if (code == 6) inv.notes.push_back("a backup or expire is running: " + message);
   else if (code != 0 && code != 2) inv.problem(fmt::format("stanza {} status {}: {}", stanza, code, message));
   int64_t current_db = st->contains("db") && !(*st)["db"].empty() ? (*st)["db"].back().value("id", int64_t{0}) : 0;
@@ -154,8 +157,9 @@ SourceInventory read_pgbackrest(const SourceSpec& spec, const InventoryOptions& 
     util::RunResult lr = run_tool(tool_spec(ls, true), "pgbackrest repo-ls (stanza " + stanza + ")", util::Millis(300'000));
     std::vector<std::string> files;
     try {
-      for (const auto& [name, entry] : nlohmann::json::parse(lr.out).items()) {
-        if (entry.value("type", "") != "file") continue;
+      nlohmann::json listing = nlohmann::json::parse(lr.out);
+      for (const auto& [name, entry] : listing.items()) {
+        if (!entry.is_object() || !entry.contains("type") || entry["type"] != "file") continue;
         size_t slash = name.rfind('/');
         files.push_back(slash == std::string::npos ? name : name.substr(slash + 1));
       }
