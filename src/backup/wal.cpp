@@ -17,8 +17,8 @@ std::optional<WalName> parse_wal_name(std::string_view file, int64_t segment_siz
     if (!std::isxdigit(static_cast<unsigned char>(file[i]))) return std::nullopt;
   }
   std::string_view rest = file.substr(24);
-  if (!rest.empty() && rest.front() == '.') {
-    if (rest.starts_with(".backup") || rest.starts_with(".history") || rest.starts_with(".partial")) return std::nullopt;
+  for (std::string_view not_segment : {".backup", ".history", ".partial"}) {
+    if (rest.find(not_segment) != std::string_view::npos) return std::nullopt;
   }
   if (!rest.empty() && std::isxdigit(static_cast<unsigned char>(rest.front()))) return std::nullopt;
   WalName w;
