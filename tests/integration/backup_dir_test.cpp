@@ -2,10 +2,12 @@
 // tar) and an archive_command that copies WAL into a directory. Faults: a flipped byte in a
 // backup file, a backup older than a schema change (stale archive), a drill interrupted with
 // SIGTERM, an unreachable live server, a failing archive_command, a WAL segment removed.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 
 #include "backup_helpers.hpp"
+#include "backup/inventory.hpp"
 #include "pg/quote.hpp"
 
 using namespace pgshift;
@@ -76,6 +78,26 @@ TEST_F(BackupDir, BackupsReportsAHealthyInventory) {
   CliRun text = run_pgshift({"backups", "--db", cluster_->url(), "--from", "dir:" + backups_, "--wal-archive", archive_});
   EXPECT_EQ(text.exit_code, 0);
   EXPECT_NE(text.out.find("verdict: healthy"), std::string::npos) << text.out;
+}
+
+TEST_F(BackupDir, InventoryReportForTheConsole) {
+  backup::InventoryOptions o;
+  o.db = cluster_->conninfo();
+  o.sources = {"dir:" + backups_};
+  o.wal_archive = archive_;
+  nlohmann::json r = backup::inventory_report(o);
+  EXPECT_EQ(r["id"], "backups");
+  EXPECT_EQ(r["facts"][0]["value"], "healthy");
+  bool saw = false;
+  for (const auto& s : r["sections"]) {
+    if (s["id"] == "backups") {
+      ASSERT_EQ(s["rows"].size(), 1u);
+      EXPECT_EQ(s["rows"][0][1], "b1");
+      saw = true;
+    }
+  }
+  EXPECT_TRUE(saw) << r.dump(2);
+  EXPECT_TRUE(r["findings"].empty()) << r.dump(2);
 }
 
 TEST_F(BackupDir, DrillRestoresAndProvesTheBackup) {
@@ -185,43 +207,76 @@ TEST_F(BackupDir, BackupOlderThanASchemaChangeNamesTheTable) {
   localpg::remove_tree(kept);
 }
 
-TEST_F(BackupDir, SigtermDuringRecoveryTearsDown) {
-  // A FIFO in place of the next segment makes restore_command block: the drill sits in recovery.
+// A drill stuck in recovery: a FIFO in place of the next segment makes restore_command block.
+struct StuckDrill {
   ScratchDir slow;
-  std::string arch = slow.path + "/archive";
-  run_as_server({"cp", "-a", archive_, arch});
-  std::string newest;
-  for (const auto& e : fs::directory_iterator(arch)) {
-    std::string n = e.path().filename().string();
-    if (n.size() == 24 && n > newest) newest = n;
+  std::string fifo, out_file, dir;
+  util::Child child;
+
+  StuckDrill(const LocalCluster& cluster, const std::string& backups, const std::string& archive) {
+    std::string arch = slow.path + "/archive";
+    run_as_server({"cp", "-a", archive, arch});
+    std::string newest;
+    for (const auto& e : fs::directory_iterator(arch)) {
+      std::string n = e.path().filename().string();
+      if (n.size() == 24 && n > newest) newest = n;
+    }
+    std::string next = newest.substr(0, 16) + fmt::format("{:08X}", std::stoul(newest.substr(16), nullptr, 16) + 1);
+    fifo = arch + "/" + next;
+    EXPECT_EQ(mkfifo(fifo.c_str(), 0644), 0);
+    out_file = slow.path + "/drill.out";
+    util::ProcessSpec spec;
+    spec.argv = {PGSHIFT_BINARY, "drill", "--db", cluster.url(), "--from", "dir:" + backups, "--wal-archive", arch, "--timeout", "2m"};
+    spec.output_file = out_file;
+    child = util::spawn(spec);
+    EXPECT_TRUE(wait_until([&] { return output().find("drill: recovering") != std::string::npos; }, util::Millis(40000))) << output();
+    std::string text = output();
+    size_t at = text.find("/tmp/pgshift-drill-");
+    if (at != std::string::npos) dir = text.substr(at, text.find(')', at) - at);
+    EXPECT_FALSE(dir.empty()) << text;
+    EXPECT_TRUE(wait_until([&] { return !processes_mentioning(dir + "/data").empty(); }, util::Millis(30'000)));
   }
-  ASSERT_FALSE(newest.empty());
-  std::string next = newest.substr(0, 16) + fmt::format("{:08X}", std::stoul(newest.substr(16), nullptr, 16) + 1);
-  ASSERT_EQ(mkfifo((arch + "/" + next).c_str(), 0644), 0);
-  std::string out_file = slow.path + "/drill.out";
-  util::ProcessSpec spec;
-  spec.argv = {PGSHIFT_BINARY, "drill", "--db", cluster_->url(), "--from", "dir:" + backups_, "--wal-archive", arch, "--timeout", "2m"};
-  spec.output_file = out_file;
-  util::Child child = util::spawn(spec);
-  auto output = [&] {
+  ~StuckDrill() {
+    // Lets a cp still blocked on the FIFO (orphaned by a drill killed with -9) finish.
+    int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) close(fd);
+  }
+  std::string output() const {
     std::ifstream in(out_file);
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
-  };
-  ASSERT_TRUE(wait_until([&] { return output().find("drill: recovering") != std::string::npos; }, util::Millis(90'000))) << output();
-  std::string text = output();
-  size_t at = text.find("/tmp/pgshift-drill-");
-  ASSERT_NE(at, std::string::npos);
-  std::string dir = text.substr(at, text.find(')', at) - at);
-  ASSERT_TRUE(wait_until([&] { return !processes_mentioning(dir + "/data").empty(); }, util::Millis(30'000)));
-  child.signal(SIGTERM);
-  auto code = child.wait_for(util::Millis(60'000));
+  }
+};
+
+TEST_F(BackupDir, SigtermDuringRecoveryTearsDown) {
+  StuckDrill drill(*cluster_, backups_, archive_);
+  ASSERT_FALSE(drill.dir.empty());
+  drill.child.signal(SIGTERM);
+  auto code = drill.child.wait_for(util::Millis(60'000));
   ASSERT_TRUE(code.has_value()) << "the drill exits after SIGTERM";
-  EXPECT_EQ(*code, 1) << output();
-  EXPECT_NE(output().find("interrupted"), std::string::npos) << output();
-  EXPECT_FALSE(fs::exists(dir)) << dir;
-  EXPECT_TRUE(processes_mentioning(dir).empty()) << processes_mentioning(dir).front();
+  EXPECT_EQ(*code, 1) << drill.output();
+  EXPECT_NE(drill.output().find("interrupted"), std::string::npos) << drill.output();
+  EXPECT_FALSE(fs::exists(drill.dir)) << drill.dir;
+  EXPECT_TRUE(processes_mentioning(drill.dir).empty()) << processes_mentioning(drill.dir).front();
+}
+
+TEST_F(BackupDir, KilledDrillsDirectoryIsRemovedByTheNextDrill) {
+  std::string dir;
+  {
+    StuckDrill drill(*cluster_, backups_, archive_);
+    ASSERT_FALSE(drill.dir.empty());
+    dir = drill.dir;
+    drill.child.signal(SIGKILL);
+    drill.child.wait();
+    EXPECT_TRUE(wait_until([&] { return processes_mentioning(dir + "/data -c").empty(); }, util::Millis(30'000)))
+        << "the server dies with the drill (parent-death signal)";
+    EXPECT_TRUE(fs::exists(dir)) << "a drill killed with -9 cannot clean up";
+  }
+  CliRun r = run_pgshift(drill_args("dir:" + backups_, archive_));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_FALSE(fs::exists(dir)) << "the next drill sweeps " << dir;
+  expect_torn_down(parse_report(r));
 }
 
 TEST_F(BackupDir, UnreachableLiveCannotRun) {
