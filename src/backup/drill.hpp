@@ -84,6 +84,21 @@ struct DrillReport {
 
 DrillReport run_drill(const DrillOptions& options);
 
+// A CloudNativePG drill: the marker on live, then the recovery Cluster (render_cnpg_recovery)
+// applied with kubectl, waited for until Ready, checked through `kubectl port-forward` to its -rw
+// service with live's credentials (a physical restore keeps live's roles), and deleted always.
+// Needs a Kubernetes cluster running CloudNativePG: untested in pgshift's own tests.
+struct CnpgDrillOptions {
+  pg::ConnInfo live;
+  std::string cluster;  // NAMESPACE/CLUSTER
+  double tolerance = 0.10;
+  util::Millis timeout{30 * 60 * 1000};
+  std::string notify_command;
+  InventoryOptions tools;  // kubectl, kubeconfig
+  std::function<void(const std::string&)> progress;
+};
+DrillReport run_cnpg_drill(const CnpgDrillOptions& options);
+
 // The recovery Cluster a CNPG drill applies, from the live Cluster's JSON: bootstrap.recovery
 // from an externalClusters entry (the live Cluster's barmanObjectStore, or its barman-cloud
 // plugin ObjectStore), with the live imageName, storage size, a unique name and the label

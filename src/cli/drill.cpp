@@ -57,6 +57,16 @@ nlohmann::json read_cluster_json(const std::string& file, const std::string& tar
   }
 }
 
+void print_drill(const backup::DrillReport& r, bool json, Context& ctx) {
+  if (json) {
+    print_json(r.to_json());
+  } else {
+    std::string text = r.render_text();
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  }
+  ctx.exit_code = r.exit_code();
+}
+
 }  // namespace
 
 void register_drill(CLI::App& app, Context& ctx) {
@@ -79,16 +89,28 @@ void register_drill(CLI::App& app, Context& ctx) {
   cmd->add_option("--cnpg", f->cnpg, "CloudNativePG NAMESPACE/CLUSTER (with --render)");
   cmd->add_option("--cluster-json", f->cluster_json, "The live Cluster's JSON (kubectl get cluster -o json) instead of kubectl");
   cmd->add_flag("--render", f->render, "With --cnpg: print the recovery Cluster manifest the drill would apply");
-  cmd->add_flag("--apply", f->apply, "With --cnpg: apply it (not supported yet)");
+  cmd->add_flag("--apply", f->apply, "With --cnpg: apply the recovery Cluster, wait for Ready, check it through a port-forward, delete it (untested here)");
   add_backup_tool_flags(cmd, f->tools);
   cmd->add_flag("--json", f->json, "Print the report as JSON");
   cmd->callback([f, &ctx] {
     ctx.prepare("drill");
     if (!f->cnpg.empty() || !f->cluster_json.empty()) {
       if (f->apply) {
-        throw UsageError("--cnpg --apply is not supported yet: render the manifest with --render and apply it with kubectl");
+        if (f->cnpg.empty()) throw UsageError("--apply needs --cnpg NAMESPACE/CLUSTER");
+        backup::CnpgDrillOptions c;
+        if (!f->db.empty()) c.live = pg::ConnInfo::parse(f->db, "--db");
+        else if (auto env = pg::ConnInfo::from_env("PGSHIFT_DB_URL")) c.live = *env;
+        else throw UsageError("drill --apply needs --db (or PGSHIFT_DB_URL): the live database to compare with");
+        c.cluster = f->cnpg;
+        c.tolerance = parse_tolerance(f->tolerance);
+        c.timeout = util::parse_duration(f->timeout, "--timeout");
+        c.notify_command = f->notify;
+        c.tools = f->tools;
+        if (!ctx.quiet) c.progress = [](const std::string& line) { std::fprintf(stderr, "drill: %s\n", line.c_str()); };
+        print_drill(backup::run_cnpg_drill(c), f->json, ctx);
+        return;
       }
-      if (!f->render) throw UsageError("--cnpg: add --render to print the recovery Cluster");
+      if (!f->render) throw UsageError("--cnpg: add --render to print the recovery Cluster, or --apply to run the drill");
       nlohmann::json live = read_cluster_json(f->cluster_json, f->cnpg, f->tools);
       std::string suffix = backup::iso_time(backup::now_seconds()).substr(0, 10);
       suffix.erase(std::remove(suffix.begin(), suffix.end(), '-'), suffix.end());
@@ -115,14 +137,7 @@ void register_drill(CLI::App& app, Context& ctx) {
     o.notify_command = f->notify;
     o.tools = f->tools;
     if (!ctx.quiet) o.progress = [](const std::string& line) { std::fprintf(stderr, "drill: %s\n", line.c_str()); };
-    backup::DrillReport r = backup::run_drill(o);
-    if (f->json) {
-      print_json(r.to_json());
-    } else {
-      std::string text = r.render_text();
-      std::fwrite(text.data(), 1, text.size(), stdout);
-    }
-    ctx.exit_code = r.exit_code();
+    print_drill(backup::run_drill(o), f->json, ctx);
   });
 }
 

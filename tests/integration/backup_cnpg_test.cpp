@@ -1,6 +1,6 @@
 // CloudNativePG through the CLI: `drill --cnpg NS/CLUSTER --render` from a recorded Cluster, and a
-// cnpg: source whose kubectl cannot be run is unreadable (exit 3). The kubectl path itself needs
-// a Kubernetes cluster and is not exercised here.
+// cnpg: source or --apply whose kubectl cannot be run is unreadable / cannot run (exit 3). The
+// kubectl path itself needs a Kubernetes cluster and is not exercised here.
 #include "backup_helpers.hpp"
 
 using namespace pgshift;
@@ -24,10 +24,16 @@ TEST(BackupCnpgCli, RenderRecoveryClusterFromClusterJson) {
   EXPECT_EQ(m["spec"]["bootstrap"]["recovery"]["source"], "shop-origin");
 }
 
-TEST(BackupCnpgCli, ApplyIsRefusedAsUnsupported) {
-  CliRun r = run_pgshift({"drill", "--cnpg", "prod/shop", "--apply", "--cluster-json", fixture_path("cnpg_cluster_intree.json")});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("not supported"), std::string::npos) << r.err;
+TEST(BackupCnpgCli, ApplyWithoutKubectlCannotRun) {
+  auto live = start_cluster("bkcnpg");
+  CliRun r = run_pgshift({"drill", "--cnpg", "prod/shop", "--apply", "--db", live->url(), "--kubectl", "/nonexistent/kubectl", "--json"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["could_not_run"].get<bool>());
+  EXPECT_NE(j["reason"].get<std::string>().find("kubectl"), std::string::npos) << j["reason"];
+  EXPECT_FALSE(j["marker"]["written"].get<bool>()) << "nothing is written on live before the Cluster is read";
+  CliRun usage = run_pgshift({"drill", "--cnpg", "prod/shop", "--apply"});
+  EXPECT_EQ(usage.exit_code, 2) << usage.err;
 }
 
 TEST(BackupCnpgCli, SourceWithoutKubectlIsUnreadable) {
