@@ -98,25 +98,17 @@ DrillReport run_cnpg_drill(const CnpgDrillOptions& o) {
     restored_info.set("host", "127.0.0.1");
     restored_info.set("port", std::to_string(port));
     restored_info.erase("hostaddr");
-    auto tc = Clock::now();
     pg::Connection restored = pg::Connection::open(restored_info, "restored");
-    run_checks(live, restored, o.tolerance, r);
-    r.checks_s = seconds_since(tc);
-    conclude(r, o.tolerance);
+    check_restore(live, restored, o.tolerance, r);
   } catch (const DrillFailed& e) {
-    r.reason = util::redact(e.what());
+    record_error(r, e, false);
   } catch (const Error& e) {
     if (e.exit_code() == ExitCode::usage) throw;
-    r.reason = util::redact(e.what());
-    r.could_not_run = !started;
+    record_error(r, e, !started);
   } catch (const nlohmann::json::exception& e) {
-    r.reason = fmt::format("kubectl get cluster: not JSON: {}", e.what());
-    r.could_not_run = true;
+    record_error(r, RuntimeError(fmt::format("kubectl get cluster: not JSON: {}", e.what())), true);
   }
-  if (util::interrupted() && r.passed) {
-    r.passed = false;
-    r.reason = "interrupted (SIGINT/SIGTERM)";
-  }
+  mark_interrupted(r);
   forward.signal(SIGTERM);
   if (forward.pid() > 0) forward.wait();
   r.total_s = seconds_since(t0);

@@ -147,7 +147,6 @@ DrillReport run_drill(const DrillOptions& o) {
     }
     r.recovery_s = seconds_since(tv);
     step("checking schema, row counts and the marker");
-    auto tc = Clock::now();
     pg::Connection restored = pg::Connection::open(server->conninfo(o.live.dbname(), o.live.user()), "restored");
     for (int i = 0; i < 600 && restored.exec("SELECT pg_is_in_recovery()").scalar() == "t"; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -161,21 +160,15 @@ DrillReport run_drill(const DrillOptions& o) {
       restored.exec("ALTER SUBSCRIPTION \"" + sub + "\" DISABLE");
       r.notes.push_back("subscription " + sub + " disabled in the restore");
     }
-    run_checks(live, restored, o.tolerance, r);
-    r.checks_s = seconds_since(tc);
-    conclude(r, o.tolerance);
+    check_restore(live, restored, o.tolerance, r);
   } catch (const DrillFailed& e) {
-    r.reason = util::redact(e.what());
+    record_error(r, e, false);
   } catch (const Error& e) {
     if (e.exit_code() == ExitCode::usage) throw;
-    r.reason = util::redact(e.what());
     // Before the restore the drill could not run; a failure from the restore on is a finding.
-    r.could_not_run = !server || std::string(e.what()).find("is not installed") != std::string::npos;
+    record_error(r, e, !server || std::string(e.what()).find("is not installed") != std::string::npos);
   }
-  if (util::interrupted() && r.passed) {
-    r.passed = false;
-    r.reason = "interrupted (SIGINT/SIGTERM)";
-  }
+  mark_interrupted(r);
   if (server) {
     if (!r.passed && o.keep_on_failure) {
       try {

@@ -101,6 +101,26 @@ void conclude(DrillReport& r, double tolerance) {
     r.passed = reasons.empty();
 }
 
+void check_restore(pg::Connection& live, pg::Connection& restored, double tolerance, DrillReport& r) {
+  auto tc = Clock::now();
+  run_checks(live, restored, tolerance, r);
+  r.checks_s = seconds_since(tc);
+  conclude(r, tolerance);
+}
+
+void record_error(DrillReport& r, const std::exception& e, bool could_not_run) {
+  r.passed = false;
+  r.reason = util::redact(e.what());
+  r.could_not_run = could_not_run;
+}
+
+void mark_interrupted(DrillReport& r) {
+  if (util::interrupted() && r.passed) {
+    r.passed = false;
+    r.reason = "interrupted (SIGINT/SIGTERM)";
+  }
+}
+
 void notify(const std::string& command, const DrillReport& r) {
   if (command.empty() || r.passed) return;
   util::ProcessSpec spec;

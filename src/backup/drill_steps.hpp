@@ -8,6 +8,7 @@
 
 #include "backup/drill.hpp"
 #include "pg/connection.hpp"
+#include "backup/drill_checks.hpp"
 #include "util/error.hpp"
 
 namespace pgshift::backup {
@@ -28,6 +29,15 @@ void write_marker(pg::Connection& live, DrillReport& r, Clock::time_point deadli
 
 // Sets passed and reason from the checks run_checks() filled in.
 void conclude(DrillReport& r, double tolerance);
+
+// run_checks(), timed into checks_s, then conclude().
+void check_restore(pg::Connection& live, pg::Connection& restored, double tolerance, DrillReport& r);
+
+// The error that ended a drill: its redacted message becomes the reason.
+void record_error(DrillReport& r, const std::exception& e, bool could_not_run);
+
+// A drill that passed while SIGINT/SIGTERM arrived is reported as interrupted.
+void mark_interrupted(DrillReport& r);
 
 // Runs command with /bin/sh on a failed drill, the JSON report on stdin; problems go to stderr.
 void notify(const std::string& command, const DrillReport& r);
