@@ -45,6 +45,7 @@ nlohmann::json DrillReport::to_json() const {
       {"notes", notes},
       {"server", {{"dir", server_dir}, {"port", server_port}}},
       {"kept_dir", kept_dir.empty() ? nlohmann::json() : nlohmann::json(kept_dir)},
+      {"connect_hint", connect_hint.empty() ? nlohmann::json() : nlohmann::json(connect_hint)},
   };
 }
 

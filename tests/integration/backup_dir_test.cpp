@@ -3,6 +3,7 @@
 // backup file, a backup older than a schema change (stale archive), a drill interrupted with
 // SIGTERM, an unreachable live server, a failing archive_command, a WAL segment removed.
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -203,7 +204,26 @@ TEST_F(BackupDir, BackupOlderThanASchemaChangeNamesTheTable) {
   ASSERT_FALSE(kept.empty()) << "--keep-on-failure keeps the restore";
   EXPECT_TRUE(fs::exists(kept + "/data/PG_VERSION"));
   EXPECT_TRUE(fs::exists(kept + "/start.sh"));
+  EXPECT_NE(j.value("connect_hint", "").find("psql \"host=" + kept), std::string::npos) << j.value("connect_hint", "");
   EXPECT_TRUE(processes_mentioning(kept).empty()) << "the kept server is stopped";
+  // The hint works: start.sh starts the restored server, which answers on its socket.
+  util::ProcessSpec start;
+  start.argv = {kept + "/start.sh"};
+  start.parent_death_signal = SIGQUIT;
+  start.output_file = "/dev/null";
+  localpg::ServerUser u = localpg::server_user();
+  if (u.drop) {
+    start.uid = u.uid;
+    start.gid = u.gid;
+  }
+  util::Child server = util::spawn(start);
+  int port = j["server"]["port"];
+  std::string conninfo = fmt::format("host={} port={} dbname=postgres user=postgres", kept, port);
+  EXPECT_TRUE(wait_until([&] { return PQping(conninfo.c_str()) == PQPING_OK; }, util::Millis(30'000)));
+  pg::Connection kept_conn = pg::Connection::open(pg::ConnInfo::parse(conninfo, "kept"));
+  EXPECT_EQ(kept_conn.exec("SELECT count(*) FROM items").scalar_int64(), 2100);
+  server.signal(SIGINT);
+  server.wait();
   localpg::remove_tree(kept);
 }
 
