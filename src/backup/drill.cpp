@@ -17,6 +17,7 @@
 #include "backup/wal.hpp"
 #include "pg/connection.hpp"
 #include "pg/error.hpp"
+#include "pg/quote.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
 #include "util/redact.hpp"
@@ -157,7 +158,7 @@ DrillReport run_drill(const DrillOptions& o) {
            for (int i = 0; i < s.rows(); ++i) names.emplace_back(s.view(i, 0));
            return names;
          }()) {
-      restored.exec("ALTER SUBSCRIPTION \"" + sub + "\" DISABLE");
+      restored.exec("ALTER SUBSCRIPTION " + pg::quote_ident(sub) + " DISABLE");
       r.notes.push_back("subscription " + sub + " disabled in the restore");
     }
     check_restore(live, restored, o.tolerance, r);
