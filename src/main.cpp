@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   cli::register_query(app, ctx);
   cli::register_console(app, ctx);
   cli::register_demo(app, ctx);
+  cli::register_backups(app, ctx);
+  cli::register_drill(app, ctx);
 
   try {
     app.parse(cli::take_arguments(argc, argv));

@@ -11,6 +11,10 @@
 
 #include "state/plan.hpp"
 
+namespace pgshift::backup {
+struct InventoryOptions;
+}
+
 namespace pgshift::cli {
 
 // Options that apply to every subcommand, and the exit code the subcommand decided.
@@ -43,6 +47,12 @@ void register_query(CLI::App& app, Context& ctx);
 void register_verify(CLI::App& app, Context& ctx);
 void register_cutover(CLI::App& app, Context& ctx);
 void register_console(CLI::App& app, Context& ctx);
+void register_backups(CLI::App& app, Context& ctx);
+void register_drill(CLI::App& app, Context& ctx);
+
+// --wal-archive, --pgbackrest-config, --endpoint-url, --aws-profile, --kubectl, --kubeconfig:
+// how `backups` and `drill` reach the backup tools.
+void add_backup_tool_flags(CLI::App* cmd, backup::InventoryOptions& options);
 
 // `pgshift check` on a resolved plan: prints the report, returns the exit code (0 or 1).
 int run_check(const state::Plan& plan, bool json, bool allow_missing_tables = false);

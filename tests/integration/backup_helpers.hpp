@@ -1,0 +1,129 @@
+// Helpers shared by the backup and drill tests (backup_*_test.cpp): running the real backup
+// tools as the server's OS user, forcing WAL archival, damaging files, and checking that a drill
+// left nothing behind (directory, process, port).
+#pragma once
+
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "localpg/cluster.hpp"
+#include "support/support.hpp"
+#include "util/process.hpp"
+
+namespace pgshift::testing {
+
+inline util::RunResult run_as_server(std::vector<std::string> argv, const std::map<std::string, std::string>& env = {},
+                                     util::Millis timeout = util::Millis(300'000)) {
+  util::ProcessSpec spec;
+  spec.argv = std::move(argv);
+  spec.env = env;
+  spec.cwd = "/tmp";
+  localpg::ServerUser u = localpg::server_user();
+  if (u.drop) {
+    spec.uid = u.uid;
+    spec.gid = u.gid;
+  }
+  util::RunResult r = util::run(spec, timeout);
+  EXPECT_EQ(r.exit_code, 0) << spec.argv[0] << " failed: " << r.err << r.out;
+  return r;
+}
+
+// pg_basebackup of cluster into dir (created by the tool), plain or tar, WAL not included.
+inline void basebackup(const LocalCluster& c, const std::string& dir, const std::string& format = "plain") {
+  run_as_server({localpg::postgres_bindir() + "/pg_basebackup", "-d", c.url(), "-D", dir, "-F", format, "-X", "none",
+                 "-c", "fast", "--no-sync"},
+                {{"PGPASSWORD", localpg::kLocalPassword}});
+}
+
+// Switches WAL and waits until the archiver has archived the segment that was current.
+inline void archive_now(pg::Connection& conn) {
+  conn.exec("SELECT txid_current()");  // pg_switch_wal() does nothing on an empty segment
+  std::string wal = conn.exec("SELECT pg_walfile_name(pg_current_wal_insert_lsn())").scalar();
+  conn.exec("SELECT pg_switch_wal()");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::string last = conn.exec("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver").scalar();
+        return last.substr(0, 24) > wal || (last.substr(0, 24) == wal && last.find(".backup") == std::string::npos);
+      },
+      util::Millis(60'000)))
+      << "segment " << wal << " was not archived";
+}
+
+inline void flip_byte(const std::string& path, long offset = 100) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(f) << path;
+  f.seekg(offset);
+  char c = 0;
+  f.read(&c, 1);
+  f.seekp(offset);
+  c = static_cast<char>(c ^ 0xff);
+  f.write(&c, 1);
+}
+
+inline bool port_free(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+// Processes whose command line mentions text.
+inline std::vector<std::string> processes_mentioning(const std::string& text) {
+  std::vector<std::string> found;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "cmdline", std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string cmd = ss.str();
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    if (cmd.find(text) != std::string::npos) found.push_back(name + ": " + cmd);
+  }
+  return found;
+}
+
+// The drill's throwaway server is gone: no directory, no process, its port free.
+inline void expect_torn_down(const nlohmann::json& report) {
+  std::string dir = report["server"].value("dir", "");
+  int port = report["server"].value("port", 0);
+  if (dir.empty()) return;  // never got as far as a server
+  EXPECT_FALSE(std::filesystem::exists(dir)) << "drill directory left: " << dir;
+  EXPECT_TRUE(processes_mentioning(dir).empty()) << "process left: " << processes_mentioning(dir).front();
+  if (port > 0) {
+    EXPECT_TRUE(port_free(port)) << "port " << port << " still taken";
+  }
+}
+
+inline nlohmann::json parse_report(const CliRun& run) {
+  try {
+    return nlohmann::json::parse(run.out);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not JSON: " << e.what() << "\nstdout: " << run.out << "\nstderr: " << run.err;
+    return nlohmann::json::object();
+  }
+}
+
+// A directory owned by the server user, removed at scope exit.
+struct ScratchDir {
+  std::string path = localpg::make_private_dir("bkt");
+  ~ScratchDir() { localpg::remove_tree(path); }
+};
+
+}  // namespace pgshift::testing
