@@ -1,0 +1,231 @@
+#include "access/spec.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "state/plan.hpp"
+#include "util/error.hpp"
+#include "util/redact.hpp"
+
+namespace pgshift::access {
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string path) : path_(std::move(path)) {}
+
+  std::string at(const YAML::Node& node) const { return fmt::format("{}:{}", path_, node.Mark().line + 1); }
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& what) const {
+    throw UsageError(fmt::format("{}: {}", at(node), what));
+  }
+
+  // Every key of `map` must be one of `known`.
+  void only_keys(const YAML::Node& map, const std::set<std::string>& known, const std::string& what) const {
+    if (!map.IsMap()) fail(map, what + " must be a mapping");
+    for (const auto& kv : map) {
+      std::string key = kv.first.as<std::string>();
+      if (known.count(key)) continue;
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      fail(kv.first, fmt::format("unknown key '{}' in {} (known: {})", key, what, list));
+    }
+  }
+
+  std::string text(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsScalar()) fail(node, fmt::format("'{}' must be a string", key));
+    return node.as<std::string>();
+  }
+
+  bool boolean(const YAML::Node& node, const std::string& key) const {
+    bool value = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
+      fail(node, fmt::format("'{}' must be true or false", key));
+    }
+    return value;
+  }
+
+  long long integer(const YAML::Node& node, const std::string& key) const {
+    long long value = 0;
+    if (!node.IsScalar() || !YAML::convert<long long>::decode(node, value)) {
+      fail(node, fmt::format("'{}' must be an integer", key));
+    }
+    return value;
+  }
+
+  std::vector<std::string> list(const YAML::Node& node, const std::string& key) const {
+    std::vector<std::string> out;
+    if (node.IsScalar()) return {text(node, key)};
+    if (!node.IsSequence()) fail(node, fmt::format("'{}' must be a list of strings", key));
+    for (const auto& item : node) out.push_back(text(item, key));
+    return out;
+  }
+
+ private:
+  std::string path_;
+};
+
+void check_role_name(const Reader& r, const YAML::Node& node, const std::string& name) {
+  if (name.empty() || name.size() > 63) r.fail(node, fmt::format("role name '{}' must be 1 to 63 bytes", name));
+}
+
+void check_setting_name(const Reader& r, const YAML::Node& node, const std::string& name) {
+  bool ok = !name.empty();
+  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.');
+  if (!ok) r.fail(node, fmt::format("setting '{}' is not a parameter name", name));
+}
+
+AccessSpec parse_access(const Reader& r, const YAML::Node& node) {
+  r.only_keys(node, {"read", "defaultPrivilegesFor", "settings"}, "access");
+  AccessSpec a;
+  if (node["read"]) a.read = r.list(node["read"], "read");
+  for (const auto& pattern : a.read) {
+    if (pattern.empty() || pattern.find('.') != pattern.rfind('.')) {
+      r.fail(node["read"], fmt::format("read pattern '{}' must be schema or schema.table", pattern));
+    }
+  }
+  if (node["defaultPrivilegesFor"]) a.default_privileges_for = r.list(node["defaultPrivilegesFor"], "defaultPrivilegesFor");
+  if (const YAML::Node s = node["settings"]) {
+    if (!s.IsMap()) r.fail(s, "'settings' must be a mapping of parameter: value");
+    a.settings.emplace();
+    for (const auto& kv : s) {
+      std::string name = kv.first.as<std::string>();
+      check_setting_name(r, kv.first, name);
+      (*a.settings)[name] = r.text(kv.second, name);
+    }
+  }
+  return a;
+}
+
+RoleSpec parse_role(const Reader& r, const YAML::Node& node) {
+  r.only_keys(node,
+              {"name", "comment", "ensure", "login", "inherit", "connectionLimit", "validUntil", "inRoles",
+               "superuser", "createdb", "createrole", "replication", "bypassrls", "passwordSecret",
+               "disablePassword", "password", "access"},
+              "a role");
+  RoleSpec role;
+  role.line = node.Mark().line + 1;
+  if (!node["name"]) r.fail(node, "a role needs a 'name'");
+  role.name = r.text(node["name"], "name");
+  check_role_name(r, node["name"], role.name);
+  if (node["comment"]) role.comment = r.text(node["comment"], "comment");
+  if (const YAML::Node e = node["ensure"]) {
+    std::string ensure = r.text(e, "ensure");
+    if (ensure != "present" && ensure != "absent") r.fail(e, "'ensure' must be present or absent");
+    role.present = ensure == "present";
+  }
+  auto flag = [&](const char* key, bool& into) {
+    if (node[key]) into = r.boolean(node[key], key);
+  };
+  flag("login", role.login);
+  flag("inherit", role.inherit);
+  flag("superuser", role.superuser);
+  flag("createdb", role.createdb);
+  flag("createrole", role.createrole);
+  flag("replication", role.replication);
+  flag("bypassrls", role.bypassrls);
+  flag("disablePassword", role.disable_password);
+  if (node["connectionLimit"]) {
+    role.connection_limit = r.integer(node["connectionLimit"], "connectionLimit");
+    if (role.connection_limit < -1) r.fail(node["connectionLimit"], "'connectionLimit' must be -1 or more");
+  }
+  if (node["validUntil"]) role.valid_until = r.text(node["validUntil"], "validUntil");
+  if (node["inRoles"]) role.in_roles = r.list(node["inRoles"], "inRoles");
+  if (const YAML::Node ps = node["passwordSecret"]) {
+    r.only_keys(ps, {"name"}, "passwordSecret");
+    if (!ps["name"]) r.fail(ps, "'passwordSecret' needs a 'name'");
+    role.password_secret = r.text(ps["name"], "passwordSecret.name");
+  }
+  if (const YAML::Node pw = node["password"]) {
+    std::string value = state::expand_env(r.text(pw, "password"), r.at(pw) + ": password");
+    util::register_secret(value);
+    role.password = value;
+  }
+  if (role.disable_password && (role.password || !role.password_secret.empty())) {
+    r.fail(node, fmt::format("role '{}' both sets and disables a password", role.name));
+  }
+  if (const YAML::Node a = node["access"]) role.access = parse_access(r, a);
+  return role;
+}
+
+PublicSpec parse_public(const Reader& r, const YAML::Node& node) {
+  r.only_keys(node, {"revoke", "grantTo"}, "public");
+  PublicSpec p;
+  if (node["revoke"]) {
+    if (!node["revoke"].IsSequence()) r.fail(node["revoke"], "'revoke' must be a list");
+    for (const auto& item : node["revoke"]) {
+      std::string name = r.text(item, "revoke");
+      if (name == "temp") p.revoke.push_back(PublicGrant::temp);
+      else if (name == "large-object-writes") p.revoke.push_back(PublicGrant::large_object_writes);
+      else if (name == "create-on-public") p.revoke.push_back(PublicGrant::create_on_public);
+      else r.fail(item, fmt::format("unknown PUBLIC grant '{}' (known: temp, large-object-writes, create-on-public)", name));
+    }
+  }
+  if (node["grantTo"]) p.grant_to = r.list(node["grantTo"], "grantTo");
+  return p;
+}
+
+}  // namespace
+
+std::string public_grant_name(PublicGrant g) {
+  switch (g) {
+    case PublicGrant::temp: return "temp";
+    case PublicGrant::large_object_writes: return "large-object-writes";
+    case PublicGrant::create_on_public: return "create-on-public";
+  }
+  return "?";
+}
+
+const RoleSpec* RolesFile::find(const std::string& name) const {
+  for (const auto& r : roles) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+RolesFile parse_roles_yaml(const std::string& text, const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw UsageError(fmt::format("{}:{}: invalid YAML: {}", path, e.mark.line + 1, e.msg));
+  }
+  Reader r(path);
+  RolesFile file;
+  file.path = path;
+  if (root.IsNull()) return file;
+  r.only_keys(root, {"roles", "public"}, "the roles file");
+  if (const YAML::Node roles = root["roles"]) {
+    if (!roles.IsSequence()) r.fail(roles, "'roles' must be a list");
+    std::set<std::string> seen;
+    for (const auto& node : roles) {
+      RoleSpec role = parse_role(r, node);
+      if (!seen.insert(role.name).second) r.fail(node, fmt::format("role '{}' is declared twice", role.name));
+      file.roles.push_back(std::move(role));
+    }
+  }
+  if (const YAML::Node p = root["public"]) file.public_grants = parse_public(r, p);
+  return file;
+}
+
+RolesFile load_roles_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(fmt::format("-f {}: cannot read the file", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_roles_yaml(buffer.str(), path);
+}
+
+const std::vector<std::string>& large_object_write_functions() {
+  static const std::vector<std::string> names = {"lo_from_bytea", "lo_put",        "lo_import", "lo_export",
+                                                 "lo_create",     "lo_creat",      "lo_unlink", "lowrite",
+                                                 "lo_truncate",   "lo_truncate64"};
+  return names;
+}
+
+}  // namespace pgshift::access
