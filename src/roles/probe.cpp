@@ -24,14 +24,15 @@ constexpr std::string_view kSchemas =
     "SELECT n.nspname FROM pg_namespace n WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
     "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1";
 
-// Tables it can read, with one column an INSERT or UPDATE may name (not generated, not
-// GENERATED ALWAYS AS IDENTITY).
+// Tables in schemas it may use, with one column an INSERT or UPDATE may name (not generated,
+// not GENERATED ALWAYS AS IDENTITY). The probes touch no row and read no column (no SELECT
+// needed, no column default evaluated, so no sequence moves).
 constexpr std::string_view kTables =
     "SELECT n.nspname, c.relname, (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 "
     "AND NOT a.attisdropped AND a.attgenerated = '' AND a.attidentity <> 'a' ORDER BY a.attnum LIMIT 1) AS col "
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
     "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' "
-    "AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1, 2 LIMIT 200";
+    "AND has_schema_privilege(n.oid, 'USAGE') ORDER BY 1, 2 LIMIT 200";
 
 constexpr std::string_view kSequences =
     "SELECT n.nspname, c.relname, has_sequence_privilege(c.oid, 'USAGE') AS usage, "
@@ -90,10 +91,10 @@ std::vector<ProbeAttempt> probe_writes(pg::Connection& conn, const std::vector<a
     if (auto col = row.opt("col")) {
       std::string c = pg::quote_ident(*col);
       if (!known_path("table", object, "INSERT")) {
-        out.push_back(attempt(conn, "insert", object, fmt::format("INSERT INTO {} ({}) SELECT {} FROM {} WHERE false", rel, c, c, rel)));
+        out.push_back(attempt(conn, "insert", object, fmt::format("INSERT INTO {} ({}) SELECT NULL WHERE false", rel, c)));
       }
       if (!known_path("table", object, "UPDATE")) {
-        out.push_back(attempt(conn, "update", object, fmt::format("UPDATE {} SET {} = {} WHERE false", rel, c, c)));
+        out.push_back(attempt(conn, "update", object, fmt::format("UPDATE {} SET {} = NULL WHERE false", rel, c)));
       }
     }
     if (!known_path("table", object, "DELETE")) {
