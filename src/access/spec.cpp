@@ -11,64 +11,12 @@
 #include "state/plan.hpp"
 #include "util/error.hpp"
 #include "util/redact.hpp"
+#include "util/strict_yaml.hpp"
 
 namespace pgshift::access {
 namespace {
 
-class Reader {
- public:
-  explicit Reader(std::string path) : path_(std::move(path)) {}
-
-  std::string at(const YAML::Node& node) const { return fmt::format("{}:{}", path_, node.Mark().line + 1); }
-
-  [[noreturn]] void fail(const YAML::Node& node, const std::string& what) const {
-    throw UsageError(fmt::format("{}: {}", at(node), what));
-  }
-
-  // Every key of `map` must be one of `known`.
-  void only_keys(const YAML::Node& map, const std::set<std::string>& known, const std::string& what) const {
-    if (!map.IsMap()) fail(map, what + " must be a mapping");
-    for (const auto& kv : map) {
-      std::string key = kv.first.as<std::string>();
-      if (known.count(key)) continue;
-      std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      fail(kv.first, fmt::format("unknown key '{}' in {} (known: {})", key, what, list));
-    }
-  }
-
-  std::string text(const YAML::Node& node, const std::string& key) const {
-    if (!node.IsScalar()) fail(node, fmt::format("'{}' must be a string", key));
-    return node.as<std::string>();
-  }
-
-  bool boolean(const YAML::Node& node, const std::string& key) const {
-    bool value = false;
-    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
-      fail(node, fmt::format("'{}' must be true or false", key));
-    }
-    return value;
-  }
-
-  long long integer(const YAML::Node& node, const std::string& key) const {
-    long long value = 0;
-    if (!node.IsScalar() || !YAML::convert<long long>::decode(node, value)) {
-      fail(node, fmt::format("'{}' must be an integer", key));
-    }
-    return value;
-  }
-
-  std::vector<std::string> list(const YAML::Node& node, const std::string& key) const {
-    std::vector<std::string> out;
-    if (node.IsScalar()) return {text(node, key)};
-    if (!node.IsSequence()) fail(node, fmt::format("'{}' must be a list of strings", key));
-    for (const auto& item : node) out.push_back(text(item, key));
-    return out;
-  }
-
- private:
-  std::string path_;
-};
+using Reader = util::StrictYaml;
 
 void check_role_name(const Reader& r, const YAML::Node& node, const std::string& name) {
   if (name.empty() || name.size() > 63) r.fail(node, fmt::format("role name '{}' must be 1 to 63 bytes", name));
@@ -91,13 +39,8 @@ AccessSpec parse_access(const Reader& r, const YAML::Node& node) {
   }
   if (node["defaultPrivilegesFor"]) a.default_privileges_for = r.list(node["defaultPrivilegesFor"], "defaultPrivilegesFor");
   if (const YAML::Node s = node["settings"]) {
-    if (!s.IsMap()) r.fail(s, "'settings' must be a mapping of parameter: value");
-    a.settings.emplace();
-    for (const auto& kv : s) {
-      std::string name = kv.first.as<std::string>();
-      check_setting_name(r, kv.first, name);
-      (*a.settings)[name] = r.text(kv.second, name);
-    }
+    a.settings = r.string_map(s, "settings");
+    for (const auto& kv : s) check_setting_name(r, kv.first, kv.first.as<std::string>());
   }
   return a;
 }
@@ -189,13 +132,8 @@ const RoleSpec* RolesFile::find(const std::string& name) const {
 }
 
 RolesFile parse_roles_yaml(const std::string& text, const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw UsageError(fmt::format("{}:{}: invalid YAML: {}", path, e.mark.line + 1, e.msg));
-  }
   Reader r(path);
+  YAML::Node root = r.parse(text);
   RolesFile file;
   file.path = path;
   if (root.IsNull()) return file;
@@ -214,11 +152,7 @@ RolesFile parse_roles_yaml(const std::string& text, const std::string& path) {
 }
 
 RolesFile load_roles_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError(fmt::format("-f {}: cannot read the file", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_roles_yaml(buffer.str(), path);
+  return parse_roles_yaml(util::read_text_file(path, "-f"), path);
 }
 
 const std::vector<std::string>& large_object_write_functions() {

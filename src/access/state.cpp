@@ -183,7 +183,12 @@ CatalogState bootstrap_state(int major, const std::string& database, const std::
   st.bootstrap = true;
   st.database = database;
   st.server_version = major * 10000;
-  st.existing_roles = {"postgres", owner};
+  st.existing_roles = {"postgres", owner, "pg_database_owner", "pg_read_all_data", "pg_write_all_data", "pg_monitor",
+                       "pg_read_all_settings", "pg_read_all_stats", "pg_stat_scan_tables", "pg_read_server_files",
+                       "pg_write_server_files", "pg_execute_server_program", "pg_signal_backend"};
+  if (major >= 15) st.existing_roles.insert("pg_checkpoint");
+  if (major >= 16) st.existing_roles.insert({"pg_use_reserved_connections", "pg_create_subscription"});
+  if (major >= 17) st.existing_roles.insert("pg_maintain");
   st.schemas = {"public"};
   st.grants.insert({"schema", "public", "", "", "USAGE", "PUBLIC"});
   if (major < 15) st.grants.insert({"schema", "public", "", "", "CREATE", "PUBLIC"});
