@@ -56,28 +56,23 @@ RoleSpec parse_role(const Reader& r, const YAML::Node& node) {
   if (!node["name"]) r.fail(node, "a role needs a 'name'");
   role.name = r.text(node["name"], "name");
   check_role_name(r, node["name"], role.name);
-  if (node["comment"]) role.comment = r.text(node["comment"], "comment");
+  r.optional(node, "comment", role.comment);
   if (const YAML::Node e = node["ensure"]) {
     std::string ensure = r.text(e, "ensure");
     if (ensure != "present" && ensure != "absent") r.fail(e, "'ensure' must be present or absent");
     role.present = ensure == "present";
   }
-  auto flag = [&](const char* key, bool& into) {
-    if (node[key]) into = r.boolean(node[key], key);
-  };
-  flag("login", role.login);
-  flag("inherit", role.inherit);
-  flag("superuser", role.superuser);
-  flag("createdb", role.createdb);
-  flag("createrole", role.createrole);
-  flag("replication", role.replication);
-  flag("bypassrls", role.bypassrls);
-  flag("disablePassword", role.disable_password);
+  for (auto [key, into] : {std::pair{"login", &role.login}, {"inherit", &role.inherit}, {"superuser", &role.superuser},
+                           {"createdb", &role.createdb}, {"createrole", &role.createrole},
+                           {"replication", &role.replication}, {"bypassrls", &role.bypassrls},
+                           {"disablePassword", &role.disable_password}}) {
+    r.optional(node, key, *into);
+  }
   if (node["connectionLimit"]) {
     role.connection_limit = r.integer(node["connectionLimit"], "connectionLimit");
     if (role.connection_limit < -1) r.fail(node["connectionLimit"], "'connectionLimit' must be -1 or more");
   }
-  if (node["validUntil"]) role.valid_until = r.text(node["validUntil"], "validUntil");
+  r.optional(node, "validUntil", role.valid_until);
   if (node["inRoles"]) role.in_roles = r.list(node["inRoles"], "inRoles");
   if (const YAML::Node ps = node["passwordSecret"]) {
     r.only_keys(ps, {"name"}, "passwordSecret");

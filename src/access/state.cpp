@@ -2,15 +2,13 @@
 
 #include <fmt/format.h>
 
+#include "access/sql_fragments.hpp"
 #include "access/text_array.hpp"
 #include "pg/transaction.hpp"
 
 namespace pgshift::access {
 namespace {
 
-// The schemas pgshift treats as the user's (not the system's, not temp or toast).
-#define USER_SCHEMA(n) \
-  "(" n ".nspname NOT IN ('pg_catalog', 'information_schema') AND " n ".nspname NOT LIKE 'pg\\_%')"
 
 // Roles named in $1, plus PUBLIC (grantee 0 in an ACL).
 constexpr std::string_view kWho =
@@ -50,26 +48,26 @@ constexpr std::string_view kOwned =
     "WHERE s.deptype = 'o' AND s.refclassid = 'pg_authid'::regclass AND s.classid <> 'pg_default_acl'::regclass "
     "AND r.rolname = ANY($1::text[]) ORDER BY 1, 2, 3";
 
-constexpr std::string_view kSchemas = "SELECT n.nspname FROM pg_namespace n WHERE " USER_SCHEMA("n") " ORDER BY 1";
+constexpr std::string_view kSchemas = "SELECT n.nspname FROM pg_namespace n WHERE " PGSHIFT_USER_SCHEMA("n") " ORDER BY 1";
 
 constexpr std::string_view kRelations =
     "SELECT n.nspname, c.relname, c.relkind::text AS relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND " USER_SCHEMA("n") " ORDER BY 1, 2";
+    "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND " PGSHIFT_USER_SCHEMA("n") " ORDER BY 1, 2";
 
 std::string grants_sql() {
   return std::string(kWho) +
          "SELECT 'schema' AS kind, n.nspname AS schema, '' AS name, '' AS col, a.privilege_type AS privilege, "
          "w.name AS grantee FROM pg_namespace n "
          "CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a "
-         "JOIN who w ON w.oid = a.grantee WHERE " USER_SCHEMA("n") " "
+         "JOIN who w ON w.oid = a.grantee WHERE " PGSHIFT_USER_SCHEMA("n") " "
          "UNION ALL SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END, n.nspname, c.relname, '', "
          "a.privilege_type, w.name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
          "CROSS JOIN LATERAL aclexplode(c.relacl) a JOIN who w ON w.oid = a.grantee "
-         "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND " USER_SCHEMA("n") " "
+         "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND " PGSHIFT_USER_SCHEMA("n") " "
          "UNION ALL SELECT 'column', n.nspname, c.relname, att.attname, a.privilege_type, w.name "
          "FROM pg_attribute att JOIN pg_class c ON c.oid = att.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
          "CROSS JOIN LATERAL aclexplode(att.attacl) a JOIN who w ON w.oid = a.grantee "
-         "WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped AND " USER_SCHEMA("n") " "
+         "WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped AND " PGSHIFT_USER_SCHEMA("n") " "
          "UNION ALL SELECT 'database', '', d.datname, '', a.privilege_type, w.name FROM pg_database d "
          "CROSS JOIN LATERAL aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a "
          "JOIN who w ON w.oid = a.grantee WHERE d.datname = current_database() "

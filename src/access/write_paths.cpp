@@ -6,6 +6,7 @@
 #include <set>
 
 #include "access/spec.hpp"
+#include "access/sql_fragments.hpp"
 #include "access/text_array.hpp"
 #include "pg/quote.hpp"
 #include "pg/transaction.hpp"
@@ -14,8 +15,6 @@
 namespace pgshift::access {
 namespace {
 
-#define USER_SCHEMA(n) \
-  "(" n ".nspname NOT IN ('pg_catalog', 'information_schema') AND " n ".nspname NOT LIKE 'pg\\_%')"
 // An ACL entry that reaches the role: granted to PUBLIC, to it, or to a role it is a member of.
 #define REACHES(oid) "(" oid " = 0 OR pg_has_role($1, " oid ", 'MEMBER'))"
 #define GRANTEE(oid) "CASE " oid " WHEN 0 THEN 'PUBLIC' ELSE pg_get_userbyid(" oid ")::text END"
@@ -40,7 +39,7 @@ constexpr std::string_view kRelationPrivileges =
     "c.relname AS name, '' AS sub, a.privilege_type AS privilege, " GRANTEE("a.grantee") " AS grantee, "
     "c.relkind::text AS note FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     "CROSS JOIN LATERAL aclexplode(c.relacl) a "
-    "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND " USER_SCHEMA("n") " AND a.grantee <> c.relowner "
+    "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND " PGSHIFT_USER_SCHEMA("n") " AND a.grantee <> c.relowner "
     "AND " REACHES("a.grantee") " AND ((c.relkind <> 'S' AND a.privilege_type IN "
     "('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER')) "
     "OR (c.relkind = 'S' AND a.privilege_type IN ('UPDATE', 'USAGE'))) ORDER BY 2, 3, 5";
@@ -49,7 +48,7 @@ constexpr std::string_view kColumnPrivileges =
     "SELECT 'column' AS kind, n.nspname AS schema, c.relname AS name, att.attname AS sub, a.privilege_type AS privilege, "
     GRANTEE("a.grantee") " AS grantee, '' AS note FROM pg_attribute att JOIN pg_class c ON c.oid = att.attrelid "
     "JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN LATERAL aclexplode(att.attacl) a "
-    "WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped AND " USER_SCHEMA("n") " "
+    "WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped AND " PGSHIFT_USER_SCHEMA("n") " "
     "AND a.privilege_type IN ('INSERT', 'UPDATE', 'REFERENCES') AND " REACHES("a.grantee") " ORDER BY 2, 3, 4";
 
 // From the ACL, not has_schema_privilege: old clusters keep PUBLIC's CREATE on public.
@@ -79,12 +78,12 @@ constexpr std::string_view kOwnership =
     "CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' "
     "WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS sub, '' AS privilege, pg_get_userbyid(c.relowner)::text AS grantee, "
     "'' AS note FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND " USER_SCHEMA("n") " AND pg_has_role($1, c.relowner, 'MEMBER') "
+    "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND " PGSHIFT_USER_SCHEMA("n") " AND pg_has_role($1, c.relowner, 'MEMBER') "
     "UNION ALL SELECT 'ownership', '', n.nspname, 'SCHEMA', '', pg_get_userbyid(n.nspowner)::text, '' "
-    "FROM pg_namespace n WHERE " USER_SCHEMA("n") " AND pg_has_role($1, n.nspowner, 'MEMBER') "
+    "FROM pg_namespace n WHERE " PGSHIFT_USER_SCHEMA("n") " AND pg_has_role($1, n.nspowner, 'MEMBER') "
     "UNION ALL SELECT 'ownership', n.nspname, p.proname, 'ROUTINE', '', pg_get_userbyid(p.proowner)::text, "
     "pg_get_function_identity_arguments(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-    "WHERE " USER_SCHEMA("n") " AND pg_has_role($1, p.proowner, 'MEMBER') "
+    "WHERE " PGSHIFT_USER_SCHEMA("n") " AND pg_has_role($1, p.proowner, 'MEMBER') "
     "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') "
     "UNION ALL SELECT 'ownership', '', d.datname, 'DATABASE', '', pg_get_userbyid(d.datdba)::text, '' "
     "FROM pg_database d WHERE d.datname = current_database() AND pg_has_role($1, d.datdba, 'MEMBER') "

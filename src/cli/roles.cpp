@@ -38,6 +38,16 @@ void add_common(CLI::App* cmd, RolesFlags& f, bool file_required) {
   cmd->add_flag("--json", f.json, "Print JSON");
 }
 
+// plan, or apply: both print what the plan holds (apply: what ran).
+int run_plan(const RolesFlags& f, bool apply) {
+  access::RolesFile file = access::load_roles_file(f.file);
+  pg::Connection conn = pg::Connection::open(database(f), "db");
+  access::RolesPlan p = apply ? roles::apply(conn, file) : roles::plan(conn, file);
+  if (f.json) print_json(roles::plan_to_json(p));
+  else print(roles::render_plan(p, apply));
+  return p.refused() ? static_cast<int>(ExitCode::problems_found) : 0;
+}
+
 }  // namespace
 
 void register_roles(CLI::App& app, Context& ctx) {
@@ -49,23 +59,14 @@ void register_roles(CLI::App& app, Context& ctx) {
   add_common(plan, *flags, true);
   plan->callback([flags, &ctx] {
     ctx.prepare("roles-plan");
-    access::RolesFile file = access::load_roles_file(flags->file);
-    pg::Connection conn = pg::Connection::open(database(*flags), "db");
-    access::RolesPlan p = roles::plan(conn, file);
-    if (flags->json) print_json(roles::plan_to_json(p));
-    else print(roles::render_plan(p, false));
-    ctx.exit_code = p.refused() ? static_cast<int>(ExitCode::problems_found) : 0;
+    ctx.exit_code = run_plan(*flags, false);
   });
 
   CLI::App* apply = roles->add_subcommand("apply", "Run the plan in one transaction (idempotent; never drops an undeclared role)");
   add_common(apply, *flags, true);
   apply->callback([flags, &ctx] {
     ctx.prepare("roles-apply");
-    access::RolesFile file = access::load_roles_file(flags->file);
-    pg::Connection conn = pg::Connection::open(database(*flags), "db");
-    access::RolesPlan p = roles::apply(conn, file);
-    if (flags->json) print_json(roles::plan_to_json(p));
-    else print(roles::render_plan(p, true));
+    ctx.exit_code = run_plan(*flags, true);
   });
 
   CLI::App* check = roles->add_subcommand(

@@ -39,16 +39,11 @@ BackupSpec parse_backup(const util::StrictYaml& r, const YAML::Node& node) {
               "backup");
   BackupSpec b;
   b.enabled = true;
-  auto take = [&](const char* key, std::string& into) {
-    if (node[key]) into = r.text(node[key], key);
-  };
-  take("method", b.method);
-  take("destinationPath", b.destination_path);
-  take("endpointURL", b.endpoint_url);
-  take("credentialsSecret", b.credentials_secret);
-  take("retention", b.retention);
-  take("schedule", b.schedule);
-  take("walCompression", b.wal_compression);
+  for (auto [key, into] : {std::pair{"method", &b.method}, {"destinationPath", &b.destination_path},
+                           {"endpointURL", &b.endpoint_url}, {"credentialsSecret", &b.credentials_secret},
+                           {"retention", &b.retention}, {"schedule", &b.schedule}, {"walCompression", &b.wal_compression}}) {
+    r.optional(node, key, *into);
+  }
   if (b.method != "in-tree" && b.method != "plugin") r.fail(node["method"], "backup 'method' must be in-tree or plugin");
   if (b.destination_path.empty()) r.fail(node, "backup needs a 'destinationPath' (s3://bucket/path)");
   if (b.credentials_secret.empty()) r.fail(node, "backup needs a 'credentialsSecret' (keys ACCESS_KEY_ID, ACCESS_SECRET_KEY)");
@@ -75,16 +70,16 @@ ClusterFile parse_cluster_yaml(const std::string& text, const std::string& path)
   f.namespace_ = root["namespace"] ? r.text(root["namespace"], "namespace") : "default";
   if (root["instances"]) f.instances = static_cast<int>(r.integer(root["instances"], "instances"));
   if (f.instances < 1) r.fail(root["instances"], "'instances' must be at least 1");
-  if (root["imageName"]) f.image_name = r.text(root["imageName"], "imageName");
+  r.optional(root, "imageName", f.image_name);
   if (const YAML::Node s = root["storage"]) {
     r.only_keys(s, {"size", "storageClass"}, "storage");
-    if (s["size"]) f.storage_size = r.text(s["size"], "size");
-    if (s["storageClass"]) f.storage_class = r.text(s["storageClass"], "storageClass");
+    r.optional(s, "size", f.storage_size);
+    r.optional(s, "storageClass", f.storage_class);
   }
   if (const YAML::Node res = root["resources"]) {
     r.only_keys(res, {"cpu", "memory"}, "resources");
-    if (res["cpu"]) f.cpu = r.text(res["cpu"], "cpu");
-    if (res["memory"]) f.memory = r.text(res["memory"], "memory");
+    r.optional(res, "cpu", f.cpu);
+    r.optional(res, "memory", f.memory);
   }
   if (root["parameters"]) f.parameters = r.string_map(root["parameters"], "parameters");
   if (const YAML::Node a = root["pgaudit"]) {
@@ -106,8 +101,8 @@ ClusterFile parse_cluster_yaml(const std::string& text, const std::string& path)
     if (p["rw"]) f.rw = parse_pooler(r, p["rw"], "poolers.rw");
     if (p["ro"]) f.ro = parse_pooler(r, p["ro"], "poolers.ro");
   }
-  if (root["database"]) f.database = r.text(root["database"], "database");
-  if (root["owner"]) f.owner = r.text(root["owner"], "owner");
+  r.optional(root, "database", f.database);
+  r.optional(root, "owner", f.owner);
   return f;
 }
 

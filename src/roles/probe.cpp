@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "access/sql_fragments.hpp"
 #include "pg/error.hpp"
 #include "pg/quote.hpp"
 #include "pg/transaction.hpp"
@@ -21,8 +22,7 @@ constexpr std::string_view kLimits = "SET LOCAL lock_timeout = '200ms'";
 constexpr std::string_view kStatementLimit = "SET LOCAL statement_timeout = '5s'";
 
 constexpr std::string_view kSchemas =
-    "SELECT n.nspname FROM pg_namespace n WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
-    "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1";
+    "SELECT n.nspname FROM pg_namespace n WHERE " PGSHIFT_USER_SCHEMA("n") " ORDER BY 1";
 
 // Tables in schemas it may use, with one column an INSERT or UPDATE may name (not generated,
 // not GENERATED ALWAYS AS IDENTITY). The probes touch no row and read no column (no SELECT
@@ -31,8 +31,7 @@ constexpr std::string_view kTables =
     "SELECT n.nspname, c.relname, (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 "
     "AND NOT a.attisdropped AND a.attgenerated = '' AND a.attidentity <> 'a' ORDER BY a.attnum LIMIT 1) AS col "
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
-    "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' "
-    "AND has_schema_privilege(n.oid, 'USAGE') ORDER BY 1, 2 LIMIT 200";
+    "AND " PGSHIFT_USER_SCHEMA("n") " AND has_schema_privilege(n.oid, 'USAGE') ORDER BY 1, 2 LIMIT 200";
 
 constexpr std::string_view kSequences =
     "SELECT n.nspname, c.relname, has_sequence_privilege(c.oid, 'USAGE') AS usage, "

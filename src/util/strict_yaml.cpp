@@ -67,6 +67,14 @@ std::map<std::string, std::string> StrictYaml::string_map(const YAML::Node& node
   return out;
 }
 
+void StrictYaml::optional(const YAML::Node& map, const char* key, std::string& into) const {
+  if (map[key]) into = text(map[key], key);
+}
+
+void StrictYaml::optional(const YAML::Node& map, const char* key, bool& into) const {
+  if (map[key]) into = boolean(map[key], key);
+}
+
 std::string read_text_file(const std::string& path, const std::string& what) {
   std::ifstream in(path);
   if (!in) throw UsageError(fmt::format("{} {}: cannot read the file", what, path));

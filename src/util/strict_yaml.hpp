@@ -31,6 +31,10 @@ class StrictYaml {
   std::vector<std::string> list(const YAML::Node& node, const std::string& key) const;  // a scalar is a list of one
   std::map<std::string, std::string> string_map(const YAML::Node& node, const std::string& key) const;
 
+  // map[key] into `into` when the key is present (left as is otherwise).
+  void optional(const YAML::Node& map, const char* key, std::string& into) const;
+  void optional(const YAML::Node& map, const char* key, bool& into) const;
+
  private:
   std::string path_;
 };
