@@ -114,9 +114,10 @@ std::string render_check(const CheckReport& report) {
     }
     for (const auto& p : r.probes) {
       if (p.refused) continue;
-      out += fmt::format("  {} [probe {}]: {} {}\n    ran: {}\n", p.object, p.kind,
-                         p.sqlstate.empty() ? "succeeded as the role" : "passed the privilege check",
-                         p.sqlstate.empty() ? "" : fmt::format("({}: {})", p.sqlstate, p.message), p.sql);
+      out += fmt::format("  {} [probe {}]: {}\n    ran: {}\n", p.object, p.kind,
+                         p.sqlstate.empty() ? "succeeded as the role (rolled back)"
+                                            : fmt::format("passed the privilege check ({}: {})", p.sqlstate, p.message),
+                         p.sql);
     }
     if (!r.guardrails.empty()) {
       std::string list;
