@@ -99,7 +99,8 @@ void register_cnpg(CLI::App& app, Context& ctx) {
   };
   auto lf = std::make_shared<LintFlags>();
   CLI::App* lint = cnpg->add_subcommand("lint", "Validate manifests against CloudNativePG CRD schemas and webhook rules");
-  lint->add_option("--crds", lf->crds, "CRD files, a directory of them, or a release manifest (default: kubectl get crd)");
+  lint->add_option("--crds", lf->crds, "CRD files, a directory of them, or a release manifest (default: kubectl get crd); repeatable")
+      ->allow_extra_args(false);
   lint->add_option("files", lf->files, "Manifest files")->required();
   lint->add_flag("--json", lf->json, "Print JSON");
   lint->callback([lf, &ctx] {

@@ -72,9 +72,10 @@ void register_roles(CLI::App& app, Context& ctx) {
   CLI::App* check = roles->add_subcommand(
       "check", "Prove each read-only role has no write path (catalog, then a live probe as the role); exit 1 when any");
   add_common(check, *flags, false);
-  check->add_option("--role", flags->roles, "Also check this role (repeatable)");
+  check->add_option("--role", flags->roles, "Also check this role (repeatable)")->allow_extra_args(false);
   check->add_option("--probe-url", flags->probe_urls,
-                    "Connect as a role for the live probe (its user is the role; repeatable)");
+                    "Connect as a role for the live probe (its user is the role; repeatable)")
+      ->allow_extra_args(false);
   check->add_flag("--no-probe", flags->no_probe, "Skip the live probe");
   check->callback([flags, &ctx] {
     ctx.prepare("roles-check");

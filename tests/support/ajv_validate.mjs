@@ -34,14 +34,19 @@ function strict(s) {
 
 const [crdDir, ...manifests] = process.argv.slice(2);
 const ajv = new Ajv({ strict: false, allErrors: true });
-const validators = new Map();
+const validators = new Map();  // key -> schema, compiled on first use (the Cluster schema is large)
+function validator(key) {
+  let v = validators.get(key);
+  if (v && typeof v !== 'function') validators.set(key, (v = ajv.compile(strict(v))));
+  return v;
+}
 for (const file of fs.readdirSync(crdDir).filter((f) => f.endsWith('.yaml'))) {
   for (const doc of YAML.parseAllDocuments(fs.readFileSync(path.join(crdDir, file), 'utf8'))) {
     const crd = doc.toJS();
     if (!crd || crd.kind !== 'CustomResourceDefinition') continue;
     for (const v of crd.spec.versions) {
       if (!v.schema) continue;
-      validators.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, ajv.compile(strict(v.schema.openAPIV3Schema)));
+      validators.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, v.schema.openAPIV3Schema);
     }
   }
 }
@@ -49,7 +54,7 @@ for (const file of manifests) {
   YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).forEach((doc, index) => {
     const m = doc.toJS();
     if (!m) return;
-    const validate = validators.get(`${m.apiVersion}/${m.kind}`);
+    const validate = validator(`${m.apiVersion}/${m.kind}`);
     const valid = validate ? validate(m) : false;
     const errors = validate ? (validate.errors || []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`)
                             : [`no CRD for ${m.apiVersion}/${m.kind}`];
