@@ -98,7 +98,16 @@ CrdSet crds_from_kubectl() {
     throw RuntimeError(fmt::format("no --crds given and kubectl cannot run ({}): pass --crds DIR or a cnpg-X.Y.Z.yaml", e.what()));
   }
   if (r.exit_code != 0) {
-    throw RuntimeError(fmt::format("no --crds given and `kubectl get crd -o json` failed (exit {}): {}", r.exit_code, r.err));
+    // kubectl's last line says why (the earlier ones repeat it with klog noise).
+    std::string last;
+    size_t end = r.err.find_last_not_of("\n ");
+    if (end != std::string::npos) {
+      size_t start = r.err.rfind('\n', end);
+      last = r.err.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+    }
+    throw RuntimeError(fmt::format("no --crds given and `kubectl get crd -o json` failed (exit {}): {}; pass --crds DIR "
+                                   "or the release's cnpg-X.Y.Z.yaml",
+                                   r.exit_code, last));
   }
   CrdSet set;
   add_documents(set, {Json::parse(r.out)}, "kubectl get crd");
