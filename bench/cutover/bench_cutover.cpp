@@ -3,7 +3,9 @@
 // every transaction's start time and latency; pgshift switches the writer back and forth a few
 // times in the middle. For each switch: transactions, failures, lost commits (rows the writer
 // holds against transactions pgbench counted as done), median latency, the longest latency that
-// started during the switch, and the stall = longest - median.
+// started during the switch, and the stall = longest - median. The whole run is repeated at each
+// --scales factor of --base-rows rows in an extra replicated table, and the stalls are printed
+// side by side: the pause must not grow with the data (verify runs before it).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -33,7 +35,18 @@ struct Args {
   int switches = 3;
   double gap_s = 6;  // seconds of steady load before, between and after switches
   std::string verify = "counts";
+  long long base_rows = 100'000;  // rows of the bulk table at scale 1
+  std::vector<int> scales = {1, 10};
 };
+
+std::vector<int> parse_scales(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(std::stoi(item));
+  if (out.empty()) throw std::runtime_error("--scales: expected e.g. 1,10");
+  return out;
+}
 
 Args parse(int argc, char** argv) {
   Args a;
@@ -48,7 +61,10 @@ Args parse(int argc, char** argv) {
     else if (k == "--switches") a.switches = std::stoi(next());
     else if (k == "--gap") a.gap_s = std::stod(next());
     else if (k == "--verify") a.verify = next();
-    else throw std::runtime_error("unknown argument " + k + " (--rate N --clients N --switches N --gap S --verify M)");
+    else if (k == "--base-rows") a.base_rows = std::stoll(next());
+    else if (k == "--scales") a.scales = parse_scales(next());
+    else throw std::runtime_error("unknown argument " + k +
+                                  " (--rate N --clients N --switches N --gap S --verify M --base-rows N --scales 1,10)");
   }
   return a;
 }
@@ -85,12 +101,22 @@ struct Switch {
   std::string action;
   double from = 0, to = 0;
   nlohmann::json result;
+  double stall_ms = 0;
 };
 
-int run(const Args& a) {
-  std::printf("bench/cutover: pgbench -R %d -c %d through PgBouncer (transaction pooling), %d switch(es), "
-              "final gate --verify %s, %u cores\n",
-              a.rate, a.clients, a.switches, a.verify.c_str(), std::thread::hardware_concurrency());
+struct Outcome {
+  int scale = 1;
+  long long rows = 0;
+  std::vector<Switch> switches;
+  long long failed = 0, lost = 0;
+  bool ok = false;
+};
+
+Outcome run(const Args& a, int scale) {
+  Outcome o;
+  o.scale = scale;
+  o.rows = a.base_rows * scale;
+  std::printf("\n=== scale %dx: %lld rows in the bulk table ===\n", scale, o.rows);
   auto source = localpg::LocalCluster::start({"bench-src", {}});
   auto target = localpg::LocalCluster::start({"bench-tgt", {}});
   for (auto* c : {source.get(), target.get()}) {
@@ -98,8 +124,13 @@ int run(const Args& a) {
     pg::Connection conn = pg::Connection::open(c->conninfo("app"));
     for (const auto& s : sqlgate::split_statements(demo::kWorkloadTables)) conn.exec(s);
   }
+  for (auto* c : {source.get(), target.get()}) {
+    pg::Connection conn = pg::Connection::open(c->conninfo("app"));
+    conn.exec("CREATE TABLE bulk (id bigint PRIMARY KEY, payload text NOT NULL)");
+  }
   pg::Connection src = pg::Connection::open(source->conninfo("app"));
   src.exec(demo::kWorkloadSeed);
+  src.exec("INSERT INTO bulk SELECT g, md5(g::text) FROM generate_series(1, $1::bigint) g", {std::to_string(o.rows)});
   auto bouncer = localpg::LocalPgBouncer::start(*source, {"app"}, {"transaction", 20, 200, {}});
 
   auto pgshift = [&](std::vector<std::string> args) {
@@ -134,7 +165,7 @@ int run(const Args& a) {
   bench.output_file = dir + "/pgbench.out";
   util::Child load = util::spawn(bench);
 
-  std::vector<Switch> switches;
+  std::vector<Switch>& switches = o.switches;
   std::this_thread::sleep_for(std::chrono::duration<double>(a.gap_s));
   for (int i = 0; i < a.switches; ++i) {
     Switch s;
@@ -145,7 +176,7 @@ int run(const Args& a) {
     s.to = now_epoch();
     if (r.exit_code != 0) throw std::runtime_error(s.action + " failed: " + r.err + r.out);
     s.result = nlohmann::json::parse(r.out);
-    switches.push_back(std::move(s));
+    o.switches.push_back(std::move(s));
     std::this_thread::sleep_for(std::chrono::duration<double>(a.gap_s));
   }
   load.wait();
@@ -180,13 +211,14 @@ int run(const Args& a) {
               processed - rows);
   std::printf("%-9s %9s %12s %14s %10s %10s %12s\n", "switch", "took", "pooler pause", "writes blocked", "median",
               "max", "stall");
-  for (const auto& s : switches) {
+  for (auto& s : switches) {
     double max = 0;
     for (const auto& x : samples) {
       if (x.start_s >= s.from - 0.05 && x.start_s <= s.to) max = std::max(max, x.latency_ms);
     }
+    s.stall_ms = max - median;
     std::printf("%-9s %7.0fms %10.0fms %12.0fms %8.1fms %8.0fms %10.0fms\n", s.action.c_str(), (s.to - s.from) * 1000,
-                s.result.value("paused_ms", 0.0), s.result.value("writes_blocked_ms", 0.0), median, max, max - median);
+                s.result.value("paused_ms", 0.0), s.result.value("writes_blocked_ms", 0.0), median, max, s.stall_ms);
   }
   for (const auto& s : switches) {
     std::printf("\ntimeline of %s:\n", s.action.c_str());
@@ -196,14 +228,53 @@ int run(const Args& a) {
     }
   }
   localpg::remove_tree(dir);
-  return (failed == 0 && !aborted && processed == rows && processed == counter) ? 0 : 1;
+  o.failed = failed;
+  o.lost = processed - rows;
+  o.ok = failed == 0 && !aborted && processed == rows && processed == counter;
+  return o;
+}
+
+int run_all(const Args& a) {
+  std::printf("bench/cutover: pgbench -R %d -c %d through PgBouncer (transaction pooling), %d switch(es), "
+              "verify --verify %s before the pause, %u cores, scales",
+              a.rate, a.clients, a.switches, a.verify.c_str(), std::thread::hardware_concurrency());
+  for (int s : a.scales) std::printf(" %dx", s);
+  std::printf(" of %lld bulk rows\n", a.base_rows);
+  std::vector<Outcome> outcomes;
+  for (int s : a.scales) outcomes.push_back(run(a, s));
+  std::printf("\nside by side (stall = longest latency of a transaction started during the switch - median):\n");
+  std::printf("%-7s %10s %7s %7s", "scale", "rows", "failed", "lost");
+  for (int i = 0; i < a.switches; ++i) std::printf(" %9s", (i % 2 == 0 ? "cutover" : "rollback"));
+  std::printf(" %9s %9s\n", "max stall", "max pause");
+  bool ok = true;
+  for (const auto& o : outcomes) {
+    double worst = 0, pause = 0;
+    std::printf("%-7s %10lld %7lld %7lld", fmt::format("{}x", o.scale).c_str(), o.rows, o.failed, o.lost);
+    for (const auto& s : o.switches) {
+      std::printf(" %7.0fms", s.stall_ms);
+      worst = std::max(worst, s.stall_ms);
+      pause = std::max(pause, s.result.value("paused_ms", 0.0));
+    }
+    std::printf(" %7.0fms %7.0fms\n", worst, pause);
+    ok = ok && o.ok;
+  }
+  if (outcomes.size() > 1) {
+    auto worst = [](const Outcome& o) {
+      double w = 0;
+      for (const auto& s : o.switches) w = std::max(w, s.stall_ms);
+      return w;
+    };
+    std::printf("max stall %dx / %dx = %.2f (target: both <= 150 ms, 0 failed, 0 lost)\n", outcomes.back().scale,
+                outcomes.front().scale, worst(outcomes.back()) / std::max(1.0, worst(outcomes.front())));
+  }
+  return ok ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
-    return run(parse(argc, argv));
+    return run_all(parse(argc, argv));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench/cutover: %s\n", e.what());
     return 2;

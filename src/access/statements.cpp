@@ -253,6 +253,9 @@ class Planner {
       int matched = 0;
       for (const auto& rel : st_.relations) {
         if (rel.schema != t.schema || (!t.whole_schema() && !matches(t.table, rel.name))) continue;
+        // Reading a foreign table runs its wrapper (a file_fdw program, a remote query): only
+        // when named by a table pattern, never through a whole schema.
+        if (rel.kind == 'f' && t.whole_schema()) continue;
         want.insert({rel.kind == 'S' ? "sequence" : "table", rel.schema, rel.name, "", "SELECT", r.name});
         ++matched;
       }

@@ -134,6 +134,15 @@ constexpr std::string_view kDblink =
     "WHERE p.proname = 'dblink_connect_u' AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner "
     "AND " REACHES("a.grantee");
 
+// Foreign tables whose read runs a program on the server (file_fdw's program option), readable
+// by the role in any way (a grant, pg_read_all_data).
+constexpr std::string_view kForeignTablePrograms =
+    "SELECT 'foreign-table' AS kind, n.nspname AS schema, c.relname AS name, '' AS sub, 'SELECT' AS privilege, "
+    "$1::text AS grantee, (SELECT o FROM unnest(ft.ftoptions) o WHERE o LIKE 'program=%' LIMIT 1) AS note "
+    "FROM pg_foreign_table ft JOIN pg_class c ON c.oid = ft.ftrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE EXISTS (SELECT 1 FROM unnest(ft.ftoptions) o WHERE o LIKE 'program=%') "
+    "AND has_table_privilege($1, c.oid, 'SELECT') AND has_schema_privilege($1, n.oid, 'USAGE') ORDER BY 2, 3";
+
 // PostgreSQL 15+.
 constexpr std::string_view kParameters =
     "SELECT 'parameter' AS kind, '' AS schema, p.parname AS name, '' AS sub, a.privilege_type AS privilege, "
@@ -228,6 +237,11 @@ WritePath to_path(const Finding& f, const std::string& admin) {
     p.object = fmt::format("function {}({})", pg::display_name(f.schema, f.name), f.sub);
     p.detail = fmt::format("{} is executable by {}: it connects anywhere without a password check", p.object, f.grantee);
     p.fix = fmt::format("REVOKE EXECUTE ON FUNCTION {}({}) FROM {};", pg::qualified_name(f.schema, f.name), f.sub, g);
+  } else if (f.kind == "foreign-table") {
+    p.object = "foreign table " + pg::display_name(f.schema, f.name);
+    p.detail = fmt::format("reading {} runs a program on the server ({}); the role can read it (a grant, or "
+                           "pg_read_all_data)", p.object, f.note);
+    p.fix = fmt::format("REVOKE SELECT ON TABLE {} FROM {};", pg::qualified_name(f.schema, f.name), g);
   } else if (f.kind == "parameter") {
     p.object = "parameter " + f.name;
     p.detail = fmt::format("{} on {} granted to {}", f.privilege, p.object, f.grantee);
@@ -319,7 +333,8 @@ std::vector<WritePath> find_write_paths(pg::Connection& conn, const std::string&
   std::vector<Finding> findings;
   const std::string lo_param = text_array_literal(large_object_write_functions());
   for (std::string_view sql : {kRelationPrivileges, kColumnPrivileges, kSchemaCreate, kDatabase, kTablespace, kOwnership,
-                               kSecurityDefiner, kForeignServers, kDblink, kDefaultPrivileges}) {
+                               kSecurityDefiner, kForeignServers, kForeignTablePrograms, kDblink,
+                               kDefaultPrivileges}) {
     for (auto& f : run_findings(conn, sql, {role})) findings.push_back(std::move(f));
   }
   for (auto& f : run_findings(conn, kLargeObjectFunctions, {role, lo_param})) findings.push_back(std::move(f));

@@ -4,7 +4,8 @@
 // predefined writer role or in a role holding write privileges, a privilege held by the role
 // or PUBLIC (tables, columns, sequences, schemas, the database, tablespaces, the large-object
 // write functions, large objects, SECURITY DEFINER functions that may write, parameters), an
-// object it (or a role it reaches) owns, a usable foreign-server user mapping, dblink_connect_u,
+// object it (or a role it reaches) owns, a usable foreign-server user mapping, a foreign table
+// whose read runs a program (file_fdw), dblink_connect_u,
 // or a default privilege that will grant it write on future objects.
 // Role settings (default_transaction_read_only and the timeouts) are guardrails the role can
 // change itself, not barriers: read_guardrails() reports them separately.
@@ -21,7 +22,7 @@ namespace pgshift::access {
 
 struct WritePath {
   std::string kind;       // attribute, membership, table, column, sequence, schema, database, tablespace,
-                          // ownership, large-object, function, security-definer, foreign-server,
+                          // ownership, large-object, function, security-definer, foreign-server, foreign-table,
                           // dblink, parameter, default-privileges, setting, probe
   std::string object;     // "table public.accounts", "role writer", "database app"
   std::string privilege;  // "UPDATE", "SUPERUSER", "EXECUTE", ... ("" when not a privilege)

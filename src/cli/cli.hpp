@@ -46,7 +46,7 @@ void register_roles(CLI::App& app, Context& ctx);
 void register_cnpg(CLI::App& app, Context& ctx);
 
 // `pgshift check` on a resolved plan: prints the report, returns the exit code (0 or 1).
-int run_check(const state::Plan& plan, bool json);
+int run_check(const state::Plan& plan, bool json, bool allow_missing_tables = false);
 
 // `pgshift verify` flags beyond the plan's.
 struct VerifyFlags {

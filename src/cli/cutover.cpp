@@ -20,6 +20,7 @@ struct SwitchFlags {
   state::PlanInputs plan;
   std::string max_lag = "16MB";
   bool require_soak = false;
+  bool allow_missing_tables = false;
   std::string drain_query;
   std::string drain_timeout = "5m";
   std::string pooler_admin;
@@ -34,6 +35,7 @@ struct SwitchFlags {
   std::string verify = "counts";
   int verify_jobs = 2;
   bool no_reverse = false;
+  bool refresh_matviews = false;
   std::string back_url;
   bool no_watchdog = false;
   bool resume = false;
@@ -41,16 +43,18 @@ struct SwitchFlags {
   std::string fail_at;
 };
 
-// The final gate, from the verify room: data is frozen, so there is no lag fence.
+// The data gate, from the verify room: it runs before the pause while writes go on, so a
+// difference is re-checked after the lag fence (the old subscription's slot).
 cutover::GateFn make_gate(verify::Mode mode, int jobs) {
   return [mode, jobs](const pg::ConnInfo& old_writer, const pg::ConnInfo& new_writer,
-                      const std::vector<std::string>& excludes) {
+                      const std::vector<std::string>& excludes, const std::string& slot) {
     verify::Options o;
     o.source = old_writer;
     o.target = new_writer;
     for (const auto& e : excludes) o.excludes.emplace_back(e);
     o.mode = mode;
     o.jobs = jobs;
+    o.slot = slot;
     verify::Report report = verify::run(o);
     cutover::GateOutcome g;
     g.ok = report.exit_code() == 0;
@@ -77,6 +81,7 @@ cutover::SwitchOptions build_options(const SwitchFlags& f) {
   cutover::SwitchOptions o;
   o.max_lag_bytes = util::parse_bytes(f.max_lag, "--max-lag");
   o.require_soak = f.require_soak;
+  o.allow_missing_tables = f.allow_missing_tables;
   o.drain_query = f.drain_query;
   o.drain_timeout = util::parse_duration(f.drain_timeout, "--drain-timeout");
   bool any_pooler = !f.pooler_admin.empty() || !f.pooler_db.empty() || !f.pooler_config.empty();
@@ -107,6 +112,7 @@ cutover::SwitchOptions build_options(const SwitchFlags& f) {
     throw UsageError("--verify: expected counts, full or none, got " + f.verify);
   }
   o.reverse = !f.no_reverse;
+  o.refresh_matviews = f.refresh_matviews;
   if (!f.back_url.empty()) o.replica_publisher = pg::ConnInfo::parse(f.back_url, "--replicate-back-url");
   o.watchdog = !f.no_watchdog;
   o.fail_at = f.fail_at;
@@ -117,6 +123,8 @@ void add_switch_flags(CLI::App* cmd, SwitchFlags& f, bool is_cutover) {
   add_plan_flags(cmd, f.plan, false);
   cmd->add_option("--max-lag", f.max_lag, "Refuse to start above this replication lag")->capture_default_str();
   if (is_cutover) cmd->add_flag("--require-soak", f.require_soak, "Refuse without a passed `sync soak` since sync start");
+  cmd->add_flag("--allow-missing-tables", f.allow_missing_tables,
+                "Switch although tables of the writer are neither replicated nor excluded (they stay behind)");
   cmd->add_option("--drain-query", f.drain_query, "SQL run on the writer that must return 0 first (e.g. executing jobs)");
   cmd->add_option("--drain-timeout", f.drain_timeout, "How long to wait for the drain query")->capture_default_str();
   cmd->add_option("--pooler-admin", f.pooler_admin, "PgBouncer admin console URL (database pgbouncer)")
@@ -134,9 +142,11 @@ void add_switch_flags(CLI::App* cmd, SwitchFlags& f, bool is_cutover) {
       ->capture_default_str();
   cmd->add_option("--sequence-margin", f.sequence_margin, "Set sequences this many increments ahead")
       ->capture_default_str();
-  cmd->add_option("--verify", f.verify, "Final gate with writes stopped: counts, full or none")->capture_default_str();
+  cmd->add_option("--verify", f.verify, "Data gate before the pause (live, with the lag fence): counts, full or none")->capture_default_str();
   cmd->add_option("--verify-jobs", f.verify_jobs, "Parallel connections for the final gate")->capture_default_str();
   if (is_cutover) cmd->add_flag("--no-reverse", f.no_reverse, "Do not replicate back to the source (no rollback window)");
+  cmd->add_flag("--refresh-matviews", f.refresh_matviews,
+                "After the switch, REFRESH MATERIALIZED VIEW each materialized view on the new writer");
   cmd->add_option("--replicate-back-url", f.back_url,
                   "How the old writer's server reaches the new writer to replicate back (default: its URL)");
   cmd->add_flag("--no-watchdog", f.no_watchdog, "Do not start the watchdog process");

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli/cli.hpp"
+#include "state/plan.hpp"
 #include "demo/sample.hpp"
 #include "demo/workload.hpp"
 #include "localpg/cluster.hpp"
@@ -136,7 +137,8 @@ int run_demo() {
   say("compare every row while the application keeps writing (differences are re-checked past the replication lag)");
   require(op.run({"verify"}) == 0, "verify found differences");
 
-  say("cutover through PgBouncer: pause, fence the source, catch up, sequences, verify counts, replicate back, switch");
+  say("cutover through PgBouncer: verify counts and prepare the replication back, then pause, fence the source, "
+      "catch up, sequences, replicate back, switch");
   double cut_from = app.elapsed_s();
   int cut = op.run({"cutover", "--pooler-db", "shop", "--pooler-config", bouncer->config_path(), "--drain-query",
                     "SELECT count(*) FROM oban_jobs WHERE state = 'executing'"});
@@ -155,8 +157,10 @@ int run_demo() {
   int64_t found = tgt.exec("SELECT count(*) FROM ledger WHERE id = ANY($1::bigint[])", {ids}).scalar_int64();
   int64_t lost = static_cast<int64_t>(out.acknowledged_ids.size()) - found;
   int64_t rows = 0;
+  std::string reverse = state::default_object_name(source->conninfo("shop"), target->conninfo("shop")) + "_reverse";
   pg::Result tables = tgt.exec("SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_publication_tables "
-                               "WHERE pubname = 'pgshift_reverse'");
+                               "WHERE pubname = $1",
+                               {reverse});
   for (int i = 0; i < tables.rows(); ++i) rows += tgt.exec("SELECT count(*) FROM " + tables.row(i).text("t")).scalar_int64();
   std::string source_refuses;
   try {

@@ -27,8 +27,18 @@ struct QueryFlags {
   std::string timeout = "5s";
   std::string format = "table";
   bool json = false;
+  std::vector<std::string> allow_functions;
+  std::vector<std::string> allow_foreign_tables;
   std::string sql;
 };
+
+// "pgshift: rejected [rule]: reason (at character N)" and a caret under the offending text.
+int print_rejected(const std::string& sql, const sqlgate::Verdict& verdict) {
+  std::string excerpt = sqlgate::caret_excerpt(sql, verdict.position);
+  std::fprintf(stderr, "pgshift: rejected [%s]: %s\n%s%s", sqlgate::rule_name(verdict.rule),
+               util::redact(verdict.message()).c_str(), util::redact(excerpt).c_str(), excerpt.empty() ? "" : "\n");
+  return static_cast<int>(ExitCode::problems_found);
+}
 
 std::string read_sql(const std::string& given) {
   if (!given.empty() && given != "-") return given;
@@ -52,9 +62,12 @@ int run_query(const QueryFlags& flags, const Context& ctx) {
   if (flags.limit < 1 || flags.limit > query::kMaxLimit) {
     throw UsageError(fmt::format("--limit: must be between 1 and {} (got {})", query::kMaxLimit, flags.limit));
   }
+  options.allow_functions = flags.allow_functions;
+  options.allow_foreign_tables = flags.allow_foreign_tables;
   options.timeout = util::parse_duration(flags.timeout, "--timeout");
   if (options.timeout.count() <= 0) throw UsageError("--timeout: must be positive");
   query::Format format = flags.json ? query::Format::json : query::parse_format(flags.format, "--format");
+  query::validate(options);
   pg::ConnInfo info = database(flags);
   std::string sql = read_sql(flags.sql);
 
@@ -62,15 +75,15 @@ int run_query(const QueryFlags& flags, const Context& ctx) {
   sqlgate::Verdict verdict = sqlgate::check(sql);
   spdlog::debug("sqlgate: {} fingerprint={} normalized={}", verdict.accepted ? "accepted" : "rejected",
                 verdict.fingerprint, verdict.normalized);
-  if (!verdict.accepted) {
-    std::string excerpt = sqlgate::caret_excerpt(sql, verdict.position);
-    std::fprintf(stderr, "pgshift: rejected [%s]: %s\n%s%s", sqlgate::rule_name(verdict.rule),
-                 util::redact(verdict.message()).c_str(), util::redact(excerpt).c_str(), excerpt.empty() ? "" : "\n");
-    return static_cast<int>(ExitCode::problems_found);
-  }
+  if (!verdict.accepted) return print_rejected(sql, verdict);
 
   pg::Connection conn = pg::Connection::open(info, "db");
-  query::Result result = query::run(conn, sql, options);
+  query::Result result;
+  try {
+    result = query::run(conn, sql, options);
+  } catch (const query::Rejected& rejected) {  // the catalog check, after connecting
+    return print_rejected(sql, rejected.verdict());
+  }
   std::string text = query::render(result, format);
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
@@ -90,6 +103,14 @@ void register_query(CLI::App& app, Context& ctx) {
   cmd->add_option("--timeout", flags->timeout, "Statement timeout (e.g. 5s, 500ms, 2m)")->capture_default_str();
   cmd->add_option("--format", flags->format, "Output: table, csv, json or markdown")->capture_default_str();
   cmd->add_flag("--json", flags->json, "Same as --format json");
+  cmd->add_option("--allow-function", flags->allow_functions,
+                  "Allow this extension, user-defined, SECURITY DEFINER or volatile function by name: schema.name "
+                  "or schema.* (repeatable; denied families such as pg_sleep or crosstab stay refused)")
+      ->allow_extra_args(false);
+  cmd->add_option("--allow-foreign-table", flags->allow_foreign_tables,
+                  "Allow reading this foreign table: schema.name (repeatable; a foreign table can run a program or "
+                  "reach another server)")
+      ->allow_extra_args(false);
   cmd->add_option("sql", flags->sql, "The statement; '-' or nothing reads it from stdin");
   cmd->callback([flags, &ctx] {
     ctx.prepare("query");

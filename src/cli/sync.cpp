@@ -36,7 +36,8 @@ Sides connect_both(const state::Plan& plan) {
 
 // The preflight, unless this plan is already syncing (then its own rows and slot would be
 // reported as hazards). Returns false, having printed the errors, when start must refuse.
-bool preflight_allows_start(Sides& sides, const state::Plan& plan, bool truncate_target, bool json) {
+bool preflight_allows_start(Sides& sides, const state::Plan& plan, bool truncate_target, bool allow_missing_tables,
+                            bool json) {
   state::Journal journal(sides.target, "sync start");
   std::optional<state::Migration> current = journal.current();
   if (current && current->phase == state::Phase::syncing) return true;
@@ -44,6 +45,7 @@ bool preflight_allows_start(Sides& sides, const state::Plan& plan, bool truncate
   options.excludes = plan.exclude_patterns();
   options.publication = plan.publication;
   options.subscription = plan.subscription;
+  options.allow_missing_tables = allow_missing_tables;
   preflight::Report report = preflight::run_preflight(sides.source, sides.target, options);
   for (auto& h : report.hazards) {
     if (truncate_target && h.code == "target-not-empty") {
@@ -71,9 +73,9 @@ bool preflight_allows_start(Sides& sides, const state::Plan& plan, bool truncate
   return false;
 }
 
-int run_start(const state::Plan& plan, bool truncate_target, bool json) {
+int run_start(const state::Plan& plan, bool truncate_target, bool allow_missing_tables, bool json) {
   Sides sides = connect_both(plan);
-  if (!preflight_allows_start(sides, plan, truncate_target, json)) return static_cast<int>(ExitCode::problems_found);
+  if (!preflight_allows_start(sides, plan, truncate_target, allow_missing_tables, json)) return static_cast<int>(ExitCode::problems_found);
   replication::StartOptions options;
   options.truncate_target = truncate_target;
   replication::StartResult result = replication::start(sides.source, sides.target, plan, options);
@@ -192,6 +194,7 @@ void register_sync(CLI::App& app, Context& ctx) {
   struct StartFlags {
     state::PlanInputs plan;
     bool truncate_target = false;
+    bool allow_missing_tables = false;
     bool json = false;
   };
   auto start = std::make_shared<StartFlags>();
@@ -199,10 +202,13 @@ void register_sync(CLI::App& app, Context& ctx) {
   add_plan_flags(start_cmd, start->plan);
   start_cmd->add_flag("--truncate-target", start->truncate_target,
                       "Empty replicated target tables that already hold rows (otherwise start refuses)");
+  start_cmd->add_flag("--allow-missing-tables", start->allow_missing_tables,
+                      "Start although tables of the source exist on the source only (they stay behind)");
   start_cmd->add_flag("--json", start->json, "Print the result as JSON");
   start_cmd->callback([start, &ctx] {
     ctx.prepare("sync-start");
-    ctx.exit_code = run_start(state::resolve_plan(start->plan), start->truncate_target, start->json);
+    ctx.exit_code = run_start(state::resolve_plan(start->plan), start->truncate_target, start->allow_missing_tables,
+                               start->json);
   });
 
   struct StatusFlags {

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "state/journal.hpp"
 #include "state/recorded_plan.hpp"
 #include "cli/cli.hpp"
 #include "pg/connection.hpp"
@@ -55,19 +56,31 @@ int run_verify(const state::Plan& given, const VerifyFlags& flags, bool show_pro
   // The migration the target's journal records decides the excludes and the subscription (the
   // lag fence's slot), as for sync status: verify compares what is replicated.
   state::Plan plan = given;
+  bool replicating_back = false;
   {
     pg::Connection target = pg::Connection::open(given.target, "target");
     plan = state::recorded_plan(target, given, false);
+    state::Journal journal(target, "verify");
+    if (std::optional<state::Migration> m = journal.current()) {
+      replicating_back = m->phase == state::Phase::cut_over || m->phase == state::Phase::rolling_back;
+    }
   }
   verify::Options o;
   o.source = plan.source;
   o.target = plan.target;
+  o.slot = plan.subscription;
+  if (replicating_back) {
+    // After cutover the target writes and replicates back to the source: compare in that
+    // direction, with that replication's lag fence.
+    std::swap(o.source, o.target);
+    o.slot = plan.reverse_subscription();
+    o.direction = "after cutover: the target (now the writer) is compared with the source over the replication back";
+  }
   o.excludes = plan.exclude_patterns();
   for (const auto& t : flags.tables) o.tables.emplace_back(t);
   o.mode = parse_mode(flags.mode);
   o.jobs = flags.jobs;
   o.chunk_rows = flags.chunk_rows;
-  o.slot = plan.subscription;
   o.fence_timeout = util::parse_duration(flags.fence_timeout, "--fence-timeout");
   if (o.fence_timeout.count() <= 0) throw UsageError("--fence-timeout: must be positive");
   ProgressLine line;

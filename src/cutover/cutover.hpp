@@ -2,10 +2,13 @@
 // commit and (through PgBouncer) no client error, keep the old server current for a rollback
 // window, and end the migration.
 //
-//   cutover()   source -> target. Preconditions (tables ready, lag, drift, soak, drain), PAUSE the
-//               pooler, fence the source, wait until the target has everything up to the fence,
-//               copy sequences, verify, start reverse replication (target -> source, no copy),
-//               point the pooler at the target, lift the target's fence, RESUME.
+//   cutover()   source -> target. Preconditions (tables ready, replication progressing, lag,
+//               drift, soak), verify (live, with the lag fence), prepare the reverse replication
+//               (publication, a disabled subscription), drain, then PAUSE the pooler, fence the
+//               source, wait until the target has everything up to the fence, copy sequences,
+//               start the reverse replication (its slot, from now), point the pooler at the
+//               target, lift the target's fence, RESUME. The pause holds only steps whose time
+//               does not grow with the data.
 //   rollback()  the same switch in the other direction over the reverse replication; afterwards
 //               the source writes again and forward replication runs (so cutover can be retried).
 //   resume()    after pgshift died mid-switch: finishes a switch whose pooler already points at
@@ -38,15 +41,19 @@ namespace pgshift::cutover {
 
 enum class VerifyGate { none, counts, full };
 
-// The final gate's answer: data is frozen, so any difference aborts the switch.
+// The data gate's answer: any difference that is not replication lag aborts the switch.
 struct GateOutcome {
   bool ok = false;
   std::string summary;  // one line: "12 tables match (48,210 rows)" / "public.orders: 3 rows differ"
 };
-// Compares the old writer (first) with the new writer (second). The CLI provides it from the
-// verify room, which this room does not include (feature rooms stay independent).
+// Compares the old writer (first) with the new writer (second) while writes still go on, before
+// the pause: a difference is re-checked after the slot `slot` (on the old writer) confirmed the
+// writer's position, so only one that is not lag counts. Inside the pause the catch-up to the
+// fence LSN then proves the new writer has every commit after that: nothing in the pause grows
+// with the data. The CLI provides it from the verify room, which this room does not include
+// (feature rooms stay independent).
 using GateFn = std::function<GateOutcome(const pg::ConnInfo& old_writer, const pg::ConnInfo& new_writer,
-                                         const std::vector<std::string>& excludes)>;
+                                         const std::vector<std::string>& excludes, const std::string& slot)>;
 
 struct PoolerOptions {
   pg::ConnInfo admin;                     // --pooler-admin: PgBouncer's admin console
@@ -58,6 +65,9 @@ struct PoolerOptions {
 
 struct SwitchOptions {
   int64_t max_lag_bytes = 16ll << 20;
+  // Tables on the writer only (neither replicated nor excluded) refuse the switch unless set:
+  // the application would be switched to a database that lacks them.
+  bool allow_missing_tables = false;
   bool require_soak = false;
   std::string drain_query;  // must return 0 (first column of the first row) before pausing
   util::Millis drain_timeout{300'000};
@@ -67,9 +77,12 @@ struct SwitchOptions {
   util::Millis pause_timeout{10'000};
   util::Millis catchup_timeout{30'000};
   int64_t sequence_margin = 0;
-  VerifyGate verify = VerifyGate::counts;
+  VerifyGate verify = VerifyGate::counts;  // before the pause, with the lag fence
   GateFn gate;  // required unless verify is none
   bool reverse = true;  // cutover: keep the old server current through reverse replication
+  // After the switch (clients already resumed): REFRESH MATERIALIZED VIEW on the new writer for
+  // each of its materialized views (logical replication does not carry their contents).
+  bool refresh_matviews = false;
   // How the old writer's server reaches the new writer for reverse replication (cutover) or
   // how the target reaches the source again (rollback); default: the plan's connection string.
   std::optional<pg::ConnInfo> replica_publisher;

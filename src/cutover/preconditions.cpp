@@ -19,6 +19,7 @@
 namespace pgshift::cutover::detail {
 namespace {
 
+constexpr std::string_view kFlushLsnSql = "SELECT pg_current_wal_flush_lsn()::text";
 constexpr std::string_view kSyncCommitSql = "SELECT subsynccommit FROM pg_subscription WHERE subname = $1";
 
 std::vector<catalog::TableRef> published_tables(const catalog::Snapshot& snap, const std::string& publication) {
@@ -43,6 +44,80 @@ void wait_for_apply_worker(pg::Connection& replica, const std::string& subscript
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+// Which replicated table the first change the replica has not confirmed is on: a temporary copy
+// of the slot decoded with test_decoding (contrib) shows it, without consuming anything. Only
+// the table's name is used, never the row. nullopt when it cannot tell (no free slot, no
+// test_decoding, no REPLICATION privilege, or no change of a replicated table in the first few).
+std::optional<std::string> first_unconfirmed_table(pg::Connection& writer, const std::string& slot,
+                                                   const catalog::Snapshot& snap,
+                                                   const std::vector<catalog::TableRef>& replicated) {
+  static constexpr std::string_view kCopySql = "SELECT pg_copy_logical_replication_slot($1, $2, true, 'test_decoding')";
+  static constexpr std::string_view kPeekSql = "SELECT data FROM pg_logical_slot_peek_changes($1, NULL, 50)";
+  static constexpr std::string_view kDropSql = "SELECT pg_drop_replication_slot($1)";
+  std::string probe = fmt::format("pgshift_probe_{}", writer.exec("SELECT pg_backend_pid()").scalar());
+  try {
+    writer.exec(kCopySql, {slot, probe});
+  } catch (const std::exception& e) {
+    spdlog::debug("could not copy slot {} to see the stuck change: {}", slot, e.what());
+    return std::nullopt;
+  }
+  std::optional<std::string> found;
+  try {
+    pg::Result r = writer.exec(kPeekSql, {probe});
+    for (int i = 0; i < r.rows() && !found; ++i) {
+      std::string_view line = r.view(i, 0);  // "table public.items: INSERT: id[bigint]:2 ..."
+      if (!line.starts_with("table ")) continue;
+      std::string name(line.substr(6, line.find(':') - 6));
+      for (const auto& t : snap.tables) {
+        if (pg::display_name(t.ref.schema, t.ref.name) != name) continue;
+        catalog::TableRef published = t.partition_root.value_or(t.ref);
+        if (std::find(replicated.begin(), replicated.end(), published) != replicated.end()) found = name;
+      }
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("could not decode slot {}: {}", probe, e.what());
+  }
+  try {
+    writer.exec(kDropSql, {probe});
+  } catch (const std::exception&) {
+    // temporary: it goes with the session anyway
+  }
+  return found;
+}
+
+// Replication must be progressing, not merely configured: the replica confirms the writer's
+// position of now within a short deadline. A stalled apply (a row it cannot apply, say one routed
+// to a partition the replica lacks) would otherwise reach the pause and the fence and wait out
+// --catchup-timeout there with clients paused. Returns the problem, or "" when it progresses.
+std::string replication_progress_problem(Sides& sides, const Direction& d, util::Millis deadline,
+                                         const catalog::Snapshot& writer_snap,
+                                         const std::vector<catalog::TableRef>& replicated) {
+  // The flushed position, not the insert position: a background record (running xacts) can sit
+  // unflushed on an idle server, and the walsender only sends what is flushed. A committed
+  // transaction the apply cannot get past is always below it.
+  pg::Lsn now = pg::Lsn::parse_or_throw(sides.writer.exec(kFlushLsnSql).scalar(), "pg_current_wal_flush_lsn()");
+  if (stats::wait_for_slot_confirmed(sides.writer, d.old_subscription, now, deadline)) return "";
+  stats::SubscriptionProgress sub = stats::subscription_progress(sides.replica, d.old_subscription);
+  stats::SlotProgress slot = stats::slot_progress(sides.writer, d.old_subscription);
+  std::string worker = sub.apply_pid ? fmt::format("apply worker running (pid {})", *sub.apply_pid)
+                                     : std::string("apply worker not running");
+  std::string errors;
+  if (sub.apply_error_count || sub.sync_error_count) {
+    errors = fmt::format(", {} apply and {} table-sync error(s) counted in pg_stat_subscription_stats (the error "
+                         "text is in the {}'s server log)",
+                         sub.apply_error_count.value_or(0), sub.sync_error_count.value_or(0), d.replica_role);
+  }
+  std::string table;
+  if (std::optional<std::string> t = first_unconfirmed_table(sides.writer, d.old_subscription, writer_snap, replicated)) {
+    table = fmt::format("; the first change not applied is on table {}", *t);
+  }
+  return fmt::format("replication is not progressing: the {} did not confirm the {}'s position {} within {} (slot {} "
+                     "confirmed {}); subscription {} {}, {}{}{}",
+                     d.replica_role, d.writer_role, now.to_string(), util::format_duration(deadline),
+                     d.old_subscription, slot.confirmed_flush ? slot.confirmed_flush->to_string() : "nothing",
+                     d.old_subscription, sub.enabled ? "enabled" : "disabled", worker, errors, table);
 }
 
 }  // namespace
@@ -107,9 +182,23 @@ nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state
   }
   if (check_backward) {
     for (const auto& drift : logical::find_drift(source_snap, target_snap, tables, {})) {
-      if (drift.kind != "extra_on_target") continue;
+      if (drift.kind != "extra_on_target" && drift.kind != "partition_missing_on_source") continue;
       problems.push_back(fmt::format("replication from the target back to the source would break: {}{}",
                                      drift.description, is_cutover ? " (or pass --no-reverse)" : ""));
+    }
+  }
+
+  {
+    catalog::TableSelection sel = catalog::select_tables(writer, replica, plan.exclude_patterns());
+    std::vector<std::string> missing;
+    for (const auto& lo : sel.left_out) {
+      if (lo.reason == catalog::LeftOutReason::source_only) missing.push_back(lo.table.display());
+    }
+    if (!missing.empty() && !options.allow_missing_tables) {
+      problems.push_back(fmt::format("{} table(s) on the {} are neither replicated nor excluded, so the {} lacks them: "
+                                     "{} (create them there and restart sync, or pass --allow-missing-tables to "
+                                     "leave them behind)",
+                                     missing.size(), d.writer_role, d.replica_role, fmt::join(missing, ", ")));
     }
   }
 
@@ -129,6 +218,22 @@ nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state
                                      r.setting("wal_level"), d.replica_role));
     } else if (r.replication_slots_in_use >= r.setting_int("max_replication_slots")) {
       problems.push_back(fmt::format("no replication slot free on the {} for the replication back", d.replica_role));
+    }
+    // The names of the replication back must be free: a slot is server-wide, so one of that
+    // name in another database is another migration's (its rollback window).
+    if (stats::subscription_progress(sides.writer, d.new_subscription).exists) {
+      problems.push_back(fmt::format("subscription {} already exists on the {}: another migration's? choose other "
+                                     "names (subscription: in the plan)",
+                                     d.new_subscription, d.writer_role));
+    }
+    if (std::optional<std::string> db = logical::slot_database(sides.replica, d.new_subscription)) {
+      problems.push_back(fmt::format("replication slot {} already exists on the {} server (database {}): it belongs "
+                                     "to another migration or consumer; choose other names (subscription: in the "
+                                     "plan)",
+                                     d.new_subscription, d.replica_role, db->empty() ? "none" : *db));
+    }
+    if (d.create_new_publication && logical::publication_exists(sides.replica, d.new_publication)) {
+      problems.push_back(fmt::format("publication {} already exists on the {}", d.new_publication, d.replica_role));
     }
     if (!can_subscribe(writer.server)) {
       problems.push_back(fmt::format("role {} on the {} cannot create the subscription back (needs superuser)",
@@ -154,6 +259,14 @@ nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state
                        "--switch-command");
   }
 
+  // Only worth proving when replication is set up and nothing above already explains a stall.
+  if (problems.empty()) {
+    util::Millis deadline = std::min(options.catchup_timeout, util::Millis(10'000));
+    if (std::string p = replication_progress_problem(sides, d, deadline, writer, tables); !p.empty()) {
+      problems.push_back(p);
+    }
+  }
+
   if (!problems.empty()) {
     std::string list;
     for (const auto& p : problems) list += "\n  - " + p;
@@ -170,7 +283,6 @@ nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state
                                    pg::quote_ident(d.old_subscription)));
     wait_for_apply_worker(sides.replica, d.old_subscription);
   }
-  (void)plan;
   nlohmann::json table_list = nlohmann::json::array();
   for (const auto& t : tables) table_list.push_back({t.schema, t.name});
   return {{"table_list", table_list},

@@ -52,10 +52,11 @@ std::string render(const SwitchResult& r) {
     out += r.switched ? "finished:\n" : "undone:\n";
     for (const auto& u : r.undone) out += "  - " + u + "\n";
   }
-  if (!r.error.empty()) {
-    out += util::paint(fmt::format("{} failed at {}: {}", r.action, r.failed_step, r.error), util::Color::red) + "\n";
-  }
-  out += util::paint(fmt::format("{}: the writer is the {} ({}), in {}", r.switched ? r.action + " done" : r.action + " not done",
+  // The error goes to stderr once (cli), not here as well.
+  std::string outcome = r.switched              ? r.action + " done"
+                        : r.failed_step.empty() ? r.action + " not done"
+                                                : fmt::format("{} not done (failed at {})", r.action, r.failed_step);
+  out += util::paint(fmt::format("{}: the writer is the {} ({}), in {}", outcome,
                                  r.writer_role, r.writer, ms(r.took_ms)),
                      r.switched ? util::Color::green : util::Color::yellow) +
          "\n";

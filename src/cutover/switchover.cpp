@@ -15,6 +15,7 @@
 #include "logical/logical.hpp"
 #include "state/lock.hpp"
 #include "stats/replication_progress.hpp"
+#include "stats/subscription_progress.hpp"
 #include "pg/error.hpp"
 #include "util/error.hpp"
 #include "util/process.hpp"
@@ -173,12 +174,27 @@ class Engine {
     journal_->compensation(mid_, d_.step(kind), undo);
   }
 
+  // The proof an undo checks before dropping an object: this attempt created it (see undo.cpp).
+  void created(std::string_view kind, const nlohmann::json& what) {
+    journal_->record(mid_, d_.step(kind), state::EventStatus::info, what);
+  }
+
   void before_switch() {
     nlohmann::json pre = step("preconditions", [&] {
       nlohmann::json j = check_preconditions(*sides_, d_, plan_, opt_, *journal_, mid_);
       tables_ = tables_of(j);
       return j;
     });
+    // Outside the pause: what takes time with the data (verify) or catalog reads (the plan of the
+    // replication back).
+    if (opt_.verify != VerifyGate::none) {
+      step("verify", [&] {
+        GateOutcome g = opt_.gate(d_.writer, d_.replica, plan_.excludes, d_.old_subscription);
+        if (!g.ok) throw RuntimeError("verify found differences that are not replication lag: " + g.summary);
+        return nlohmann::json{{"summary", g.summary + " (before the pause; the catch-up proves the rest)"}};
+      });
+    }
+    if (d_.new_replication) step("prepare-back", [&] { return prepare_back(); });
     if (!opt_.drain_query.empty()) step("drain", [&] { return drain(sides_->writer, opt_.drain_query, opt_.drain_timeout); });
     if (opt_.watchdog) start_watchdog();
 
@@ -225,14 +241,6 @@ class Engine {
                                                             : "")}};
     });
 
-    if (opt_.verify != VerifyGate::none) {
-      step("verify", [&] {
-        GateOutcome g = opt_.gate(d_.writer, d_.replica, plan_.excludes);
-        if (!g.ok) throw RuntimeError("final verify found differences with writes stopped: " + g.summary);
-        return nlohmann::json{{"summary", g.summary}};
-      });
-    }
-
     step("stop-replication", [&] {
       compensation(kOldSubscriptionDisabled, {{"subscription", d_.old_subscription}});
       logical::set_subscription_enabled(sides_->replica, d_.old_subscription, false);
@@ -244,7 +252,10 @@ class Engine {
     step(std::string(kSwitchStep), [&] { return opt_.pooler ? switch_pooler() : switch_command(); });
   }
 
-  nlohmann::json replicate_back() {
+  // Before the pause: replica identities and the publication on the replica, and on the writer a
+  // subscription to it, disabled and without a slot, so that inside the pause only the slot and
+  // ENABLE remain. Nothing flows back until then.
+  nlohmann::json prepare_back() {
     pg::Connection& publisher = sides_->replica;
     if (d_.create_new_publication) {
       catalog::Snapshot pub_snap = catalog::read_snapshot(publisher);
@@ -254,19 +265,39 @@ class Engine {
         throw RuntimeError(fmt::format("replication back cannot apply UPDATE/DELETE: {} (or pass --no-reverse)",
                                        pp.key_problems.front()));
       }
+      for (auto& c : pp.identity_changes) c.reversed = true;  // the target publishes back
       logical::apply_identity_changes(publisher, sides_->writer, *journal_, mid_, pp.identity_changes,
                                       d_.step(kReverseIdentity));
       compensation(kNewPublication, {{"publication", d_.new_publication}});
       logical::create_publication(publisher, d_.new_publication, pp.tables);
+      created(kNewPublication, {{"created", d_.new_publication}});
     } else if (!logical::publication_exists(publisher, d_.new_publication)) {
       compensation(kNewPublication, {{"publication", d_.new_publication}});
       logical::create_publication(publisher, d_.new_publication, tables_);
+      created(kNewPublication, {{"created", d_.new_publication}});
     }
     pg::ConnInfo reach = opt_.replica_publisher.value_or(d_.replica);
     compensation(kNewSubscription, {{"subscription", d_.new_subscription}});
-    logical::create_subscription(sides_->writer, {d_.new_subscription, reach, d_.new_publication, false, true});
-    return nlohmann::json{{"summary", fmt::format("{} -> {}: publication {}, subscription {} (no copy)", d_.replica_role,
-                                                  d_.writer_role, d_.new_publication, d_.new_subscription)}};
+    logical::create_subscription(sides_->writer, {d_.new_subscription, reach, d_.new_publication, /*copy_data=*/false,
+                                                  /*enabled=*/false, /*create_slot=*/false});
+    created(kNewSubscription, {{"created", d_.new_subscription},
+                               {"oid", stats::subscription_progress(sides_->writer, d_.new_subscription).oid}});
+    return nlohmann::json{{"summary", fmt::format("publication {} on the {}, subscription {} on the {} (disabled)",
+                                                  d_.new_publication, d_.replica_role, d_.new_subscription,
+                                                  d_.writer_role)}};
+  }
+
+  // In the pause, after the replica stopped applying: the slot starts the replication back at
+  // this moment (nothing the replica applied from the writer flows back), then ENABLE.
+  nlohmann::json replicate_back() {
+    compensation(kNewSlot, {{"slot", d_.new_subscription}});
+    logical::create_logical_slot(sides_->replica, d_.new_subscription);
+    created(kNewSlot, {{"created", d_.new_subscription}});
+    compensation(kNewSubscriptionEnabled, {{"subscription", d_.new_subscription}});
+    logical::set_subscription_enabled(sides_->writer, d_.new_subscription, true);
+    return nlohmann::json{{"summary", fmt::format("{} -> {}: slot {} created, subscription {} enabled (no copy)",
+                                                  d_.replica_role, d_.writer_role, d_.new_subscription,
+                                                  d_.new_subscription)}};
   }
 
   nlohmann::json switch_pooler() {
@@ -328,21 +359,49 @@ class Engine {
         return nlohmann::json{{"done", done}, {"summary", fmt::format("{} object(s) removed", done.size())}};
       });
       journal_->set_phase(mid_, d_.done_phase);
+      if (opt_.refresh_matviews) step("refresh-matviews", [&] { return refresh_matviews(); });
     } catch (const std::exception& e) {
       // Past the point of no return nothing goes back; an armed watchdog finishes the resume
       // when we exit, and --resume finishes the rest.
       result_.failed_step = current_step_;
-      result_.error = fmt::format("the switch succeeded but {} failed: {}; run pgshift {} --resume", current_step_,
-                                  e.what(), d_.action);
+      result_.error = current_step_ == "refresh-matviews"
+                          ? fmt::format("the switch succeeded but refresh-matviews failed: {}; refresh it by hand "
+                                        "(REFRESH MATERIALIZED VIEW)",
+                                        e.what())
+                          : fmt::format("the switch succeeded but {} failed: {}; run pgshift {} --resume",
+                                        current_step_, e.what(), d_.action);
       result_.exit_code = 3;
     }
+  }
+
+  // On the new writer, in creation order (a view built on another comes after it).
+  nlohmann::json refresh_matviews() {
+    static constexpr std::string_view kMatviewsSql = R"sql(
+SELECT format('%I.%I', n.nspname, c.relname) AS name
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'm' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgshift')
+ ORDER BY c.oid
+)sql";
+    pg::Result views = sides_->replica.exec(kMatviewsSql);
+    std::vector<std::string> done;
+    for (int i = 0; i < views.rows(); ++i) {
+      std::string name = views.row(i).text("name");
+      sides_->replica.exec("REFRESH MATERIALIZED VIEW " + name);
+      done.push_back(name);
+    }
+    return nlohmann::json{{"refreshed", done},
+                          {"summary", fmt::format("{} materialized view(s) refreshed on the {}", done.size(),
+                                                  d_.replica_role)}};
   }
 
   void abort(const std::exception& e) {
     result_.failed_step = current_step_;
     result_.error = util::redact(e.what());
     result_.exit_code = dynamic_cast<const ProblemsFound*>(&e) ? 1 : dynamic_cast<const UsageError*>(&e) ? 2 : 3;
-    spdlog::error("{} failed at {}: {}; undoing the attempt", d_.action, current_step_, result_.error);
+    // The error itself is printed once, by the caller; here only whether there is anything to undo.
+    bool changed = false;
+    for (const auto& c : journal_->open_compensations(mid_)) changed = changed || c.step.rfind(d_.action + ":", 0) == 0;
+    if (changed) spdlog::warn("{} failed at {}; undoing the attempt", d_.action, current_step_);
     try {
       result_.undone = undo_attempt(*sides_, d_, *journal_, mid_, pooler_);
       journal_->set_phase(mid_, d_.aborted_phase);

@@ -32,7 +32,9 @@ inline constexpr std::string_view kWriterFence = "writer-fence";          // {ta
 inline constexpr std::string_view kOldSubscriptionDisabled = "old-subscription-disabled";  // {subscription}
 inline constexpr std::string_view kReverseIdentity = "reverse-identity";  // logical::IdentityChange
 inline constexpr std::string_view kNewPublication = "new-publication";    // {publication}
-inline constexpr std::string_view kNewSubscription = "new-subscription";  // {subscription}
+inline constexpr std::string_view kNewSubscription = "new-subscription";  // {subscription}: made disabled, no slot
+inline constexpr std::string_view kNewSlot = "new-slot";                  // {slot}: on the replica, in the pause
+inline constexpr std::string_view kNewSubscriptionEnabled = "new-subscription-enabled";  // {subscription}
 inline constexpr std::string_view kReplicaFenceLifted = "replica-fence-lifted";  // {tables, reason}
 inline constexpr std::string_view kPoolerConfig = "pooler-config";        // {path, backup}
 

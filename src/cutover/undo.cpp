@@ -9,6 +9,7 @@
 #include "fence/fence.hpp"
 #include "logical/logical.hpp"
 #include "pg/quote.hpp"
+#include "stats/subscription_progress.hpp"
 
 namespace pgshift::cutover::detail {
 namespace {
@@ -19,8 +20,23 @@ std::vector<catalog::TableRef> tables_from(const nlohmann::json& doc) {
   return out;
 }
 
+// The attempt's record that it created the object a compensation is about (written right after
+// the CREATE succeeded): nullopt when the CREATE failed or never ran, e.g. because an object of
+// that name already existed — which then is not ours to drop.
+std::optional<nlohmann::json> created_by_attempt(state::Journal& journal, int64_t migration_id, const state::Event& c,
+                                                 const std::string& name) {
+  for (const auto& e : journal.events(migration_id)) {
+    if (e.id > c.id && e.step == c.step && e.status == state::EventStatus::info &&
+        e.detail.value("created", std::string()) == name) {
+      return e.detail;
+    }
+  }
+  return std::nullopt;
+}
+
 // Undoes one compensation; returns what it did.
-std::string undo_one(Sides& sides, const Direction& d, const state::Event& c, std::optional<PoolerAdmin>& pooler) {
+std::string undo_one(Sides& sides, const Direction& d, const state::Event& c, std::optional<PoolerAdmin>& pooler,
+                     state::Journal& journal, int64_t migration_id) {
   std::string kind = c.step.substr(d.action.size() + 1);
   const nlohmann::json& j = c.detail;
   if (kind == kSyncCommit) {
@@ -43,12 +59,38 @@ std::string undo_one(Sides& sides, const Direction& d, const state::Event& c, st
     return fmt::format("subscription {} enabled again", j.at("subscription").get<std::string>());
   }
   if (kind == kNewPublication) {
-    logical::drop_publication(sides.replica, j.at("publication"));
-    return fmt::format("{}: publication {} dropped", d.replica_role, j.at("publication").get<std::string>());
+    std::string name = j.at("publication");
+    if (!created_by_attempt(journal, migration_id, c, name)) {
+      return fmt::format("{}: publication {} was not created by this attempt, left as is", d.replica_role, name);
+    }
+    logical::drop_publication(sides.replica, name);
+    return fmt::format("{}: publication {} dropped", d.replica_role, name);
   }
   if (kind == kNewSubscription) {
-    logical::drop_subscription(sides.replica, sides.writer, j.at("subscription"));
-    return fmt::format("{}: subscription {} and its slot dropped", d.writer_role, j.at("subscription").get<std::string>());
+    std::string name = j.at("subscription");
+    std::optional<nlohmann::json> made = created_by_attempt(journal, migration_id, c, name);
+    stats::SubscriptionProgress now = stats::subscription_progress(sides.writer, name);
+    if (!made || !now.exists || nlohmann::json(now.oid) != made->value("oid", nlohmann::json())) {
+      // Never drop by name: a subscription or slot of that name this attempt did not create
+      // belongs to someone else (another migration's rollback window, say).
+      return fmt::format("{}: subscription {} was not created by this attempt, left as is", d.writer_role, name);
+    }
+    // Its slot, if the attempt got that far, is a compensation of its own (undone before this).
+    logical::drop_detached_subscription(sides.writer, name);
+    return fmt::format("{}: subscription {} dropped", d.writer_role, name);
+  }
+  if (kind == kNewSubscriptionEnabled) {
+    std::string name = j.at("subscription");
+    if (stats::subscription_progress(sides.writer, name).exists) logical::set_subscription_enabled(sides.writer, name, false);
+    return fmt::format("{}: subscription {} disabled", d.writer_role, name);
+  }
+  if (kind == kNewSlot) {
+    std::string name = j.at("slot");
+    if (!created_by_attempt(journal, migration_id, c, name)) {
+      return fmt::format("{}: replication slot {} was not created by this attempt, left as is", d.replica_role, name);
+    }
+    logical::drop_slot(sides.replica, name);
+    return fmt::format("{}: replication slot {} dropped", d.replica_role, name);
   }
   if (kind == kReplicaFenceLifted) {
     fence::fence(sides.replica, tables_from(j), j.at("reason"));
@@ -82,7 +124,7 @@ std::vector<std::string> undo_attempt(Sides& sides, const Direction& d, state::J
       continue;
     }
     try {
-      std::string what = undo_one(sides, d, c, pooler);
+      std::string what = undo_one(sides, d, c, pooler, journal, migration_id);
       journal.settle(migration_id, c, {{"undone", what}});
       spdlog::info("undo: {}", what);
       done.push_back(what);

@@ -38,7 +38,7 @@ std::vector<IdentityChange> restore_identities(pg::Connection& source, pg::Conne
   for (const auto& event : journal.open_compensations(migration_id, step)) {
     IdentityChange change = IdentityChange::from_json(event.detail);
     pg::Connection& conn = change.side == IdentityChange::Side::source ? source : target;
-    const char* side = change.side == IdentityChange::Side::source ? "source" : "target";
+    std::string side = change.database_role();
     if (!conn.exec(kTableExistsSql, {change.table.quoted()}).row(0).boolean("present")) {
       spdlog::warn("{} {}: table no longer exists; nothing to restore", side, change.table.display());
       journal.settle(migration_id, event, {{"skipped", "table no longer exists"}});

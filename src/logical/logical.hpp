@@ -37,6 +37,13 @@ struct IdentityChange {
   catalog::ReplicaIdentity to = catalog::ReplicaIdentity::full;
   std::string to_index;
   std::string why;
+  // Set for the replication back (target publishes, source subscribes): `side` names the sides
+  // of that replication, so Side::source is then the migration's target.
+  bool reversed = false;
+  // "source" or "target" as the migration names the database the change is on.
+  std::string database_role() const {
+    return (side == Side::source) != reversed ? "source" : "target";
+  }
 
   std::string describe() const;  // "source public.coupons: REPLICA IDENTITY USING INDEX coupons_code (...)"
   nlohmann::json to_json() const;
@@ -73,7 +80,8 @@ struct Drift {
   catalog::TableRef table;
   std::string column;  // empty when the whole table is gone on one side
   std::string kind;    // missing_on_target, extra_on_target, type_mismatch, generated_mismatch,
-                       // table_missing_on_source, table_missing_on_target
+                       // table_missing_on_source, table_missing_on_target, partition_missing_on_target,
+                       // partition_missing_on_source (both sides partitioned, a leaf on one only)
   std::string description;
   std::string source_fingerprint;  // catalog::fingerprint of each side ("" when absent)
   std::string target_fingerprint;
@@ -106,7 +114,19 @@ struct SubscriptionSpec {
   std::string publication;
   bool copy_data = true;     // false: start from the slot's creation, copy nothing
   bool enabled = true;
+  bool create_slot = true;   // false: the slot (named like the subscription) is made later by
+                             // create_logical_slot, before the subscription is enabled
 };
+
+// Creates a pgoutput logical slot on the publisher (what CREATE SUBSCRIPTION would create):
+// replication through it starts at this moment. Waits for transactions running there to end.
+void create_logical_slot(pg::Connection& publisher, const std::string& name);
+// Drops a slot by name on the publisher once inactive (at most timeout). Only for a slot the
+// caller has proof it created.
+void drop_slot(pg::Connection& publisher, const std::string& name, util::Millis timeout = util::Millis(15'000));
+// Detaches the subscription from its slot (slot_name = NONE) and drops it: for a subscription
+// whose slot is handled on its own (create_slot = false). Disables it first.
+void drop_detached_subscription(pg::Connection& subscriber, const std::string& name);
 
 // CREATE SUBSCRIPTION with the publisher's full connection string (password included). The
 // statement text is never logged, and the session keeps the server from logging it.
@@ -126,10 +146,13 @@ struct DroppedSubscription {
 // target cannot reach the source any more.
 DroppedSubscription drop_subscription(pg::Connection& source, pg::Connection& target, const std::string& name);
 
-// Slots on the source that belong to subscription `name` (its slot and pg_<oid>_sync_* ones).
+// Slots on the source that belong to subscription `name` (its slot and pg_<oid>_sync_* ones) in
+// the connection's database: a slot of that name in another database is never touched.
 std::vector<std::string> subscription_slots(pg::Connection& source, const std::string& name,
                                             std::optional<uint32_t> subscription_oid);
 bool slot_exists(pg::Connection& source, const std::string& name);
+// The database a slot of that name belongs to (slots are server-wide); nullopt when none.
+std::optional<std::string> slot_database(pg::Connection& server, const std::string& name);
 
 // Sets each identity on its side, recording a compensation (journal step `step`) before each
 // change. source/target are the publishing and subscribing side of this replication.

@@ -22,12 +22,16 @@ namespace {
 constexpr std::string_view kPublicationExistsSql = "SELECT count(*) FROM pg_publication WHERE pubname = $1";
 
 // The subscription's own slot, and the table-sync slots PostgreSQL 14+ names
-// pg_<subscription oid>_sync_<table oid>_<system id>.
+// pg_<subscription oid>_sync_<table oid>_<system id>. Slots are server-wide but a logical slot
+// belongs to one database: a slot of that name in another database is another migration's.
 constexpr std::string_view kSubscriptionSlotsSql = R"sql(
 SELECT slot_name FROM pg_replication_slots
- WHERE slot_name = $1 OR ($2::text IS NOT NULL AND slot_name LIKE 'pg\_' || $2 || '\_sync\_%')
+ WHERE database = current_database()
+   AND (slot_name = $1 OR ($2::text IS NOT NULL AND slot_name LIKE 'pg\_' || $2 || '\_sync\_%'))
  ORDER BY slot_name
 )sql";
+
+constexpr std::string_view kSlotDatabaseSql = "SELECT database FROM pg_replication_slots WHERE slot_name = $1";
 
 constexpr std::string_view kTerminateWorkersSql = R"sql(
 SELECT pg_terminate_backend(pid) FROM pg_stat_subscription WHERE subname = $1 AND pid IS NOT NULL
@@ -162,15 +166,32 @@ void create_subscription(pg::Connection& subscriber, const SubscriptionSpec& spe
   try {
     // Not in a transaction block: creating the slot on the publisher cannot run inside one.
     subscriber.exec(fmt::format("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} "
-                                "WITH (slot_name = {}, create_slot = true, copy_data = {}, enabled = {})",
+                                "WITH (slot_name = {}, create_slot = {}, copy_data = {}, enabled = {})",
                                 pg::quote_ident(spec.name), pg::quote_literal(spec.publisher.to_conninfo()),
                                 pg::quote_ident(spec.publication), pg::quote_literal(spec.name),
-                                spec.copy_data ? "true" : "false", spec.enabled ? "true" : "false"));
+                                spec.create_slot ? "true" : "false", spec.copy_data ? "true" : "false",
+                                spec.enabled ? "true" : "false"));
   } catch (...) {
     quiet_server_log(subscriber, false);
     throw;
   }
   quiet_server_log(subscriber, false);
+}
+
+void create_logical_slot(pg::Connection& publisher, const std::string& name) {
+  publisher.exec("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", {name});
+}
+
+void drop_slot(pg::Connection& publisher, const std::string& name, util::Millis timeout) {
+  drop_slot_when_inactive(publisher, name, timeout);
+}
+
+void drop_detached_subscription(pg::Connection& subscriber, const std::string& name) {
+  std::string ident = pg::quote_ident(name);
+  if (!stats::subscription_progress(subscriber, name).exists) return;
+  set_subscription_enabled(subscriber, name, false);
+  subscriber.exec("ALTER SUBSCRIPTION " + ident + " SET (slot_name = NONE)");
+  subscriber.exec("DROP SUBSCRIPTION " + ident);
 }
 
 void set_subscription_enabled(pg::Connection& subscriber, const std::string& name, bool enabled,
@@ -207,6 +228,12 @@ std::vector<std::string> subscription_slots(pg::Connection& source, const std::s
 
 bool slot_exists(pg::Connection& source, const std::string& name) {
   return !source.exec(kSlotActiveSql, {name}).empty();
+}
+
+std::optional<std::string> slot_database(pg::Connection& server, const std::string& name) {
+  pg::Result r = server.exec(kSlotDatabaseSql, {name});
+  if (r.empty()) return std::nullopt;
+  return r.row(0).text("database");
 }
 
 DroppedSubscription drop_subscription(pg::Connection& source, pg::Connection& target, const std::string& name) {

@@ -206,15 +206,14 @@ std::string IdentityChange::describe() const {
   auto clause = [](ReplicaIdentity id, const std::string& idx) {
     return id == ReplicaIdentity::index ? "USING INDEX " + idx : identity_clause(id, idx);
   };
-  return fmt::format("{} {}: REPLICA IDENTITY {} (was {}; {})", side == Side::source ? "source" : "target",
-                     table.display(), clause(to, to_index), clause(from, from_index), why);
+  return fmt::format("{} {}: REPLICA IDENTITY {} (was {}; {})", database_role(), table.display(), clause(to, to_index), clause(from, from_index), why);
 }
 
 nlohmann::json IdentityChange::to_json() const {
   return {{"side", side == Side::source ? "source" : "target"},
           {"table", table.display()}, {"schema", table.schema},       {"name", table.name},
           {"from", catalog::to_string(from)}, {"from_index", from_index}, {"to", catalog::to_string(to)},
-          {"to_index", to_index},             {"why", why}};
+          {"to_index", to_index},             {"why", why}, {"reversed", reversed}};
 }
 
 IdentityChange IdentityChange::from_json(const nlohmann::json& doc) {
@@ -225,9 +224,51 @@ IdentityChange IdentityChange::from_json(const nlohmann::json& doc) {
   c.from_index = doc.value("from_index", "");
   c.to = identity_from_string(doc.value("to", "full"));
   c.to_index = doc.value("to_index", "");
+  c.reversed = doc.value("reversed", false);
   c.why = doc.value("why", "");
   return c;
 }
+
+namespace {
+
+std::set<catalog::TableRef> leaves_of(const catalog::Snapshot& snap, const catalog::TableRef& root) {
+  std::set<catalog::TableRef> out;
+  for (const auto& t : snap.tables) {
+    if (t.kind == catalog::TableKind::partition && t.partition_root == root) out.insert(t.ref);
+  }
+  return out;
+}
+
+// Partitions one partitioned side has and the other lacks, while both sides are partitioned: a
+// row routed to a partition the other side lacks stops the apply ("no partition of relation ...
+// found for row") for everything behind it.
+std::vector<Drift> partition_drift(const catalog::Snapshot& source, const catalog::Snapshot& target,
+                                   const catalog::TableRef& ref) {
+  const catalog::Table* s = source.table(ref);
+  const catalog::Table* t = target.table(ref);
+  std::vector<Drift> out;
+  if (!s || !t || s->kind != catalog::TableKind::partitioned || t->kind != catalog::TableKind::partitioned) return out;
+  std::set<catalog::TableRef> sl = leaves_of(source, ref), tl = leaves_of(target, ref);
+  for (const auto& leaf : sl) {
+    if (tl.count(leaf)) continue;
+    out.push_back({ref, "", "partition_missing_on_target",
+                   fmt::format("{}: partition {} exists on the source only (rows routed to it cannot be applied on "
+                               "the target: create the partition there)",
+                               ref.display(), leaf.display()),
+                   "", ""});
+  }
+  for (const auto& leaf : tl) {
+    if (sl.count(leaf)) continue;
+    out.push_back({ref, "", "partition_missing_on_source",
+                   fmt::format("{}: partition {} exists on the target only (rows routed to it cannot be replicated "
+                               "back to the source: create the partition there)",
+                               ref.display(), leaf.display()),
+                   "", ""});
+  }
+  return out;
+}
+
+}  // namespace
 
 PublicationPlan plan_publication(const catalog::Snapshot& source, const catalog::Snapshot& target,
                                  const std::vector<catalog::TablePattern>& excludes) {
@@ -248,6 +289,8 @@ PublicationPlan plan_publication(const catalog::Snapshot& source, const catalog:
     }
     if (tt) {
       for (const auto& d : catalog::diff_table(*t, *tt)) plan.accepted_differences.push_back(catalog::describe(d));
+      // Partitioned differently from the start is the operator's choice (e.g. a default partition).
+      for (const auto& d : partition_drift(source, target, ref)) plan.accepted_differences.push_back(d.description);
     }
   }
   return plan;
@@ -283,6 +326,9 @@ std::vector<Drift> find_drift(const catalog::Snapshot& source, const catalog::Sn
                      fmt::format("{}: published, but no longer exists on the {}", ref.display(), s ? "target" : "source"),
                      sf, tf});
       continue;
+    }
+    for (auto& d : partition_drift(source, target, ref)) {
+      if (!accepted.count(d.description)) out.push_back(std::move(d));
     }
     if (sf == tf) continue;
     for (const auto& d : catalog::diff_table(*s, *t)) {

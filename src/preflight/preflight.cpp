@@ -41,6 +41,36 @@ std::vector<Hazard> assess(const Inputs& in, const Options& options) {
   return out;
 }
 
+namespace {
+
+constexpr std::string_view kMatviewsSql = R"sql(
+SELECT n.nspname AS schema, c.relname AS name, pg_total_relation_size(c.oid) AS size, c.relispopulated AS populated
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'm' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgshift')
+ ORDER BY 1, 2
+)sql";
+
+std::vector<MaterializedView> read_matviews(pg::Connection& source, pg::Connection& target) {
+  std::map<catalog::TableRef, bool> on_target;
+  pg::Result t = target.exec(kMatviewsSql);
+  for (int i = 0; i < t.rows(); ++i) on_target[{t.row(i).text("schema"), t.row(i).text("name")}] = t.row(i).boolean("populated");
+  std::vector<MaterializedView> out;
+  pg::Result r = source.exec(kMatviewsSql);
+  for (int i = 0; i < r.rows(); ++i) {
+    MaterializedView m;
+    m.ref = {r.row(i).text("schema"), r.row(i).text("name")};
+    m.size_bytes = r.row(i).int64("size");
+    m.populated = r.row(i).boolean("populated");
+    auto it = on_target.find(m.ref);
+    m.on_target = it != on_target.end();
+    m.populated_on_target = m.on_target && it->second;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace
+
 Report run_preflight(pg::Connection& source, pg::Connection& target, const Options& options) {
   Report report;
   report.source_endpoint = source.info().redacted();
@@ -59,6 +89,7 @@ Report run_preflight(pg::Connection& source, pg::Connection& target, const Optio
     pg::Result r = target.exec(fmt::format("SELECT EXISTS (SELECT 1 FROM {})", ref.quoted()));
     in.target_has_rows[ref] = r.row(0).boolean("exists");
   }
+  in.materialized_views = read_matviews(source, target);
   report.hazards = assess(in, options);
   return report;
 }

@@ -34,6 +34,19 @@ struct Options {
   std::vector<catalog::TablePattern> excludes;
   std::string publication = "pgshift";
   std::string subscription = "pgshift";
+  // Tables on the source only are an error (the application would be switched to a database
+  // that lacks them) unless the operator says they may stay behind.
+  bool allow_missing_tables = false;
+};
+
+// A materialized view: logical replication does not carry its contents, so on the target it
+// stays as the schema copy left it (usually not populated) until refreshed.
+struct MaterializedView {
+  catalog::TableRef ref;
+  int64_t size_bytes = 0;
+  bool populated = false;  // on the source
+  bool on_target = false;
+  bool populated_on_target = false;
 };
 
 // Everything assess() looks at.
@@ -44,6 +57,7 @@ struct Inputs {
   catalog::SchemaDiff diff;
   // Replicated tables the target role can read; a table absent here could not be probed.
   std::map<catalog::TableRef, bool> target_has_rows;
+  std::vector<MaterializedView> materialized_views;  // the source's
 };
 
 struct Report {

@@ -1,5 +1,6 @@
 // Schema hazards: what the target lacks or has differently for the replicated tables.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <climits>
@@ -31,20 +32,34 @@ bool is_widening(const std::string& from, const std::string& to) {
 
 }  // namespace
 
-void check_schema(const Inputs& in, const Options&, std::vector<Hazard>& out) {
+void check_schema(const Inputs& in, const Options& options, std::vector<Hazard>& out) {
   // ---- tables on one side only
   std::vector<std::string> source_only, target_only;
   for (const auto& lo : in.selection.left_out) {
     if (lo.reason == catalog::LeftOutReason::source_only) source_only.push_back(lo.table.display());
     if (lo.reason == catalog::LeftOutReason::target_only) target_only.push_back(lo.table.display());
   }
-  if (!source_only.empty()) {
-    out.push_back({Severity::warning, "source-only-tables", "source",
-                   fmt::format("{} table(s) exist on the source only and will not be migrated; the "
-                               "publication covers the {} table(s) present on both sides",
+  if (in.selection.replicated.empty() && !source_only.empty()) {
+    // Nothing in common: the target has no schema yet (sync start would say "nothing to replicate").
+    out.push_back({Severity::error, "target-empty", "target",
+                   fmt::format("the target has none of the source's {} table(s): logical replication copies rows, "
+                               "not the schema, so the target needs the schema first",
+                               source_only.size()),
+                   cap_list(source_only),
+                   fmt::format("pg_dump --schema-only --no-owner --no-publications --no-subscriptions "
+                               "'postgresql://...@source/{}' | psql 'postgresql://...@target/{}'",
+                               in.source.server.database, in.target.server.database)});
+  } else if (!source_only.empty()) {
+    out.push_back({options.allow_missing_tables ? Severity::warning : Severity::error, "source-only-tables", "source",
+                   fmt::format("{} table(s) exist on the source only and would not be migrated: after cutover the "
+                               "application would find them missing or empty; the publication covers the {} "
+                               "table(s) present on both sides",
                                source_only.size(), in.selection.replicated.size()),
                    cap_list(source_only),
-                   "create them on the target (pg_dump --schema-only -t ... | psql target) or --exclude them"});
+                   options.allow_missing_tables
+                       ? "--allow-missing-tables: they stay behind on the source"
+                       : "create them on the target (pg_dump --schema-only -t ... | psql target), --exclude them, or "
+                         "pass --allow-missing-tables to leave them behind"});
   }
   if (!target_only.empty()) {
     out.push_back({Severity::info, "target-only-tables", "target",
@@ -130,8 +145,15 @@ void check_schema(const Inputs& in, const Options&, std::vector<Hazard>& out) {
   if (!in.source.sequences.empty()) {
     std::vector<std::string> names;
     for (const auto& s : in.source.sequences) {
-      std::string owner = s.owner_table ? fmt::format("owned by {}.{}", s.owner_table->display(), s.owner_column)
-                                        : "standalone";
+      std::string owner = "standalone";
+      if (s.owner_table) {
+        owner = fmt::format("owned by {}.{}", s.owner_table->display(), s.owner_column);
+      } else if (!s.used_by.empty()) {
+        // Not OWNED BY a column but called by column defaults (nextval('...')), as in Pagila.
+        std::vector<std::string> users;
+        for (const auto& t : s.used_by) users.push_back(t.display());
+        owner = fmt::format("used by a column default of {}", fmt::join(users, ", "));
+      }
       std::string value = s.last_value ? fmt::format("last value {}", *s.last_value) : "never used";
       names.push_back(fmt::format("{} ({}, {})", s.ref.display(), owner, value));
     }

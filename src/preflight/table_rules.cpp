@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "logical/logical.hpp"
 #include "pg/lsn.hpp"
 #include "preflight/rules.hpp"
 #include "util/duration.hpp"
@@ -72,6 +73,22 @@ void check_identity(const Inputs& in, std::vector<Hazard>& out) {
   }
 }
 
+// The target must find a replicated row by what the source sends (sync start refuses
+// otherwise): the same planning sync start does, reported before it runs.
+void check_target_keys(const Inputs& in, const Options& options, std::vector<Hazard>& out) {
+  logical::PublicationPlan plan = logical::plan_publication(in.source, in.target, options.excludes);
+  if (plan.key_problems.empty()) return;
+  std::vector<std::string> tables;
+  for (const auto& p : plan.key_problems) tables.push_back(p.substr(0, p.find(':')));
+  out.push_back({Severity::error, "target-key-missing", "target",
+                 fmt::format("{} replicated table(s) have a key on the source but none the target can find rows by: "
+                             "UPDATE and DELETE could not be applied (sync start refuses): {}",
+                             plan.key_problems.size(), plan.key_problems.front()),
+                 cap_list(tables),
+                 "add the source's primary key (or a unique NOT NULL index on its replica identity columns) on the "
+                 "target: ALTER TABLE ... ADD PRIMARY KEY (...)"});
+}
+
 void check_target_rows(const Inputs& in, const Options& options, std::vector<Hazard>& out) {
   std::vector<std::string> nonempty, unknown;
   for (const auto& ref : in.selection.replicated) {
@@ -137,6 +154,22 @@ void check_leftovers(const Inputs& in, const Options& options, std::vector<Hazar
                                partitions.size()),
                    cap_list(partitions), ""});
   }
+  if (!in.materialized_views.empty()) {
+    std::vector<std::string> views;
+    for (const auto& m : in.materialized_views) {
+      views.push_back(fmt::format("{} ({}{})", m.ref.display(), util::format_bytes(m.size_bytes),
+                                  !m.on_target             ? ", missing on the target"
+                                  : !m.populated_on_target ? ", not populated on the target"
+                                                           : ""));
+    }
+    out.push_back({Severity::info, "materialized-views", "both",
+                   fmt::format("{} materialized view(s): logical replication does not carry their contents; on the "
+                               "target they stay as created (unpopulated after a schema-only copy) until refreshed",
+                               in.materialized_views.size()),
+                   cap_list(views),
+                   "pgshift cutover --refresh-matviews refreshes them on the target after the switch (outside the "
+                   "pause)"});
+  }
   if (in.source.large_objects > 0) {
     out.push_back({Severity::warning, "large-objects", "source",
                    fmt::format("{} large object(s) on the source are not carried by logical replication",
@@ -160,6 +193,34 @@ void check_leftovers(const Inputs& in, const Options& options, std::vector<Hazar
                      fmt::format("subscription '{}' already exists on the target", s.name), {s.name},
                      "pgshift sync status shows its progress; sync stop removes it"});
     }
+  }
+  // Slots are server-wide: a slot with one of this migration's names that is not this
+  // migration's (another database's, or one with no subscription of ours behind it) would make
+  // sync start or cutover fail, and undoing around it must never drop it.
+  std::vector<std::string> clashes;
+  bool ours_syncing = std::any_of(in.target.subscriptions.begin(), in.target.subscriptions.end(),
+                                  [&](const catalog::Subscription& s) { return s.name == options.subscription; });
+  for (const auto& slot : in.source.slots) {
+    if (slot.name == options.subscription && (slot.database != in.source.server.database || !ours_syncing)) {
+      clashes.push_back(fmt::format("source slot {} (database {})", slot.name, slot.database.empty() ? "none" : slot.database));
+    }
+  }
+  const std::string reverse = options.subscription + "_reverse";
+  bool ours_back = std::any_of(in.source.subscriptions.begin(), in.source.subscriptions.end(),
+                               [&](const catalog::Subscription& s) { return s.name == reverse; });
+  for (const auto& slot : in.target.slots) {
+    if (slot.name == reverse && (slot.database != in.target.server.database || !ours_back)) {
+      clashes.push_back(fmt::format("target slot {} (database {})", slot.name, slot.database.empty() ? "none" : slot.database));
+    }
+  }
+  if (!clashes.empty()) {
+    out.push_back({Severity::error, "slot-name-clash", "both",
+                   fmt::format("{} replication slot(s) on these servers already have a name this migration needs "
+                               "(slot names are server-wide: another migration's or consumer's)",
+                               clashes.size()),
+                   clashes,
+                   "choose other names (subscription: in the plan); the default names are unique to each "
+                   "migration"});
   }
   std::vector<std::string> idle_slots, lost_slots;
   for (const auto& slot : in.source.slots) {
@@ -188,6 +249,7 @@ void check_leftovers(const Inputs& in, const Options& options, std::vector<Hazar
 
 void check_tables(const Inputs& in, const Options& options, std::vector<Hazard>& out) {
   check_identity(in, out);
+  check_target_keys(in, options, out);
   check_target_rows(in, options, out);
   check_leftovers(in, options, out);
 }

@@ -1,6 +1,7 @@
 // The result formats shared by every surface (`pgshift query`, the console, the MCP server):
 //   table     aligned plain text for a terminal; numbers right-aligned; NULL shown as NULL, an
-//             empty string as an empty cell; display escapes and bytea shortening (value.hpp).
+//             empty string as an empty cell; display escapes and bytea shortening (value.hpp);
+//             a value with line breaks (EXPLAIN (FORMAT JSON), a text block) spans several lines.
 //   csv       RFC 4180: header row, CRLF line ends, fields quoted when they hold a comma, quote,
 //             CR or LF (quotes doubled). NULL is an empty unquoted field, an empty string is "",
 //             as COPY ... CSV does, so the two stay distinct. Values whole.
@@ -8,6 +9,8 @@
 //             gets a _2, _3 ... suffix). int2/int4/oid and int8 within ±(2^53-1) are numbers,
 //             larger int8, numeric and money are strings (exact); finite floats are numbers,
 //             NaN/Infinity strings; booleans true/false; json/jsonb embedded as JSON; NULL null;
+//             arrays of scalar types (int, float, numeric, bool, json, text-like, dates) as JSON
+//             arrays of values typed the same way, nested for multi-dimensional arrays;
 //             everything else (bytea as \x hex, whole) a string.
 //   markdown  a GitHub table: pipes escaped as \|, newlines as <br>, NULL as NULL, display
 //             escapes and bytea shortening; numbers right-aligned.

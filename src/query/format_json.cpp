@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "query/format.hpp"
@@ -46,6 +47,90 @@ json typed(const std::string& text, TypeClass type) {
   }
 }
 
+// Arrays of scalar types by their OID, with their elements' class. Arrays of other types
+// (composites, ranges, geometric types with their own delimiter) stay strings.
+std::optional<TypeClass> array_element(Oid oid) {
+  switch (oid) {
+    case 1005: case 1007: case 1016: case 1028: return TypeClass::integer;  // int2[] int4[] int8[] oid[]
+    case 1021: case 1022: return TypeClass::floating;                      // float4[] float8[]
+    case 1231: case 791: return TypeClass::numeric;                        // numeric[] money[]
+    case 1000: return TypeClass::boolean;                                  // bool[]
+    case 199: case 3807: return TypeClass::json;                           // json[] jsonb[]
+    case 1009: case 1015: case 1014: case 1003: case 2951:                 // text[] varchar[] bpchar[] name[] uuid[]
+    case 1182: case 1115: case 1185: case 1183: case 1187:                 // date[] timestamp[] timestamptz[] time[] interval[]
+    case 1001:                                                             // bytea[]
+      return TypeClass::text;
+    default: return std::nullopt;
+  }
+}
+
+// Parses PostgreSQL's array output ({a,"b c",NULL,{nested}}) into a JSON array, elements typed
+// as `element`. nullopt on anything else (e.g. explicit bounds "[0:1]={1,2}"): shown as text.
+class ArrayParser {
+ public:
+  ArrayParser(std::string_view text, TypeClass element) : s_(text), element_(element) {}
+  std::optional<json> parse() {
+    std::optional<json> out = array();
+    if (!out || i_ != s_.size()) return std::nullopt;
+    return out;
+  }
+
+ private:
+  std::optional<json> array() {
+    if (i_ >= s_.size() || s_[i_] != '{') return std::nullopt;
+    ++i_;
+    json out = json::array();
+    if (i_ < s_.size() && s_[i_] == '}') {
+      ++i_;
+      return out;
+    }
+    while (i_ < s_.size()) {
+      if (s_[i_] == '{') {
+        std::optional<json> inner = array();
+        if (!inner) return std::nullopt;
+        out.push_back(std::move(*inner));
+      } else if (s_[i_] == '"') {
+        std::string v;
+        for (++i_; i_ < s_.size() && s_[i_] != '"'; ++i_) {
+          if (s_[i_] == '\\' && i_ + 1 < s_.size()) ++i_;
+          v += s_[i_];
+        }
+        if (i_ >= s_.size()) return std::nullopt;
+        ++i_;
+        out.push_back(typed(v, element_));
+      } else {
+        size_t end = s_.find_first_of(",}", i_);
+        if (end == std::string_view::npos) return std::nullopt;
+        std::string v(s_.substr(i_, end - i_));
+        i_ = end;
+        out.push_back(v == "NULL" ? json() : typed(v, element_));
+      }
+      if (i_ >= s_.size()) return std::nullopt;
+      if (s_[i_] == ',') {
+        ++i_;
+        continue;
+      }
+      if (s_[i_] == '}') {
+        ++i_;
+        return out;
+      }
+      return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  std::string_view s_;
+  TypeClass element_;
+  size_t i_ = 0;
+};
+
+json typed_column(const std::string& text, Oid oid, TypeClass type) {
+  if (std::optional<TypeClass> element = array_element(oid)) {
+    if (std::optional<json> parsed = ArrayParser(text, *element).parse()) return *parsed;
+  }
+  return typed(text, type);
+}
+
 // Column names made unique: a, a_2, a_3 (skipping names that already exist).
 std::vector<std::string> unique_names(const Result& result) {
   std::vector<std::string> out;
@@ -79,7 +164,7 @@ json rows_json(const Result& result) {
   for (const Row& row : result.rows) {
     json object = json::object();
     for (size_t c = 0; c < row.size() && c < names.size(); ++c) {
-      object[names[c]] = row[c] ? typed(*row[c], types[c]) : json();
+      object[names[c]] = row[c] ? typed_column(*row[c], result.columns[c].type_oid, types[c]) : json();
     }
     rows.push_back(std::move(object));
   }

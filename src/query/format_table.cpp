@@ -1,4 +1,6 @@
 // The table and markdown formats (display formats); see query/format.hpp.
+#include <algorithm>
+
 #include "query/format.hpp"
 #include "query/value.hpp"
 #include "util/text_table.hpp"
@@ -48,9 +50,31 @@ std::string render_table(const Result& result) {
     if (right_aligned(types[c])) table.set_align(c, util::TextTable::Align::right);
   }
   for (const Row& row : result.rows) {
-    std::vector<std::string> cells;
-    for (size_t c = 0; c < row.size(); ++c) cells.push_back(row[c] ? display_value(*row[c], types[c]) : std::string(kNull));
-    table.add_row(std::move(cells));
+    // A multi-line value is shown as its lines, one table row each (the other cells empty).
+    std::vector<std::vector<std::string>> lines(row.size());
+    size_t height = 1;
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (!row[c]) {
+        lines[c].emplace_back(kNull);
+        continue;
+      }
+      std::string_view v = *row[c];
+      size_t from = 0;
+      while (true) {
+        size_t nl = v.find('\n', from);
+        std::string_view piece = v.substr(from, nl == std::string_view::npos ? std::string_view::npos : nl - from);
+        if (nl != std::string_view::npos && piece.ends_with('\r')) piece.remove_suffix(1);
+        lines[c].push_back(display_value(piece, types[c]));
+        if (nl == std::string_view::npos) break;
+        from = nl + 1;
+      }
+      height = std::max(height, lines[c].size());
+    }
+    for (size_t k = 0; k < height; ++k) {
+      std::vector<std::string> cells;
+      for (size_t c = 0; c < row.size(); ++c) cells.push_back(k < lines[c].size() ? lines[c][k] : std::string());
+      table.add_row(std::move(cells));
+    }
   }
   return table.render();
 }

@@ -4,6 +4,9 @@
 //
 // run() gives these guarantees, in this order (README "Defence layers"):
 //   1. The text passes sqlgate::check() or run() throws Rejected (nothing is sent).
+//   1b. Inside the transaction of 2, before the statement: every function the statement
+//      reaches and every relation it names pass the catalog check (query/policy_check.hpp,
+//      sqlgate/function_policy.hpp), or run() throws Rejected (the statement is not sent).
 //   2. It runs in a transaction that is READ ONLY and always rolled back, with SET LOCAL
 //      statement_timeout, lock_timeout and idle_in_transaction_session_timeout (set through
 //      set_config with bound values; that first query also takes the snapshot, after which the
@@ -45,6 +48,11 @@ struct Options {
   util::Millis lock_timeout{1'000};       // waiting for a lock (capped at timeout)
   util::Millis idle_timeout{10'000};      // idle_in_transaction_session_timeout (a client that froze)
   long long max_bytes = 64LL << 20;       // value bytes kept at most; beyond, the result is truncated
+  // The catalog check's allow-lists (--allow-function / --allow-foreign-table, config keys
+  // allow-function / allow-foreign-table): "schema.name" entries, exact catalog names;
+  // allow_functions also takes "schema.*". A function of a denied family cannot be allowed.
+  std::vector<std::string> allow_functions;
+  std::vector<std::string> allow_foreign_tables;
 };
 
 struct Column {
@@ -69,7 +77,7 @@ struct Result {
   util::Millis elapsed{0};   // BEGIN to ROLLBACK
 };
 
-// The gate refused the text. Exit code 1 (a check found a problem); verdict() has the rule,
+// The gate refused the text (sqlgate::check(), or the catalog check after connecting). Exit code 1 (a check found a problem); verdict() has the rule,
 // reason, position and the fingerprint for the audit log.
 class Rejected : public ProblemsFound {
  public:
@@ -99,8 +107,13 @@ class ConnectionLost : public RuntimeError {
   using RuntimeError::RuntimeError;
 };
 
+// Throws UsageError when options are out of range or an allow-list entry is not schema.name or
+// names a denied function (run() calls it; surfaces call it early to refuse bad settings).
+void validate(const Options& options);
+
 // Checks, runs and rolls back. Throws Rejected, Timeout, Cancelled, ConnectionLost,
-// pg::SqlError (the server refused the statement), UsageError (options out of range).
+// pg::SqlError (the server refused the statement), UsageError (options out of range, an
+// allow-list entry that is not schema.name or names a denied function).
 Result run(pg::Connection& conn, std::string_view sql, const Options& options = {});
 
 }  // namespace pgshift::query

@@ -6,7 +6,9 @@
 
 #include "pg/error.hpp"
 #include "query/query.hpp"
+#include "query/policy_check.hpp"
 #include "query/read_only_transaction.hpp"
+#include "sqlgate/function_policy.hpp"
 
 namespace pgshift::query {
 namespace {
@@ -25,15 +27,6 @@ SELECT format_type(t.oid, t.mod)
 FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS t(oid, mod, n)
 ORDER BY t.n
 )sql";
-
-void validate(const Options& o) {
-  if (o.limit < 1 || o.limit > kMaxLimit) {
-    throw UsageError(fmt::format("limit must be between 1 and {} (got {})", kMaxLimit, o.limit));
-  }
-  if (o.timeout.count() <= 0) throw UsageError("timeout must be positive");
-  if (o.lock_timeout.count() <= 0 || o.idle_timeout.count() <= 0) throw UsageError("timeouts must be positive");
-  if (o.max_bytes < 1) throw UsageError("max_bytes must be positive");
-}
 
 std::vector<Column> columns_of(const pg::Result& r) {
   std::vector<Column> out;
@@ -113,6 +106,26 @@ void settle(Result& out, long long limit, bool bytes_ok) {
 Rejected::Rejected(sqlgate::Verdict verdict)
     : ProblemsFound("rejected: " + verdict.message()), verdict_(std::move(verdict)) {}
 
+void validate(const Options& o) {
+  if (o.limit < 1 || o.limit > kMaxLimit) {
+    throw UsageError(fmt::format("limit must be between 1 and {} (got {})", kMaxLimit, o.limit));
+  }
+  if (o.timeout.count() <= 0) throw UsageError("timeout must be positive");
+  if (o.lock_timeout.count() <= 0 || o.idle_timeout.count() <= 0) throw UsageError("timeouts must be positive");
+  if (o.max_bytes < 1) throw UsageError("max_bytes must be positive");
+  for (const std::string& entry : o.allow_functions) {
+    if (std::string problem = sqlgate::allow_entry_problem(entry, "allow-function", true, true); !problem.empty()) {
+      throw UsageError(problem);
+    }
+  }
+  for (const std::string& entry : o.allow_foreign_tables) {
+    if (std::string problem = sqlgate::allow_entry_problem(entry, "allow-foreign-table", false, false);
+        !problem.empty()) {
+      throw UsageError(problem);
+    }
+  }
+}
+
 Result run(pg::Connection& conn, std::string_view sql, const Options& options) {
   sqlgate::Verdict verdict = sqlgate::check(sql);
   if (!verdict.accepted) throw Rejected(std::move(verdict));
@@ -126,6 +139,7 @@ Result run(pg::Connection& conn, std::string_view sql, const Options& options) {
   bool bytes_ok = true;
   try {
     ReadOnlyTransaction tx(conn, options);
+    check_policy(conn, out.verdict, options);
     if (out.verdict.kind == sqlgate::Kind::query) {
       conn.exec(std::string(kDeclare) + out.verdict.statement);
       const long long wanted = options.limit + 1;

@@ -8,9 +8,21 @@
 namespace pgshift::query {
 namespace {
 
-constexpr std::string_view kUnlockAll = "SELECT pg_advisory_unlock_all()";
+constexpr std::string_view kUnlockAll = "SELECT pg_catalog.pg_advisory_unlock_all()";
 // DISCARD ALL cannot run inside a transaction block; the caller's transaction is over by now.
 constexpr std::string_view kDiscardAll = "DISCARD ALL";
+// What must be gone afterwards. Each of these survives ROLLBACK and would reach the next
+// statement on this connection: a session advisory lock, a LISTEN, a prepared statement, a
+// cursor WITH HOLD, a temporary table. false means something held on (or came back), which a
+// pooled connection must not carry: the caller replaces it.
+constexpr std::string_view kClean = R"sql(
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_locks
+                   WHERE pid = pg_catalog.pg_backend_pid() AND locktype = 'advisory')
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_listening_channels())
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_prepared_statements)
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_cursors WHERE name <> '')  -- '' is this query's own portal
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.pg_my_temp_schema())
+)sql";
 
 }  // namespace
 
@@ -19,6 +31,10 @@ bool clean_session(pg::Connection& conn) noexcept {
     if (!conn.is_ok() || PQtransactionStatus(conn.raw()) != PQTRANS_IDLE) return false;
     conn.exec(kUnlockAll);
     conn.exec(kDiscardAll);
+    if (conn.exec(kClean).scalar() != "t") {
+      spdlog::warn("{}: the session still holds state after DISCARD ALL; replacing the connection", conn.endpoint());
+      return false;
+    }
     return PQtransactionStatus(conn.raw()) == PQTRANS_IDLE;
   } catch (const std::exception& e) {
     spdlog::debug("session hygiene failed on {}: {}", conn.endpoint(), e.what());

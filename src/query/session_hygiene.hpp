@@ -3,9 +3,11 @@
 // serves the next statement. A session-level advisory lock survives ROLLBACK; so do prepared
 // statements, LISTEN registrations, temporary tables, session settings (DISCARD ALL clears them).
 //
-// clean_session() runs pg_advisory_unlock_all(), then DISCARD ALL outside any transaction. It
-// returns false (and never throws) when the connection is broken, not idle, or either step
-// failed: the caller must then replace the connection rather than reuse it.
+// clean_session() runs pg_advisory_unlock_all(), then DISCARD ALL outside any transaction, then
+// checks that the backend holds nothing of that kind any more (advisory locks, LISTEN channels,
+// prepared statements, cursors, temporary tables). It returns false (and never throws) when the
+// connection is broken, not idle (a transaction left open), either step failed, or the check
+// found state left: the caller must then replace the connection rather than reuse it.
 #pragma once
 
 #include "pg/connection.hpp"

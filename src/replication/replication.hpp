@@ -116,6 +116,12 @@ struct Status {
   std::vector<IdentityChange> identity_changes;  // still in place (to undo on stop)
   size_t fenced_tables = 0;
   std::vector<Warning> warnings;
+  // The worker error counters (pg_stat_subscription_stats, cumulative) at the last healthy
+  // observation — apply worker running, caught up, every table ready — journaled by status:
+  // only errors since then are warned about, not a cause fixed long ago.
+  int64_t apply_errors_before = 0;
+  int64_t sync_errors_before = 0;
+  std::string errors_seen_at;  // when that observation was made; "" = since the subscription began
 
   size_t count_state(const std::string& state) const;
 };

@@ -106,7 +106,7 @@ std::string render(const StopResult& r) {
   if (r.publication_dropped) out += fmt::format("dropped   publication {} on the source\n", r.names.publication);
   for (const auto& c : r.identities_restored) {
     out += fmt::format("restored  {} {}: REPLICA IDENTITY {}\n",
-                       c.side == IdentityChange::Side::source ? "source" : "target", c.table.display(),
+                       c.database_role(), c.table.display(),
                        c.from == catalog::ReplicaIdentity::index ? "USING INDEX " + c.from_index
                                                                  : logical::identity_clause(c.from, c.from_index));
   }

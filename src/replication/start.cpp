@@ -64,8 +64,15 @@ void refuse_foreign_objects(pg::Connection& source, pg::Connection& target, cons
   if (stats::subscription_progress(target, plan.subscription).exists) {
     refuse(fmt::format("{}: subscription '{}' already exists", target.endpoint(), plan.subscription));
   }
-  if (slot_exists(source, plan.subscription)) {
-    refuse(fmt::format("{}: replication slot '{}' already exists", source.endpoint(), plan.subscription));
+  // Slots are server-wide: one of another database is another migration's (or a consumer's).
+  if (auto db = slot_database(source, plan.subscription)) {
+    refuse(fmt::format("{}: replication slot '{}' already exists (database {})", source.endpoint(), plan.subscription,
+                       db->empty() ? "none" : *db));
+  }
+  if (auto db = slot_database(target, plan.reverse_subscription())) {
+    refuse(fmt::format("{}: replication slot '{}', which cutover needs for the replication back, already exists "
+                       "(database {})",
+                       target.endpoint(), plan.reverse_subscription(), db->empty() ? "none" : *db));
   }
   if (fence::is_fenced(target)) {
     refuse(fmt::format("{}: the target is fenced", target.endpoint()));
@@ -130,7 +137,7 @@ StartResult resume(pg::Connection& source, pg::Connection& target, const state::
 
 }  // namespace
 
-StartResult start(pg::Connection& source, pg::Connection& target, const state::Plan& plan,
+StartResult start(pg::Connection& source, pg::Connection& target, const state::Plan& given,
                   const StartOptions& options) {
   auto started = std::chrono::steady_clock::now();
   auto took = [&] {
@@ -138,10 +145,17 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
   };
   state::MigrationLock lock = state::MigrationLock::acquire(target);
   state::Journal journal(target, "sync start");
+  state::Plan plan = given;
+  std::optional<state::Migration> current = journal.current();
+  if (current && current->phase == Phase::syncing && plan.default_names) {
+    // A migration recorded before names were derived (or with other default names) keeps its own.
+    plan.publication = current->plan.value("publication", plan.publication);
+    plan.subscription = current->plan.value("subscription", plan.subscription);
+  }
   StartResult result;
   result.names = Names::of(plan);
 
-  if (std::optional<state::Migration> current = journal.current()) {
+  if (current) {
     result.migration_id = current->id;
     switch (current->phase) {
       case Phase::syncing: {
@@ -230,7 +244,7 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
       spdlog::info("target: creating subscription {} (the slot on the source waits for transactions running there "
                    "to finish)",
                    plan.subscription);
-      create_subscription(target, {plan.subscription, plan.source, plan.publication, true, true});
+      create_subscription(target, {plan.subscription, plan.source, plan.publication, true, true, true});
       spdlog::info("target: subscription {} created (slot {} on the source); the initial copy is running",
                    plan.subscription, plan.subscription);
       return json{{"name", plan.subscription}, {"slot", plan.subscription}};

@@ -59,11 +59,18 @@ std::vector<Warning> status_warnings(const Status& st, const Status* previous) {
                      st.names.subscription, sub_side));
   }
   int64_t apply_errors = sub.apply_error_count.value_or(0), sync_errors = sub.sync_error_count.value_or(0);
-  if (apply_errors + sync_errors > 0) {
-    warn("subscription-errors", fmt::format("{} apply error(s) and {} table-sync error(s) since the subscription was "
-                                            "created (pg_stat_subscription_stats); the messages are in the {}'s "
-                                            "server log",
-                                            apply_errors, sync_errors, sub_side));
+  // Counters reset (or a new subscription) below the baseline: count from zero.
+  bool reset = apply_errors < st.apply_errors_before || sync_errors < st.sync_errors_before;
+  int64_t new_apply = reset ? apply_errors : apply_errors - st.apply_errors_before;
+  int64_t new_sync = reset ? sync_errors : sync_errors - st.sync_errors_before;
+  if (new_apply + new_sync > 0) {
+    warn("subscription-errors",
+         fmt::format("{} apply error(s) and {} table-sync error(s) since {} (pg_stat_subscription_stats); the "
+                     "messages are in the {}'s server log",
+                     new_apply, new_sync,
+                     reset || st.errors_seen_at.empty() ? std::string("the subscription was created")
+                                                        : "replication was last seen healthy, " + st.errors_seen_at,
+                     sub_side));
   }
   if (!st.drift.empty()) {
     warn("drift", fmt::format("{} schema difference(s) on published tables appeared since sync start; DDL is not "
@@ -72,6 +79,40 @@ std::vector<Warning> status_warnings(const Status& st, const Status* previous) {
   }
   return out;
 }
+
+namespace {
+
+constexpr std::string_view kStepErrorsSeen = "subscription-errors-seen";
+
+// Reads the error counters of the last healthy observation, and journals a new one when
+// replication is healthy now (apply worker running, caught up, every table ready) with counters
+// that moved: errors from before are then history, not a warning. A role that cannot write the
+// journal just keeps the older baseline.
+void record_error_baseline(state::Journal& journal, Status& st) {
+  if (!st.migration_id) return;
+  const auto& sub = st.subscription_state;
+  if (auto seen = journal.last_event(st.migration_id, kStepErrorsSeen, state::EventStatus::info)) {
+    if (seen->detail.value("subscription", std::string()) == st.names.subscription) {
+      st.apply_errors_before = seen->detail.value("apply", int64_t{0});
+      st.sync_errors_before = seen->detail.value("sync", int64_t{0});
+      st.errors_seen_at = seen->at;
+    }
+  }
+  int64_t apply = sub.apply_error_count.value_or(0), sync = sub.sync_error_count.value_or(0);
+  bool healthy = sub.enabled && sub.apply_pid && st.lag_bytes && *st.lag_bytes == 0 && st.drift.empty() &&
+                 !st.tables.empty() && st.count_state("ready") == st.tables.size();
+  if (!healthy || (apply == st.apply_errors_before && sync == st.sync_errors_before)) return;
+  try {
+    journal.record(st.migration_id, kStepErrorsSeen, state::EventStatus::info,
+                   {{"subscription", st.names.subscription}, {"apply", apply}, {"sync", sync}});
+    st.apply_errors_before = apply;
+    st.sync_errors_before = sync;
+    st.errors_seen_at = "just now";
+  } catch (const std::exception&) {
+  }
+}
+
+}  // namespace
 
 size_t Status::count_state(const std::string& wanted) const {
   return static_cast<size_t>(std::count_if(tables.begin(), tables.end(), [&](const TableStatus& t) { return t.state == wanted; }));
@@ -155,6 +196,7 @@ Status status(pg::Connection& source, pg::Connection& target, const state::Plan&
   st.max_slot_wal_keep_size = keep_mb < 0 ? -1 : keep_mb * 1024 * 1024;
   st.drift = find_drift(drift_source, drift_target, published, accepted);
   st.fenced_tables = fence::fenced_tables(*subscriber).size();
+  record_error_baseline(journal, st);
   std::vector<Warning> warnings = status_warnings(st, previous);
   st.warnings.insert(st.warnings.end(), warnings.begin(), warnings.end());
   return st;

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "replication/internal.hpp"
@@ -96,14 +97,35 @@ std::string tables_block(const Status& st, size_t limit) {
 
 std::string detail::render_left_out(const std::vector<catalog::LeftOut>& left_out) {
   if (left_out.empty()) return "";
-  std::string out = fmt::format("left out ({})\n", left_out.size());
-  size_t width = 0;
-  for (const auto& lo : left_out) width = std::max(width, util::display_width(lo.table.display()));
+  // Partitions replicated through their root are one line per root (a table partitioned by
+  // month has dozens); the rest one line each, at most kListed (JSON has them all).
+  constexpr size_t kListed = 20;
+  std::vector<std::pair<std::string, std::string>> lines;  // name, why
+  std::map<std::string, std::vector<std::string>> by_root;
   for (const auto& lo : left_out) {
-    std::string name = lo.table.display();
-    out += fmt::format("  {}{}  {}{}\n", name, std::string(width - util::display_width(name), ' '),
-                       catalog::explain(lo.reason), lo.detail.empty() ? "" : fmt::format(" ({})", lo.detail));
+    if (lo.reason == catalog::LeftOutReason::via_root && !lo.detail.empty()) {
+      by_root[lo.detail].push_back(lo.table.display());
+      continue;
+    }
+    lines.emplace_back(lo.table.display(), catalog::explain(lo.reason) +
+                                               (lo.detail.empty() ? "" : fmt::format(" ({})", lo.detail)));
   }
+  for (const auto& [root, parts] : by_root) {
+    std::string some = parts.front();
+    if (parts.size() == 2) some += ", " + parts[1];
+    if (parts.size() > 2) some += fmt::format(" … {}", parts.back());
+    lines.emplace_back(fmt::format("{} partitions ({})", root, parts.size()),
+                       fmt::format("replicated through their root {} ({})", root, some));
+  }
+  std::string out = fmt::format("left out ({})\n", left_out.size());
+  size_t shown = std::min(lines.size(), kListed);
+  size_t width = 0;
+  for (size_t i = 0; i < shown; ++i) width = std::max(width, util::display_width(lines[i].first));
+  for (size_t i = 0; i < shown; ++i) {
+    out += fmt::format("  {}{}  {}\n", lines[i].first, std::string(width - util::display_width(lines[i].first), ' '),
+                       lines[i].second);
+  }
+  if (lines.size() > shown) out += fmt::format("  ... and {} more (--json lists them all)\n", lines.size() - shown);
   return out;
 }
 

@@ -1,28 +1,21 @@
-// The gate's function policy, in one place.
+// The name-based half of the gate's function policy: the denied families.
 //
-// Why a deny-list of families plus a FROM allow-list, and not an allow-list of every function:
+// The gate judges functions twice (README "What the gate accepts and refuses"):
 //
-// - pgshift never relies on this list alone. Every accepted statement runs in a transaction
-//   that is READ ONLY and always rolled back, with timeouts, usually as a read-only role
-//   (README, "Defence layers"). READ ONLY stops any write that goes through the executor or a
-//   utility command, whatever function asks for it (a PL/pgSQL function doing INSERT fails with
-//   SQLSTATE 25006). What READ ONLY and ROLLBACK cannot stop is what this list is for: effects
-//   outside the transaction (signals, files, other sessions, the network, WAL, replication
-//   slots, statistics, sequences, session locks, transaction ids, time) and the few built-ins
-//   that write catalogs or indexes without asking whether the transaction is read-only
-//   (lo_create, pg_import_system_collations, pg_logical_emit_message,
-//   brin_summarize_new_values). Each family below says which.
-// - An allow-list of the ~3,000 functions of PostgreSQL 13-17 plus every extension people
-//   query with (PostGIS, pg_trgm, citext, TimescaleDB's time_bucket, ...) would reject ordinary
-//   analytical SQL and rot with each release; the dangerous families are few, well known, and
-//   documented by PostgreSQL itself ("System Administration Functions").
-// - The one place where an allow-list is cheap and closes a whole class is FROM: a function
-//   called as a table source must be one of the set-returning functions in kFromFunctions.
-//   Public read-only tools were bypassed there (`SELECT * FROM pg_read_file(...)` slipped past
-//   an allow-list that only looked at FuncCall nodes in expressions; `FROM dblink(...)`), and
-//   user-defined or extension SRFs are where "run this for me" helpers live. Analysts use a
-//   short, stable list of SRFs in FROM; anything else can go in the select list, where the
-//   deny-list still applies.
+// - Here, by name, with no database: a call to one of these families is refused wherever it is
+//   and whatever schema it names, before pgshift connects. These are the functions whose effect
+//   escapes what READ ONLY and ROLLBACK contain (signals, files, other sessions, the network,
+//   WAL, replication slots, statistics, sequences, session locks, transaction ids, time), the
+//   few built-ins that write catalogs or indexes without asking whether the transaction is
+//   read-only (lo_create, pg_import_system_collations, pg_logical_emit_message,
+//   brin_summarize_new_values), and the functions that run SQL given as text, which the gate
+//   cannot inspect (query_to_xml, ts_stat, 2-argument ts_rewrite, tablefunc's crosstab and
+//   connectby). No --allow-function can allow one of them.
+// - Then against the connected database's catalog (function_policy.hpp, run by
+//   query/function_check.hpp): every function the statement reaches is looked up in pg_proc and
+//   only the known-safe classes pass. A deny-list of names can never be complete (any extension
+//   or user-defined function can run SQL text or act outside the transaction); the catalog
+//   check is what closes that, and this list is the part that needs no database.
 //
 // How names are matched: on the last part of the name only, ASCII-folded to lower case, so
 // `pg_catalog.pg_sleep`, `"pg_sleep"`, `PG_SLEEP` and `"PG_SLEEP"` are all pg_sleep (the
@@ -31,23 +24,23 @@
 // method names (they name a handler function), and to names in attribute notation on an
 // expression, which calls a one-argument function without a FuncCall node: `SELECT
 // (0.5).pg_sleep` and `SELECT (pg_backend_pid()).pg_cancel_backend` run on PostgreSQL 15.
-// Qualified column references (`t.schedule`, `r.http_status`) are not treated as calls: the
-// notation only calls a function whose one argument takes the table's row type, which no
-// function here does, and such column names are common. A name ending in '*' is a prefix.
-// The FROM allow-list is the other way round: it matches exactly, unqualified or in pg_catalog
-// only, since a folded or schema-qualified match would let `evil.generate_series` through.
+// Qualified column references (`t.schedule`, `r.http_status`) are not treated as calls here
+// (such column names are common); the catalog check resolves them when a function of the
+// row type by that name exists. A name ending in '*' is a prefix; "name/N" matches only a call
+// with N arguments (an unknown count matches).
 //
 // What is deliberately not here: functions that only read inside the database (catalog and
 // statistics functions, pg_stat_get_*, pg_get_*def, has_*_privilege, current_setting), volatile
-// but harmless functions (random, now, gen_random_uuid, clock_timestamp), casts such as
-// ::regclass, txid_current_if_assigned / pg_current_xact_id_if_assigned (they never assign),
-// and pg_advisory_*'s read counterpart pg_locks. Functions reached without any call in the text
-// (a view's definition, an operator's or a cast's implementing function, a column default) are
-// outside what a parser can see: READ ONLY, ROLLBACK and the role are the barriers for them.
+// but harmless functions (random, now, gen_random_uuid, clock_timestamp, currval), casts such
+// as ::regclass, txid_current_if_assigned / pg_current_xact_id_if_assigned (they never
+// assign), and pg_advisory_*'s read counterpart pg_locks. Functions reached without any call in
+// the text (a view's definition, a column default, a type's output function) are outside what
+// a parser can see: READ ONLY, ROLLBACK and the role are the barriers for them.
 #include "sqlgate/functions.hpp"
 
-#include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <string>
 
 namespace pgshift::sqlgate {
 namespace {
@@ -60,7 +53,7 @@ constexpr std::array<Names, 8> kSignalling = {
 
 constexpr std::array<Names, 1> kSettings = {"set_config"};
 
-constexpr std::array<Names, 4> kSequences = {"nextval", "setval", "currval", "lastval"};
+constexpr std::array<Names, 2> kSequences = {"nextval", "setval"};
 
 constexpr std::array<Names, 18> kLargeObjects = {
     "lo_close",      "lo_creat",      "lo_create", "lo_export", "lo_from_bytea", "lo_get",
@@ -69,9 +62,14 @@ constexpr std::array<Names, 18> kLargeObjects = {
 
 constexpr std::array<Names, 2> kOtherSessions = {"dblink*", "pg_background*"};
 
-constexpr std::array<Names, 9> kSqlText = {"query_to_xml*",   "cursor_to_xml*", "table_to_xml*",
-                                           "schema_to_xml*",  "database_to_xml*", "ts_stat",
-                                           "ts_rewrite",      "xpath_table",     "query_export_to_s3"};
+// ts_rewrite(query, 'SELECT target, substitute FROM ...') runs its text; the 3-argument form
+// rewrites with tsquery values only. table_to_xml* take a regclass, not text, and are not here.
+// tablefunc's crosstab family and connectby run the SQL text (or the table and column names)
+// they are given.
+constexpr std::array<Names, 11> kSqlText = {"query_to_xml*", "cursor_to_xml*", "schema_to_xml*",
+                                            "database_to_xml*", "ts_stat",     "ts_rewrite/2",
+                                            "xpath_table",   "query_export_to_s3", "crosstab*",
+                                            "connectby",     "connectby_text"};
 
 constexpr std::array<Names, 18> kServerFiles = {
     "pg_read_file",     "pg_read_binary_file",        "pg_ls_*",
@@ -139,7 +137,7 @@ constexpr std::array<DeniedFamily, 16> kFamilies = {{
     {"settings",
      "changes settings (set_config is SET in function form: role, session_authorization, timeouts)",
      kSettings},
-    {"sequences", "advances or reads sequence state; nextval/setval are not undone by ROLLBACK", kSequences},
+    {"sequences", "advances a sequence; nextval/setval are not undone by ROLLBACK", kSequences},
     {"large-objects",
      "large objects: lo_import/lo_export read and write server files, lo_create writes even in a READ ONLY "
      "transaction",
@@ -182,30 +180,16 @@ constexpr std::array<Names, 3> kFileViews = {"pg_file_settings", "pg_hba_file_ru
 constexpr DeniedFamily kFileViewFamily = {"server-file-views",
                                           "reads server configuration files, outside the database", kFileViews};
 
-// Set-returning functions that may be called in FROM: they compute rows from their arguments
-// (or read the catalog) and have no side effect.
-constexpr std::array<Names, 42> kFromFunctions = {
-    "generate_series",      "generate_subscripts",       "unnest",
-    "json_each",            "json_each_text",            "jsonb_each",
-    "jsonb_each_text",      "json_array_elements",       "json_array_elements_text",
-    "jsonb_array_elements", "jsonb_array_elements_text", "json_object_keys",
-    "jsonb_object_keys",    "json_to_record",            "jsonb_to_record",
-    "json_to_recordset",    "jsonb_to_recordset",        "json_populate_record",
-    "jsonb_populate_record", "json_populate_recordset",  "jsonb_populate_recordset",
-    "jsonb_path_query",     "jsonb_path_query_tz",       "regexp_matches",
-    "regexp_split_to_table", "string_to_table",          "ts_debug",
-    "ts_parse",             "ts_token_type",             "aclexplode",
-    "pg_options_to_table",  "pg_get_keywords",           "pg_partition_tree",
-    "pg_partition_ancestors", "pg_timezone_names",       "pg_timezone_abbrevs",
-    "pg_get_catalog_foreign_keys", "pg_stat_statements", "pg_event_trigger_ddl_commands",
-    "pg_get_publication_tables", "pg_input_error_info",  "pg_tablespace_databases"};
+}  // namespace
 
-bool name_matches(std::string_view pattern, std::string_view name) {
+bool name_matches(std::string_view pattern, std::string_view name, int nargs) {
+  if (size_t slash = pattern.find('/'); slash != std::string_view::npos) {
+    int arity = std::atoi(std::string(pattern.substr(slash + 1)).c_str());
+    return pattern.substr(0, slash) == name && (nargs < 0 || nargs == arity);
+  }
   if (!pattern.empty() && pattern.back() == '*') return name.starts_with(pattern.substr(0, pattern.size() - 1));
   return pattern == name;
 }
-
-}  // namespace
 
 std::string fold_name(std::string_view name) {
   std::string out(name);
@@ -215,10 +199,10 @@ std::string fold_name(std::string_view name) {
   return out;
 }
 
-const DeniedFamily* denied_function(std::string_view folded_name) {
+const DeniedFamily* denied_function(std::string_view folded_name, int nargs) {
   for (const DeniedFamily& f : kFamilies) {
     for (std::string_view pattern : f.names) {
-      if (name_matches(pattern, folded_name)) return &f;
+      if (name_matches(pattern, folded_name, nargs)) return &f;
     }
   }
   return nullptr;
@@ -226,18 +210,12 @@ const DeniedFamily* denied_function(std::string_view folded_name) {
 
 const DeniedFamily* denied_relation(std::string_view folded_name) {
   for (std::string_view pattern : kFileViewFamily.names) {
-    if (name_matches(pattern, folded_name)) return &kFileViewFamily;
+    if (name_matches(pattern, folded_name, -1)) return &kFileViewFamily;
   }
   return nullptr;
 }
 
-bool allowed_in_from(std::string_view name) {
-  return std::find(kFromFunctions.begin(), kFromFunctions.end(), name) != kFromFunctions.end();
-}
-
 std::span<const DeniedFamily> denied_families() { return kFamilies; }
-
-std::span<const std::string_view> from_functions() { return kFromFunctions; }
 
 const DeniedFamily& denied_relations() { return kFileViewFamily; }
 

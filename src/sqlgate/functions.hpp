@@ -1,5 +1,6 @@
-// The gate's function policy: which functions a read-only statement may not call, and which
-// functions may appear in FROM. The lists and the reasoning live in functions.cpp, in one place.
+// The gate's name-based function policy: the denied function families (refused by name, with
+// no database, and never allowable) and the views that read server files. The lists and the
+// reasoning live in functions.cpp, in one place; the catalog-based half is function_policy.hpp.
 #pragma once
 
 #include <span>
@@ -8,7 +9,8 @@
 
 namespace pgshift::sqlgate {
 
-// A family of functions denied for one reason. A name ending in '*' is a prefix.
+// A family of functions denied for one reason. A name ending in '*' is a prefix; "name/N" is
+// name called with N arguments.
 struct DeniedFamily {
   std::string_view family;  // short code, e.g. "backend-signalling"
   std::string_view reason;  // why, in a few words; shown to the user
@@ -19,20 +21,19 @@ struct DeniedFamily {
 // any schema qualification, compare equal; the caller passes the last name part only).
 std::string fold_name(std::string_view name);
 
-// The family that denies this (folded, unqualified) function name, or nullptr.
-const DeniedFamily* denied_function(std::string_view folded_name);
+// The family that denies this (folded, unqualified) function name called with nargs
+// arguments (-1: unknown, which matches every arity), or nullptr.
+const DeniedFamily* denied_function(std::string_view folded_name, int nargs = -1);
 
 // The same for relations (views that read server files).
 const DeniedFamily* denied_relation(std::string_view folded_name);
 
-// Whether a function may be called in FROM (a known, side-effect-free set-returning function).
-// Matched exactly, not folded: the names are PostgreSQL's own, in lower case; a quoted
-// "GENERATE_SERIES" is a different function.
-bool allowed_in_from(std::string_view name);
+// Whether a pattern of these lists ("name", "prefix*", "name/N") matches a folded name called
+// with nargs arguments (-1: unknown, matches every arity).
+bool name_matches(std::string_view pattern, std::string_view name, int nargs);
 
 // Everything, for the documentation and the tests.
 std::span<const DeniedFamily> denied_families();
-std::span<const std::string_view> from_functions();
 const DeniedFamily& denied_relations();
 
 }  // namespace pgshift::sqlgate

@@ -4,7 +4,9 @@
 #include <pg_query.h>
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "sqlgate/sqlgate.hpp"
@@ -78,10 +80,12 @@ class Checker {
 
     Verdict v;
     if (type == "SelectStmt") {
-      if (auto f = find_violation(wrapper, tokens(), start_)) return reject_at(f->rule, f->reason, f->offset);
+      WalkResult walked = walk(wrapper, tokens(), start_);
+      if (auto& f = walked.violation) return reject_at(f->rule, f->reason, f->offset);
+      v.references = references(std::move(walked.references));
       v.kind = Kind::query;
     } else if (type == "ExplainStmt") {
-      if (auto rejected = check_explain(node)) return *rejected;
+      if (auto rejected = check_explain(node, v)) return *rejected;
       v.kind = Kind::explain;
     } else if (type == "VariableShowStmt") {
       v.kind = Kind::show;
@@ -95,7 +99,9 @@ class Checker {
     return v;
   }
 
-  std::optional<Verdict> check_explain(const json& node) {
+  // The planner runs functions too (constant folding, operators' selectivity estimators), so an
+  // EXPLAIN's references are checked like the query's.
+  std::optional<Verdict> check_explain(const json& node, Verdict& v) {
     const json& options = node.contains("options") ? node["options"] : json::array();
     for (const json& option : options) {
       if (!option.contains("DefElem")) continue;
@@ -116,8 +122,25 @@ class Checker {
                                    keyword.empty() ? std::string(type) : upper(keyword)),
                        at);
     }
-    if (auto f = find_violation(query, tokens(), start_)) return reject_at(f->rule, f->reason, f->offset);
+    WalkResult walked = walk(query, tokens(), start_);
+    if (auto& f = walked.violation) return reject_at(f->rule, f->reason, f->offset);
+    v.references = references(std::move(walked.references));
     return std::nullopt;
+  }
+
+  // In text order, each one once (its first occurrence), with character positions.
+  std::vector<Reference> references(std::vector<LocatedReference> found) {
+    std::sort(found.begin(), found.end(),
+              [](const LocatedReference& a, const LocatedReference& b) { return a.offset < b.offset; });
+    std::vector<Reference> out;
+    std::set<std::tuple<Reference::Kind, std::string, std::string, int, bool>> seen;
+    for (LocatedReference& l : found) {
+      Reference& r = l.reference;
+      if (!seen.insert({r.kind, r.schema, r.name, r.nargs, r.in_from}).second) continue;
+      r.position = char_position(text_, l.offset);
+      out.push_back(std::move(r));
+    }
+    return out;
   }
 
   Verdict reject_statement(const std::string& type, const json& node) {
@@ -270,10 +293,19 @@ const char* rule_name(Rule rule) {
     case Rule::explain_analyze: return "explain-analyze";
     case Rule::explain_target: return "explain-target";
     case Rule::denied_function: return "denied-function";
-    case Rule::function_in_from: return "function-in-from";
     case Rule::denied_relation: return "denied-relation";
+    case Rule::volatile_function: return "volatile-function";
+    case Rule::extension_function: return "extension-function";
+    case Rule::user_function: return "user-function";
+    case Rule::security_definer: return "security-definer";
+    case Rule::foreign_table: return "foreign-table";
   }
   return "?";
+}
+
+bool is_catalog_rule(Rule rule) {
+  return rule == Rule::volatile_function || rule == Rule::extension_function || rule == Rule::user_function ||
+         rule == Rule::security_definer || rule == Rule::foreign_table;
 }
 
 const char* kind_name(Kind kind) {

@@ -14,8 +14,15 @@
 // UPDATE/SHARE/...), EXPLAIN ANALYZE, EXPLAIN of anything but a query, calls to the denied
 // function families of functions.cpp anywhere in the tree (select list, FROM, WHERE, sub-queries,
 // CTEs, function arguments, window and ORDER BY clauses; schema-qualified, quoted or in attribute
-// notation), functions in FROM other than the known set-returning ones, and the views that read
-// server files. Every node of the parse tree is visited, so nothing hides in a sub-query.
+// notation), and the views that read server files. Every node of the parse tree is visited, so
+// nothing hides in a sub-query.
+//
+// check() is the half of the gate that needs no database. An accepted verdict lists what the
+// statement references (functions in every position, operators, type names, relations), and
+// query::run() judges those against the connected database's catalog before running anything
+// (function_policy.hpp, query/function_check.hpp): only known-safe built-in functions, or
+// functions the operator allowed by name, and no foreign table unless allowed. Its refusals are
+// Verdicts with the rules marked "catalog" below.
 //
 // The gate is the first of several barriers (see query/query.hpp and README "Defence layers"):
 // what it accepts still runs READ ONLY, always rolled back, with timeouts, over the extended
@@ -27,6 +34,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pgshift::sqlgate {
 
@@ -50,8 +58,37 @@ enum class Rule {
   explain_analyze,       // "explain-analyze"
   explain_target,        // "explain-target": EXPLAIN of DML, CREATE TABLE AS, EXECUTE, ...
   denied_function,       // "denied-function": a call to a denied function family
-  function_in_from,      // "function-in-from": a function in FROM that is not a known safe SRF
   denied_relation,       // "denied-relation": a view that reads server files
+  // The catalog check's rules (query::run(), after connecting):
+  volatile_function,     // "volatile-function": a built-in VOLATILE function not on the safe list
+  extension_function,    // "extension-function": a function from an extension, not allowed by name
+  user_function,         // "user-function": a user-defined function, not allowed by name
+  security_definer,      // "security-definer": a SECURITY DEFINER function, not allowed by name
+  foreign_table,         // "foreign-table": a foreign table, not allowed by name
+};
+
+// Whether the rule is one of the catalog check's (check() alone never returns them).
+bool is_catalog_rule(Rule rule);
+
+// Something an accepted statement names that the catalog check resolves. Names are as the
+// parser resolved the identifiers (unquoted ones folded to lower case), schema "" when
+// unqualified.
+struct Reference {
+  enum class Kind {
+    function,       // a call f(...) anywhere, FROM included
+    attribute,      // (expr).f: a call f(expr)
+    row_attribute,  // t.f where f may be a function of t's row type
+    tablesample,    // TABLESAMPLE f(...): the method's handler function
+    operator_,      // a op b, op a: the operator's function and its estimators
+    type,           // ::t, CAST(... AS t), column definitions: t's input function and casts into t
+    relation,       // FROM t: a table, view, foreign table, ...
+  };
+  Kind kind = Kind::function;
+  std::string schema;
+  std::string name;
+  int nargs = -1;         // function: arguments given (-1 unknown); operator: 1 prefix, 2 infix
+  bool in_from = false;   // function: called as a table source
+  int position = 0;       // 1-based character position
 };
 
 const char* rule_name(Rule rule);
@@ -69,6 +106,7 @@ struct Verdict {
   std::string statement;    // accepted: the statement's text, without the trailing semicolon
   std::string fingerprint;  // libpg_query fingerprint (16 hex digits); "" when the text does not parse
   std::string normalized;   // the text with constants replaced by $1, $2...; "" when it does not parse
+  std::vector<Reference> references;  // accepted: what the catalog check must resolve
 
   // "reason at character N" (or just the reason when there is no position).
   std::string message() const;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+#include <set>
 #include <vector>
 
 #include "sqlgate/functions.hpp"
@@ -112,7 +114,7 @@ class Walker {
  public:
   Walker(const Tokens& tokens, size_t fallback) : tokens_(tokens), fallback_(fallback) {}
 
-  std::optional<Finding> run(const json& tree) {
+  WalkResult run(const json& tree) {
     struct Item {
       const json* node;
       size_t location;
@@ -133,13 +135,17 @@ class Walker {
         const json& value = *it;
         if (key == "intoClause" && value.is_object()) into_clause(value, here);
         if (key == "lockingClause" && value.is_array() && !value.empty()) locking_clause(j, value);
+        // A TypeName sits unwrapped under "typeName" (TypeCast, ColumnDef, XmlSerialize).
+        if (key == "typeName" && value.is_object()) {
+          add(Reference::Kind::type, field(value, "names"), -1, location_of(value).value_or(here));
+        }
         if (!key.empty() && key[0] >= 'A' && key[0] <= 'Z' && value.is_object()) {
           inspect(key, value, location_of(value).value_or(here));
         }
         if (value.is_structured()) stack.push_back({&value, here});
       }
     }
-    return best_;
+    return {best_, std::move(references_)};
   }
 
  private:
@@ -147,16 +153,24 @@ class Walker {
     if (!best_ || offset < best_->offset) best_ = Finding{rule, std::move(reason), offset};
   }
 
-  void check_call(const std::string& name, size_t offset, bool attribute_notation) {
+  // The number of arguments a call passes, for the "name/N" patterns (-1 when unknowable).
+  static int call_arity(const json& call) {
+    if (field(call, "agg_star").is_boolean() && field(call, "agg_star").get<bool>()) return 0;
+    const json& args = field(call, "args");
+    return args.is_array() ? static_cast<int>(args.size()) : 0;
+  }
+
+  void check_call(const std::string& name, size_t offset, bool attribute_notation, int nargs) {
     std::string folded = fold_name(name);
-    if (const DeniedFamily* family = denied_function(folded)) {
+    if (const DeniedFamily* family = denied_function(folded, nargs)) {
       report(Rule::denied_function, denied_reason(name, *family, attribute_notation), offset);
     }
   }
 
   void inspect(const std::string& type, const json& node, size_t here) {
     if (type == "FuncCall") {
-      check_call(last_name(field(node, "funcname")), here, false);
+      check_call(last_name(field(node, "funcname")), here, false, call_arity(node));
+      add_call(node, here);
     } else if (type == "A_Indirection") {
       // (expr).name is a call to name(expr) when expr is not a composite with such a column.
       size_t after = location_of(unwrap(field(node, "arg"))).value_or(here);
@@ -165,14 +179,33 @@ class Walker {
       for (const json& part : parts) {
         if (!part.contains("String")) continue;
         std::string name = text_field(part["String"], "sval");
-        check_call(name, tokens_.find_word(name, after).value_or(here), true);
+        size_t at = tokens_.find_word(name, after).value_or(here);
+        check_call(name, at, true, 1);
+        references_.push_back({Reference{Reference::Kind::attribute, "", name, 1, false, 0}, at});
+      }
+    } else if (type == "ColumnRef") {
+      // t.f calls f(t) when t has no column f and a function f of t's row type exists.
+      const json& fields = field(node, "fields");
+      if (fields.is_array() && fields.size() >= 2 && fields.back().contains("String")) {
+        std::string name = text_field(fields.back()["String"], "sval");
+        size_t at = tokens_.find_word(name, here).value_or(here);
+        references_.push_back({Reference{Reference::Kind::row_attribute, "", name, 1, false, 0}, at});
       }
     } else if (type == "RangeTableSample") {
       // TABLESAMPLE method(...) calls the method's handler function by name.
-      check_call(last_name(field(node, "method")), here, false);
+      check_call(last_name(field(node, "method")), here, false, -1);
+      add(Reference::Kind::tablesample, field(node, "method"), -1, here);
     } else if (type == "RangeFunction") {
-      range_function(node, here);
+      range_function(node);
+    } else if (type == "A_Expr") {
+      add_operator(node, here);
+    } else if (type == "SubLink") {
+      // x = ANY (SELECT ...), x < ALL (...), (a, b) = (SELECT ...): the comparison operator.
+      add(Reference::Kind::operator_, field(node, "operName"), 2, here);
+    } else if (type == "TypeName") {
+      add(Reference::Kind::type, field(node, "names"), -1, here);
     } else if (type == "RangeVar") {
+      add_relation(node, here);
       std::string name = text_field(node, "relname");
       if (const DeniedFamily* family = denied_relation(fold_name(name))) {
         report(Rule::denied_relation, fmt::format("{} is not allowed: {} [{}]", name, family->reason, family->family),
@@ -193,33 +226,63 @@ class Walker {
     }
   }
 
-  void range_function(const json& node, size_t here) {
-    // "functions": [{"List": {"items": [<function>, <column definitions>]}}, ...]
+  // The functions called as table sources: FROM f(...), ROWS FROM (f(...), g(...)).
+  void range_function(const json& node) {
     const json& functions = field(node, "functions");
     if (!functions.is_array()) return;
     for (const json& entry : functions) {
       const json& items = field(field(entry, "List"), "items");
-      if (!items.is_array() || items.empty() || node_type(items[0]) != "FuncCall") continue;  // COALESCE(): syntax
-      const json& call = items[0]["FuncCall"];
-      const json& names = field(call, "funcname");
-      std::string name = last_name(names);
-      if (denied_function(fold_name(name))) continue;  // the FuncCall visit reports it
-      // The allow-list names PostgreSQL's own functions, so it matches exactly as the parser
-      // resolved the identifiers: "GENERATE_SERIES" or evil.generate_series is someone else's.
-      std::string schema = names.is_array() && names.size() > 1 ? text_field(field(names[0], "String"), "sval") : "";
-      if (allowed_in_from(name) && (schema.empty() || schema == "pg_catalog")) continue;
-      std::string shown = schema.empty() ? name : schema + "." + name;
-      report(Rule::function_in_from,
-             allowed_in_from(name)
-                 ? fmt::format("{}() in FROM is not allowed: the set-returning functions allowed there are the "
-                               "built-in ones, unqualified or in pg_catalog",
-                               shown)
-                 : fmt::format("{}() in FROM is not allowed: only known set-returning functions (generate_series, "
-                               "unnest, json_each, jsonb_to_recordset, regexp_matches, ...) may be table sources; "
-                               "call other functions in the select list",
-                               shown),
-             location_of(call).value_or(here));
+      if (items.is_array() && !items.empty() && node_type(items[0]) == "FuncCall") in_from_.insert(&items[0]["FuncCall"]);
     }
+  }
+
+  // Records a reference named by a name list; false when the list holds no name.
+  bool add(Reference::Kind kind, const json& names, int nargs, size_t offset) {
+    if (!names.is_array() || names.empty()) return false;
+    Reference r;
+    r.kind = kind;
+    r.name = last_name(names);
+    if (names.size() > 1) r.schema = text_field(field(names[names.size() - 2], "String"), "sval");
+    r.nargs = nargs;
+    if (r.name.empty()) return false;
+    references_.push_back({std::move(r), offset});
+    return true;
+  }
+
+  void add_call(const json& call, size_t here) {
+    int nargs = call_arity(call);
+    // An ordered-set aggregate's ORDER BY arguments are arguments: percentile_cont(float8, float8).
+    const json& order = field(call, "agg_order");
+    const json& within = field(call, "agg_within_group");
+    if (within.is_boolean() && within.get<bool>() && order.is_array()) nargs += static_cast<int>(order.size());
+    if (add(Reference::Kind::function, field(call, "funcname"), nargs, here) && in_from_.count(&call)) {
+      references_.back().reference.in_from = true;
+    }
+    // t(x) is a cast to type t when no function t fits: t's input function or a cast into t.
+    if (nargs == 1) add(Reference::Kind::type, field(call, "funcname"), -1, here);
+  }
+
+  void add_operator(const json& node, size_t here) {
+    const json& names = field(node, "name");
+    std::string op = last_name(names);
+    if (op.find("BETWEEN") != std::string::npos) {
+      // a BETWEEN b AND c compares with the type's <= and >= (NOT BETWEEN: < and >).
+      for (const char* implied : {"<", "<=", ">", ">="}) {
+        references_.push_back({Reference{Reference::Kind::operator_, "", implied, 2, false, 0}, here});
+      }
+      return;
+    }
+    // LIKE's and IN's keywords name no operator (the tree names ~~, =, <> instead).
+    if (op.empty() || std::isalpha(static_cast<unsigned char>(op[0]))) return;
+    add(Reference::Kind::operator_, names, field(node, "lexpr").is_null() ? 1 : 2, here);
+  }
+
+  void add_relation(const json& node, size_t here) {
+    Reference r;
+    r.kind = Reference::Kind::relation;
+    r.schema = text_field(node, "schemaname");
+    r.name = text_field(node, "relname");
+    if (!r.name.empty()) references_.push_back({std::move(r), here});
   }
 
   void into_clause(const json& into, size_t here) {
@@ -241,11 +304,13 @@ class Walker {
   const Tokens& tokens_;
   size_t fallback_;
   std::optional<Finding> best_;
+  std::vector<LocatedReference> references_;
+  std::set<const json*> in_from_;
 };
 
 }  // namespace
 
-std::optional<Finding> find_violation(const nlohmann::json& tree, const Tokens& tokens, size_t fallback) {
+WalkResult walk(const nlohmann::json& tree, const Tokens& tokens, size_t fallback) {
   return Walker(tokens, fallback).run(tree);
 }
 

@@ -105,6 +105,20 @@ void validate_object_name(const std::string& name, std::string_view what) {
   }
 }
 
+std::string default_object_name(const pg::ConnInfo& source, const pg::ConnInfo& target) {
+  auto endpoint = [](const pg::ConnInfo& c) { return c.host() + ":" + c.port() + "/" + c.dbname(); };
+  std::string key = endpoint(source) + " " + endpoint(target);
+  uint32_t hash = 2166136261u;  // FNV-1a: stable across builds and machines
+  for (unsigned char ch : key) hash = (hash ^ ch) * 16777619u;
+  std::string db;
+  for (char ch : target.dbname()) {
+    char c = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+    db += ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') ? c : '_';
+    if (db.size() == 24) break;
+  }
+  return fmt::format("pgshift_{}{}{:06x}", db, db.empty() ? "" : "_", hash & 0xffffffu);
+}
+
 std::vector<catalog::TablePattern> Plan::exclude_patterns() const {
   std::vector<catalog::TablePattern> out;
   for (const auto& e : excludes) out.emplace_back(e);
@@ -144,8 +158,11 @@ Plan resolve_plan(const PlanInputs& inputs, Need need) {
   auto pick = [](const std::string& flag_value, const std::string& file_value, const std::string& fallback) {
     return !flag_value.empty() ? flag_value : !file_value.empty() ? file_value : fallback;
   };
-  plan.publication = pick(inputs.publication, file.publication, plan.publication);
-  plan.subscription = pick(inputs.subscription, file.subscription, plan.subscription);
+  plan.default_names = inputs.publication.empty() && file.publication.empty() && inputs.subscription.empty() &&
+                       file.subscription.empty();
+  std::string fallback = default_object_name(plan.source, plan.target);
+  plan.publication = pick(inputs.publication, file.publication, fallback);
+  plan.subscription = pick(inputs.subscription, file.subscription, fallback);
   validate_object_name(plan.publication, "publication");
   validate_object_name(plan.subscription, "subscription");
   return plan;

@@ -5,8 +5,8 @@
 //   source: ${SUPABASE_DB_URL}          # ${VAR} is expanded from the environment
 //   target: postgresql://app@pg-rw:5432/app
 //   exclude: [oban_jobs, "audit.*"]     # table patterns: name, schema.name, shell wildcards
-//   publication: pgshift                # default "pgshift"
-//   subscription: pgshift               # default "pgshift"; also the replication slot's name
+//   publication: pgshift_app            # default: default_object_name(source, target)
+//   subscription: pgshift_app           # the same default; also the replication slot's name
 //
 // The plan is recorded in the target's journal so every later command (and every operator)
 // works on the same migration. Unknown keys are errors (a typo must not silently do nothing).
@@ -28,6 +28,9 @@ struct Plan {
   std::vector<std::string> excludes;
   std::string publication = "pgshift";
   std::string subscription = "pgshift";  // also the name of the replication slot on the source
+  // Set by resolve_plan when neither flag nor file named the objects: the names are derived from
+  // the endpoints, and a migration already recorded with other names keeps its own.
+  bool default_names = false;
 
   std::vector<catalog::TablePattern> exclude_patterns() const;
   // Names of the reverse replication cutover sets up (target publishes, source subscribes).
@@ -54,6 +57,12 @@ enum class Need { source_and_target, source_only, target_only };
 // Throws UsageError naming the missing flag, the file and line of a bad key, or an unset
 // ${VAR}.
 Plan resolve_plan(const PlanInputs& inputs, Need need = Need::source_and_target);
+
+// The default publication/subscription name of a migration: "pgshift_<target db>_<6 hex digits
+// of a hash of both endpoints>". Replication slots (the subscription's name on the source, its
+// "_reverse" twin on the target) are server-wide, so two migrations between the same pair of
+// servers must not share them; the hash keeps two migrations of one database apart too.
+std::string default_object_name(const pg::ConnInfo& source, const pg::ConnInfo& target);
 
 // Expands ${VAR} (and $$ to $) in text. what names the origin for the error message.
 std::string expand_env(std::string_view text, std::string_view what);

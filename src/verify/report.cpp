@@ -109,6 +109,7 @@ std::string describe_key(const std::vector<std::string>& columns, const Key& key
 
 std::string render_text(const Report& r, size_t max_listed) {
   std::string out = fmt::format("source  {}\ntarget  {}\n", r.source_endpoint, r.target_endpoint);
+  if (!r.direction.empty()) out += r.direction + "\n";
   out += fmt::format("mode {}, {} job{}, chunks of ~{} rows, {}\n\n", to_string(r.mode), r.jobs, r.jobs == 1 ? "" : "s",
                      grouped(r.chunk_rows),
                      r.fence_slot.empty() ? "no lag fence (" + r.fence_note + ")" : "lag fence on slot " + r.fence_slot);
@@ -216,6 +217,7 @@ nlohmann::json to_json(const Report& r) {
               {"jobs", r.jobs},
               {"chunk_rows", r.chunk_rows},
               {"fence", {{"enabled", !r.fence_slot.empty()}, {"slot", r.fence_slot}, {"note", r.fence_note}}},
+              {"direction", r.direction},
               {"tables", tables},
               {"summary",
                {{"tables", r.tables.size()},

@@ -47,6 +47,7 @@ struct Report {
   int64_t chunk_rows = 0;
   std::string fence_slot;  // the slot the fence waits on; "" when there is none
   std::string fence_note;  // why there is no fence
+  std::string direction;   // e.g. "after cutover: the target (writer) against the source, over the replication back"
   std::vector<TableReport> tables;
   double seconds = 0;
 

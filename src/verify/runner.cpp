@@ -347,6 +347,7 @@ Report run(const Options& options) {
   report.chunk_rows = options.chunk_rows;
 
   report.source_endpoint = options.source.redacted();
+  report.direction = options.direction;
   report.target_endpoint = options.target.redacted();
   Selection sel;
   LagFence fence;

@@ -52,6 +52,7 @@ struct Options {
   int jobs = 4;                 // connection pairs (one to each side) working in parallel
   int64_t chunk_rows = 100'000;
   std::string slot;             // subscription slot for the lag fence; "" or absent: no fence
+  std::string direction;        // shown in the report when set (which way replication runs)
   util::Millis fence_timeout{60'000};
   Limits limits;
   ProgressFn progress;          // called from worker threads, one call at a time

@@ -12,8 +12,8 @@ namespace {
 using CutoverFailures = CutoverPair;
 
 TEST_F(CutoverFailures, AFailureAtEachStepBeforeTheSwitchLeavesTheSourceWriting) {
-  for (const std::string step : {"preconditions", "drain", "pause", "fence", "catch-up", "sequences", "verify",
-                                 "stop-replication", "replicate-back", "switch"}) {
+  for (const std::string step : {"preconditions", "verify", "prepare-back", "drain", "pause", "fence", "catch-up",
+                                 "sequences", "stop-replication", "replicate-back", "switch"}) {
     CliRun run = pgshift({"cutover", "--fail-at", step, "--drain-query", "SELECT 0"});
     EXPECT_EQ(run.exit_code, 3) << step << ": " << run.all();
     EXPECT_NE(run.err.find("failed at " + step), std::string::npos) << run.err;

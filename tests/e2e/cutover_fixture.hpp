@@ -163,7 +163,9 @@ class CutoverPair : public ::testing::Test {
     EXPECT_EQ(count(*target_, "SELECT count(*) FROM pg_publication"), 0) << "no publication back";
     EXPECT_EQ(count(*source_, "SELECT count(*) FROM pg_subscription"), 0) << "no subscription back";
     EXPECT_EQ(count(*source_, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'pgshift_fence%'"), 0);
-    EXPECT_EQ(count(*source_, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pgshift'"), 1);
+    EXPECT_EQ(count(*source_, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" +
+                                  migration_name(*source_, *target_) + "'"),
+              1);
   }
 
   std::unique_ptr<LocalCluster> source_, target_;

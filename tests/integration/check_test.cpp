@@ -59,7 +59,17 @@ class CheckTest : public ::testing::Test {
     for (auto* c : {source_, target_}) {
       c->create_database("app");
       c->create_database("clean");
+      c->create_database("shapes");
     }
+    // shapes: a table whose key the target lacks, and a table on the source only.
+    pg::Connection ss = connect(*source_, "shapes");
+    run_sql(ss, "CREATE TABLE keyed (id int PRIMARY KEY, v text); CREATE TABLE extra (id int PRIMARY KEY)");
+    pg::Connection ts = connect(*target_, "shapes");
+    run_sql(ts, "CREATE TABLE keyed (id int, v text)");
+    source_->create_database("noschema");
+    target_->create_database("noschema");
+    pg::Connection sn = connect(*source_, "noschema");
+    run_sql(sn, kCleanSchema);
     pg::Connection s = connect(*source_, "app");
     run_sql(s, kSourceSchema);
     pg::Connection t = connect(*target_, "app");
@@ -128,7 +138,7 @@ TEST_F(CheckTest, NamesEachSeededHazardWithItsFix) {
   expect_hazard(r, "sequence-missing-on-target", "warning", "public.legacy");
   expect_hazard(r, "extension-missing-on-target", "warning", "citext");
   expect_hazard(r, "excluded-tables", "info", "public.oban_jobs");
-  expect_hazard(r, "source-only-tables", "warning", "public.legacy");
+  expect_hazard(r, "source-only-tables", "error", "public.legacy");
   expect_hazard(r, "target-only-tables", "info", "public.only_here");
   expect_hazard(r, "partitions-via-root", "info", "public.metrics_2025 via public.metrics");
   for (const auto& h : r["hazards"]) {
@@ -162,6 +172,25 @@ TEST_F(CheckTest, CleanPairPasses) {
   CliRun run = run_pgshift({"check", "--source", source_->url("clean"), "--target", target_->url("clean")});
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_NE(run.out.find("ready for pgshift sync start"), std::string::npos) << run.out;
+}
+
+// A table on the source only would be missing after cutover: an error unless the operator says
+// so; a target table without the key the source replicates by: sync start would refuse.
+TEST_F(CheckTest, SourceOnlyTablesAndTargetsWithoutKeysAreErrors) {
+  json r = check_json(source_->url("shapes"), target_->url("shapes"));
+  expect_hazard(r, "source-only-tables", "error", "public.extra");
+  expect_hazard(r, "target-key-missing", "error", "public.keyed");
+  EXPECT_NE((*hazard(r, "target-key-missing"))["fix"].get<std::string>().find("ADD PRIMARY KEY"), std::string::npos);
+  json allowed = check_json(source_->url("shapes"), target_->url("shapes"), {"--allow-missing-tables"});
+  expect_hazard(allowed, "source-only-tables", "warning", "public.extra");
+}
+
+// No schema on the target at all: not "ready" with 0 tables but an error with the command.
+TEST_F(CheckTest, EmptyTargetIsAnErrorWithTheSchemaCopyCommand) {
+  json r = check_json(source_->url("noschema"), target_->url("noschema"));
+  expect_hazard(r, "target-empty", "error", "public.accounts");
+  EXPECT_NE((*hazard(r, "target-empty"))["fix"].get<std::string>().find("pg_dump --schema-only"), std::string::npos);
+  EXPECT_EQ(hazard(r, "source-only-tables"), nullptr) << "one error, not two";
 }
 
 // Both URLs on one server (a mistyped target, or both variables set to the same URL): before

@@ -49,11 +49,12 @@ class VerifyReplicationTest : public ::testing::Test {
     }
     pg::Connection s = connect(*source_, "app");
     run_sql(s, kData);
-    run_sql(s, "CREATE PUBLICATION pgshift FOR TABLE accounts, ledger, page_views");
+    name_ = migration_name(*source_, *target_);
+    run_sql(s, "CREATE PUBLICATION " + name_ + " FOR TABLE accounts, ledger, page_views");
     pg::Connection t = connect(*target_, "app");
     // The slot on the source takes the subscription's name, as pgshift sync sets it up.
-    t.exec("CREATE SUBSCRIPTION pgshift CONNECTION " + pg::quote_literal(source_->conninfo("app").to_conninfo()) +
-           " PUBLICATION pgshift");
+    t.exec("CREATE SUBSCRIPTION " + name_ + " CONNECTION " + pg::quote_literal(source_->conninfo("app").to_conninfo()) +
+           " PUBLICATION " + name_);
     bool synced = wait_until(
         [&] {
           return t.exec("SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'").scalar_int64() == 0 &&
@@ -65,7 +66,7 @@ class VerifyReplicationTest : public ::testing::Test {
   static void TearDownTestSuite() {
     {
       pg::Connection t = connect(*target_, "app");
-      t.exec("DROP SUBSCRIPTION IF EXISTS pgshift");
+      t.exec("DROP SUBSCRIPTION IF EXISTS " + name_);
     }
     delete target_;
     delete source_;
@@ -119,11 +120,13 @@ class VerifyReplicationTest : public ::testing::Test {
   }
 
   static LocalCluster* source_;
+  static std::string name_;
   static LocalCluster* target_;
 };
 
 LocalCluster* VerifyReplicationTest::source_ = nullptr;
 LocalCluster* VerifyReplicationTest::target_ = nullptr;
+std::string VerifyReplicationTest::name_;
 
 TEST_F(VerifyReplicationTest, WritesArrivingDuringVerifyAreNotDifferences) {
   auto [run, writes] = verify_during_writes({});
@@ -131,7 +134,7 @@ TEST_F(VerifyReplicationTest, WritesArrivingDuringVerifyAreNotDifferences) {
   expect_no_password(run.all());
   json r = json::parse(run.out);
   EXPECT_EQ(r["fence"]["enabled"], true) << r["fence"].dump();
-  EXPECT_EQ(r["fence"]["slot"], "pgshift");
+  EXPECT_EQ(r["fence"]["slot"], name_);
   size_t rechecks = 0;
   for (const auto& t : r["tables"]) {
     EXPECT_EQ(t["status"], "match") << t.dump(1);
@@ -170,15 +173,15 @@ TEST_F(VerifyReplicationTest, StoppedSubscriptionTimesTheFenceOutOnceAndSaysSo) 
   pg::Connection t = connect(*target_, "app");
   pg::Connection s = connect(*source_, "app");
   // Everything the earlier tests wrote is applied first: only the two rows below are missing.
-  ASSERT_TRUE(stats::wait_for_slot_confirmed(s, "pgshift", stats::current_wal_lsn(s), util::Millis(60'000)));
-  t.exec("ALTER SUBSCRIPTION pgshift DISABLE");
+  ASSERT_TRUE(stats::wait_for_slot_confirmed(s, name_, stats::current_wal_lsn(s), util::Millis(60'000)));
+  t.exec("ALTER SUBSCRIPTION " + name_ + " DISABLE");
   s.exec("INSERT INTO ledger (account, amount) VALUES (1, 1)");
   s.exec("INSERT INTO accounts (owner, balance) VALUES ('late', 1)");
   auto start = std::chrono::steady_clock::now();
   CliRun run = run_pgshift({"verify", "--json", "--source", source_->url("app"), "--target", target_->url("app"),
                             "--tables", "ledger", "--tables", "accounts", "--fence-timeout", "2s"});
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  t.exec("ALTER SUBSCRIPTION pgshift ENABLE");
+  t.exec("ALTER SUBSCRIPTION " + name_ + " ENABLE");
   EXPECT_EQ(run.exit_code, 1) << run.all();
   json r = json::parse(run.out);
   for (const char* name : {"public.ledger", "public.accounts"}) {
@@ -201,6 +204,7 @@ TEST_F(VerifyReplicationTest, TheRecordedMigrationDecidesExcludesAndSlot) {
   plan.source = source_->conninfo("app");
   plan.target = target_->conninfo("app");
   plan.excludes = {"page_views"};
+  plan.publication = plan.subscription = name_;
   {
     pg::Connection t = connect(*target_, "app");
     state::Journal journal(t, "verify test");
@@ -211,7 +215,7 @@ TEST_F(VerifyReplicationTest, TheRecordedMigrationDecidesExcludesAndSlot) {
   json r = json::parse(run.out);
   EXPECT_EQ(table(r, "public.page_views")["status"], "skipped");
   EXPECT_NE(table(r, "public.page_views")["reason"].get<std::string>().find("excluded"), std::string::npos);
-  EXPECT_EQ(r["fence"]["slot"], "pgshift");
+  EXPECT_EQ(r["fence"]["slot"], name_);
 }
 
 }  // namespace

@@ -38,6 +38,13 @@ CREATE FUNCTION canary_write() RETURNS SETOF int LANGUAGE plpgsql AS
 CREATE SCHEMA shadow;
 CREATE FUNCTION shadow.generate_series(int, int) RETURNS SETOF int LANGUAGE plpgsql AS
   $$BEGIN INSERT INTO categories VALUES (98, NULL, 'shadowed'); RETURN NEXT 1; END$$;
+CREATE FUNCTION canary_op(int, int) RETURNS bool LANGUAGE plpgsql AS
+  $$BEGIN INSERT INTO categories VALUES (97, NULL, 'operator'); RETURN true; END$$;
+CREATE OPERATOR ==> (LEFTARG = int, RIGHTARG = int, FUNCTION = canary_op);
+CREATE FUNCTION canary_definer() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1';
+CREATE EXTENSION file_fdw;
+CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+CREATE FOREIGN TABLE shell_out (line text) SERVER files OPTIONS (program 'echo pwned');
 SELECT lo_from_bytea(4242, 'secret large object');
 SELECT setval('invoice_seq', 7);
 ANALYZE;

@@ -4,6 +4,12 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
+#include "localpg/cluster.hpp"
+#include "pg/quote.hpp"
+#include "support.hpp"
+
 namespace pgshift::testing {
 namespace {
 
@@ -61,6 +67,29 @@ std::vector<CorpusEntry> load_corpus(const std::string& name) {
   }
   finish(out, e, sql_lines);
   return out;
+}
+
+void create_reader_role(pg::Connection& admin, const std::string& name) {
+  admin.exec(fmt::format("CREATE ROLE {} LOGIN PASSWORD {}", pg::quote_ident(name),
+                         pg::quote_literal(localpg::kLocalPassword)));
+  admin.exec(fmt::format("GRANT pg_read_all_data, pg_read_all_stats, pg_read_all_settings TO {}",
+                         pg::quote_ident(name)));
+}
+
+ReaderCluster::ReaderCluster(const std::string& name, const std::map<std::string, std::string>& settings,
+                             std::string db, std::string_view schema)
+    : cluster_(start_cluster(name, settings)), db_(std::move(db)) {
+  cluster_->create_database(db_);
+  pg::Connection admin = connect(*cluster_, db_);
+  run_sql(admin, schema);
+  create_reader_role(admin);
+}
+
+pg::Connection ReaderCluster::open(const std::string& user) const {
+  pg::ConnectOptions options;
+  options.application_name = "pgshift-test-" + user;
+  options.role = user;
+  return pg::Connection::open(cluster_->conninfo(db_, user == "superuser" ? "postgres" : user), options);
 }
 
 }  // namespace pgshift::testing

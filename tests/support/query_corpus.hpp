@@ -19,8 +19,14 @@
 //   @min_rows N         legit: the result must have at least N rows
 #pragma once
 
+#include <map>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "localpg/cluster.hpp"
+#include "pg/connection.hpp"
 
 namespace pgshift::testing {
 
@@ -37,6 +43,24 @@ struct CorpusEntry {
   std::string sql;
 
   std::string where() const { return file + ":" + std::to_string(line); }
+};
+
+// Creates the README's recommended low-privilege role for the read-only window: LOGIN with the
+// local password, pg_read_all_data, pg_read_all_stats, pg_read_all_settings.
+void create_reader_role(pg::Connection& admin, const std::string& name = "reader");
+
+// A cluster with db created, schema run in it by the superuser, and the reader role: what the
+// query engine's integration tests start from. user "superuser" in open() is postgres.
+class ReaderCluster {
+ public:
+  ReaderCluster(const std::string& name, const std::map<std::string, std::string>& settings, std::string db,
+                std::string_view schema);
+  pg::Connection open(const std::string& user) const;
+  const localpg::LocalCluster& cluster() const { return *cluster_; }
+
+ private:
+  std::unique_ptr<localpg::LocalCluster> cluster_;
+  std::string db_;
 };
 
 // Reads tests/integration/query_corpus/<name>; throws std::runtime_error on a malformed file.

@@ -6,10 +6,17 @@
 #include <thread>
 
 #include "pg/quote.hpp"
+#include "state/plan.hpp"
 #include "sqlgate/split.hpp"
 #include "util/process.hpp"
 
 namespace pgshift::testing {
+
+std::string migration_name(const LocalCluster& source, const LocalCluster& target, const std::string& db,
+                           const std::string& target_db) {
+  return state::default_object_name(pg::ConnInfo::parse(source.url(db), "source"),
+                                    pg::ConnInfo::parse(target.url(target_db.empty() ? db : target_db), "target"));
+}
 
 std::unique_ptr<LocalCluster> start_cluster(const std::string& name,
                                             const std::map<std::string, std::string>& settings) {

@@ -45,6 +45,11 @@ struct CliRun {
 CliRun run_pgshift(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
                    util::Millis timeout = util::Millis(300'000));
 
+// The default publication/subscription (and slot) name pgshift derives for a migration between
+// these two databases (state::default_object_name of their URLs).
+std::string migration_name(const LocalCluster& source, const LocalCluster& target, const std::string& db = "app",
+                           const std::string& target_db = "");
+
 // Polls predicate every 50 ms until true or timeout; returns whether it became true.
 bool wait_until(const std::function<bool()>& predicate, util::Millis timeout);
 

@@ -57,8 +57,8 @@ TEST(SwitchResult, AFailureSaysWhereAndWhatWasUndone) {
   r.undone = {"source: fence lifted from 12 table(s)", "pooler database app resumed"};
   std::string text = render(r);
   EXPECT_NE(text.find("undone:"), std::string::npos);
-  EXPECT_NE(text.find("cutover failed at catch-up"), std::string::npos) << text;
-  EXPECT_NE(text.find("cutover not done: the writer is the source"), std::string::npos) << text;
+  EXPECT_EQ(text.find(r.error), std::string::npos) << "the error goes to stderr once, not to stdout too: " << text;
+  EXPECT_NE(text.find("cutover not done (failed at catch-up): the writer is the source"), std::string::npos) << text;
   EXPECT_EQ(to_json(r)["failed_step"], "catch-up");
 }
 

@@ -220,3 +220,46 @@ TEST(IdentityChange, RoundTripsThroughTheJournal) {
   EXPECT_EQ(c.describe(), "target s.t: REPLICA IDENTITY FULL (was USING INDEX old_idx; because)");
   EXPECT_EQ(identity_clause(ReplicaIdentity::index, "Odd Name"), "USING INDEX \"Odd Name\"");
 }
+
+// For the replication back the target publishes: a change on its "source" side is on the
+// migration's target, and every line says so (also after the journal round trip).
+TEST(IdentityChange, ReplicationBackNamesTheDatabaseItIsOn) {
+  IdentityChange c;
+  c.side = IdentityChange::Side::source;
+  c.table = {"public", "rental_note"};
+  c.from = ReplicaIdentity::default_key;
+  c.to = ReplicaIdentity::full;
+  c.why = "no key";
+  EXPECT_EQ(c.describe().rfind("source public.rental_note:", 0), 0u) << c.describe();
+  c.reversed = true;
+  EXPECT_EQ(c.describe().rfind("target public.rental_note:", 0), 0u) << c.describe();
+  IdentityChange back = IdentityChange::from_json(c.to_json());
+  EXPECT_EQ(back.database_role(), "target");
+  c.side = IdentityChange::Side::target;
+  EXPECT_EQ(c.database_role(), "source");
+}
+
+// A partition created on one side only stops the apply once a row is routed to it: drift.
+TEST(Drift, PartitionOnOneSideOnlyIsDrift) {
+  auto partitioned = [](catalog::Snapshot& s, std::vector<std::string> leaves) {
+    Table root = table("payment");
+    root.kind = catalog::TableKind::partitioned;
+    s.tables.push_back(root);
+    for (const auto& l : leaves) {
+      Table leaf = table(l);
+      leaf.kind = catalog::TableKind::partition;
+      leaf.partition_root = catalog::TableRef{"public", "payment"};
+      s.tables.push_back(leaf);
+    }
+  };
+  catalog::Snapshot s, t;
+  partitioned(s, {"payment_p07", "payment_p08"});
+  partitioned(t, {"payment_p07"});
+  auto drift = find_drift(s, t, {{"public", "payment"}}, {});
+  ASSERT_EQ(drift.size(), 1u);
+  EXPECT_EQ(drift[0].kind, "partition_missing_on_target");
+  EXPECT_NE(drift[0].description.find("partition public.payment_p08 exists on the source only"), std::string::npos);
+  // Partitioned differently from the start is accepted, as column differences are.
+  PublicationPlan plan = plan_publication(s, t, {});
+  EXPECT_TRUE(find_drift(s, t, {{"public", "payment"}}, plan.accepted_differences).empty());
+}

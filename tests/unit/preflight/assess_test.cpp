@@ -195,7 +195,7 @@ TEST(Assess, SchemaDifferences) {
   f.in.target.extensions = {{"plpgsql", "1.0"}, {"citext", "1.5"}};
   f.in.target.available_extensions = {"pg_trgm", "citext"};
   auto hs = f.run();
-  expect_hazard(hs, "source-only-tables", Severity::warning);
+  expect_hazard(hs, "source-only-tables", Severity::error);
   expect_hazard(hs, "target-only-tables", Severity::info);
   expect_hazard(hs, "column-missing-on-target", Severity::error);
   expect_hazard(hs, "column-type-mismatch", Severity::error);
@@ -304,4 +304,41 @@ TEST(Assess, LongObjectListsAreCapped) {
   auto capped = cap_list(names, 20);
   ASSERT_EQ(capped.size(), 21u);
   EXPECT_EQ(capped.back(), "... and 10 more");
+}
+
+// Pagila's sequences are not OWNED BY their column but called by its default: not "standalone".
+TEST(Assess, SequencesUsedByColumnDefaultsSayByWhich) {
+  Fixture f;
+  catalog::Sequence used, alone;
+  used.ref = {"public", "customer_customer_id_seq"};
+  used.used_by = {{"public", "customer"}};
+  alone.ref = {"public", "invoice_numbers"};
+  f.in.source.sequences = {used, alone};
+  f.in.target.sequences = f.in.source.sequences;
+  auto hs = f.run();
+  const Hazard* h = find(hs, "sequences");
+  ASSERT_NE(h, nullptr);
+  ASSERT_EQ(h->objects.size(), 2u);
+  EXPECT_NE(h->objects[0].find("used by a column default of public.customer"), std::string::npos) << h->objects[0];
+  EXPECT_NE(h->objects[1].find("standalone"), std::string::npos) << h->objects[1];
+}
+
+// A replication slot of another migration (another database on the same server) that has one of
+// this migration's names is an error before anything is created.
+TEST(Assess, SlotNameClashIsAnError) {
+  Fixture f;
+  f.options.subscription = "pgshift_app_abc123";
+  f.in.source.server.database = "app";
+  f.in.target.server.database = "app";
+  catalog::ReplicationSlot other;
+  other.name = "pgshift_app_abc123";
+  other.database = "shop";
+  f.in.source.slots = {other};
+  expect_hazard(f.run(), "slot-name-clash", Severity::error);
+  other.name = "pgshift_app_abc123_reverse";
+  f.in.source.slots = {};
+  f.in.target.slots = {other};
+  expect_hazard(f.run(), "slot-name-clash", Severity::error);
+  f.in.target.slots = {};
+  EXPECT_EQ(find(f.run(), "slot-name-clash"), nullptr);
 }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "query/value.hpp"
@@ -46,6 +48,37 @@ TEST(FormatJson, TypesValuesExactly) {
   EXPECT_EQ(o["e"], "");
   EXPECT_EQ(o["by"], "\\xdeadbeef");
   EXPECT_EQ(o["bad"], "{not json");
+}
+
+TEST(FormatJson, ArraysOfScalarsAreJsonArrays) {
+  Result r = make({col("tags", 1009), col("ints", 1007), col("grid", 1016), col("flags", 1000), col("docs", 3807),
+                   col("nums", 1231), col("empty", 1009), col("bounded", 1007), col("point", 1017)},
+                  {{R"({Trailers,"Deleted Scenes",NULL,"say \"hi\"","a\\b"})", "{1,-2,NULL}", "{{1,2},{3,4}}", "{t,f}",
+                    R"({"{\"a\": 1}","[2]"})", "{1.50,NaN}", "{}", "[0:1]={1,2}", R"x({"(1,2)"})x"}});
+  auto o = nlohmann::json::parse(query::render_json(r))[0];
+  EXPECT_EQ(o["tags"], nlohmann::json::parse(R"(["Trailers", "Deleted Scenes", null, "say \"hi\"", "a\\b"])"));
+  EXPECT_EQ(o["ints"], nlohmann::json::parse("[1, -2, null]"));
+  EXPECT_EQ(o["grid"], nlohmann::json::parse("[[1, 2], [3, 4]]"));
+  EXPECT_EQ(o["flags"], nlohmann::json::parse("[true, false]"));
+  EXPECT_EQ(o["docs"], nlohmann::json::parse(R"([{"a": 1}, [2]])"));
+  EXPECT_EQ(o["nums"], nlohmann::json::parse(R"(["1.50", "NaN"])")) << "numeric stays exact";
+  EXPECT_EQ(o["empty"], nlohmann::json::array());
+  EXPECT_EQ(o["bounded"], "[0:1]={1,2}") << "explicit bounds stay text";
+  EXPECT_EQ(o["point"], R"x({"(1,2)"})x") << "arrays of non-scalar types stay text";
+  // Other formats are unchanged.
+  EXPECT_NE(query::render_csv(r).find(R"("{Trailers,""Deleted Scenes"")"), std::string::npos);
+}
+
+TEST(FormatTable, MultiLineValuesPrintAsLines) {
+  Result r = make({col("QUERY PLAN", 114), col("n", 23)}, {{"[\n  {\n    \"Plan\": 1\r\n  }\n]", "7"}});
+  std::string text = query::render_table(r);
+  EXPECT_EQ(text.find("\\n"), std::string::npos) << "no escaped line breaks: " << text;
+  EXPECT_NE(text.find("\n    \"Plan\": 1"), std::string::npos) << text;
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 7) << "header, rule, five lines: " << text;
+  EXPECT_EQ(text.find("\\r"), std::string::npos) << text;
+  // A line break inside a one-line value of another column is still one row per line.
+  Result two = make({col("a", 25), col("b", 25)}, {{"x\ny", "z"}});
+  EXPECT_EQ(query::render_table(two), query::render_table(make({col("a", 25), col("b", 25)}, {{"x", "z"}, {"y", ""}})));
 }
 
 TEST(FormatJson, KeepsColumnOrderAndMakesNamesUnique) {

@@ -1,4 +1,5 @@
 // sync status output on a hand-built status: what an operator reads, and the JSON scripts use.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -148,4 +149,46 @@ TEST(StatusWarnings, WorkerDownErrorsDriftAndMissingObjects) {
   codes.clear();
   for (const auto& w : status_warnings(st, nullptr)) codes.push_back(w.code);
   EXPECT_EQ(codes, (std::vector<std::string>{"publication-missing", "subscription-missing", "slot-missing"}));
+}
+
+// A table partitioned by month has dozens of partitions: sync start and status show one line per
+// root, not one per partition (JSON keeps them all).
+TEST(StatusRender, PartitionsLeftOutAreOneLinePerRoot) {
+  std::vector<catalog::LeftOut> left_out = {{{"public", "oban_jobs"}, catalog::LeftOutReason::excluded, "oban_*"}};
+  for (int m = 1; m <= 55; ++m) {
+    left_out.push_back({{"public", fmt::format("payment_p{:02}", m)}, catalog::LeftOutReason::via_root, "public.payment"});
+  }
+  Status st = fixtures::healthy_status();
+  st.left_out = left_out;
+  StartResult start;
+  start.names = st.names;
+  start.plan.left_out = left_out;
+  for (const std::string& out : {render(st), render(start)}) {
+    EXPECT_TRUE(has(out, "left out (56)")) << out;
+    EXPECT_TRUE(has(out, "public.payment partitions (55)")) << out;
+    EXPECT_TRUE(has(out, "public.payment_p01 … public.payment_p55")) << out;
+    EXPECT_FALSE(has(out, "public.payment_p02")) << out;
+    EXPECT_TRUE(has(out, "public.oban_jobs")) << out;
+  }
+  EXPECT_EQ(to_json(st)["left_out"].size(), 56u);
+}
+
+// The counters are cumulative: errors from before the last healthy observation are history.
+TEST(StatusWarnings, ErrorsCountSinceTheLastHealthyObservation) {
+  Status st = fixtures::healthy_status();
+  st.subscription_state.apply_error_count = 23;
+  st.apply_errors_before = 23;
+  st.errors_seen_at = "2026-12-01T10:00:00.000Z";
+  for (const auto& w : status_warnings(st, nullptr)) EXPECT_NE(w.code, "subscription-errors") << w.message;
+  st.subscription_state.apply_error_count = 25;
+  auto w = status_warnings(st, nullptr);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].message.find("2 apply error(s) and 0 table-sync error(s) since replication was last seen healthy, "
+                              "2026-12-01T10:00:00.000Z"),
+            std::string::npos)
+      << w[0].message;
+  st.subscription_state.apply_error_count = 3;  // counters reset: count from zero
+  w = status_warnings(st, nullptr);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].message.find("3 apply error(s)"), std::string::npos) << w[0].message;
 }

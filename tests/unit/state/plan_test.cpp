@@ -45,9 +45,33 @@ TEST(Plan, LoadsFileAndExpandsEnvironment) {
   EXPECT_EQ(p.source.get("password"), "s3cr3t-plan");
   EXPECT_EQ(p.excludes, (std::vector<std::string>{"oban_jobs", "audit.*"}));
   EXPECT_EQ(p.publication, "mig_pub");
-  EXPECT_EQ(p.subscription, "pgshift");
+  EXPECT_EQ(p.subscription, default_object_name(p.source, p.target));
+  EXPECT_FALSE(p.default_names);
   std::string json = p.to_json().dump();
   EXPECT_EQ(json.find("s3cr3t-plan"), std::string::npos) << json;
+}
+
+// Slots are server-wide: two migrations between one pair of servers (two databases, or one
+// database to two targets) must not share default names.
+TEST(Plan, DefaultNamesAreUniquePerMigration) {
+  PlanInputs a;
+  a.source = "postgresql://app@src:5432/shop";
+  a.target = "postgresql://app@tgt:5432/shop";
+  PlanInputs b = a;
+  b.source = "postgresql://app@src:5432/billing";
+  b.target = "postgresql://app@tgt:5432/billing";
+  PlanInputs c = a;
+  c.target = "postgresql://app@other:5432/shop";
+  Plan pa = resolve_plan(a), pb = resolve_plan(b), pc = resolve_plan(c);
+  EXPECT_TRUE(pa.default_names);
+  EXPECT_EQ(pa.publication, pa.subscription);
+  EXPECT_EQ(pa.subscription.rfind("pgshift_shop_", 0), 0u) << pa.subscription;
+  EXPECT_NE(pa.subscription, pb.subscription);
+  EXPECT_NE(pa.subscription, pc.subscription);
+  EXPECT_NE(pa.reverse_subscription(), pb.reverse_subscription());
+  EXPECT_EQ(resolve_plan(a).subscription, pa.subscription) << "the same migration gets the same names every time";
+  b.target = "postgresql://app@tgt:5432/Weird-DB";
+  EXPECT_NO_THROW(validate_object_name(resolve_plan(b).reverse_subscription(), "subscription"));
 }
 
 TEST(Plan, FlagsWinOverFileAndFileOverEnvironment) {

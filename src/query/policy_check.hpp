@@ -1,0 +1,28 @@
+// The catalog check of query::run(): after connecting and before running anything, every
+// function an accepted statement reaches (sqlgate::Verdict::references: calls in every
+// position, FROM included; attribute notation; TABLESAMPLE handlers; operators' functions and
+// their selectivity estimators; the input function of every type named and the casts into it)
+// is resolved against the connected database's pg_proc and judged by
+// sqlgate::judge_function(); every relation named is resolved through the search path and
+// refused when it is a foreign table not in options.allow_foreign_tables.
+//
+// Resolution is conservative: a name is matched against every function of that name in the
+// schema given (or in every schema of current_schemas(true) when unqualified) whose argument
+// count (with defaults and VARIADIC) fits the call, and the statement is refused when any
+// candidate is refused. When no candidate fits the count, every function of that name is
+// judged. A name with no function at all is left to the server (it fails with 42883).
+//
+// The lookup is one query per statement, inside the statement's own read-only transaction,
+// just before the statement: nothing is cached, so a function created or altered a moment ago
+// is judged as it is now. Throws query::Rejected with a Verdict like the gate's (rule, reason,
+// position); pg::SqlError when the lookup itself fails.
+#pragma once
+
+#include "pg/connection.hpp"
+#include "query/query.hpp"
+
+namespace pgshift::query {
+
+void check_policy(pg::Connection& conn, const sqlgate::Verdict& verdict, const Options& options);
+
+}  // namespace pgshift::query
