@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   cli::register_demo(app, ctx);
   cli::register_backups(app, ctx);
   cli::register_drill(app, ctx);
+  cli::register_roles(app, ctx);
+  cli::register_cnpg(app, ctx);
 
   try {
     app.parse(cli::take_arguments(argc, argv));

@@ -1,6 +1,8 @@
 #include "support.hpp"
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "pg/quote.hpp"
@@ -62,6 +64,17 @@ bool wait_until(const std::function<bool()>& predicate, util::Millis timeout) {
 
 void expect_no_password(const std::string& text) {
   EXPECT_EQ(text.find(localpg::kLocalPassword), std::string::npos) << "password leaked in:\n" << text;
+}
+
+std::string write_temp_file(const std::string& name, const std::string& text) {
+  static const std::string dir = [] {
+    std::string pattern = "/tmp/pgshift-test-files-XXXXXX";
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    return pattern;
+  }();
+  std::string path = dir + "/" + name;
+  std::ofstream(path) << text;
+  return path;
 }
 
 size_t line_count(const std::string& text) {

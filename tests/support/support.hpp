@@ -56,6 +56,10 @@ bool wait_until(const std::function<bool()>& predicate, util::Millis timeout);
 // Asserts that text never contains the local clusters' password.
 void expect_no_password(const std::string& text);
 
+// Writes text to a new file `name` in a directory private to this test process (removed at exit
+// by the OS's /tmp cleaning, not by the test); returns its path.
+std::string write_temp_file(const std::string& name, const std::string& text);
+
 // Number of lines (trailing newline not counted as an extra line).
 size_t line_count(const std::string& text);
 
