@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   cli::register_cutover(app, ctx);
   cli::register_query(app, ctx);
   cli::register_demo(app, ctx);
+  cli::register_mcp(app, ctx);
 
   try {
     app.parse(cli::take_arguments(argc, argv));

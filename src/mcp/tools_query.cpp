@@ -1,0 +1,130 @@
+// query and explain: the agent's SQL through the gate and the engine (query::run), nothing else.
+#include <fmt/format.h>
+
+#include "mcp/tool_support.hpp"
+#include "query/format.hpp"
+#include "util/utf8.hpp"
+
+namespace pgshift::mcp {
+namespace {
+
+using json = nlohmann::json;
+
+// The gate first, so a rejected statement takes no connection; query::run checks again.
+sqlgate::Verdict gate(const std::string& sql, ToolContext& ctx) {
+  ctx.audit["statement"] = util::sanitize_utf8(sql);
+  sqlgate::Verdict v = sqlgate::check(sql);
+  ctx.audit["fingerprint"] = v.fingerprint;
+  ctx.audit["normalized"] = v.normalized;
+  if (!v.accepted) throw query::Rejected(std::move(v));
+  return v;
+}
+
+void audit_result(ToolContext& ctx, const query::Result& r) {
+  long long bytes = 0;
+  for (const auto& row : r.rows) {
+    for (const auto& v : row) bytes += v ? static_cast<long long>(v->size()) : 0;
+  }
+  ctx.audit["rows"] = r.rows.size();
+  ctx.audit["truncated"] = r.truncated;
+  ctx.audit["bytes"] = bytes;
+}
+
+Tool query_tool() {
+  Tool t;
+  t.name = "query";
+  t.title = "Run a read-only query";
+  t.description =
+      "Runs one read-only statement (SELECT, VALUES, TABLE, WITH of plain queries, EXPLAIN without ANALYZE, "
+      "SHOW) and returns columns with their types and the rows. Writes, DDL, several statements, locking "
+      "clauses and dangerous functions are refused with the rule, the reason and the position, so the SQL can be "
+      "fixed. Results stop at `limit` rows (default and maximum: the server's row limit) or at the server's "
+      "result-size budget; `truncated` says there was more. The statement is cancelled after the server's "
+      "timeout.";
+  t.input_schema = object_schema(
+      {{"sql", {{"type", "string"}, {"description", "One read-only SQL statement"}}},
+       {"limit", {{"type", "integer"}, {"minimum", 1}, {"description", "Rows returned at most (<= the server's cap)"}}}},
+      {"sql"});
+  json column = object_schema({{"name", {{"type", "string"}}}, {"type", {{"type", "string"}}},
+                               {"type_oid", {{"type", "integer"}}}},
+                              {"name", "type"}, false);
+  t.output_schema = object_schema(
+      {{"kind", {{"type", "string"}}},
+       {"fingerprint", {{"type", "string"}}},
+       {"columns", {{"type", "array"}, {"items", column}}},
+       {"rows", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+       {"row_count", {{"type", "integer"}}},
+       {"truncated", {{"type", "boolean"}}},
+       {"truncated_by", {{"enum", json::array({"limit", "bytes", nullptr})}}},
+       {"limit", {{"type", "integer"}}},
+       {"max_result_bytes", {{"type", "integer"}}},
+       {"elapsed_ms", {{"type", "number"}}},
+       {"correlation_id", {{"type", "string"}}}},
+      {"columns", "rows", "row_count", "truncated", "elapsed_ms"}, false);
+  t.call = [input = t.input_schema](const json& args, ToolContext& ctx) {
+    only_known_args(args, input);
+    std::string sql = *string_arg(args, "sql", true);
+    query::Options options = ctx.options.query;
+    if (auto limit = integer_arg(args, "limit", 1, options.limit)) options.limit = *limit;
+    gate(sql, ctx);
+    query::Result result;
+    with_database(ctx, [&](pg::Connection& conn) { result = query::run(conn, sql, options); });
+    audit_result(ctx, result);
+    json out = query::result_json(result);
+    out["max_result_bytes"] = options.max_bytes;
+    out["correlation_id"] = ctx.correlation_id;
+    return ToolResult{std::move(out), {}, false, true};
+  };
+  return t;
+}
+
+Tool explain_tool() {
+  Tool t;
+  t.name = "explain";
+  t.title = "Explain a query";
+  t.description = "Shows PostgreSQL's plan for one read-only query (EXPLAIN (FORMAT JSON), never ANALYZE: the "
+                  "query is planned, not run). The query passes the same gate as the query tool.";
+  t.input_schema = object_schema(
+      {{"sql", {{"type", "string"}, {"description", "One SELECT, VALUES, TABLE or WITH query"}}}}, {"sql"});
+  t.output_schema = object_schema({{"plan", {{"type", "object"}}},
+                                   {"fingerprint", {{"type", "string"}}},
+                                   {"elapsed_ms", {{"type", "number"}}},
+                                   {"correlation_id", {{"type", "string"}}}},
+                                  {"plan"}, false);
+  t.call = [input = t.input_schema](const json& args, ToolContext& ctx) {
+    only_known_args(args, input);
+    std::string sql = *string_arg(args, "sql", true);
+    sqlgate::Verdict v = gate(sql, ctx);
+    if (v.kind != sqlgate::Kind::query) {
+      return tool_error("not-a-query", fmt::format("explain takes a query (SELECT, VALUES, TABLE or WITH), not {}; "
+                                                   "pass the query itself",
+                                                   sqlgate::kind_name(v.kind)));
+    }
+    // EXPLAIN of the statement as the gate split it; the whole text passes the gate again.
+    std::string text = "EXPLAIN (FORMAT JSON) " + v.statement;
+    query::Options options = ctx.options.query;
+    query::Result result;
+    with_database(ctx, [&](pg::Connection& conn) { result = query::run(conn, text, options); });
+    audit_result(ctx, result);
+    if (result.rows.empty() || result.rows[0].empty() || !result.rows[0][0]) {
+      return tool_error("no-plan", "PostgreSQL returned no plan");
+    }
+    json plan = json::parse(util::sanitize_utf8(*result.rows[0][0]), nullptr, false);
+    if (plan.is_array() && !plan.empty()) plan = plan[0];
+    if (!plan.is_object()) return tool_error("no-plan", "PostgreSQL's plan was not a JSON object");
+    return ToolResult{{{"plan", std::move(plan)},
+                       {"fingerprint", v.fingerprint},
+                       {"elapsed_ms", result.elapsed.count()},
+                       {"correlation_id", ctx.correlation_id}},
+                      {},
+                      false,
+                      true};
+  };
+  return t;
+}
+
+}  // namespace
+
+std::vector<Tool> query_tools() { return {query_tool(), explain_tool()}; }
+
+}  // namespace pgshift::mcp
