@@ -1,0 +1,221 @@
+// `pgshift mcp` driven by the official MCP TypeScript SDK client (node scripts in tests/e2e/mcp,
+// node_modules from scripts/install-deps): over stdio, initialize, list the tools, call every
+// tool and validate its structuredContent against its outputSchema (ajv, JSON Schema 2020-12),
+// limits, cancellation of a long query (its backend stops, seen in pg_stat_activity), the
+// project's bypass corpus through the query tool (every entry isError with its rule, the canary
+// unchanged) and the legitimate corpus (every entry succeeds), the rate limit, the audit log.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "pg/quote.hpp"
+#include "support/canary.hpp"
+#include "support/query_corpus.hpp"
+#include "support/support.hpp"
+#include "util/process.hpp"
+
+using namespace pgshift;
+using namespace pgshift::testing;
+using json = nlohmann::json;
+
+namespace {
+
+const char* const kTools[] = {"list_schemas", "list_tables", "describe_table", "query",
+                              "explain",      "health",      "top_queries",    "migration_status"};
+
+class McpSdkTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cluster_ = start_cluster("mcp-sdk", {{"autovacuum", "off"},
+                                         {"shared_preload_libraries", "'pgaudit,pg_stat_statements'"},
+                                         {"pgaudit.log", "'read'"},
+                                         {"log_line_prefix", "'%m [%p] app=%a '"}})
+                   .release();
+    cluster_->create_database("canary");
+    pg::Connection admin = connect(*cluster_, "canary");
+    run_sql(admin, kCanarySchema);
+    run_sql(admin, "CREATE EXTENSION pg_stat_statements");
+    run_sql(admin, fmt::format("CREATE ROLE reader LOGIN PASSWORD {};"
+                               "GRANT pg_read_all_data, pg_read_all_stats, pg_read_all_settings TO reader",
+                               pg::quote_literal(localpg::kLocalPassword)));
+    dir_ = new std::string(std::filesystem::temp_directory_path() / ("pgshift-mcp-sdk-" + std::to_string(getpid())));
+    std::filesystem::create_directories(*dir_);
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+
+  // Runs tests/e2e/mcp/<script> with a config file; returns its JSON report.
+  static json run_script(const std::string& script, json config) {
+    config["binary"] = PGSHIFT_BINARY;
+    std::string config_path = *dir_ + "/" + script + ".json";
+    std::ofstream(config_path) << config.dump();
+    util::ProcessSpec spec;
+    spec.argv = {util::which("node"), std::string(PGSHIFT_SOURCE_DIR) + "/tests/e2e/mcp/" + script, config_path};
+    spec.cwd = PGSHIFT_SOURCE_DIR;
+    spec.unset_env = {"PGSHIFT_DB_URL"};
+    util::RunResult r = util::run(spec, util::Millis(170'000));
+    EXPECT_FALSE(r.timed_out) << script << " timed out\n" << r.err;
+    EXPECT_EQ(r.exit_code, 0) << script << " failed:\n" << r.err << r.out.substr(0, 4000);
+    json report = json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(report.is_discarded()) << "not JSON:\n" << r.out.substr(0, 4000) << r.err;
+    return report.is_discarded() ? json::object() : report;
+  }
+
+  static std::vector<std::string> sql_of(const std::vector<CorpusEntry>& entries) {
+    std::vector<std::string> out;
+    for (const auto& e : entries) out.push_back(e.sql);
+    return out;
+  }
+
+  static LocalCluster* cluster_;
+  static std::string* dir_;
+};
+LocalCluster* McpSdkTest::cluster_ = nullptr;
+std::string* McpSdkTest::dir_ = nullptr;
+
+void expect_every_tool_works(const json& report) {
+  std::set<std::string> listed;
+  for (const auto& t : report["tools"]) {
+    listed.insert(t["name"].get<std::string>());
+    EXPECT_TRUE(t["readOnlyHint"].get<bool>()) << t;
+    EXPECT_TRUE(t["hasInputSchema"].get<bool>()) << t;
+    EXPECT_TRUE(t["hasOutputSchema"].get<bool>()) << t;
+  }
+  for (const char* name : kTools) {
+    SCOPED_TRACE(name);
+    EXPECT_TRUE(listed.count(name)) << "tools/list lacks " << name;
+    const json& call = report["calls"][name];
+    ASSERT_TRUE(call.value("called", false)) << call.dump();
+    EXPECT_FALSE(call["isError"].get<bool>()) << call["text"];
+    EXPECT_TRUE(call["valid"].get<bool>()) << call["validationErrors"];
+    EXPECT_TRUE(call["fenced"].get<bool>()) << "text content is not in an untrusted-data fence: " << call["text"];
+    EXPECT_TRUE(call["textMatchesStructured"].get<bool>()) << call["text"];
+  }
+  const json& calls = report["calls"];
+  // What a user would check in each answer.
+  std::set<std::string> schemas;
+  for (const auto& s : calls["list_schemas"]["structured"]["schemas"]) schemas.insert(s["name"]);
+  EXPECT_TRUE(schemas.count("public") && schemas.count("shadow"));
+  EXPECT_FALSE(schemas.count("pg_catalog"));
+  std::set<std::string> tables;
+  for (const auto& t : calls["list_tables"]["structured"]["tables"]) tables.insert(t["name"]);
+  for (const char* t : {"accounts", "orders", "events", "categories", "big_orders", "order_totals"}) {
+    EXPECT_TRUE(tables.count(t)) << t;
+  }
+  const json& orders = calls["describe_table"]["structured"];
+  EXPECT_EQ(orders["primary_key"], json::array({"id"}));
+  ASSERT_EQ(orders["foreign_keys"].size(), 1u);
+  EXPECT_EQ(orders["foreign_keys"][0]["references"]["table"], "accounts");
+  EXPECT_EQ(orders["row_estimate"], 300);
+  bool has_brin = false;
+  for (const auto& i : orders["indexes"]) has_brin |= i["method"] == "brin";
+  EXPECT_TRUE(has_brin);
+  const json& q = calls["query"]["structured"];
+  EXPECT_EQ(q["row_count"], 5);
+  EXPECT_TRUE(q["truncated"].get<bool>());
+  EXPECT_EQ(q["columns"][1]["type"], "numeric(12,2)");
+  EXPECT_TRUE(q["correlation_id"].get<std::string>().starts_with("mcp/"));
+  EXPECT_TRUE(calls["explain"]["structured"]["plan"].contains("Plan"));
+  EXPECT_EQ(calls["health"]["structured"]["id"], "health");
+  EXPECT_EQ(calls["top_queries"]["structured"]["id"], "top_queries");
+  EXPECT_EQ(calls["migration_status"]["structured"]["id"], "migration");
+}
+
+TEST_F(McpSdkTest, StdioServesEveryToolRefusesEveryBypassAndCancels) {
+  auto bypass = load_corpus("bypass.txt");
+  auto legit = load_corpus("legit.txt");
+  const std::string audit_log = *dir_ + "/stdio-audit.jsonl";
+  pg::Connection observer = connect(*cluster_, "canary");
+  const Checksum before = checksum(observer, false);
+
+  json report = run_script("stdio.mjs", {{"db_url", cluster_->url("canary", "reader")},
+                                         {"admin_url", cluster_->url("canary")},
+                                         {"audit_log", audit_log},
+                                         {"bypass", sql_of(bypass)},
+                                         {"legit", sql_of(legit)}});
+  ASSERT_TRUE(report.contains("calls")) << report.dump().substr(0, 4000);
+
+  EXPECT_EQ(report["server"]["name"], "pgshift");
+  EXPECT_TRUE(report["capabilities"].contains("tools"));
+  EXPECT_EQ(report["ping"], json::object());
+  expect_every_tool_works(report);
+
+  EXPECT_TRUE(report["unknownTool"]["threw"].get<bool>());
+  EXPECT_EQ(report["unknownTool"]["code"], -32602);
+  EXPECT_TRUE(report["overCap"]["isError"].get<bool>()) << report["overCap"];
+  EXPECT_EQ(report["overCap"]["error"]["code"], "invalid-arguments");
+  EXPECT_EQ(report["bytesCap"]["structured"]["truncated_by"], "bytes") << report["bytesCap"];
+  EXPECT_LT(report["bytesCap"]["structured"]["row_count"].get<int>(), 10);
+  EXPECT_EQ(report["missingArg"]["error"]["code"], "invalid-arguments") << report["missingArg"];
+  EXPECT_EQ(report["notFound"]["error"]["code"], "not-found") << report["notFound"];
+  EXPECT_EQ(report["explainWrite"]["error"]["code"], "rejected") << report["explainWrite"];
+
+  // Cancellation: the backend stops running the statement promptly; the server keeps serving.
+  const json& cancel = report["cancel"];
+  ASSERT_TRUE(cancel["sawRunning"].get<bool>()) << cancel;
+  EXPECT_TRUE(cancel["applicationName"].get<std::string>().starts_with("mcp/")) << cancel;
+  ASSERT_FALSE(cancel["stoppedAfterMs"].is_null()) << "the backend kept running the statement: " << cancel;
+  EXPECT_LT(cancel["stoppedAfterMs"].get<int>(), 1000) << cancel;
+  std::printf("stdio: backend stopped %d ms after notifications/cancelled\n", cancel["stoppedAfterMs"].get<int>());
+  EXPECT_EQ(report["afterCancel"]["structured"]["rows"][0]["answer"], 42) << report["afterCancel"];
+
+  // Every bypass attempt is a tool error naming the gate's rule; nothing changed.
+  ASSERT_EQ(report["bypass"].size(), bypass.size());
+  for (size_t i = 0; i < bypass.size(); ++i) {
+    SCOPED_TRACE(bypass[i].where() + ": " + bypass[i].sql);
+    const json& r = report["bypass"][i];
+    ASSERT_TRUE(r.value("isError", false)) << r;
+    EXPECT_EQ(r["error"]["code"], "rejected") << r;
+    EXPECT_EQ(r["error"]["rule"], bypass[i].rule) << r;
+  }
+  Checksum after = checksum(observer, false);
+  EXPECT_EQ(after, before) << "the canary changed:\n" << diff(before, after);
+
+  ASSERT_EQ(report["legit"].size(), legit.size());
+  for (size_t i = 0; i < legit.size(); ++i) {
+    SCOPED_TRACE(legit[i].where() + ": " + legit[i].sql);
+    const json& r = report["legit"][i];
+    ASSERT_FALSE(r.value("isError", true)) << r;
+    EXPECT_GE(r["structured"]["row_count"].get<long long>(), std::min<long long>(legit[i].min_rows, 200));
+  }
+
+  // Rate limit 3/min: initialize and two calls pass, the third call says when to retry.
+  ASSERT_EQ(report["rate"].size(), 3u);
+  EXPECT_FALSE(report["rate"][0]["isError"].get<bool>()) << report["rate"];
+  EXPECT_FALSE(report["rate"][1]["isError"].get<bool>()) << report["rate"];
+  EXPECT_TRUE(report["rate"][2]["isError"].get<bool>()) << report["rate"];
+  EXPECT_EQ(report["rate"][2]["error"]["code"], "rate-limited");
+  EXPECT_GT(report["rate"][2]["error"]["retry_after_seconds"].get<double>(), 0);
+
+  // Audit: one line per database call and per rejected statement, with who, which session,
+  // the correlation id and the client.
+  std::ifstream in(audit_log);
+  std::string line;
+  int lines = 0, rejected = 0, ok_queries = 0;
+  while (std::getline(in, line)) {
+    json r = json::parse(line);
+    ++lines;
+    EXPECT_EQ(r["surface"], "mcp");
+    EXPECT_EQ(r["identity"], "e2e-agent");
+    EXPECT_EQ(r["session_id"].get<std::string>().size(), 32u);
+    EXPECT_TRUE(r["correlation_id"].get<std::string>().starts_with("mcp/"));
+    EXPECT_EQ(r["extra"]["client_name"], "pgshift-e2e-stdio");
+    EXPECT_EQ(r["extra"]["client_version"], "7.1.0");
+    if (r["outcome"] == "rejected") ++rejected;
+    if (r["outcome"] == "ok" && r["extra"]["tool"] == "query") ++ok_queries;
+    expect_no_password(line);
+  }
+  EXPECT_GE(rejected, static_cast<int>(bypass.size()));
+  EXPECT_GE(ok_queries, static_cast<int>(legit.size()));
+  EXPECT_GT(lines, 0);
+  expect_no_password(report.dump());
+}
+
+}  // namespace
