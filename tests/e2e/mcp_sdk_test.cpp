@@ -219,3 +219,22 @@ TEST_F(McpSdkTest, StdioServesEveryToolRefusesEveryBypassAndCancels) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(McpSdkTest, StartupRefusesUnknownConfigKeysAndMissingDatabase) {
+  const std::string config = *dir_ + "/mcp.yaml";
+  std::ofstream(config) << "db: " << cluster_->url("canary", "reader") << "\nrow-limit: 10\nrow_limt: 5\n";
+  CliRun typo = run_pgshift({"mcp", "-c", config});
+  EXPECT_EQ(typo.exit_code, 2) << typo.all();
+  EXPECT_NE(typo.err.find("unknown key 'row_limt'"), std::string::npos) << typo.err;
+  EXPECT_TRUE(typo.out.empty()) << "stdout carries the protocol only: " << typo.out;
+  expect_no_password(typo.all());
+  CliRun none = run_pgshift({"mcp"});
+  EXPECT_EQ(none.exit_code, 2) << none.all();
+  EXPECT_NE(none.err.find("PGSHIFT_DB_URL"), std::string::npos) << none.err;
+  CliRun bad_rate = run_pgshift({"mcp", "--db", cluster_->url("canary", "reader"), "--rate", "lots"});
+  EXPECT_EQ(bad_rate.exit_code, 2) << bad_rate.all();
+}
+
+}  // namespace
