@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build test unit integration e2e demo bench clean
+.PHONY: all deps build test unit integration e2e demo demo-console bench clean
 
 all: build
 
@@ -34,6 +34,10 @@ e2e: build
 # Starts local clusters, runs the main job on them, stops everything it started.
 demo: build
 	$(BUILD_DIR)/pgshift demo
+
+# The same, then the read-only web console on the migrated target until Ctrl+C.
+demo-console: build
+	$(BUILD_DIR)/pgshift demo --console
 
 bench: build
 	@for b in bench/*/run; do echo "== $$b"; $$b || exit 1; done

@@ -2,17 +2,21 @@
 // with a sample shop and an application writing through PgBouncer; a target prepared with
 // typical mistakes. check finds them, the fixes are applied, sync copies and follows, verify
 // compares while writes continue, cutover switches PgBouncer to the target; the summary counts
-// every commit the application made: none lost, no error.
+// every commit the application made: none lost, no error. With --console the target stays up
+// after the cutover and the read-only web console serves it (a read-only role, loopback,
+// --auth none) until Ctrl+C; then everything is torn down.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <cstdio>
 #include <thread>
 
 #include "cli/cli.hpp"
+#include "demo/console_session.hpp"
 #include "demo/sample.hpp"
 #include "demo/workload.hpp"
 #include "localpg/cluster.hpp"
@@ -84,7 +88,34 @@ bool wait_for(const std::function<bool()>& done, util::Millis timeout) {
   return false;
 }
 
-int run_demo() {
+struct DemoFlags {
+  bool console = false;
+  int console_port = 0;  // 0: 8977 when free, else any
+};
+
+// After the cutover: the console on the target until Ctrl+C / SIGTERM.
+void serve_console(const localpg::LocalCluster& target, const DemoFlags& flags) {
+  say("the read-only web console on the target (role console_reader: pg_read_all_data + pg_monitor)");
+  demo::ConsoleSession console = demo::ConsoleSession::start(target, "shop", flags.console_port);
+  std::printf("console   %s  (loopback only, --auth none; its log: %s)\n", console.url().c_str(),
+              console.log_file().c_str());
+  std::printf("tabs      Overview, Tables (each links to its rows), Indexes, Activity, Replication (the reverse\n"
+              "          replication slot), Backups, SQL (Ctrl+Enter runs; CSV/JSON/Markdown export), Migration\n"
+              "          (this migration's phase and journal)\n");
+  std::printf("try       SELECT status, count(*), sum(total) FROM orders GROUP BY 1 ORDER BY 1\n");
+  std::puts(util::paint("Press Ctrl+C to stop the console and tear everything down.", util::Color::bold).c_str());
+  std::fflush(stdout);
+  int exited = console.serve_until_interrupted();
+  if (exited >= 0) {
+    spdlog::warn("demo: pgshift console exited by itself with code {} (log {})", exited, console.log_file());
+  } else {
+    std::puts("");
+    int code = console.stop();
+    std::printf("console stopped (exit %d)\n", code);
+  }
+}
+
+int run_demo(const DemoFlags& flags) {
   auto started = Clock::now();
   say("starting two local PostgreSQL clusters (source, target) and PgBouncer in front of the source");
   auto source = localpg::LocalCluster::start({"source", {}});
@@ -177,6 +208,8 @@ int run_demo() {
               out.max_ms(cut_from, cut_to) - median, out.max_ms(cut_from, cut_to), median);
   std::printf("source refuses writes    %s\n", source_refuses.empty() ? "NO" : source_refuses.c_str());
 
+  if (flags.console) serve_console(*target, flags);
+
   say("stopping everything the demo started");
   bouncer.reset();
   target.reset();
@@ -185,6 +218,10 @@ int run_demo() {
   bool ok = lost == 0 && out.errors.empty() && !source_refuses.empty();
   std::printf("demo finished in %s: %s\n", util::format_duration(took).c_str(),
               ok ? "no commit lost, no client error" : "FAILED");
+  if (!flags.console) {
+    std::puts("To look around the migrated database in the read-only web console, run: pgshift demo --console\n"
+              "(or: make demo-console). It serves the console on the target after the cutover until Ctrl+C.");
+  }
   return ok ? 0 : 1;
 }
 
@@ -192,9 +229,13 @@ int run_demo() {
 
 void register_demo(CLI::App& app, Context& ctx) {
   CLI::App* cmd = app.add_subcommand("demo", "Run the whole migration on local clusters it starts and stops itself");
-  cmd->callback([&ctx] {
+  auto flags = std::make_shared<DemoFlags>();
+  cmd->add_flag("--console", flags->console,
+                "After the cutover, serve the read-only web console on the target until Ctrl+C, then tear down");
+  cmd->add_option("--console-port", flags->console_port, "Port for --console on 127.0.0.1 (default 8977, or any free one)");
+  cmd->callback([&ctx, flags] {
     ctx.prepare("demo");
-    ctx.exit_code = run_demo();
+    ctx.exit_code = run_demo(*flags);
   });
 }
 

@@ -9,7 +9,8 @@
 //      set_config with bound values; that first query also takes the snapshot, after which the
 //      transaction can no longer be switched to read-write). standard_conforming_strings is
 //      forced on for the transaction, so the server splits the text into tokens exactly as the
-//      gate's parser did; bytea_output is hex and client_encoding UTF8 (but on SQL_ASCII).
+//      gate's parser did; bytea_output is hex and client_encoding UTF8 (but on SQL_ASCII);
+//      application_name is Options::application_name when set.
 //   3. The statement is sent with the extended protocol (PQexecParams), which refuses a second
 //      statement in the text whatever the gate thought.
 //   4. A query (SELECT / VALUES / TABLE / WITH) runs through a server-side cursor: DECLARE
@@ -45,6 +46,9 @@ struct Options {
   util::Millis lock_timeout{1'000};       // waiting for a lock (capped at timeout)
   util::Millis idle_timeout{10'000};      // idle_in_transaction_session_timeout (a client that froze)
   long long max_bytes = 64LL << 20;       // value bytes kept at most; beyond, the result is truncated
+  // application_name for the transaction (SET LOCAL), so the server's log (%a) and
+  // pg_stat_activity name the request: "pgshift/console/<correlation id>". "": unchanged.
+  std::string application_name;
 };
 
 struct Column {

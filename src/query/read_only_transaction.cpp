@@ -22,7 +22,9 @@ SELECT set_config('statement_timeout', $1, true),
        set_config('bytea_output', 'hex', true),
        set_config('client_encoding', CASE current_setting('server_encoding')
                                        WHEN 'SQL_ASCII' THEN current_setting('client_encoding')
-                                       ELSE 'UTF8' END, true)
+                                       ELSE 'UTF8' END, true),
+       set_config('application_name', CASE WHEN $4 = '' THEN current_setting('application_name')
+                                      ELSE $4 END, true)
 )sql";
 
 }  // namespace
@@ -34,7 +36,8 @@ ReadOnlyTransaction::ReadOnlyTransaction(pg::Connection& conn, const Options& op
   open_ = true;
   try {
     util::Millis lock = std::min(options.lock_timeout, options.timeout);
-    conn_.exec(kSettings, {setting_millis(options.timeout), setting_millis(lock), setting_millis(options.idle_timeout)});
+    conn_.exec(kSettings, {setting_millis(options.timeout), setting_millis(lock), setting_millis(options.idle_timeout),
+                           options.application_name});
   } catch (...) {
     finish();
     throw;

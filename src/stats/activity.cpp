@@ -101,11 +101,11 @@ Report activity(pg::Connection& conn, const Options& options) {
     int64_t client = 0, active = 0, waiting = 0, hidden = 0;
     for (int i = 0; i < r->rows(); ++i) {
       auto row = r->row(i);
+      if (row.view("query") == kHiddenQuery) ++hidden;  // backend_type is hidden too then
       if (row.view("backend_type") != "client backend") continue;
       ++client;
       if (row.view("state") == "active") ++active;
       if (!row.is_null("wait_event_type") && row.view("wait_event_type") == "Lock") ++waiting;
-      if (row.view("query") == kHiddenQuery) ++hidden;
     }
     in.fact({"client_sessions", "Client sessions", client, "count", "besides this one"});
     in.fact({"active_sessions", "Active", active, "count", ""});

@@ -1,0 +1,335 @@
+// pgshift console: the little behaviour the server-rendered pages need.
+//   SQL tab: Ctrl+Enter / Cmd+Enter (or Run) POSTs {sql, limit} to {base}/api/sql with the
+//     header X-Pgshift-Request: 1 (same-origin fetch); shows columns with types, rows, the
+//     truncated flag, row count and time; a statement the gate rejects shows its rule, reason and
+//     a caret under the position; SQL errors (422), timeouts (408), a busy console (503) and
+//     refusals are shown as such. Export buttons POST to {base}/api/sql?format=... and save the
+//     file (fetch, blob, a[download], so the custom header is sent).
+//   Table browser: the filter form becomes one f=column:op:value parameter.
+// The base path comes from <body data-base-path>; nothing is inserted as HTML (textContent only).
+'use strict';
+
+(function () {
+  const base = document.body.dataset.basePath || '';
+  const TEXT_SHOWN = 200;  // characters of a long value shown in a result cell
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // ---- SQL tab --------------------------------------------------------------------------------
+
+  const form = document.getElementById('sql-form');
+  if (form) setUpSql(form);
+
+  function setUpSql(sqlForm) {
+    const editor = document.getElementById('sql-editor');
+    const limitInput = document.getElementById('sql-limit');
+    const runButton = document.getElementById('sql-run');
+    const status = document.getElementById('sql-status');
+    const errorBox = document.getElementById('sql-error');
+    const result = document.getElementById('sql-result');
+    let busy = false;
+
+    const saved = sessionStorage.getItem('pgshift.sql');
+    if (saved && !editor.value) editor.value = saved;
+    editor.focus();
+
+    sqlForm.addEventListener('submit', function (event) {
+      event.preventDefault();
+      run();
+    });
+    editor.addEventListener('keydown', function (event) {
+      if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        run();
+      }
+    });
+    for (const button of sqlForm.querySelectorAll('button[data-export]')) {
+      button.addEventListener('click', function () { exportAs(button.dataset.export); });
+    }
+
+    function request(format) {
+      const limit = parseInt(limitInput.value, 10);
+      const body = { sql: editor.value };
+      if (Number.isFinite(limit) && limit > 0) body.limit = limit;
+      sessionStorage.setItem('pgshift.sql', editor.value);
+      const url = base + '/api/sql' + (format ? '?format=' + encodeURIComponent(format) : '');
+      return fetch(url, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'X-Pgshift-Request': '1' },
+        body: JSON.stringify(body),
+      });
+    }
+
+    function begin(what) {
+      busy = true;
+      runButton.disabled = true;
+      errorBox.hidden = true;
+      errorBox.replaceChildren();
+      status.className = 'sql-status running';
+      status.textContent = what;
+    }
+
+    function end() {
+      busy = false;
+      runButton.disabled = false;
+    }
+
+    async function run() {
+      if (busy) return;
+      const sql = editor.value;
+      begin('Running…');
+      try {
+        const response = await request(null);
+        const doc = await readJson(response);
+        if (response.ok) {
+          showResult(doc);
+        } else {
+          result.replaceChildren();
+          showError(response, doc, sql);
+        }
+      } catch (err) {
+        result.replaceChildren();
+        showFailure('Cannot reach the console: ' + err.message);
+      } finally {
+        end();
+      }
+    }
+
+    async function exportAs(format) {
+      if (busy) return;
+      const sql = editor.value;
+      begin('Exporting ' + format + '…');
+      try {
+        const response = await request(format);
+        if (!response.ok) {
+          showError(response, await readJson(response), sql);
+          return;
+        }
+        const blob = await response.blob();
+        const name = fileName(response.headers.get('Content-Disposition'), format);
+        const link = document.createElement('a');
+        link.href = URL.createObjectURL(blob);
+        link.download = name;
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
+        status.className = 'sql-status ok';
+        status.textContent = 'Exported ' + name + ' (' + blob.size.toLocaleString('en-US') + ' bytes)';
+      } catch (err) {
+        showFailure('Cannot reach the console: ' + err.message);
+      } finally {
+        end();
+      }
+    }
+
+    function showResult(doc) {
+      const columns = Array.isArray(doc.columns) ? doc.columns : [];
+      const rows = Array.isArray(doc.rows) ? doc.rows : [];
+      const keys = uniqueNames(columns.map(function (c) { return String(c.name); }));
+      const table = el('table', 'data sql-rows');
+      const head = table.createTHead().insertRow();
+      columns.forEach(function (c) {
+        const th = el('th', numericType(c.type) ? 'num' : '');
+        th.append(el('span', 'name', String(c.name)), el('span', 'type', String(c.type || '')));
+        head.appendChild(th);
+      });
+      const tbody = table.createTBody();
+      for (const row of rows) {
+        const tr = tbody.insertRow();
+        columns.forEach(function (c, i) {
+          const value = Array.isArray(row) ? row[i] : (row ? row[keys[i]] : null);
+          const td = tr.insertCell();
+          if (numericType(c.type)) td.className = 'num';
+          fillCell(td, value);
+        });
+      }
+      result.replaceChildren(table);
+      const count = Number(doc.row_count !== undefined ? doc.row_count : rows.length);
+      let text = count.toLocaleString('en-US') + (count === 1 ? ' row' : ' rows');
+      if (doc.truncated) {
+        text += doc.truncated_by === 'bytes'
+          ? ' (truncated: the values passed the size budget; there are more)'
+          : ' (truncated at the limit' + (doc.limit ? ' of ' + doc.limit : '') + '; there are more)';
+      }
+      if (doc.elapsed_ms !== undefined) text += ' in ' + formatMs(doc.elapsed_ms);
+      status.className = 'sql-status ok' + (doc.truncated ? ' truncated' : '');
+      status.replaceChildren(el('span', 'summary', text));
+      if (doc.truncated) status.appendChild(el('span', 'badge sev-warning', 'truncated'));
+      if (doc.correlation_id) status.appendChild(el('span', 'correlation', 'id ' + doc.correlation_id));
+    }
+
+    function showError(response, doc, sql) {
+      const error = doc && doc.error ? doc.error : {};
+      const message = error.message || (typeof doc.error === 'string' ? doc.error : '') || response.statusText;
+      errorBox.hidden = false;
+      errorBox.replaceChildren();
+      status.className = 'sql-status failed';
+      const head = el('div', 'error-head');
+      let title;
+      if (response.status === 400 && error.rule) {
+        title = 'Rejected by the gate';
+        head.append(el('strong', '', title), el('code', 'rule', error.rule));
+      } else if (response.status === 422) {
+        title = 'SQL error';
+        head.append(el('strong', '', title));
+        if (error.sqlstate) head.append(el('code', 'sqlstate', 'SQLSTATE ' + error.sqlstate));
+      } else if (response.status === 408) {
+        title = 'Timed out';
+        head.append(el('strong', '', title + ': the statement was cancelled'));
+      } else if (response.status === 503) {
+        title = 'Console busy';
+        const retry = response.headers.get('Retry-After');
+        head.append(el('strong', '', title + ': every connection is in use' + (retry ? '; retry in ' + retry + ' s' : '')));
+      } else if (response.status === 401 || response.status === 403) {
+        title = response.status === 401 ? 'Not signed in' : 'Refused';
+        head.append(el('strong', '', title));
+      } else {
+        title = 'Error ' + response.status;
+        head.append(el('strong', '', title));
+      }
+      errorBox.className = 'sql-error callout ' + (response.status === 400 || response.status >= 500 ? 'sev-critical' : 'sev-warning');
+      errorBox.appendChild(head);
+      if (message) errorBox.appendChild(el('p', 'message', message));
+      for (const key of ['detail', 'hint']) {
+        if (error[key]) errorBox.appendChild(el('p', key, key + ': ' + error[key]));
+      }
+      const position = Number(error.position || 0);
+      if (position > 0) {
+        errorBox.appendChild(el('pre', 'caret', caretExcerpt(sql, position)));
+        markPosition(position);
+      }
+      status.textContent = title + ' (HTTP ' + response.status + ')';
+    }
+
+    function showFailure(message) {
+      errorBox.hidden = false;
+      errorBox.className = 'sql-error callout sev-critical';
+      errorBox.replaceChildren(el('p', 'message', message));
+      status.className = 'sql-status failed';
+      status.textContent = 'Failed';
+    }
+
+    // Selects the character at a 1-based position (in characters, as the gate counts them).
+    function markPosition(position) {
+      const chars = Array.from(editor.value);
+      const start = chars.slice(0, position - 1).join('').length;
+      const end = start + (chars[position - 1] || '').length;
+      editor.focus();
+      editor.setSelectionRange(start, end);
+    }
+  }
+
+  async function readJson(response) {
+    const text = await response.text();
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      return { error: { message: text.trim() } };
+    }
+  }
+
+  // The line holding a 1-based character position, psql style, with a caret under it
+  // (the same picture as `pgshift query` prints).
+  function caretExcerpt(sql, position) {
+    const chars = Array.from(sql);
+    const at = Math.min(position - 1, chars.length);
+    let start = at;
+    while (start > 0 && chars[start - 1] !== '\n') start--;
+    let end = at;
+    while (end < chars.length && chars[end] !== '\n') end++;
+    let line = 1;
+    for (let i = 0; i < start; i++) if (chars[i] === '\n') line++;
+    let from = start;
+    let prefix = '';
+    const WINDOW = 60;
+    if (at - start > WINDOW) {
+      from = at - WINDOW;
+      prefix = '...';
+    }
+    const to = Math.min(end, from + 2 * WINDOW);
+    const shown = prefix + chars.slice(from, to).join('').replace(/[\t\r]/g, ' ') + (to < end ? '...' : '');
+    const headText = 'LINE ' + line + ': ';
+    return headText + shown + '\n' + ' '.repeat(headText.length + prefix.length + (at - from)) + '^';
+  }
+
+  // Keys of the JSON rows: a repeated column name gets _2, _3 ... (as `pgshift query --format json`).
+  function uniqueNames(names) {
+    const taken = new Set(names);
+    const used = new Set();
+    return names.map(function (name) {
+      let key = name;
+      if (used.has(key)) {
+        for (let k = 2; ; k++) {
+          const candidate = name + '_' + k;
+          if (!used.has(candidate) && !taken.has(candidate)) { key = candidate; break; }
+        }
+      }
+      used.add(key);
+      return key;
+    });
+  }
+
+  function numericType(type) {
+    return /^(smallint|integer|bigint|numeric|real|double precision|money|oid|int[248]|float[48])/.test(String(type || ''));
+  }
+
+  function fillCell(td, value) {
+    if (value === null || value === undefined) {
+      td.appendChild(el('span', 'null', 'NULL'));
+      return;
+    }
+    const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    if (text === '') {
+      td.appendChild(el('span', 'empty', "''"));
+      return;
+    }
+    const chars = Array.from(text);
+    if (chars.length <= TEXT_SHOWN) {
+      td.textContent = text;
+      return;
+    }
+    const cut = el('span', 'cut', chars.slice(0, TEXT_SHOWN).join(''));
+    cut.title = chars.slice(0, 2000).join('');
+    cut.appendChild(el('span', 'more', '… (' + chars.length.toLocaleString('en-US') + ' chars)'));
+    td.appendChild(cut);
+  }
+
+  function formatMs(ms) {
+    const n = Number(ms);
+    if (!Number.isFinite(n)) return String(ms);
+    return n < 1000 ? n.toFixed(n < 10 ? 1 : 0) + ' ms' : (n / 1000).toFixed(2) + ' s';
+  }
+
+  function fileName(disposition, format) {
+    const match = /filename="?([^";]+)"?/i.exec(disposition || '');
+    if (match) return match[1];
+    return 'result.' + ({ csv: 'csv', json: 'json', markdown: 'md' }[format] || 'txt');
+  }
+
+  // ---- Table browser: the filter form ---------------------------------------------------------
+
+  for (const filterForm of document.querySelectorAll('form.filter-form')) {
+    const op = filterForm.elements.fo;
+    const value = filterForm.elements.fv;
+    const sync = function () { value.hidden = op.value === 'is null' || op.value === 'is not null'; };
+    op.addEventListener('change', sync);
+    sync();
+    filterForm.addEventListener('submit', function (event) {
+      event.preventDefault();
+      // Spaces as %20, as the server's own links write them (not URLSearchParams' '+').
+      const params = [];
+      const add = function (name, v) { params.push(encodeURIComponent(name) + '=' + encodeURIComponent(v)); };
+      for (const input of filterForm.querySelectorAll('input[type=hidden]')) add(input.name, input.value);
+      const unary = op.value === 'is null' || op.value === 'is not null';
+      add('f', filterForm.elements.fc.value + ':' + op.value + ':' + (unary ? '' : value.value));
+      window.location.assign(filterForm.getAttribute('action') + '?' + params.join('&'));
+    });
+  }
+})();

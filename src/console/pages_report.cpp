@@ -1,0 +1,192 @@
+// render_report_page: a stats::Report (stats/report.hpp JSON form) as a tab.
+//   findings first (most severe first, as the report orders them), as callouts with advice;
+//   facts as cards; each section as a table with typed cells, or an empty state.
+// The Tables tab links each table's name to its browser page; any section with schema and
+// table columns does the same.
+#include <fmt/format.h>
+
+#include <optional>
+
+#include "console/html.hpp"
+#include "console/page_parts.hpp"
+
+namespace pgshift::console {
+namespace {
+
+using nlohmann::json;
+using namespace parts;
+
+std::string server_version(long long num) {
+  if (num <= 0) return "";
+  if (num >= 100000) return fmt::format("PostgreSQL {}.{}", num / 10000, num % 10000);
+  return fmt::format("PostgreSQL {}.{}.{}", num / 10000, (num / 100) % 100, num % 100);
+}
+
+std::string finding_callout(const json& f) {
+  std::string severity = text_of(f, "severity", "info");
+  std::string out = "<div class=\"callout sev-" + html_escape(severity == "critical" || severity == "warning" ? severity : "info") +
+                    "\" data-code=\"" + html_escape(text_of(f, "code")) + "\">\n<div class=\"callout-head\">" +
+                    severity_badge(severity);
+  std::string object = text_of(f, "object");
+  if (!object.empty()) out += " <code class=\"object\">" + html_escape(object) + "</code>";
+  out += " <span class=\"code\">" + html_escape(text_of(f, "code")) + "</span></div>\n";
+  out += "<p class=\"message\">" + html_escape(text_of(f, "message")) + "</p>\n";
+  std::string advice = text_of(f, "advice");
+  if (!advice.empty()) out += "<p class=\"advice\">" + html_escape(advice) + "</p>\n";
+  return out + "</div>\n";
+}
+
+std::string findings_block(const json& report) {
+  // Report::findings holds every finding; a producer that left it empty still has its
+  // sections' findings shown.
+  json all = array_of(report, "findings");
+  if (all.empty()) {
+    for (const auto& s : array_of(report, "sections")) {
+      for (const auto& f : array_of(s, "findings")) all.push_back(f);
+    }
+  }
+  if (all.empty()) return "<p class=\"all-clear\">Nothing to act on.</p>\n";
+  std::string out = "<div class=\"findings\">\n";
+  for (const auto& f : all) out += finding_callout(f);
+  return out + "</div>\n";
+}
+
+std::string facts_block(const json& report) {
+  const json& facts = array_of(report, "facts");
+  if (facts.empty()) return "";
+  std::string out = "<div class=\"facts\">\n";
+  for (const auto& fact : facts) {
+    std::string id = text_of(fact, "id");
+    std::string hint = text_of(fact, "hint");
+    out += "<div class=\"fact\" data-fact=\"" + html_escape(id) + "\"";
+    if (!hint.empty()) out += " title=\"" + html_escape(hint) + "\"";
+    out += ">\n<div class=\"fact-label\">" + html_escape(text_of(fact, "label", id)) + "</div>\n";
+    const json null_value;
+    const json& value = fact.is_object() && fact.contains("value") ? fact["value"] : null_value;
+    out += "<div class=\"fact-value\">" + typed_value(value, text_of(fact, "unit")) + "</div>\n";
+    if (!hint.empty()) out += "<div class=\"fact-hint\">" + html_escape(hint) + "</div>\n";
+    out += "</div>\n";
+  }
+  return out + "</div>\n";
+}
+
+std::optional<size_t> column_named(const json& columns, std::initializer_list<std::string_view> names) {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    std::string name = text_of(columns[i], "name");
+    for (auto n : names) {
+      if (name == n) return i;
+    }
+  }
+  return std::nullopt;
+}
+
+// Which cells link to the table browser: (schema column, table column), when the section has both.
+struct TableLink {
+  size_t schema;
+  size_t table;
+};
+
+std::optional<TableLink> table_link_columns(const json& report, const json& columns) {
+  auto schema = column_named(columns, {"schema", "schemaname", "table_schema"});
+  std::optional<size_t> table = text_of(report, "id") == "tables"
+                                    ? column_named(columns, {"name", "table", "relname", "table_name"})
+                                    : column_named(columns, {"table", "relname", "table_name"});
+  if (!schema || !table) return std::nullopt;
+  return TableLink{*schema, *table};
+}
+
+std::string section_block(const PageContext& ctx, const json& report, const json& section) {
+  std::string id = text_of(section, "id");
+  const json& columns = array_of(section, "columns");
+  const json& rows = array_of(section, "rows");
+  std::string out = "<section class=\"report-section\" id=\"section-" + html_escape(id) + "\">\n";
+  out += "<h2>" + html_escape(text_of(section, "title", id)) + " <span class=\"count\">" +
+         group_thousands(static_cast<long long>(rows.size())) + (rows.size() == 1 ? " row" : " rows") + "</span></h2>\n";
+  std::string explanation = text_of(section, "explanation");
+  if (!explanation.empty()) out += "<p class=\"explanation\">" + html_escape(explanation) + "</p>\n";
+  if (rows.empty()) return out + "<p class=\"empty-state\">No rows.</p>\n</section>\n";
+
+  std::optional<TableLink> links = table_link_columns(report, columns);
+  out += "<div class=\"table-wrap\"><table class=\"data report\">\n<thead><tr>";
+  for (const auto& c : columns) {
+    std::string type = text_of(c, "type", "text");
+    out += "<th class=\"t-" + html_escape(type) + (is_numeric_type(type) ? " num" : "") + "\">" +
+           html_escape(text_of(c, "name")) + "</th>";
+  }
+  out += "</tr></thead>\n<tbody>\n";
+  for (const auto& row : rows) {
+    out += "<tr>";
+    for (size_t i = 0; i < columns.size(); ++i) {
+      std::string type = text_of(columns[i], "type", "text");
+      const json null_value;
+      const json& v = row.is_array() && i < row.size() ? row[i] : null_value;
+      out += std::string("<td") + (is_numeric_type(type) ? " class=\"num\"" : "") + ">";
+      if (links && i == links->table && row.is_array() && links->schema < row.size() && row[links->schema].is_string() &&
+          v.is_string()) {
+        std::string path = "/tables/" + url_encode(row[links->schema].get<std::string>()) + "/" +
+                           url_encode(v.get<std::string>());
+        out += link(href(ctx.base_path, path), v.get<std::string>(), "table-link");
+      } else if (type == "timestamp" && v.is_string()) {
+        // ISO-8601 UTC from stats: shown without the T and the fraction; whole in the title.
+        std::string ts = v.get<std::string>();
+        std::string shown = ts;
+        if (shown.size() >= 19 && shown[10] == 'T') shown = shown.substr(0, 10) + " " + shown.substr(11, 8) + " UTC";
+        out += "<time datetime=\"" + html_escape(ts) + "\" title=\"" + html_escape(ts) + "\">" + html_escape(shown) +
+               "</time>";
+      } else {
+        out += typed_value(v, type);
+      }
+      out += "</td>";
+    }
+    out += "</tr>\n";
+  }
+  return out + "</tbody>\n</table></div>\n</section>\n";
+}
+
+bool has_section(const json& report, std::initializer_list<std::string_view> ids) {
+  for (const auto& s : array_of(report, "sections")) {
+    std::string id = text_of(s, "id");
+    for (auto want : ids) {
+      if (id == want) return true;
+    }
+  }
+  return false;
+}
+
+std::string report_body(const PageContext& ctx, const json& report) {
+  std::string title = text_of(report, "title", "Report");
+  std::string out = "<section class=\"report\" id=\"report-" + html_escape(text_of(report, "id")) + "\">\n";
+  out += "<div class=\"page-head\"><h1>" + html_escape(title) + "</h1>";
+  std::string version = server_version(int_of(report, "server_version_num"));
+  if (!version.empty()) out += "<span class=\"server-version\">" + html_escape(version) + "</span>";
+  out += "</div>\n";
+  out += findings_block(report);
+  out += facts_block(report);
+  for (const auto& section : array_of(report, "sections")) out += section_block(ctx, report, section);
+  if (ctx.active_tab == "backups" && !has_section(report, {"base_backups", "inventory", "backups"})) {
+    out += "<section class=\"report-section\" id=\"section-base_backups\">\n<h2>Base backups</h2>\n"
+           "<p class=\"empty-state\">No backup source configured: the base-backup inventory (pgBackRest, "
+           "barman-cloud) shows here when the console is given one.</p>\n</section>\n";
+  }
+  return out + "</section>\n";
+}
+
+}  // namespace
+
+std::string render_report_page(const PageContext& ctx, const nlohmann::json& report) {
+  std::string title = "Report";
+  std::string body;
+  try {
+    if (!report.is_object()) {
+      body = error_box("the report is not a JSON object");
+    } else {
+      title = text_of(report, "title", title);
+      body = report_body(ctx, report);
+    }
+  } catch (const std::exception& e) {
+    body = error_box(std::string("unexpected report shape: ") + e.what());
+  }
+  return layout(ctx, title, body);
+}
+
+}  // namespace pgshift::console

@@ -1,0 +1,167 @@
+// The bounded connection pool of the read-only window; see query/pool.hpp.
+#include "query/pool.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "query/session_hygiene.hpp"
+#include "util/redact.hpp"
+
+namespace pgshift::query {
+
+Pool::Pool(pg::ConnInfo info, PoolOptions options) : info_(std::move(info)), options_(std::move(options)) {
+  if (options_.max_connections < 1) throw UsageError("--max-connections must be at least 1");
+  if (options_.per_identity <= 0 || options_.per_identity > options_.max_connections) {
+    options_.per_identity = options_.max_connections;
+  }
+}
+
+Pool::~Pool() { close(); }
+
+Pool::Lease Pool::acquire(const std::string& identity) { return acquire(identity, options_.acquire_timeout); }
+
+Pool::Lease Pool::acquire(const std::string& identity, util::Millis wait) {
+  std::unique_lock lock(mutex_);
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  auto idle = [this] {
+    return std::find_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s->leased && s->conn; });
+  };
+  auto can_go = [&] {
+    if (closed_) return true;
+    if (per_identity_[identity] >= options_.per_identity) return false;
+    return idle() != slots_.end() || static_cast<int>(slots_.size()) < options_.max_connections;
+  };
+  ++waiting_;
+  bool ok = freed_.wait_until(lock, deadline, can_go);
+  --waiting_;
+  if (closed_) throw RuntimeError("the server is shutting down");
+  if (!ok) {
+    bool identity_limit = per_identity_[identity] >= options_.per_identity;
+    throw PoolBusy(identity_limit ? fmt::format("{} already runs {} statement(s), the limit per identity; retry when "
+                                                "one finishes",
+                                                identity, options_.per_identity)
+                                  : fmt::format("all {} database connections are busy; retry shortly (or raise "
+                                                "--max-connections)",
+                                                options_.max_connections),
+                   identity_limit);
+  }
+  ++per_identity_[identity];
+  Slot* slot;
+  if (auto it = idle(); it != slots_.end()) {
+    slot = it->get();
+    slot->leased = true;
+    slot->identity = identity;
+  } else {
+    slots_.push_back(std::make_unique<Slot>());
+    slot = slots_.back().get();
+    slot->leased = true;
+    slot->identity = identity;
+    lock.unlock();
+    try {
+      pg::Connection conn = pg::Connection::open(info_, options_.connect);
+      lock.lock();
+      slot->conn.emplace(std::move(conn));
+    } catch (...) {
+      if (!lock.owns_lock()) lock.lock();
+      --per_identity_[identity];
+      slots_.erase(std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s.get() == slot; }));
+      freed_.notify_all();
+      throw;
+    }
+  }
+  {
+    std::lock_guard cl(slot->cancel_mutex);
+    slot->cancel.reset(PQgetCancel(slot->conn->raw()));
+  }
+  return Lease(this, slot);
+}
+
+void Pool::release(Slot* slot) {
+  bool clean = clean_session(*slot->conn);
+  {
+    std::lock_guard cl(slot->cancel_mutex);
+    slot->cancel.reset();
+  }
+  std::lock_guard lock(mutex_);
+  if (--per_identity_[slot->identity] <= 0) per_identity_.erase(slot->identity);
+  slot->leased = false;
+  if (!clean || closed_) {
+    if (!clean) spdlog::info("pool: a connection failed session hygiene; replacing it");
+    slots_.erase(std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s.get() == slot; }));
+  }
+  freed_.notify_all();
+}
+
+void Pool::cancel(Slot* slot) {
+  std::lock_guard cl(slot->cancel_mutex);
+  if (!slot->cancel) return;
+  char err[256];
+  if (!PQcancel(slot->cancel.get(), err, sizeof err)) spdlog::debug("pool: cancel failed: {}", util::redact(err));
+}
+
+Pool::Lease::~Lease() {
+  if (pool_) pool_->release(slot_);
+}
+
+pg::Connection& Pool::Lease::conn() { return *slot_->conn; }
+
+void Pool::Lease::cancel() {
+  if (pool_) pool_->cancel(slot_);
+}
+
+int Pool::in_use() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<int>(std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->leased; }));
+}
+
+int Pool::waiting() const {
+  std::lock_guard lock(mutex_);
+  return waiting_;
+}
+
+int Pool::open() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<int>(slots_.size());
+}
+
+void Pool::cancel_all() {
+  // Under the pool's lock a leased slot cannot be released and freed (release() takes the slot's
+  // cancel lock and the pool's lock one after the other, never nested, so this cannot deadlock).
+  std::lock_guard lock(mutex_);
+  for (auto& s : slots_) {
+    if (s->leased) cancel(s.get());
+  }
+}
+
+void Pool::close() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  std::erase_if(slots_, [](const auto& s) { return !s->leased; });
+  freed_.notify_all();
+}
+
+void CancelSignal::cancel() {
+  std::lock_guard lock(mutex_);
+  cancelled_ = true;
+  if (lease_) lease_->cancel();
+}
+
+bool CancelSignal::cancelled() const {
+  std::lock_guard lock(mutex_);
+  return cancelled_;
+}
+
+void CancelSignal::attach(Pool::Lease* lease) {
+  std::lock_guard lock(mutex_);
+  lease_ = lease;
+  if (cancelled_ && lease_) lease_->cancel();
+}
+
+void CancelSignal::detach() {
+  std::lock_guard lock(mutex_);
+  lease_ = nullptr;
+}
+
+}  // namespace pgshift::query

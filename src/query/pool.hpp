@@ -1,0 +1,130 @@
+// A bounded pool of connections for the read-only window (console, MCP): at most
+// max_connections sessions to the database, shared by every request, opened on demand.
+//
+//   Pool pool(info, {.max_connections = 4, .per_identity = 2});
+//   Pool::Lease lease = pool.acquire("alice");   // waits up to acquire_timeout, else PoolBusy
+//   query::run(lease.conn(), sql, options);       // or any fixed diagnostic SQL
+//   // ~Lease: clean_session() (advisory locks, DISCARD ALL); a connection that fails it is
+//   // closed and replaced by a fresh one on a later acquire.
+//
+// Contract:
+//   - acquire() gives a connection that is idle, outside a transaction, with no session state.
+//     It waits (FIFO is not guaranteed) while all connections are leased or the identity already
+//     holds per_identity leases, and throws PoolBusy after acquire_timeout (the surface answers
+//     503 with Retry-After). A failed connect throws pg::ConnectError and frees the slot.
+//   - Lease::cancel() and CancelSignal::cancel() may be called from any thread (a client that
+//     disconnected, shutdown): they send PQcancel for the statement running on the lease.
+//   - cancel_all() cancels every leased connection's statement (shutdown deadline); close()
+//     makes later acquires fail and closes idle connections.
+//   - Thread-safe. The Pool must outlive its leases.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pg/connection.hpp"
+#include "util/duration.hpp"
+#include "util/error.hpp"
+
+namespace pgshift::query {
+
+struct PoolOptions {
+  int max_connections = 4;
+  int per_identity = 0;                  // leases one identity may hold at once; 0: max_connections
+  util::Millis acquire_timeout{5'000};   // how long a request waits for a connection
+  pg::ConnectOptions connect = pg::default_connect_options();
+};
+
+// No connection became free in time (or the identity is at its limit). Exit code 3.
+class PoolBusy : public RuntimeError {
+ public:
+  PoolBusy(const std::string& message, bool per_identity) : RuntimeError(message), per_identity_(per_identity) {}
+  bool per_identity() const { return per_identity_; }
+  int retry_after_seconds() const { return 1; }
+
+ private:
+  bool per_identity_;
+};
+
+class Pool {
+  struct Slot;
+
+ public:
+  Pool(pg::ConnInfo info, PoolOptions options);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  class Lease {
+   public:
+    Lease(Lease&& other) noexcept : pool_(other.pool_), slot_(other.slot_) { other.pool_ = nullptr; }
+    Lease& operator=(Lease&&) = delete;
+    Lease(const Lease&) = delete;
+    ~Lease();
+    pg::Connection& conn();
+    void cancel();  // thread-safe
+
+   private:
+    friend class Pool;
+    Lease(Pool* pool, Slot* slot) : pool_(pool), slot_(slot) {}
+    Pool* pool_;
+    Slot* slot_;
+  };
+
+  Lease acquire(const std::string& identity);
+  Lease acquire(const std::string& identity, util::Millis wait);
+
+  int in_use() const;
+  int waiting() const;
+  int open() const;  // connections open (leased or idle)
+  const PoolOptions& options() const { return options_; }
+  const pg::ConnInfo& info() const { return info_; }
+
+  void cancel_all();
+  void close();
+
+ private:
+  struct Slot {
+    std::optional<pg::Connection> conn;
+    std::string identity;
+    bool leased = false;
+    std::mutex cancel_mutex;
+    std::unique_ptr<PGcancel, void (*)(PGcancel*)> cancel{nullptr, PQfreeCancel};
+  };
+  void release(Slot* slot);
+  void cancel(Slot* slot);
+
+  pg::ConnInfo info_;
+  PoolOptions options_;
+  mutable std::mutex mutex_;
+  std::condition_variable freed_;
+  std::vector<std::unique_ptr<Slot>> slots_;  // open or opening
+  std::map<std::string, int> per_identity_;
+  int waiting_ = 0;
+  bool closed_ = false;
+};
+
+// A cancel request that can arrive before, during or after a statement (a client that went
+// away): cancel() sends PQcancel to the statement running on the attached lease, and a
+// statement attached after cancel() is cancelled at once. Thread-safe.
+class CancelSignal {
+ public:
+  void cancel();
+  bool cancelled() const;
+  void attach(Pool::Lease* lease);  // the statement starts (cancels immediately when cancelled)
+  void detach();                    // the statement ended
+
+ private:
+  mutable std::mutex mutex_;
+  Pool::Lease* lease_ = nullptr;
+  bool cancelled_ = false;
+};
+
+}  // namespace pgshift::query

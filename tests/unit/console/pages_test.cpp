@@ -1,0 +1,234 @@
+// console/pages: the layout, the report tabs, the SQL page and the error page, rendered from
+// JSON in the documented shapes (stats/report.hpp), including hostile values and wrong shapes.
+#include "console/pages.hpp"
+
+#include <gtest/gtest.h>
+
+#include "unit/console/csp_check.hpp"
+#include "stats/report.hpp"
+#include "util/redact.hpp"
+
+using namespace pgshift;
+using console::PageContext;
+using console::test::expect_csp_clean;
+using nlohmann::json;
+
+namespace {
+
+PageContext ctx(std::string tab, std::string base = "/ops/db") {
+  return PageContext{std::move(base), "alice@example.com", std::move(tab), "reader@127.0.0.1:5432/app"};
+}
+
+size_t count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+  return n;
+}
+
+json overview_report() {
+  stats::Report r;
+  r.id = "overview";
+  r.title = "Overview";
+  r.server_version_num = 150004;
+  r.facts = {{"database_size_bytes", "Database size", 1536, "bytes", "pg_database_size"},
+             {"uptime_seconds", "Uptime", 3725.2, "seconds", ""},
+             {"long_uptime", "Long uptime", 3 * 86400 + 4 * 3600 + 10, "seconds", ""},
+             {"cache_hit_ratio", "Cache hit ratio", 0.994, "ratio", ""},
+             {"almost_all", "Almost all", 0.99996, "ratio", ""},
+             {"commits", "Commits", 1234567, "count", ""},
+             {"big_count", "Big", "9007199254740993", "count", ""},
+             {"oldest_xact_seconds", "Oldest transaction", nullptr, "seconds", ""},
+             {"server_version", "Version", "15.4 (Debian)", "", ""}};
+  stats::Section s;
+  s.id = "connections";
+  s.title = "Connections by state";
+  s.explanation = "Sessions per state; compare with max_connections.";
+  s.columns = {{"state", "text"}, {"count", "count"}, {"oldest_seconds", "seconds"}, {"since", "timestamp"}};
+  s.rows = {{"active", 3, 12.5, "2026-12-01T19:41:39.123Z"}, {nullptr, 1, nullptr, nullptr}};
+  stats::Section empty;
+  empty.id = "sequences";
+  empty.title = "Sequences near exhaustion";
+  empty.columns = {{"sequence", "text"}};
+  stats::Finding f{stats::Severity::critical, "xid-wraparound", "db app", "age 1600000000 > 1500000000",
+                   "VACUUM FREEZE the oldest tables"};
+  stats::Finding w{stats::Severity::warning, "cache-hit-ratio", "", "hit ratio 0.90 < 0.99", "more shared_buffers"};
+  s.findings = {w};
+  r.sections = {s, empty};
+  r.findings = {f, w};
+  return r.to_json();
+}
+
+}  // namespace
+
+TEST(ConsoleLayout, TabsHeaderAndAssetsUnderTheBasePath) {
+  std::string html = console::render_report_page(ctx("indexes"), overview_report());
+  expect_csp_clean(html, "/ops/db");
+  const char* tabs[] = {"Overview", "Tables", "Indexes", "Activity", "Replication", "Backups", "SQL", "Migration"};
+  size_t last = 0;
+  for (const char* t : tabs) {
+    size_t at = html.find(std::string(">") + t + "</a>");
+    ASSERT_NE(at, std::string::npos) << t;
+    EXPECT_GT(at, last) << t << " out of order";
+    last = at;
+  }
+  EXPECT_NE(html.find("<a href=\"/ops/db/\" class=\"tab\" data-tab=\"overview\">"), std::string::npos);
+  EXPECT_NE(html.find("href=\"/ops/db/indexes\" class=\"tab active\" aria-current=\"page\""), std::string::npos);
+  EXPECT_EQ(count(html, "aria-current"), 1u);
+  EXPECT_NE(html.find("<body data-base-path=\"/ops/db\" data-tab=\"indexes\">"), std::string::npos);
+  EXPECT_NE(html.find("alice@example.com"), std::string::npos);
+  EXPECT_NE(html.find("reader@127.0.0.1:5432/app"), std::string::npos);
+  EXPECT_NE(html.find(">read-only</span>"), std::string::npos);
+}
+
+TEST(ConsoleLayout, EmptyBasePathGivesRootLinks) {
+  std::string html = console::render_sql_page(ctx("sql", ""));
+  expect_csp_clean(html, "");
+  EXPECT_NE(html.find("<a href=\"/\" class=\"tab\" data-tab=\"overview\">"), std::string::npos);
+  EXPECT_NE(html.find("href=\"/tables\""), std::string::npos);
+  EXPECT_NE(html.find("data-base-path=\"\""), std::string::npos);
+}
+
+TEST(ConsoleLayout, HostileIdentityDatabaseAndBasePathAreEscaped) {
+  PageContext c{"/x\"><script>alert(1)</script>", "<img src=x onerror=alert(1)>", "overview",
+                "u@h:1/\"db'<b>"};
+  std::string html = console::render_report_page(c, overview_report());
+  EXPECT_EQ(html.find("<script>alert"), std::string::npos);
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_EQ(html.find("<b>"), std::string::npos);
+  EXPECT_NE(html.find("&lt;img src=x onerror=alert(1)&gt;"), std::string::npos);
+  EXPECT_NE(html.find("data-base-path=\"/x&quot;&gt;&lt;script&gt;"), std::string::npos);
+}
+
+TEST(ConsoleReport, FactsAreTypedCards) {
+  std::string html = console::render_report_page(ctx("overview"), overview_report());
+  EXPECT_NE(html.find("<title>Overview · pgshift console</title>"), std::string::npos);
+  EXPECT_NE(html.find("PostgreSQL 15.4"), std::string::npos);
+  EXPECT_NE(html.find("<span title=\"1,536 bytes\">1.5 kB</span>"), std::string::npos);
+  EXPECT_NE(html.find(">1h02m</span>"), std::string::npos);
+  EXPECT_NE(html.find(">3d 04h</span>"), std::string::npos);
+  EXPECT_NE(html.find(">99.4%</div>"), std::string::npos);
+  EXPECT_NE(html.find(">99.99%</div>"), std::string::npos) << "0.99996 must not round to 100.0%";
+  EXPECT_NE(html.find(">1,234,567</div>"), std::string::npos);
+  EXPECT_NE(html.find(">9,007,199,254,740,993</div>"), std::string::npos);  // beyond 2^53, exact
+  EXPECT_NE(html.find("data-fact=\"oldest_xact_seconds\""), std::string::npos);
+  EXPECT_NE(html.find("15.4 (Debian)"), std::string::npos);
+  EXPECT_NE(html.find("title=\"pg_database_size\""), std::string::npos);
+}
+
+TEST(ConsoleReport, FindingsAreCalloutsMostSevereFirstWithAdvice) {
+  std::string html = console::render_report_page(ctx("overview"), overview_report());
+  size_t critical = html.find("class=\"callout sev-critical\" data-code=\"xid-wraparound\"");
+  size_t warning = html.find("class=\"callout sev-warning\" data-code=\"cache-hit-ratio\"");
+  ASSERT_NE(critical, std::string::npos);
+  ASSERT_NE(warning, std::string::npos);
+  EXPECT_LT(critical, warning);
+  EXPECT_EQ(count(html, "data-code=\"cache-hit-ratio\""), 1u) << "a section's finding is shown once";
+  EXPECT_NE(html.find("<span class=\"badge sev-critical\">critical</span>"), std::string::npos);
+  EXPECT_NE(html.find("<p class=\"advice\">VACUUM FREEZE the oldest tables</p>"), std::string::npos);
+  EXPECT_NE(html.find("<code class=\"object\">db app</code>"), std::string::npos);
+}
+
+TEST(ConsoleReport, SectionsAreTablesWithTypedCellsAndEmptyStates) {
+  std::string html = console::render_report_page(ctx("overview"), overview_report());
+  EXPECT_NE(html.find("<h2>Connections by state <span class=\"count\">2 rows</span></h2>"), std::string::npos);
+  EXPECT_NE(html.find("Sessions per state; compare with max_connections."), std::string::npos);
+  EXPECT_NE(html.find("<th class=\"t-count num\">count</th>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"num\"><span title=\"12.5 s\">12.5s</span></td>"), std::string::npos);
+  EXPECT_NE(html.find(">2026-12-01 19:41:39 UTC</time>"), std::string::npos);
+  EXPECT_NE(html.find("<td><span class=\"nil\" title=\"NULL\">—</span></td>"), std::string::npos);
+  EXPECT_NE(html.find("id=\"section-sequences\""), std::string::npos);
+  EXPECT_NE(html.find("<p class=\"empty-state\">No rows.</p>"), std::string::npos);
+}
+
+TEST(ConsoleReport, TablesTabLinksEachTableToItsBrowser) {
+  stats::Report r;
+  r.id = "tables";
+  r.title = "Tables";
+  stats::Section s;
+  s.id = "tables";
+  s.title = "Tables";
+  s.columns = {{"schema", "text"}, {"name", "text"}, {"total_bytes", "bytes"}};
+  s.rows = {{"public", "orders", 8192}, {"we ird", "a/b\"<c>?", 0}};
+  r.sections = {s};
+  std::string html = console::render_report_page(ctx("tables"), r.to_json());
+  expect_csp_clean(html, "/ops/db");
+  EXPECT_NE(html.find("<a href=\"/ops/db/tables/public/orders\" class=\"table-link\">orders</a>"), std::string::npos);
+  EXPECT_NE(html.find("<a href=\"/ops/db/tables/we%20ird/a%2Fb%22%3Cc%3E%3F\" class=\"table-link\">a/b&quot;&lt;c&gt;?</a>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<p class=\"all-clear\">Nothing to act on.</p>"), std::string::npos);
+}
+
+TEST(ConsoleReport, IndexNamesAreNotTakenForTables) {
+  json r = {{"id", "indexes"}, {"title", "Indexes"},
+            {"sections", {{{"id", "unused"}, {"title", "Unused"},
+                           {"columns", {{{"name", "schema"}, {"type", "text"}}, {{"name", "name"}, {"type", "text"}}}},
+                           {"rows", json::array({json::array({"public", "orders_pkey"})})}}}}};
+  std::string html = console::render_report_page(ctx("indexes"), r);
+  EXPECT_EQ(html.find("table-link"), std::string::npos);
+  EXPECT_NE(html.find("orders_pkey"), std::string::npos);
+}
+
+TEST(ConsoleReport, HostileValuesAreEscapedEverywhere) {
+  const std::string evil = "<script>alert('x')</script>\"'&";
+  json r = {{"id", evil}, {"title", evil}, {"server_version_num", 150004},
+            {"facts", {{{"id", evil}, {"label", evil}, {"value", evil}, {"unit", ""}, {"hint", evil}}}},
+            {"sections", {{{"id", evil}, {"title", evil}, {"explanation", evil},
+                           {"columns", {{{"name", evil}, {"type", evil}}}},
+                           {"rows", {{evil}}}}}},
+            {"findings", {{{"severity", evil}, {"code", evil}, {"object", evil}, {"message", evil}, {"advice", evil}}}}};
+  std::string html = console::render_report_page(ctx("overview"), r);
+  expect_csp_clean(html, "/ops/db");
+  EXPECT_EQ(html.find("<script>alert"), std::string::npos);
+  EXPECT_EQ(html.find("'x'"), std::string::npos);
+  EXPECT_GE(count(html, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&#39;&amp;"), 10u);
+  EXPECT_NE(html.find("class=\"callout sev-info\""), std::string::npos) << "an unknown severity is shown as info";
+}
+
+TEST(ConsoleReport, UnexpectedShapesRenderWithoutThrowing) {
+  const json shapes[] = {
+      json::array(),
+      json("a string"),
+      json::object(),
+      json{{"title", 42}, {"facts", "nope"}, {"sections", {1, "x", nullptr}}, {"findings", {{1, 2}}}},
+      json{{"sections", {{{"columns", {{{"name", "a"}}}}, {"rows", {"not a row", {1, 2, 3}, json::object()}}}}}},
+      json{{"facts", {{{"value", {{"nested", true}}}, {"unit", "bytes"}}, {{"value", "x"}, {"unit", "ratio"}}, 5}}}};
+  for (const auto& shape : shapes) {
+    std::string html;
+    EXPECT_NO_THROW(html = console::render_report_page(ctx("overview"), shape)) << shape.dump();
+    EXPECT_NE(html.find("</html>"), std::string::npos);
+  }
+  EXPECT_NE(console::render_report_page(ctx("overview"), json::array()).find("error-box"), std::string::npos);
+}
+
+TEST(ConsoleReport, BackupsTabShowsTheEmptyInventoryState) {
+  json r = {{"id", "archiver"}, {"title", "Backups"}, {"facts", json::array()}, {"sections", json::array()},
+            {"findings", json::array()}};
+  EXPECT_NE(console::render_report_page(ctx("backups"), r).find("No backup source configured"), std::string::npos);
+  EXPECT_EQ(console::render_report_page(ctx("overview"), r).find("No backup source configured"), std::string::npos);
+  r["sections"] = {{{"id", "base_backups"}, {"title", "Base backups"}, {"columns", json::array()}, {"rows", json::array()}}};
+  EXPECT_EQ(console::render_report_page(ctx("backups"), r).find("No backup source configured"), std::string::npos);
+}
+
+TEST(ConsoleSqlPage, HasTheEditorRunLimitAndExports) {
+  std::string html = console::render_sql_page(ctx("sql"));
+  expect_csp_clean(html, "/ops/db");
+  for (const char* id : {"id=\"sql-form\"", "id=\"sql-editor\"", "id=\"sql-run\"", "id=\"sql-limit\"", "id=\"sql-status\"",
+                         "id=\"sql-error\"", "id=\"sql-result\"", "data-export=\"csv\"", "data-export=\"json\"",
+                         "data-export=\"markdown\"", "<kbd>Ctrl</kbd>+<kbd>Enter</kbd>"}) {
+    EXPECT_NE(html.find(id), std::string::npos) << id;
+  }
+  EXPECT_NE(html.find("class=\"tab active\" aria-current=\"page\" data-tab=\"sql\""), std::string::npos);
+}
+
+TEST(ConsoleErrorPage, ShowsStatusAndEscapedRedactedMessage) {
+  util::register_secret("s3cr3t-console-pw");
+  std::string html = console::render_error_page(ctx("tables"), 400,
+                                                "parameter sort: <b>no such column</b> (password s3cr3t-console-pw)");
+  expect_csp_clean(html, "/ops/db");
+  EXPECT_NE(html.find("<span class=\"status\">400</span> Bad request"), std::string::npos);
+  EXPECT_NE(html.find("parameter sort: &lt;b&gt;no such column&lt;/b&gt;"), std::string::npos);
+  EXPECT_EQ(html.find("s3cr3t-console-pw"), std::string::npos);
+  EXPECT_NE(html.find("<title>400 Bad request · pgshift console</title>"), std::string::npos);
+  EXPECT_NE(console::render_error_page(ctx(""), 503, "busy").find("503</span> Busy"), std::string::npos);
+  EXPECT_NE(console::render_error_page(ctx(""), 599, "").find("Server error"), std::string::npos);
+}
