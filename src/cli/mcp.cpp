@@ -17,12 +17,14 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "audit/audit.hpp"
 #include "cli/cli.hpp"
 #include "mcp/rate_limit.hpp"
 #include "mcp/server.hpp"
-#include "mcp/single_backend.hpp"
 #include "mcp/stdio.hpp"
 #include "pg/conninfo.hpp"
+#include "query/pool.hpp"
+#include "query/role_guard.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/redact.hpp"
@@ -31,6 +33,8 @@ namespace pgshift::cli {
 namespace {
 
 constexpr const char* kDbEnv = "PGSHIFT_DB_URL";
+// One stdio client: a call and a diagnostic may overlap, no more is needed.
+constexpr int kStdioConnections = 2;
 
 struct McpFlags {
   std::string config;
@@ -42,6 +46,7 @@ struct McpFlags {
   std::string max_result_bytes = "256kB";
   std::string rate = "60/min";
   std::string audit_log;
+  bool allow_privileged_role = false;
 };
 
 // -c FILE: the same settings as the flags, by their long names; a flag given on the command line
@@ -92,40 +97,6 @@ std::string os_user() {
   return "unknown";
 }
 
-// Audit lines: one JSON object per line, "time" first, to a file (appended) or stderr ("-").
-class AuditFile {
- public:
-  explicit AuditFile(const std::string& path) {
-    if (path.empty()) return;
-    if (path == "-") {
-      out_ = stderr;
-      return;
-    }
-    out_ = std::fopen(path.c_str(), "a");
-    if (!out_) throw RuntimeError(fmt::format("--audit-log: cannot open {} for appending", path));
-    owned_ = true;
-  }
-  ~AuditFile() {
-    if (owned_) std::fclose(out_);
-  }
-  void write(const nlohmann::json& record) {
-    if (!out_) return;
-    nlohmann::ordered_json line;
-    auto now = std::chrono::system_clock::now();
-    line["time"] = fmt::format("{:%FT%T}Z", std::chrono::floor<std::chrono::milliseconds>(now));
-    for (auto& [k, v] : record.items()) line[k] = v;
-    std::string text = util::redact(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) + "\n";
-    std::lock_guard lock(mutex_);
-    std::fwrite(text.data(), 1, text.size(), out_);
-    std::fflush(out_);
-  }
-
- private:
-  std::FILE* out_ = nullptr;
-  bool owned_ = false;
-  std::mutex mutex_;
-};
-
 int run_mcp(McpFlags& f, CLI::App* cmd) {
   apply_config(f, cmd);
   mcp::ServerOptions options;
@@ -150,11 +121,22 @@ int run_mcp(McpFlags& f, CLI::App* cmd) {
   options.database = db.redacted();
 
   mcp::Caller caller{f.identity.empty() ? os_user() : f.identity, ""};
-  AuditFile audit(f.audit_log);
-  mcp::SingleBackend backend(db, journal, [&audit](const nlohmann::json& r) { audit.write(r); });
-  // Connect once before serving, so a wrong URL fails at startup, not at the first tool call.
-  backend.with_database(caller, "pgshift/mcp", [](pg::Connection&) {});
-  mcp::Server server(options, backend);
+  // stdout carries the protocol: '-' means stderr here.
+  audit::Log audit_log(f.audit_log == "-" ? "/dev/stderr" : f.audit_log);
+  query::PoolOptions pool_options;
+  pool_options.max_connections = kStdioConnections;
+  pool_options.per_identity = kStdioConnections;
+  pool_options.acquire_timeout = options.query.timeout;
+  query::Pool db_pool(db, pool_options);
+  std::optional<query::Pool> journal_pool;
+  if (journal) journal_pool.emplace(*journal, pool_options);
+  {
+    // Connect before serving, so a wrong URL or a privileged role fails at startup.
+    query::Pool::Lease lease = db_pool.acquire(caller.identity);
+    std::string warning = query::guard_role(lease.conn(), f.allow_privileged_role);
+    if (!warning.empty()) spdlog::warn("{}", warning);
+  }
+  mcp::Server server(options, {db_pool, journal_pool ? *journal_pool : db_pool, audit_log});
   mcp::serve_stdio(server, caller, std::cin, stdout);
   return 0;
 }
@@ -175,6 +157,8 @@ void register_mcp(CLI::App& app, Context& ctx) {
   cmd->add_option("--rate", flags->rate, "Tool calls per identity (token bucket), e.g. 60/min")
       ->capture_default_str();
   cmd->add_option("--audit-log", flags->audit_log, "Append one JSON line per tool call to FILE ('-': stderr)");
+  cmd->add_flag("--allow-privileged-role", flags->allow_privileged_role,
+                "Serve although the --db role is a superuser or can reach server files (logs a warning)");
   cmd->callback([flags, cmd, &ctx] {
     ctx.prepare("mcp");
     ctx.exit_code = run_mcp(*flags, cmd);

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cmath>
 
-#include "mcp/random.hpp"
 #include "mcp/tool_support.hpp"
 #include "mcp/untrusted.hpp"
 #include "pg/error.hpp"
@@ -65,8 +64,18 @@ bool supported_protocol_version(std::string_view version) {
   return false;
 }
 
-Server::Server(ServerOptions options, Backend& backend)
-    : options_(std::move(options)), backend_(backend), limiter_(options_.rate_per_minute) {}
+Server::Server(ServerOptions options, Resources resources)
+    : options_(std::move(options)), resources_(resources), limiter_(options_.rate_per_minute) {}
+
+json ToolContext::extra() const {
+  return {{"tool", tool},
+          {"clientInfo", {{"name", session.client_name}, {"version", session.client_version}}},
+          {"protocol_version", session.protocol_version}};
+}
+
+query::Caller ToolContext::who() const {
+  return {"mcp", caller.identity, caller.client_address, session.id, correlation_id, extra()};
+}
 
 json Server::initialize(Session& session, const json& params) const {
   std::string requested = params.value("protocolVersion", "");
@@ -118,7 +127,7 @@ Reply Server::handle(Session& session, const Caller& caller, const jsonrpc::Mess
 
 void Server::cancel(const Session& session, const json& params) {
   if (!params.is_object() || !params.contains("requestId")) return;  // malformed: ignored, as the spec says
-  std::shared_ptr<CallControl> control;
+  std::shared_ptr<query::CancelSignal> control;
   {
     std::lock_guard lock(mutex_);
     auto it = running_.find({session.id, request_key(params["requestId"])});
@@ -133,7 +142,7 @@ void Server::cancel(const Session& session, const json& params) {
 }
 
 void Server::cancel_session(const std::string& session_id) {
-  std::vector<std::shared_ptr<CallControl>> controls;
+  std::vector<std::shared_ptr<query::CancelSignal>> controls;
   {
     std::lock_guard lock(mutex_);
     for (auto& [key, control] : running_) {
@@ -164,76 +173,81 @@ Reply Server::call_tool(Session& session, const Caller& caller, const jsonrpc::M
     return {jsonrpc::result(m.id, tool_reply(r)), {}};
   }
 
-  auto control = std::make_shared<CallControl>();
+  auto control = std::make_shared<query::CancelSignal>();
   const auto key = std::make_pair(session.id, request_key(m.id));
   {
     std::lock_guard lock(mutex_);
     running_[key] = control;
   }
-  ToolContext ctx{options_, backend_, caller, session, *control, "mcp/" + random_id(12), json::object(), false};
+  ToolContext ctx{options_, resources_, caller, session, *control, name, audit::new_correlation_id(), {}, false, false};
   const auto start = std::chrono::steady_clock::now();
   ToolResult result;
-  std::string outcome = "ok";
+  audit::Outcome outcome = audit::Outcome::ok;
+  std::string sqlstate;
   try {
     result = tool->call(arguments, ctx);
-    if (result.is_error) outcome = "error";
+    if (result.is_error) outcome = audit::Outcome::error;
+  } catch (const InvalidArguments& e) {
+    outcome = audit::Outcome::error;
+    result = tool_error("invalid-arguments", e.what(), {{"input_schema", tool->input_schema}});
   } catch (const query::Rejected& e) {
     const auto& v = e.verdict();
-    outcome = "rejected";
-    ctx.audit["rule"] = sqlgate::rule_name(v.rule);
-    ctx.audit["fingerprint"] = v.fingerprint;
-    ctx.audit["normalized"] = v.normalized;
+    outcome = audit::Outcome::rejected;
     result = tool_error("rejected", v.reason,
                         {{"rule", sqlgate::rule_name(v.rule)},
                          {"position", v.position},
                          {"hint", "the statement was not run; only one read-only SELECT/VALUES/TABLE/WITH/EXPLAIN/SHOW "
                                   "statement is accepted. Fix the SQL and call the tool again"}});
-    if (auto excerpt = sqlgate::caret_excerpt(ctx.audit.value("statement", ""), v.position); !excerpt.empty()) {
-      result.error["error"]["excerpt"] = excerpt;
+    if (auto sql = arguments.find("sql"); sql != arguments.end() && sql->is_string()) {
+      if (auto excerpt = sqlgate::caret_excerpt(sql->get<std::string>(), v.position); !excerpt.empty()) {
+        result.error["error"]["excerpt"] = excerpt;
+      }
     }
-  } catch (const InvalidArguments& e) {
-    outcome = "error";
-    result = tool_error("invalid-arguments", e.what(), {{"input_schema", tool->input_schema}});
   } catch (const query::Timeout& e) {
-    outcome = "timeout";
+    outcome = audit::Outcome::timeout;
     result = tool_error("timeout", without_endpoint(e.what(), options_.database));
   } catch (const query::Cancelled& e) {
-    outcome = "cancelled";
+    outcome = audit::Outcome::cancelled;
     result = tool_error("cancelled", without_endpoint(e.what(), options_.database));
+  } catch (const query::PoolBusy& e) {
+    outcome = audit::Outcome::error;
+    sqlstate = "53300";
+    result = tool_error("busy", without_endpoint(e.what(), options_.database),
+                        {{"retry_after_seconds", e.retry_after_seconds()}});
   } catch (const pg::SqlError& e) {
     // Fixed SQL (catalog, stats) cancelled or out of time arrives as the bare SQLSTATE.
-    outcome = e.sqlstate() != "57014" ? "error" : control->cancelled() ? "cancelled" : "timeout";
-    ctx.audit["sqlstate"] = e.sqlstate();
+    outcome = e.sqlstate() != "57014" ? audit::Outcome::error
+              : control->cancelled()  ? audit::Outcome::cancelled
+                                      : audit::Outcome::timeout;
+    sqlstate = e.sqlstate();
     json extra = {{"sqlstate", e.sqlstate()}};
     if (!e.detail().empty()) extra["detail"] = util::redact(e.detail());
     if (!e.hint().empty()) extra["hint"] = util::redact(e.hint());
     result = tool_error("sql-error", util::redact(e.server_message()), extra);
-  } catch (const Error& e) {  // ConnectionLost, a pool that stayed full, a database that is down
-    outcome = "error";
+  } catch (const Error& e) {  // ConnectionLost, a database that is down
+    outcome = audit::Outcome::error;
     result = tool_error("unavailable", without_endpoint(e.what(), options_.database));
   }
-  const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
   {
     std::lock_guard lock(mutex_);
     running_.erase(key);
   }
-  if (ctx.touched_database || outcome == "rejected") {
-    json record = std::move(ctx.audit);
-    record["surface"] = "mcp";
-    record["identity"] = caller.identity;
-    record["client_address"] = caller.client_address;
-    record["session_id"] = session.id;
-    record["correlation_id"] = ctx.correlation_id;
-    record["outcome"] = outcome;
-    record["duration_ms"] = std::round(elapsed.count() * 10) / 10;
-    record["extra"] = {{"tool", name},
-                       {"client_name", session.client_name},
-                       {"client_version", session.client_version},
-                       {"protocol_version", session.protocol_version}};
-    backend_.audit(record);
+  if (ctx.touched_database && !ctx.audited) {
+    audit::Record& r = ctx.record;
+    r.surface = "mcp";
+    r.identity = caller.identity;
+    r.client_address = caller.client_address;
+    r.session_id = session.id;
+    r.correlation_id = ctx.correlation_id;
+    r.outcome = outcome;
+    r.sqlstate = sqlstate;
+    if (result.is_error) r.message = result.error["error"].value("message", "");
+    r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    r.extra = ctx.extra();
+    resources_.log.write(r);
   }
   // A cancelled request gets no response (cancellation.mdx: the receiver SHOULD not send one).
-  if (control->cancelled() && outcome == "cancelled") return {};
+  if (control->cancelled() && outcome == audit::Outcome::cancelled) return {};
   return {jsonrpc::result(m.id, tool_reply(result)), {}};
 }
 

@@ -33,10 +33,11 @@
 #include <string_view>
 #include <vector>
 
-#include "mcp/call_control.hpp"
+#include "audit/audit.hpp"
 #include "mcp/jsonrpc.hpp"
 #include "mcp/rate_limit.hpp"
 #include "pg/connection.hpp"
+#include "query/pool.hpp"
 #include "query/query.hpp"
 #include "stats/diagnostics.hpp"
 
@@ -47,7 +48,7 @@ inline constexpr std::string_view kProtocolVersions[] = {"2025-11-25", "2025-06-
 bool supported_protocol_version(std::string_view version);
 
 struct Session {
-  std::string id;                // HTTP: the MCP-Session-Id; stdio: random, for the audit log
+  std::string id;                // HTTP: the MCP-Session-Id; stdio: random; in every audit line
   std::string protocol_version;  // "" until initialize
   std::string client_name;       // clientInfo
   std::string client_version;
@@ -66,23 +67,12 @@ struct ServerOptions {
   std::string database;          // redacted endpoint, for the initialize instructions
 };
 
-// What the server needs from outside: connections and an audit sink. cli wires the shared
-// pool and audit log in; tests may wire a single connection.
-class Backend {
- public:
-  virtual ~Backend() = default;
-  // Runs fn on an idle connection to the inspected database whose application_name is
-  // `application_name` (the correlation id) while fn runs; the connection is cleaned
-  // (query::clean_session) before anyone else uses it. Throws query::Timeout when no
-  // connection frees up within the statement timeout, RuntimeError when the database cannot be
-  // reached.
-  virtual void with_database(const Caller& caller, const std::string& application_name,
-                             const std::function<void(pg::Connection&)>& fn) = 0;
-  // The same for the migration's journal database (--journal; --db when not given).
-  virtual void with_journal(const Caller& caller, const std::string& application_name,
-                            const std::function<void(pg::Connection&)>& fn) = 0;
-  // One audit record (mcp/audit_record.hpp shape) per tool call that touched the database.
-  virtual void audit(const nlohmann::json& record) = 0;
+// What the tools run on: the shared pool of read-only connections to the inspected database,
+// the journal database's pool (the same pool when --journal is not given), the audit log.
+struct Resources {
+  query::Pool& db;
+  query::Pool& journal;
+  audit::Log& log;
 };
 
 // What handle() produced. retry_after: the caller is over its rate limit (the HTTP transport
@@ -94,7 +84,7 @@ struct Reply {
 
 class Server {
  public:
-  Server(ServerOptions options, Backend& backend);
+  Server(ServerOptions options, Resources resources);
 
   Reply handle(Session& session, const Caller& caller, const jsonrpc::Message& message);
 
@@ -109,11 +99,11 @@ class Server {
   void cancel(const Session& session, const nlohmann::json& params);
 
   ServerOptions options_;
-  Backend& backend_;
+  Resources resources_;
   RateLimiter limiter_;
   std::mutex mutex_;
   // session id + request id → the running call
-  std::map<std::pair<std::string, std::string>, std::shared_ptr<CallControl>> running_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<query::CancelSignal>> running_;
 };
 
 }  // namespace pgshift::mcp

@@ -7,7 +7,7 @@
 #include <string>
 #include <thread>
 
-#include "mcp/random.hpp"
+#include "audit/audit.hpp"
 
 namespace pgshift::mcp {
 namespace {
@@ -57,7 +57,7 @@ class Workers {
 
 void serve_stdio(Server& server, const Caller& caller, std::istream& in, std::FILE* out) {
   Session session;
-  session.id = random_id(16);
+  session.id = audit::new_session_id();
   Writer writer(out);
   Workers workers;
   spdlog::info("mcp: serving on stdio as {} (session {})", caller.identity, session.id);

@@ -41,18 +41,41 @@ void only_known_args(const json& args, const json& input_schema) {
   }
 }
 
-void with_database(ToolContext& ctx, const std::function<void(pg::Connection&)>& fn) {
+namespace {
+
+constexpr std::string_view kSetApplicationName = "SELECT set_config('application_name', $1, false)";
+
+// Detaches the cancel signal however fn ends.
+struct Attached {
+  query::CancelSignal& signal;
+  Attached(query::CancelSignal& s, query::Pool::Lease& lease) : signal(s) { signal.attach(&lease); }
+  ~Attached() { signal.detach(); }
+};
+
+void leased(ToolContext& ctx, query::Pool& pool, const std::function<void(query::Pool::Lease&)>& fn) {
   ctx.touched_database = true;
-  ctx.backend.with_database(ctx.caller, ctx.correlation_id, [&](pg::Connection& conn) {
-    auto running = ctx.control.running(conn);
-    fn(conn);
+  query::Pool::Lease lease = pool.acquire(ctx.caller.identity);
+  Attached attached(ctx.cancel, lease);
+  if (ctx.cancel.cancelled()) throw query::Cancelled("the request was cancelled before its statement started");
+  fn(lease);
+}
+
+}  // namespace
+
+void with_lease(ToolContext& ctx, query::Pool& pool, const std::function<void(pg::Connection&)>& fn) {
+  leased(ctx, pool, [&](query::Pool::Lease& lease) {
+    // Session-level; the lease's clean_session (DISCARD ALL) resets it.
+    lease.conn().exec(kSetApplicationName, {audit::application_name("mcp", ctx.correlation_id)});
+    fn(lease.conn());
   });
 }
 
 void read_only(ToolContext& ctx, const std::function<void(pg::Connection&)>& fn) {
-  with_database(ctx, [&](pg::Connection& conn) {
-    query::ReadOnlyTransaction tx(conn, ctx.options.query);
-    fn(conn);
+  leased(ctx, ctx.resources.db, [&](query::Pool::Lease& lease) {
+    query::Options options = ctx.options.query;
+    options.application_name = audit::application_name("mcp", ctx.correlation_id);
+    query::ReadOnlyTransaction tx(lease.conn(), options);
+    fn(lease.conn());
     tx.finish();
   });
 }

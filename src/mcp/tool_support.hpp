@@ -26,10 +26,11 @@ std::optional<long long> integer_arg(const nlohmann::json& args, const char* nam
 // Refuses arguments the schema does not list (additionalProperties: false).
 void only_known_args(const nlohmann::json& args, const nlohmann::json& input_schema);
 
-// fn on a database connection (Backend::with_database, labelled with the correlation id),
-// cancellable through ctx.control while it runs.
-void with_database(ToolContext& ctx, const std::function<void(pg::Connection&)>& fn);
-// The same inside query::ReadOnlyTransaction with the server's timeouts, for fixed catalog SQL.
+// fn on a leased connection of `pool` (the caller's identity), with application_name
+// pgshift/mcp/<correlation id> for the session, cancellable through ctx.cancel while it runs;
+// for diagnostics that run their own read-only transactions (stats).
+void with_lease(ToolContext& ctx, query::Pool& pool, const std::function<void(pg::Connection&)>& fn);
+// fn inside query::ReadOnlyTransaction with the server's timeouts, for fixed catalog SQL.
 void read_only(ToolContext& ctx, const std::function<void(pg::Connection&)>& fn);
 
 // {"type": "object", "properties": props, "required": required, "additionalProperties": false}

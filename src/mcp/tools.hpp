@@ -25,21 +25,29 @@
 #include <string>
 #include <vector>
 
-#include "mcp/call_control.hpp"
+#include "query/audited_run.hpp"
 #include "mcp/server.hpp"
 
 namespace pgshift::mcp {
 
-// What a running tool may use, and the audit fields it fills in.
+// What a running tool may use, and its audit trail. A tool that runs agent SQL does it with
+// query::run_audited (who() is the caller it passes), which writes the audit line itself and
+// sets `audited`; for the other tools the server writes one line from `record` when
+// touched_database is set.
 struct ToolContext {
   const ServerOptions& options;
-  Backend& backend;
+  Resources& resources;
   const Caller& caller;
   const Session& session;
-  CallControl& control;
-  std::string correlation_id;  // also the backend's application_name during the call
-  nlohmann::json audit;        // statement, fingerprint, outcome, rows, ... (audit_record.hpp)
+  query::CancelSignal& cancel;
+  std::string tool;
+  std::string correlation_id;  // application_name pgshift/mcp/<id> while the tool's SQL runs
+  audit::Record record;
   bool touched_database = false;
+  bool audited = false;
+
+  query::Caller who() const;   // surface mcp, identity, session, correlation id, extra
+  nlohmann::json extra() const;  // tool, client name/version, protocol version
 };
 
 struct ToolResult {

@@ -10,24 +10,11 @@ namespace {
 
 using json = nlohmann::json;
 
-// The gate first, so a rejected statement takes no connection; query::run checks again.
-sqlgate::Verdict gate(const std::string& sql, ToolContext& ctx) {
-  ctx.audit["statement"] = util::sanitize_utf8(sql);
-  sqlgate::Verdict v = sqlgate::check(sql);
-  ctx.audit["fingerprint"] = v.fingerprint;
-  ctx.audit["normalized"] = v.normalized;
-  if (!v.accepted) throw query::Rejected(std::move(v));
-  return v;
-}
-
-void audit_result(ToolContext& ctx, const query::Result& r) {
-  long long bytes = 0;
-  for (const auto& row : r.rows) {
-    for (const auto& v : row) bytes += v ? static_cast<long long>(v->size()) : 0;
-  }
-  ctx.audit["rows"] = r.rows.size();
-  ctx.audit["truncated"] = r.truncated;
-  ctx.audit["bytes"] = bytes;
+// Agent SQL: gate, pool lease, query::run, audit line, all in query::run_audited.
+query::Result run_sql(ToolContext& ctx, const std::string& sql, const query::Options& options) {
+  ctx.audited = true;
+  ctx.touched_database = true;
+  return query::run_audited(ctx.resources.db, ctx.resources.log, ctx.who(), sql, options, &ctx.cancel);
 }
 
 Tool query_tool() {
@@ -66,10 +53,7 @@ Tool query_tool() {
     std::string sql = *string_arg(args, "sql", true);
     query::Options options = ctx.options.query;
     if (auto limit = integer_arg(args, "limit", 1, options.limit)) options.limit = *limit;
-    gate(sql, ctx);
-    query::Result result;
-    with_database(ctx, [&](pg::Connection& conn) { result = query::run(conn, sql, options); });
-    audit_result(ctx, result);
+    query::Result result = run_sql(ctx, sql, options);
     json out = query::result_json(result);
     out["max_result_bytes"] = options.max_bytes;
     out["correlation_id"] = ctx.correlation_id;
@@ -94,7 +78,8 @@ Tool explain_tool() {
   t.call = [input = t.input_schema](const json& args, ToolContext& ctx) {
     only_known_args(args, input);
     std::string sql = *string_arg(args, "sql", true);
-    sqlgate::Verdict v = gate(sql, ctx);
+    sqlgate::Verdict v = sqlgate::check(sql);
+    if (!v.accepted) run_sql(ctx, sql, ctx.options.query);  // audits the rejection, throws Rejected
     if (v.kind != sqlgate::Kind::query) {
       return tool_error("not-a-query", fmt::format("explain takes a query (SELECT, VALUES, TABLE or WITH), not {}; "
                                                    "pass the query itself",
@@ -102,10 +87,7 @@ Tool explain_tool() {
     }
     // EXPLAIN of the statement as the gate split it; the whole text passes the gate again.
     std::string text = "EXPLAIN (FORMAT JSON) " + v.statement;
-    query::Options options = ctx.options.query;
-    query::Result result;
-    with_database(ctx, [&](pg::Connection& conn) { result = query::run(conn, text, options); });
-    audit_result(ctx, result);
+    query::Result result = run_sql(ctx, text, ctx.options.query);
     if (result.rows.empty() || result.rows[0].empty() || !result.rows[0][0]) {
       return tool_error("no-plan", "PostgreSQL returned no plan");
     }

@@ -55,7 +55,7 @@ Tool health_tool() {
   t.call = [input = t.input_schema](const json& args, ToolContext& ctx) {
     only_known_args(args, input);
     ToolResult r;
-    with_database(ctx, [&](pg::Connection& conn) { r = report_result(stats::health(conn, ctx.options.stats)); });
+    with_lease(ctx, ctx.resources.db, [&](pg::Connection& conn) { r = report_result(stats::health(conn, ctx.options.stats)); });
     return r;
   };
   return t;
@@ -85,7 +85,7 @@ Tool top_queries_tool() {
     }
     int limit = static_cast<int>(integer_arg(args, "limit", 1, stats::kTopQueriesMaxLimit).value_or(20));
     ToolResult r;
-    with_database(ctx, [&](pg::Connection& conn) {
+    with_lease(ctx, ctx.resources.db, [&](pg::Connection& conn) {
       r = report_result(stats::top_queries(conn, order, limit, ctx.options.stats));
     });
     return r;
@@ -104,11 +104,8 @@ Tool migration_status_tool() {
   t.call = [input = t.input_schema](const json& args, ToolContext& ctx) {
     only_known_args(args, input);
     ToolResult r;
-    ctx.touched_database = true;
-    ctx.backend.with_journal(ctx.caller, ctx.correlation_id, [&](pg::Connection& conn) {
-      auto running = ctx.control.running(conn);
-      r = report_result(stats::migration(conn, ctx.options.stats));
-    });
+    with_lease(ctx, ctx.resources.journal,
+               [&](pg::Connection& conn) { r = report_result(stats::migration(conn, ctx.options.stats)); });
     return r;
   };
   return t;

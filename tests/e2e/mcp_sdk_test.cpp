@@ -121,7 +121,7 @@ void expect_every_tool_works(const json& report) {
   EXPECT_EQ(q["row_count"], 5);
   EXPECT_TRUE(q["truncated"].get<bool>());
   EXPECT_EQ(q["columns"][1]["type"], "numeric(12,2)");
-  EXPECT_TRUE(q["correlation_id"].get<std::string>().starts_with("mcp/"));
+  EXPECT_EQ(q["correlation_id"].get<std::string>().size(), 16u);
   EXPECT_TRUE(calls["explain"]["structured"]["plan"].contains("Plan"));
   EXPECT_EQ(calls["health"]["structured"]["id"], "health");
   EXPECT_EQ(calls["top_queries"]["structured"]["id"], "top_queries");
@@ -160,7 +160,7 @@ TEST_F(McpSdkTest, StdioServesEveryToolRefusesEveryBypassAndCancels) {
   // Cancellation: the backend stops running the statement promptly; the server keeps serving.
   const json& cancel = report["cancel"];
   ASSERT_TRUE(cancel["sawRunning"].get<bool>()) << cancel;
-  EXPECT_TRUE(cancel["applicationName"].get<std::string>().starts_with("mcp/")) << cancel;
+  EXPECT_TRUE(cancel["applicationName"].get<std::string>().starts_with("pgshift/mcp/")) << cancel;
   ASSERT_FALSE(cancel["stoppedAfterMs"].is_null()) << "the backend kept running the statement: " << cancel;
   EXPECT_LT(cancel["stoppedAfterMs"].get<int>(), 1000) << cancel;
   std::printf("stdio: backend stopped %d ms after notifications/cancelled\n", cancel["stoppedAfterMs"].get<int>());
@@ -205,9 +205,10 @@ TEST_F(McpSdkTest, StdioServesEveryToolRefusesEveryBypassAndCancels) {
     EXPECT_EQ(r["surface"], "mcp");
     EXPECT_EQ(r["identity"], "e2e-agent");
     EXPECT_EQ(r["session_id"].get<std::string>().size(), 32u);
-    EXPECT_TRUE(r["correlation_id"].get<std::string>().starts_with("mcp/"));
-    EXPECT_EQ(r["extra"]["client_name"], "pgshift-e2e-stdio");
-    EXPECT_EQ(r["extra"]["client_version"], "7.1.0");
+    EXPECT_EQ(r["correlation_id"].get<std::string>().size(), 16u);
+    EXPECT_EQ(r["extra"]["clientInfo"]["name"], "pgshift-e2e-stdio");
+    EXPECT_EQ(r["extra"]["clientInfo"]["version"], "7.1.0");
+    EXPECT_FALSE(r["extra"]["tool"].get<std::string>().empty());
     if (r["outcome"] == "rejected") ++rejected;
     if (r["outcome"] == "ok" && r["extra"]["tool"] == "query") ++ok_queries;
     expect_no_password(line);
@@ -235,6 +236,10 @@ TEST_F(McpSdkTest, StartupRefusesUnknownConfigKeysAndMissingDatabase) {
   EXPECT_NE(none.err.find("PGSHIFT_DB_URL"), std::string::npos) << none.err;
   CliRun bad_rate = run_pgshift({"mcp", "--db", cluster_->url("canary", "reader"), "--rate", "lots"});
   EXPECT_EQ(bad_rate.exit_code, 2) << bad_rate.all();
+  CliRun superuser = run_pgshift({"mcp", "--db", cluster_->url("canary")});
+  EXPECT_EQ(superuser.exit_code, 2) << superuser.all();
+  EXPECT_NE(superuser.err.find("superuser"), std::string::npos) << superuser.err;
+  expect_no_password(superuser.all());
 }
 
 }  // namespace

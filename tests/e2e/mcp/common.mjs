@@ -98,7 +98,7 @@ export async function callRaw(client, name, args, options) {
 // backend keeps running it.
 export async function cancelLongQuery(client, adminUrl) {
   const sql = 'SELECT count(*) FROM generate_series(1, 2000000000) AS g';
-  const running = "FROM pg_stat_activity WHERE state = 'active' AND application_name LIKE 'mcp/%'";
+  const running = "FROM pg_stat_activity WHERE state = 'active' AND application_name LIKE 'pgshift/mcp/%'";
   const active = () => Number(psql(adminUrl, `SELECT count(*) ${running}`));
   const ac = new AbortController();
   const call = client.callTool({ name: 'query', arguments: { sql } }, undefined, { signal: ac.signal, timeout: 120000 });

@@ -1,6 +1,6 @@
 // The protocol layer of mcp::Server without a database: lifecycle, negotiation, dispatch and
-// the errors of what never reaches a tool. The backend here refuses to be used, so a message
-// that would touch the database fails the test.
+// the errors of what never reaches a tool. The pool here reaches no database, so a message that
+// would touch one fails.
 #include "mcp/server.hpp"
 
 #include <gtest/gtest.h>
@@ -13,22 +13,23 @@ using json = nlohmann::json;
 
 namespace {
 
-class NoDatabase : public Backend {
- public:
-  void with_database(const Caller&, const std::string&, const std::function<void(pg::Connection&)>&) override {
-    ADD_FAILURE() << "the database was used";
-    throw RuntimeError("no database in this test");
+// A pool to a port nobody listens on: a message that needs the database fails the test.
+query::Pool& no_database() {
+  static query::Pool pool(pg::ConnInfo::parse("postgresql://nobody@127.0.0.1:1/none", "test"), {});
+  return pool;
+}
+
+struct Audit {
+  audit::Log log{""};
+  std::vector<audit::Record> records;
+  Audit() {
+    log.set_observer([this](const audit::Record& r) { records.push_back(r); });
   }
-  void with_journal(const Caller& c, const std::string& a, const std::function<void(pg::Connection&)>& f) override {
-    with_database(c, a, f);
-  }
-  void audit(const json& record) override { audits.push_back(record); }
-  std::vector<json> audits;
 };
 
 struct Fixture {
-  NoDatabase backend;
-  Server server{ServerOptions{}, backend};
+  Audit audit;
+  Server server{ServerOptions{}, {no_database(), no_database(), audit.log}};
   Session session{"s1", "", "", ""};
   Caller caller{"alice", ""};
 
@@ -95,10 +96,12 @@ TEST(McpServer, ARejectedStatementIsAToolErrorWithRuleAndPositionAndIsAudited) {
   EXPECT_EQ(error["code"], "rejected");
   EXPECT_EQ(error["rule"], "multiple-statements");
   EXPECT_GT(error["position"].get<int>(), 0);
-  ASSERT_EQ(f.backend.audits.size(), 1u);
-  EXPECT_EQ(f.backend.audits[0]["outcome"], "rejected");
-  EXPECT_EQ(f.backend.audits[0]["identity"], "alice");
-  EXPECT_EQ(f.backend.audits[0]["extra"]["tool"], "query");
+  ASSERT_EQ(f.audit.records.size(), 1u);
+  EXPECT_EQ(f.audit.records[0].outcome, audit::Outcome::rejected);
+  EXPECT_EQ(f.audit.records[0].rule, "multiple-statements");
+  EXPECT_EQ(f.audit.records[0].identity, "alice");
+  EXPECT_EQ(f.audit.records[0].session_id, "s1");
+  EXPECT_EQ(f.audit.records[0].extra["tool"], "query");
   // Arguments are checked before anything runs.
   json bad = f.send(R"({"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"query","arguments":{"sql":1}}})");
   EXPECT_TRUE(bad["result"]["isError"].get<bool>());
@@ -107,10 +110,10 @@ TEST(McpServer, ARejectedStatementIsAToolErrorWithRuleAndPositionAndIsAudited) {
 }
 
 TEST(McpServer, OverTheRateLimitInitializeIsAProtocolErrorWithRetryAfter) {
-  NoDatabase backend;
+  Audit audit;
   ServerOptions options;
   options.rate_per_minute = 1;
-  Server server(options, backend);
+  Server server(options, {no_database(), no_database(), audit.log});
   Session s{"s", "", "", ""};
   Caller c{"bob", ""};
   auto init = jsonrpc::parse(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})");
