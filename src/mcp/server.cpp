@@ -127,17 +127,21 @@ Reply Server::handle(Session& session, const Caller& caller, const jsonrpc::Mess
 
 void Server::cancel(const Session& session, const json& params) {
   if (!params.is_object() || !params.contains("requestId")) return;  // malformed: ignored, as the spec says
-  std::shared_ptr<query::CancelSignal> control;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = running_.find({session.id, request_key(params["requestId"])});
-    if (it == running_.end()) return;  // finished already, or never existed
-    control = it->second;
-  }
   spdlog::info("mcp: session {} cancelled request {}{}", session.id, params["requestId"].dump(),
                params.contains("reason") && params["reason"].is_string()
                    ? ": " + util::redact(params["reason"].get<std::string>())
                    : "");
+  cancel_request(session.id, params["requestId"]);  // unknown or finished: nothing happens
+}
+
+void Server::cancel_request(const std::string& session_id, const json& request_id) {
+  std::shared_ptr<query::CancelSignal> control;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = running_.find({session_id, request_key(request_id)});
+    if (it == running_.end()) return;
+    control = it->second;
+  }
   control->cancel();
 }
 

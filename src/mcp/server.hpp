@@ -90,6 +90,8 @@ class Server {
 
   // Cancels every running call of the session (its client went away or ended it).
   void cancel_session(const std::string& session_id);
+  // Cancels one running request (its HTTP client went away before the answer).
+  void cancel_request(const std::string& session_id, const nlohmann::json& request_id);
 
   const ServerOptions& options() const { return options_; }
 
