@@ -67,11 +67,10 @@ std::optional<Session> HttpTransport::find_session(const http::Request& req, htt
     return std::nullopt;
   }
   const std::string version = req.header("MCP-Protocol-Version");
-  if (!version.empty() && version != it->second.session.protocol_version) {
+  if (!version.empty() && !supported_protocol_version(version)) {
     protocol_error(res, 400, jsonrpc::kInvalidRequest,
-                   fmt::format("Bad Request: MCP-Protocol-Version {} is not this session's ({})",
-                               supported_protocol_version(version) ? version : "'" + version + "'",
-                               it->second.session.protocol_version));
+                   fmt::format("Bad Request: unsupported MCP-Protocol-Version '{}' (this session negotiated {})",
+                               version, it->second.session.protocol_version));
     return std::nullopt;
   }
   it->second.used = std::chrono::steady_clock::now();

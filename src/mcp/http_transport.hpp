@@ -8,7 +8,7 @@
 //           initialize (without MCP-Session-Id): a new session; the answer carries
 //             MCP-Session-Id (128 random bits, hex). Over the rate limit: 429 + Retry-After.
 //           anything else: MCP-Session-Id required (400), unknown, ended or another identity's
-//             (404); MCP-Protocol-Version, when sent, must be the negotiated one (400).
+//             (404); MCP-Protocol-Version, when sent, must be a supported revision (400).
 //           notifications and responses: 202, no body.
 //           requests: 200 application/json with the response; a tools/call whose _meta has a
 //             progressToken gets text/event-stream instead: a progress notification, then the
