@@ -7,13 +7,17 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 
+#include "http/auth.hpp"
 #include "pg/quote.hpp"
 #include "support/canary.hpp"
+#include "support/http_client.hpp"
 #include "support/query_corpus.hpp"
 #include "support/support.hpp"
 #include "util/process.hpp"
@@ -243,3 +247,231 @@ TEST_F(McpSdkTest, StartupRefusesUnknownConfigKeysAndMissingDatabase) {
 }
 
 }  // namespace
+
+// ---- Streamable HTTP ------------------------------------------------------------------------
+
+namespace {
+
+// `pgshift mcp --http 127.0.0.1:0 ...` in the background; its port from its log.
+class McpHttpServer {
+ public:
+  McpHttpServer(const std::string& dir, const std::string& name, std::vector<std::string> args) {
+    log_ = dir + "/" + name + ".log";
+    util::ProcessSpec spec;
+    spec.argv = {PGSHIFT_BINARY, "mcp", "--http", "127.0.0.1:0"};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.output_file = log_;
+    spec.parent_death_signal = SIGTERM;
+    spec.unset_env = {"PGSHIFT_DB_URL"};
+    child_ = util::spawn(spec);
+    std::regex port(R"(port (\d+)\))");
+    bool up = wait_until(
+        [&] {
+          std::smatch m;
+          std::string text = testing_read(log_);
+          if (std::regex_search(text, m, port)) port_ = std::stoi(m[1]);
+          return port_ > 0 || !child_.running();
+        },
+        util::Millis(20'000));
+    if (!up || port_ <= 0) throw std::runtime_error("pgshift mcp --http did not start:\n" + testing_read(log_));
+  }
+  ~McpHttpServer() {
+    child_.signal(SIGTERM);
+    if (!child_.wait_for(util::Millis(10'000))) child_.signal(SIGKILL), child_.wait();
+  }
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mcp"; }
+  std::string log() const { return testing_read(log_); }
+  static std::string testing_read(const std::string& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+
+ private:
+  std::string log_;
+  util::Child child_;
+  int port_ = 0;
+};
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+const Headers kMcpPost = {{"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"}};
+
+HttpResponse mcp_post(int port, const std::string& body, Headers extra = {}) {
+  HttpRequest r;
+  r.method = "POST";
+  r.target = "/mcp";
+  r.headers = kMcpPost;
+  r.headers.insert(r.headers.end(), extra.begin(), extra.end());
+  r.body = body;
+  return http_request(port, r);
+}
+
+const std::string kInitialize =
+    R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},)"
+    R"("clientInfo":{"name":"raw-http","version":"0.9"}}})";
+
+}  // namespace
+
+TEST_F(McpSdkTest, HttpSdkClientConformanceAndEveryStatusRule) {
+  McpHttpServer server(*dir_, "http-none", {"--db", cluster_->url("canary", "reader"), "--rate", "100000/min"});
+
+  // The SDK client over Streamable HTTP.
+  json report = run_script("http.mjs", {{"url", server.url()}, {"admin_url", cluster_->url("canary")}});
+  ASSERT_TRUE(report.contains("calls")) << report.dump().substr(0, 4000) << server.log();
+  EXPECT_EQ(report["protocolVersion"], "2025-11-25");
+  EXPECT_EQ(report["sessionId"].get<std::string>().size(), 32u);
+  expect_every_tool_works(report);
+  EXPECT_EQ(report["rejected"]["error"]["rule"], "denied-function") << report["rejected"];
+  const json& cancel = report["cancel"];
+  ASSERT_TRUE(cancel["sawRunning"].get<bool>()) << cancel;
+  ASSERT_FALSE(cancel["stoppedAfterMs"].is_null()) << cancel;
+  EXPECT_LT(cancel["stoppedAfterMs"].get<int>(), 1000) << cancel;
+  std::printf("http: backend stopped %d ms after notifications/cancelled\n", cancel["stoppedAfterMs"].get<int>());
+  EXPECT_EQ(report["afterCancel"]["structured"]["rows"][0]["answer"], 42);
+  EXPECT_EQ(report["afterDelete"]["status"], 404) << report["afterDelete"];
+
+  // The conformance suite: every scenario that applies to a tools-only server passes, and the
+  // baseline lists exactly those that do not.
+  util::ProcessSpec conformance;
+  conformance.argv = {util::which("node"), std::string(PGSHIFT_SOURCE_DIR) + "/node_modules/.bin/conformance",
+                      "server", "--url", server.url(), "--expected-failures",
+                      std::string(PGSHIFT_SOURCE_DIR) + "/tests/e2e/mcp/conformance-expected-failures.yaml"};
+  conformance.cwd = PGSHIFT_SOURCE_DIR;
+  util::RunResult suite = util::run(conformance, util::Millis(170'000));
+  EXPECT_EQ(suite.exit_code, 0) << suite.out.substr(suite.out.size() > 6000 ? suite.out.size() - 6000 : 0) << suite.err;
+  for (const char* s : {"server-initialize", "ping", "tools-list", "server-sse-multiple-streams",
+                        "dns-rebinding-protection"}) {
+    EXPECT_NE(suite.out.find(std::string("✓ ") + s + ":"), std::string::npos) << s << "\n" << suite.out;
+  }
+
+  // Raw HTTP: each status rule of the transport.
+  const int port = server.port();
+  HttpResponse init = mcp_post(port, kInitialize);
+  ASSERT_EQ(init.status, 200) << init.body;
+  const std::string sid = init.header("mcp-session-id");
+  ASSERT_EQ(sid.size(), 32u);
+  for (char c : sid) EXPECT_TRUE(c >= 0x21 && c <= 0x7e);
+  const Headers session = {{"MCP-Session-Id", sid}, {"MCP-Protocol-Version", "2025-11-25"}};
+  const std::string list = R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})";
+
+  HttpResponse note = mcp_post(port, R"({"jsonrpc":"2.0","method":"notifications/initialized"})", session);
+  EXPECT_EQ(note.status, 202);
+  EXPECT_TRUE(note.body.empty()) << note.body;
+  EXPECT_EQ(mcp_post(port, R"({"jsonrpc":"2.0","id":5,"result":{}})", session).status, 202) << "a response";
+  HttpResponse ok = mcp_post(port, list, session);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_NE(ok.header("content-type").find("application/json"), std::string::npos);
+  EXPECT_EQ(json::parse(ok.body)["result"]["tools"].size(), 8u);
+
+  EXPECT_EQ(mcp_post(port, list).status, 400) << "no MCP-Session-Id";
+  EXPECT_EQ(mcp_post(port, list, {{"MCP-Session-Id", std::string(32, 'a')}}).status, 404) << "unknown session";
+  EXPECT_EQ(mcp_post(port, list, {{"MCP-Session-Id", sid}, {"MCP-Protocol-Version", "1999-01-01"}}).status, 400);
+  HttpResponse batch = mcp_post(port, "[" + list + "]", session);
+  EXPECT_EQ(batch.status, 400);
+  EXPECT_EQ(json::parse(batch.body)["error"]["code"], -32600);
+  EXPECT_EQ(json::parse(mcp_post(port, "{oops", session).body)["error"]["code"], -32700);
+  EXPECT_EQ(mcp_post(port, list, {{"MCP-Session-Id", sid}, {"Origin", "http://evil.example"}}).status, 403);
+  EXPECT_EQ(mcp_post(port, list, {{"MCP-Session-Id", sid}, {"Host", "evil.example"}}).status, 421);
+  HttpRequest only_json{"POST", "/mcp", {{"Content-Type", "application/json"}, {"Accept", "application/json"}, {"MCP-Session-Id", sid}}, list, ""};
+  EXPECT_EQ(http_request(port, only_json).status, 406);
+  HttpResponse get = http_get(port, "/mcp", {{"Accept", "text/event-stream"}, {"MCP-Session-Id", sid}});
+  EXPECT_EQ(get.status, 405);
+
+  // Progress requested: an SSE stream, a progress notification first, then the response.
+  HttpResponse sse = mcp_post(port,
+                              R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"query",)"
+                              R"("arguments":{"sql":"SELECT 1 AS one"},"_meta":{"progressToken":"p1"}}})",
+                              session);
+  EXPECT_EQ(sse.status, 200);
+  EXPECT_NE(sse.header("content-type").find("text/event-stream"), std::string::npos);
+  auto progress_at = sse.body.find("notifications/progress"), result_at = sse.body.find("\"id\":3");
+  EXPECT_NE(progress_at, std::string::npos) << sse.body;
+  EXPECT_NE(result_at, std::string::npos) << sse.body;
+  EXPECT_LT(progress_at, result_at);
+
+  HttpRequest del{"DELETE", "/mcp", session, "", ""};
+  EXPECT_EQ(http_request(port, del).status, 204);
+  EXPECT_EQ(mcp_post(port, list, session).status, 404) << "an ended session";
+  EXPECT_EQ(http_request(port, del).status, 404);
+}
+
+TEST_F(McpSdkTest, HttpTokensRateLimitAndTrustedHeaderAuditJoinPgaudit) {
+  // --auth token, 2 requests a minute: 401 without a token, then 429 once over the rate.
+  const std::string tokens = *dir_ + "/tokens";
+  std::ofstream(tokens) << "ci-agent " << http::sha256_hex("s3cret-token-value") << "\n";
+  {
+    McpHttpServer server(*dir_, "http-token",
+                         {"--db", cluster_->url("canary", "reader"), "--auth", "token", "--tokens", tokens, "--rate", "2/min"});
+    EXPECT_EQ(mcp_post(server.port(), kInitialize).status, 401);
+    EXPECT_EQ(mcp_post(server.port(), kInitialize, {{"Authorization", "Bearer wrong"}}).status, 401);
+    const Headers bearer = {{"Authorization", "Bearer s3cret-token-value"}};
+    EXPECT_EQ(mcp_post(server.port(), kInitialize, bearer).status, 200);
+    EXPECT_EQ(mcp_post(server.port(), kInitialize, bearer).status, 200);
+    HttpResponse limited = mcp_post(server.port(), kInitialize, bearer);
+    EXPECT_EQ(limited.status, 429) << limited.body;
+    EXPECT_GE(std::stoi(limited.header("retry-after").empty() ? "0" : limited.header("retry-after")), 1);
+    EXPECT_EQ(server.log().find("s3cret-token-value"), std::string::npos);
+  }
+
+  // --auth trusted-header: the identity from the proxy's header lands in the audit line, with
+  // the MCP session id and the correlation id; pgaudit's line of the statement carries the same
+  // correlation id in application_name (%a).
+  const std::string audit_log = *dir_ + "/http-audit.jsonl";
+  McpHttpServer server(*dir_, "http-header",
+                       {"--db", cluster_->url("canary", "reader"), "--auth", "trusted-header", "--identity-header",
+                        "X-Test-User", "--trusted-proxy", "127.0.0.1/32", "--audit-log", audit_log});
+  const Headers user = {{"X-Test-User", "alice@example.com"}};
+  EXPECT_EQ(mcp_post(server.port(), kInitialize).status, 401) << "no identity header";
+  HttpResponse init = mcp_post(server.port(), kInitialize, user);
+  ASSERT_EQ(init.status, 200) << init.body;
+  const std::string sid = init.header("mcp-session-id");
+  Headers session = user;
+  session.push_back({"MCP-Session-Id", sid});
+  const std::string marker = "mcp_pgaudit_" + std::to_string(getpid());
+  HttpResponse call = mcp_post(server.port(),
+                               R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"query",)"
+                               R"("arguments":{"sql":"SELECT count(*) AS )" + marker + R"( FROM accounts"}}})",
+                               session);
+  ASSERT_EQ(call.status, 200) << call.body;
+  json structured = json::parse(call.body)["result"]["structuredContent"];
+  const std::string correlation = structured["correlation_id"];
+  ASSERT_EQ(correlation.size(), 16u);
+
+  json line;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::ifstream in(audit_log);
+        std::string text;
+        while (std::getline(in, text)) {
+          json r = json::parse(text);
+          if (r["correlation_id"] == correlation) line = r;
+        }
+        return !line.is_null();
+      },
+      util::Millis(5'000)));
+  EXPECT_EQ(line["surface"], "mcp");
+  EXPECT_EQ(line["identity"], "alice@example.com");
+  EXPECT_EQ(line["session_id"], sid);
+  EXPECT_EQ(line["outcome"], "ok");
+  EXPECT_EQ(line["rows"], 1);
+  EXPECT_EQ(line["extra"]["tool"], "query");
+  EXPECT_EQ(line["extra"]["clientInfo"]["name"], "raw-http");
+  EXPECT_NE(line["statement"].get<std::string>().find(marker), std::string::npos);
+
+  const std::string app = "app=pgshift/mcp/" + correlation;
+  std::string pgaudit_line;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::ifstream in(cluster_->log_file());
+        std::string text;
+        while (std::getline(in, text)) {
+          if (text.find("AUDIT:") != std::string::npos && text.find(marker) != std::string::npos) pgaudit_line = text;
+        }
+        return !pgaudit_line.empty();
+      },
+      util::Millis(5'000)))
+      << "no pgaudit line for the statement in " << cluster_->log_file();
+  EXPECT_NE(pgaudit_line.find(app), std::string::npos) << pgaudit_line;
+  EXPECT_NE(pgaudit_line.find("READ"), std::string::npos) << pgaudit_line;
+}
