@@ -189,6 +189,7 @@ Reply Server::call_tool(Session& session, const Caller& caller, const jsonrpc::M
   audit::Outcome outcome = audit::Outcome::ok;
   std::string sqlstate;
   try {
+    only_known_args(arguments, tool->input_schema);
     result = tool->call(arguments, ctx);
     if (result.is_error) outcome = audit::Outcome::error;
   } catch (const InvalidArguments& e) {

@@ -39,8 +39,7 @@ Tool list_schemas_tool() {
                                              {"comment", nullable("string")}},
                                             {"name", "owner", "relations"}, false)}}}},
       {"schemas"});
-  t.call = [input = t.input_schema](const json& args, ToolContext& ctx) {
-    only_known_args(args, input);
+  t.call = [](const json&, ToolContext& ctx) {
     ToolResult r;
     read_only(ctx, [&](pg::Connection& conn) { r.structured = {{"schemas", catalog::list_schemas(conn)}}; });
     return r;
@@ -60,8 +59,7 @@ Tool list_tables_tool() {
   t.output_schema = object_schema(
       {{"tables", {{"type", "array"}, {"items", table_schema()}}}, {"truncated", {{"type", "boolean"}}}},
       {"tables", "truncated"});
-  t.call = [input = t.input_schema](const json& args, ToolContext& ctx) {
-    only_known_args(args, input);
+  t.call = [](const json& args, ToolContext& ctx) {
     auto schema = string_arg(args, "schema", false);
     ToolResult r;
     read_only(ctx, [&](pg::Connection& conn) {
@@ -132,8 +130,7 @@ Tool describe_table_tool() {
                                   {"size_bytes", {{"type", "integer"}}}},
                                  {"name", "definition"}, false)}}}},
       {"schema", "name", "kind", "columns", "primary_key", "foreign_keys", "referenced_by", "indexes"}, false);
-  t.call = [input = t.input_schema](const json& args, ToolContext& ctx) {
-    only_known_args(args, input);
+  t.call = [](const json& args, ToolContext& ctx) {
     std::string schema = *string_arg(args, "schema", true);
     std::string table = *string_arg(args, "table", true);
     ToolResult r;

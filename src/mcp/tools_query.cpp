@@ -48,8 +48,7 @@ Tool query_tool() {
        {"elapsed_ms", {{"type", "number"}}},
        {"correlation_id", {{"type", "string"}}}},
       {"columns", "rows", "row_count", "truncated", "elapsed_ms"}, false);
-  t.call = [input = t.input_schema](const json& args, ToolContext& ctx) {
-    only_known_args(args, input);
+  t.call = [](const json& args, ToolContext& ctx) {
     std::string sql = *string_arg(args, "sql", true);
     query::Options options = ctx.options.query;
     if (auto limit = integer_arg(args, "limit", 1, options.limit)) options.limit = *limit;
@@ -75,8 +74,7 @@ Tool explain_tool() {
                                    {"elapsed_ms", {{"type", "number"}}},
                                    {"correlation_id", {{"type", "string"}}}},
                                   {"plan"}, false);
-  t.call = [input = t.input_schema](const json& args, ToolContext& ctx) {
-    only_known_args(args, input);
+  t.call = [](const json& args, ToolContext& ctx) {
     std::string sql = *string_arg(args, "sql", true);
     sqlgate::Verdict v = sqlgate::check(sql);
     if (!v.accepted) run_sql(ctx, sql, ctx.options.query);  // audits the rejection, throws Rejected

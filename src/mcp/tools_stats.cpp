@@ -52,8 +52,7 @@ Tool health_tool() {
                   "replication lag, archiver failures) and returns each finding with its severity and what to do.";
   t.input_schema = object_schema(json::object());
   t.output_schema = report_schema();
-  t.call = [input = t.input_schema](const json& args, ToolContext& ctx) {
-    only_known_args(args, input);
+  t.call = [](const json&, ToolContext& ctx) {
     ToolResult r;
     with_lease(ctx, ctx.resources.db, [&](pg::Connection& conn) { r = report_result(stats::health(conn, ctx.options.stats)); });
     return r;
@@ -74,8 +73,7 @@ Tool top_queries_tool() {
       {{"order", {{"enum", {"total_time", "mean_time", "calls"}}, {"description", "Sort order (descending)"}}},
        {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", stats::kTopQueriesMaxLimit}}}});
   t.output_schema = report_schema();
-  t.call = [input = t.input_schema](const json& args, ToolContext& ctx) {
-    only_known_args(args, input);
+  t.call = [](const json& args, ToolContext& ctx) {
     stats::QueryOrder order = stats::QueryOrder::total_time;
     if (auto o = string_arg(args, "order", false)) {
       if (*o != "total_time" && *o != "mean_time" && *o != "calls") {
@@ -101,8 +99,7 @@ Tool migration_status_tool() {
                   "soak clock, last verify, recent journal entries); a no-migration finding when none is recorded.";
   t.input_schema = object_schema(json::object());
   t.output_schema = report_schema();
-  t.call = [input = t.input_schema](const json& args, ToolContext& ctx) {
-    only_known_args(args, input);
+  t.call = [](const json&, ToolContext& ctx) {
     ToolResult r;
     with_lease(ctx, ctx.resources.journal,
                [&](pg::Connection& conn) { r = report_result(stats::migration(conn, ctx.options.stats)); });
