@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   cli::register_verify(app, ctx);
   cli::register_cutover(app, ctx);
   cli::register_query(app, ctx);
+  cli::register_console(app, ctx);
   cli::register_demo(app, ctx);
   cli::register_mcp(app, ctx);
 

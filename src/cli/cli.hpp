@@ -42,6 +42,7 @@ void register_sync(CLI::App& app, Context& ctx);
 void register_query(CLI::App& app, Context& ctx);
 void register_verify(CLI::App& app, Context& ctx);
 void register_cutover(CLI::App& app, Context& ctx);
+void register_console(CLI::App& app, Context& ctx);
 void register_mcp(CLI::App& app, Context& ctx);
 
 // `pgshift check` on a resolved plan: prints the report, returns the exit code (0 or 1).

@@ -118,19 +118,24 @@ DisconnectWatcher::Guard Request::on_disconnect(std::function<void()> fn) const 
   return server_.watcher_->watch(fd, std::move(fn));
 }
 
+void validate(const ServerConfig& config) {
+  validate_base_path(config.base_path);
+  if (config.auth.mode == AuthMode::none && !is_loopback(config.listen.host)) {
+    throw UsageError(fmt::format("--auth none on {}: anyone who can reach that address could read the database; "
+                                 "listen on 127.0.0.1, or use --auth trusted-header or --auth token",
+                                 config.listen.host));
+  }
+  if (config.threads < 2) throw UsageError("http threads must be at least 2");
+  Authenticator check_auth(config.auth);
+  OriginCheck check_origins(config.listen, config.allowed_origins);
+}
+
 Server::Server(ServerConfig config)
-    : config_(std::move(config)),
+    : config_((validate(config), std::move(config))),
       auth_(config_.auth),
       origin_(config_.listen, config_.allowed_origins),
       http_(std::make_unique<httplib::Server>()),
       watcher_(std::make_unique<DisconnectWatcher>()) {
-  validate_base_path(config_.base_path);
-  if (config_.auth.mode == AuthMode::none && !is_loopback(config_.listen.host)) {
-    throw UsageError(fmt::format("--auth none on {}: anyone who can reach that address could read the database; "
-                                 "listen on 127.0.0.1, or use --auth trusted-header or --auth token",
-                                 config_.listen.host));
-  }
-  if (config_.threads < 2) throw UsageError("http threads must be at least 2");
   metrics_.describe(std::string(kRequests), "counter", "HTTP requests by route and status");
   metrics_.describe(std::string(kDuration), "histogram", "HTTP request duration by route, seconds");
 

@@ -81,6 +81,11 @@ struct ServerConfig {
 
 class Server;
 
+// The checks Server's constructor makes, without building one (cli calls it before connecting to
+// the database): auth configuration and tokens file, --auth none off loopback, allowed
+// origins, base path. Throws UsageError.
+void validate(const ServerConfig& config);
+
 // What a handler gets: the raw request plus what the Server established about it.
 class Request {
  public:

@@ -51,7 +51,7 @@ long long result_bytes(const Result& result) {
 }
 
 Result run_audited(Pool& pool, audit::Log& log, const Caller& caller, std::string_view sql, Options options,
-                   CancelSignal* cancel) {
+                   CancelSignal* cancel, const pg::Params& params) {
   const std::string correlation_id = caller.correlation_id.empty() ? audit::new_correlation_id() : caller.correlation_id;
   audit::Record record = base_record(caller, sql, correlation_id);
   const auto start = Clock::now();
@@ -74,7 +74,7 @@ Result run_audited(Pool& pool, audit::Log& log, const Caller& caller, std::strin
     Pool::Lease lease = pool.acquire(caller.identity);
     Attached attached(cancel, lease);
     if (cancel && cancel->cancelled()) throw Cancelled("the statement was cancelled before it started");
-    Result result = run(lease.conn(), sql, options);
+    Result result = run(lease.conn(), sql, params, options);
     record.rows = static_cast<long long>(result.rows.size());
     record.truncated = result.truncated;
     record.bytes = result_bytes(result);

@@ -32,8 +32,9 @@ struct Caller {
   nlohmann::json extra = nlohmann::json::object();  // the record's `extra` (MCP: tool, clientInfo)
 };
 
+// params: values for $1..$n in sql (the table browser's filters); none for user SQL.
 Result run_audited(Pool& pool, audit::Log& log, const Caller& caller, std::string_view sql, Options options,
-                   CancelSignal* cancel = nullptr);
+                   CancelSignal* cancel = nullptr, const pg::Params& params = {});
 
 // Value bytes of a result's rows (the audit record's `bytes`).
 long long result_bytes(const Result& result);

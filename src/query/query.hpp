@@ -107,4 +107,8 @@ class ConnectionLost : public RuntimeError {
 // pg::SqlError (the server refused the statement), UsageError (options out of range).
 Result run(pg::Connection& conn, std::string_view sql, const Options& options = {});
 
+// The same with bound parameters for $1..$n in the text (the console's table browser builds its
+// SELECT from quoted identifiers and binds the filter values). The gate sees the text as written.
+Result run(pg::Connection& conn, std::string_view sql, const pg::Params& params, const Options& options);
+
 }  // namespace pgshift::query

@@ -113,7 +113,9 @@ void settle(Result& out, long long limit, bool bytes_ok) {
 Rejected::Rejected(sqlgate::Verdict verdict)
     : ProblemsFound("rejected: " + verdict.message()), verdict_(std::move(verdict)) {}
 
-Result run(pg::Connection& conn, std::string_view sql, const Options& options) {
+Result run(pg::Connection& conn, std::string_view sql, const Options& options) { return run(conn, sql, {}, options); }
+
+Result run(pg::Connection& conn, std::string_view sql, const pg::Params& params, const Options& options) {
   sqlgate::Verdict verdict = sqlgate::check(sql);
   if (!verdict.accepted) throw Rejected(std::move(verdict));
   validate(options);
@@ -127,7 +129,7 @@ Result run(pg::Connection& conn, std::string_view sql, const Options& options) {
   try {
     ReadOnlyTransaction tx(conn, options);
     if (out.verdict.kind == sqlgate::Kind::query) {
-      conn.exec(std::string(kDeclare) + out.verdict.statement);
+      conn.exec(std::string(kDeclare) + out.verdict.statement, params);
       const long long wanted = options.limit + 1;
       bool first = true;
       while (static_cast<long long>(out.rows.size()) < wanted && bytes_ok) {
@@ -146,7 +148,7 @@ Result run(pg::Connection& conn, std::string_view sql, const Options& options) {
         if (r.rows() < batch) break;  // the cursor is exhausted
       }
     } else {
-      pg::Result r = conn.exec(out.verdict.statement);
+      pg::Result r = conn.exec(out.verdict.statement, params);
       out.columns = columns_of(r);
       bytes_ok = take_rows(r, out, options.limit + 1, bytes, options.max_bytes);
     }

@@ -21,10 +21,10 @@ constexpr NamedQuery kSessions{
     R"sql(
 SELECT pid, usename AS role, datname AS database, application_name, client_addr::text AS client_addr, backend_type,
        state, wait_event_type, wait_event,
-       extract(epoch FROM now() - backend_start)::float8 AS connected_seconds,
-       extract(epoch FROM now() - xact_start)::float8 AS xact_seconds,
-       extract(epoch FROM now() - query_start)::float8 AS query_seconds,
-       extract(epoch FROM now() - state_change)::float8 AS state_seconds,
+       extract(epoch FROM clock_timestamp() - backend_start)::float8 AS connected_seconds,
+       extract(epoch FROM clock_timestamp() - xact_start)::float8 AS xact_seconds,
+       extract(epoch FROM clock_timestamp() - query_start)::float8 AS query_seconds,
+       extract(epoch FROM clock_timestamp() - state_change)::float8 AS state_seconds,
        to_json(pg_blocking_pids(pid)) AS blocked_by,
        left(query, 2000) AS query
   FROM pg_stat_activity
@@ -53,8 +53,8 @@ WITH RECURSIVE edges AS (
 )
 SELECT t.root_pid, t.depth, t.pid, t.blocked_by, a.usename AS role, a.application_name, a.state,
        a.wait_event_type, a.wait_event,
-       extract(epoch FROM now() - a.xact_start)::float8 AS xact_seconds,
-       extract(epoch FROM now() - a.state_change)::float8 AS state_seconds,
+       extract(epoch FROM clock_timestamp() - a.xact_start)::float8 AS xact_seconds,
+       extract(epoch FROM clock_timestamp() - a.state_change)::float8 AS state_seconds,
        left(a.query, 2000) AS query
   FROM tree t LEFT JOIN pg_stat_activity a ON a.pid = t.pid
  ORDER BY t.root_pid, t.path
@@ -66,8 +66,8 @@ constexpr NamedQuery kIdleInTransaction{
     "Sessions that opened a transaction and sit idle: they hold locks and hold back vacuum.",
     R"sql(
 SELECT pid, usename AS role, datname AS database, application_name, client_addr::text AS client_addr, state,
-       extract(epoch FROM now() - state_change)::float8 AS idle_seconds,
-       extract(epoch FROM now() - xact_start)::float8 AS xact_seconds,
+       extract(epoch FROM clock_timestamp() - state_change)::float8 AS idle_seconds,
+       extract(epoch FROM clock_timestamp() - xact_start)::float8 AS xact_seconds,
        age(backend_xmin) AS xmin_age, left(query, 2000) AS last_query
   FROM pg_stat_activity
  WHERE state IN ('idle in transaction', 'idle in transaction (aborted)') AND pid <> pg_backend_pid()
@@ -79,12 +79,12 @@ constexpr NamedQuery kLongRunning{
     "long_running", "Long-running statements", "",
     R"sql(
 SELECT pid, usename AS role, datname AS database, application_name, wait_event_type, wait_event,
-       extract(epoch FROM now() - query_start)::float8 AS query_seconds,
-       extract(epoch FROM now() - xact_start)::float8 AS xact_seconds,
+       extract(epoch FROM clock_timestamp() - query_start)::float8 AS query_seconds,
+       extract(epoch FROM clock_timestamp() - xact_start)::float8 AS xact_seconds,
        left(query, 2000) AS query
   FROM pg_stat_activity
  WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()
-   AND now() - query_start > make_interval(secs => $1::float8)
+   AND clock_timestamp() - query_start > make_interval(secs => $1::float8)
  ORDER BY query_start
  LIMIT 200
 )sql"};

@@ -4,6 +4,7 @@
 #include "stats/checks.hpp"
 #include "stats/diagnostics.hpp"
 #include "stats/inspector.hpp"
+#include "stats/values.hpp"
 
 namespace pgshift::stats {
 namespace {
@@ -25,9 +26,9 @@ WITH a AS (
 SELECT current_setting('archive_mode') AS archive_mode, current_setting('archive_timeout') AS archive_timeout,
        nullif(current_setting('archive_library', true), '') AS archive_library, pg_is_in_recovery() AS in_recovery,
        archived_count, last_archived_wal, last_archived_time AS last_archived_at,
-       extract(epoch FROM now() - last_archived_time)::float8 AS since_last_archived_seconds,
+       extract(epoch FROM clock_timestamp() - last_archived_time)::float8 AS since_last_archived_seconds,
        failed_count, last_failed_wal, last_failed_time AS last_failed_at,
-       extract(epoch FROM now() - last_failed_time)::float8 AS since_last_failed_seconds,
+       extract(epoch FROM clock_timestamp() - last_failed_time)::float8 AS since_last_failed_seconds,
        current_wal,
        CASE WHEN current_wal IS NOT NULL AND last_archived_wal ~ '^[0-9A-F]{24}' AND left(current_wal, 8) = left(last_archived_wal, 8)
             THEN greatest(('x' || substr(current_wal, 9, 8))::bit(32)::bigint * per_log + ('x' || substr(current_wal, 17, 8))::bit(32)::bigint
@@ -62,12 +63,12 @@ Report archiver(pg::Connection& conn, const Options& options) {
   in.fact({"archived_count", "Archived segments", s.archived_count, "count", ""});
   in.fact({"failed_count", "Failed attempts", s.failed_count, "count", ""});
   in.fact({"last_archived_wal", "Last archived", s.last_archived_wal ? nlohmann::json(*s.last_archived_wal) : nullptr, "",
-           row.opt("last_archived_at").value_or("")});
+           iso_timestamp(row.view("last_archived_at"))});
   in.fact({"since_last_archived_seconds", "Since the last archival",
            s.last_archived_seconds ? nlohmann::json(*s.last_archived_seconds) : nullptr, "seconds",
            fmt::format("stale beyond {}", human_seconds(options.archiver_stale_seconds))});
   in.fact({"last_failed_wal", "Last failed", s.last_failed_wal ? nlohmann::json(*s.last_failed_wal) : nullptr, "",
-           row.opt("last_failed_at").value_or("")});
+           iso_timestamp(row.view("last_failed_at"))});
   if (v.finding) in.finding(*v.finding, "archiver");
   return in.finish();
 }

@@ -26,32 +26,45 @@
 //   - Report::findings holds every finding (sections' included), most severe first.
 //
 // Report ids, sections and finding codes (also in README "Diagnostics"):
-//   overview     facts: server_version, uptime_seconds, database_size_bytes, connections,
-//                max_connections, cache_hit_ratio, commits, rollbacks, deadlocks, temp_bytes,
-//                oldest_xact_seconds, xid_age; sections: connections, databases (wraparound),
-//                sequences. Findings: cache-hit-ratio, connections-near-max, deadlocks,
-//                temp-files, long-transaction, xid-wraparound, sequence-exhaustion.
+//   overview     facts: server_version, uptime_seconds, database, database_size_bytes,
+//                max_connections, in_recovery, connections, cache_hit_ratio, commits, rollbacks,
+//                deadlocks, temp_bytes, stats_reset_at, oldest_xact_seconds, xid_age; sections:
+//                connections, databases (wraparound per database), sequences. Findings:
+//                cache-hit-ratio, connections-near-max, deadlocks (info), long-transaction,
+//                xid-wraparound, sequence-exhaustion.
 //   tables       section tables (schema, name separate columns). Findings: dead-tuples,
-//                table-bloat, vacuum-never, analyze-never.
+//                table-bloat.
 //   indexes      sections indexes, unused, duplicate, invalid, missing. Findings: unused-index,
-//                duplicate-index, invalid-index, missing-index, index-bloat.
+//                duplicate-index, invalid-index, missing-index (info).
 //   activity     sections sessions, blocking, idle_in_transaction, long_running. Findings:
-//                blocked-query, idle-in-transaction, long-running-query.
-//   replication  sections standbys, slots, subscriptions, subscription_stats. Findings:
+//                blocked-query, idle-in-transaction, long-running-query, insufficient-privilege
+//                (info: other roles' statements hidden).
+//   replication  sections standbys, slots, subscriptions, subscription_stats (15+). Findings:
 //                replication-lag, slot-inactive, slot-wal-lost, slot-wal-unreserved,
 //                slot-retained-wal, subscription-disabled, subscription-worker-down,
 //                subscription-errors.
-//   archiver     the console's Backups tab (top half); section archiver. Findings:
-//                archive-mode-off (info), archiver-failing (critical), archiver-stale (warning).
+//   archiver     the console's Backups tab (top half); fact verdict (ok/off/failing/stale/idle/
+//                standby), section archiver. Findings: archiver-failing (critical),
+//                archiver-stale (warning), archive-mode-off, archiver-idle, archiver-standby (info).
 //   migration    from schema pgshift (state::Journal readers). Facts: migration_id, phase,
-//                direction, subscription, lag_seconds, lag_bytes, soak_seconds, soak_state,
-//                last_verify; sections: subscription, journal (newest first, Options::
-//                journal_limit rows). Findings: no-migration (info), migration-step-failed,
-//                soak-failed, verify-failed, and the replication findings of its subscription.
-//   health       findings of all the above checks (severity + advice), facts counting them,
-//                section checks: one row per check with its status (ok/info/warning/critical).
+//                direction, source, target (redacted), subscription, lag_seconds (syncing) or
+//                lag_bytes (cut over, reverse slot), soak_state, soak_seconds, last_verify;
+//                sections: subscription (its tables), journal (newest first, at most
+//                Options::journal_limit rows). Findings: no-migration (info, the only content
+//                when nothing is recorded), migration-step-failed, soak-failed, verify-failed,
+//                subscription-disabled, subscription-worker-down, subscription-errors,
+//                slot-inactive.
+//   health       the findings of the checks below from overview, tables, indexes, activity,
+//                replication and archiver; facts critical, warning, info, status; section checks:
+//                one row per check (cache-hit, connections, wraparound, sequences,
+//                long-transactions, bloat, unused-indexes, duplicate-indexes, invalid-indexes,
+//                long-running-queries, blocked-queries, idle-in-transaction, replication,
+//                archiver) with its status ok/info/warning/critical/unknown.
 //   top_queries  section queries from pg_stat_statements; finding pg-stat-statements-missing
-//                (how to enable it) when the extension is not installed in the database.
+//                (how to enable it) when the extension is not installed in the database or
+//                not loaded.
+// Any report may also carry insufficient-privilege, query-timeout, query-failed,
+// unsupported-version or untested-version findings (see above).
 #pragma once
 
 #include <cstdint>

@@ -14,8 +14,8 @@ using detail::NamedQuery;
 
 constexpr NamedQuery kArchiverGauges{"archiver", "Archiver", "", R"sql(
 SELECT archived_count, failed_count,
-       extract(epoch FROM now() - last_archived_time)::float8 AS since_archived_seconds,
-       extract(epoch FROM now() - last_failed_time)::float8 AS since_failed_seconds
+       extract(epoch FROM clock_timestamp() - last_archived_time)::float8 AS since_archived_seconds,
+       extract(epoch FROM clock_timestamp() - last_failed_time)::float8 AS since_failed_seconds
   FROM pg_stat_archiver
 )sql"};
 
@@ -30,7 +30,7 @@ SELECT slot_name, active,
 constexpr NamedQuery kSubscriptionGauges{"subscriptions", "Subscriptions", "", R"sql(
 SELECT DISTINCT ON (s.subname) s.subname,
        pg_wal_lsn_diff(w.received_lsn, w.latest_end_lsn)::float8 AS lag_bytes,
-       extract(epoch FROM now() - w.latest_end_time)::float8 AS lag_seconds
+       extract(epoch FROM clock_timestamp() - w.latest_end_time)::float8 AS lag_seconds
   FROM pg_subscription s JOIN pg_stat_subscription w ON w.subid = s.oid AND w.relid IS NULL
  WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
  ORDER BY s.subname, w.received_lsn IS NULL, w.pid

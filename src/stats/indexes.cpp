@@ -6,6 +6,7 @@
 #include "stats/diagnostics.hpp"
 #include "pg/quote.hpp"
 #include "stats/inspector.hpp"
+#include "stats/values.hpp"
 
 namespace pgshift::stats {
 namespace {
@@ -133,7 +134,7 @@ Report indexes(pg::Connection& conn, const Options& options) {
   std::string since = "the statistics were reset";
   bool standby = false;
   if (auto s = in.query(kStatsSince); s && s->rows() == 1) {
-    if (auto at = s->row(0).opt("stats_reset_at")) since = *at;
+    if (!s->row(0).is_null("stats_reset_at")) since = iso_timestamp(s->row(0).view("stats_reset_at"));
     standby = s->row(0).boolean("in_recovery");
   }
   in.fact({"unused_index_max_scans", "Unused threshold", options.unused_index_max_scans, "count",

@@ -21,6 +21,8 @@ SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2,
 constexpr std::string_view kSavepoint = "SAVEPOINT pgshift_stats";
 constexpr std::string_view kRelease = "RELEASE SAVEPOINT pgshift_stats";
 constexpr std::string_view kRollbackTo = "ROLLBACK TO SAVEPOINT pgshift_stats";
+static_assert(kSavepoint.ends_with(kSavepointName) && kRelease.ends_with(kSavepointName) &&
+              kRollbackTo.ends_with(kSavepointName) && kOwnStatementsPattern.ends_with(kSavepointName));
 
 constexpr std::string_view kInsufficientPrivilege = "42501";
 constexpr std::string_view kQueryCanceled = "57014";
@@ -105,6 +107,13 @@ bool Inspector::guarded(const NamedQuery& q, const std::function<void()>& fn) {
     if (!conn_.is_ok()) throw;
     conn_.exec(kRollbackTo);
     failed(q, e);
+    return false;
+  } catch (const Error& e) {
+    // Not the server's: a reader met data it cannot read (a journal from a newer pgshift).
+    conn_.exec(kRollbackTo);
+    finding({Severity::warning, "query-failed", std::string(q.id), fmt::format("{}: {}", q.title, e.what()),
+             "report this diagnostic's failure"},
+            q.id);
     return false;
   }
   conn_.exec(kRelease);

@@ -35,6 +35,11 @@ struct NamedQuery {
   int min_version = kMinVersion;                         // the query is skipped below this
 };
 
+// The savepoint each query runs under; top_queries leaves its statements out, as they are the
+// diagnostics' own bookkeeping (LIKE pattern below).
+inline constexpr std::string_view kSavepointName = "pgshift_stats";
+inline constexpr std::string_view kOwnStatementsPattern = "%SAVEPOINT pgshift_stats";
+
 // Schemas no diagnostic lists (PostgreSQL-internal, pgshift's journal, CloudNativePG and
 // TimescaleDB internals), as a PostgreSQL regular expression bound as $1 (`nspname !~ $1`).
 inline constexpr std::string_view kInternalSchemas =

@@ -29,7 +29,7 @@ constexpr NamedQuery kSubscriptionRead{"subscription", "Migration replication",
                                        ""};
 
 constexpr NamedQuery kSecondsSince{"soak", "Soak clock", "", R"sql(
-SELECT extract(epoch FROM now() - $1::timestamptz)::float8 AS seconds
+SELECT extract(epoch FROM clock_timestamp() - $1::timestamptz)::float8 AS seconds
 )sql"};
 
 // Who writes where in each phase.
@@ -182,7 +182,8 @@ SoakState soak_state(Inspector& in, const std::vector<state::Event>& events) {
     if (auto r = in.query(kSecondsSince, {last->at}); r && r->rows() == 1) out.seconds = r->row(0).float64("seconds");
   } else if (last->status == EventStatus::passed) {
     out.state = "passed";
-    if (last->detail.contains("for_ms")) out.seconds = last->detail["for_ms"].get<double>() / 1000.0;
+    const nlohmann::json& d = last->detail;
+    if (d.is_object() && d.contains("for_ms") && d["for_ms"].is_number()) out.seconds = d["for_ms"].get<double>() / 1000.0;
   } else {
     out.state = "failed";
   }
@@ -208,12 +209,16 @@ Report migration(pg::Connection& conn, const Options& options) {
                 "pgshift sync start records one in schema pgshift of the target database"});
     return in.finish();
   }
-  std::string subscription = m->plan.value("subscription", std::string("pgshift"));
+  const nlohmann::json plan = m->plan.is_object() ? m->plan : nlohmann::json::object();
+  auto plan_text = [&](const char* key, const char* fallback) {
+    return plan.contains(key) && plan[key].is_string() ? plan[key].get<std::string>() : std::string(fallback);
+  };
+  std::string subscription = plan_text("subscription", "pgshift");
   in.fact({"migration_id", "Migration", m->id, "count", "since " + m->created_at});
   in.fact({"phase", "Phase", state::to_string(m->phase), "", "updated " + m->updated_at});
   in.fact({"direction", "Direction", direction(m->phase), "", ""});
-  in.fact({"source", "Source", m->plan.value("source", std::string()), "", ""});
-  in.fact({"target", "Target", m->plan.value("target", std::string()), "", ""});
+  in.fact({"source", "Source", plan_text("source", ""), "", ""});
+  in.fact({"target", "Target", plan_text("target", ""), "", ""});
   in.fact({"subscription", "Subscription", subscription, "", ""});
   if (m->phase == Phase::syncing || m->phase == Phase::starting || m->phase == Phase::cutting_over) {
     subscription_facts(in, subscription);

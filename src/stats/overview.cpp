@@ -4,6 +4,7 @@
 #include "stats/checks.hpp"
 #include "stats/diagnostics.hpp"
 #include "stats/inspector.hpp"
+#include "stats/values.hpp"
 
 namespace pgshift::stats {
 namespace {
@@ -16,7 +17,7 @@ constexpr NamedQuery kServer{
 SELECT current_setting('server_version') AS server_version,
        current_setting('server_version_num')::int AS server_version_num,
        pg_postmaster_start_time() AS started_at,
-       extract(epoch FROM now() - pg_postmaster_start_time())::float8 AS uptime_seconds,
+       extract(epoch FROM clock_timestamp() - pg_postmaster_start_time())::float8 AS uptime_seconds,
        current_database() AS database,
        pg_database_size(current_database()) AS database_size_bytes,
        current_setting('max_connections')::int AS max_connections,
@@ -28,7 +29,8 @@ constexpr NamedQuery kDatabaseStats{
     "database_stats", "Database statistics",
     "Commits, rollbacks, deadlocks, temporary files and the buffer cache hit ratio since the statistics were reset.",
     R"sql(
-SELECT xact_commit AS commits, xact_rollback AS rollbacks, deadlocks, temp_files, temp_bytes,
+SELECT (SELECT sum(numbackends) FROM pg_stat_database)::bigint AS connections,
+       xact_commit AS commits, xact_rollback AS rollbacks, deadlocks, temp_files, temp_bytes,
        blks_hit + blks_read AS blocks,
        CASE WHEN blks_hit + blks_read > 0 THEN blks_hit::float8 / (blks_hit + blks_read) END AS cache_hit_ratio,
        stats_reset AS stats_reset_at
@@ -40,7 +42,7 @@ constexpr NamedQuery kConnections{
     "Sessions by backend type and state; client backends count against max_connections.",
     R"sql(
 SELECT backend_type, coalesce(state, '') AS state, count(*) AS sessions,
-       max(extract(epoch FROM now() - state_change))::float8 AS longest_in_state_seconds
+       max(extract(epoch FROM clock_timestamp() - state_change))::float8 AS longest_in_state_seconds
   FROM pg_stat_activity
  GROUP BY 1, 2
  ORDER BY backend_type <> 'client backend', count(*) DESC
@@ -52,7 +54,7 @@ constexpr NamedQuery kOldestXact{
     "The longest-open transaction holds back vacuum for every table.",
     R"sql(
 SELECT pid, usename AS role, datname AS database, application_name, state,
-       extract(epoch FROM now() - xact_start)::float8 AS xact_seconds, age(backend_xmin) AS xmin_age
+       extract(epoch FROM clock_timestamp() - xact_start)::float8 AS xact_seconds, age(backend_xmin) AS xmin_age
   FROM pg_stat_activity
  WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()
  ORDER BY xact_start LIMIT 1
@@ -117,10 +119,12 @@ Report overview(pg::Connection& conn, const Options& options) {
   detail::Inspector in(conn, options, "overview", "Overview");
   if (!in.supported()) return in.finish();
 
+  int64_t max_connections = 0;
   if (auto r = in.query(kServer); r && r->rows() == 1) {
     auto row = r->row(0);
+    max_connections = row.int64("max_connections");
     in.fact({"server_version", "PostgreSQL", row.text("server_version"), "", ""});
-    in.fact({"uptime_seconds", "Uptime", row.float64("uptime_seconds"), "seconds", "since " + row.text("started_at")});
+    in.fact({"uptime_seconds", "Uptime", row.float64("uptime_seconds"), "seconds", "since " + iso_timestamp(row.view("started_at"))});
     in.fact({"database", "Database", row.text("database"), "", ""});
     in.fact({"database_size_bytes", "Database size", row.int64("database_size_bytes"), "bytes", ""});
     in.fact({"max_connections", "max_connections", row.int64("max_connections"), "count",
@@ -130,6 +134,9 @@ Report overview(pg::Connection& conn, const Options& options) {
 
   if (auto r = in.query(kDatabaseStats); r && r->rows() == 1) {
     auto row = r->row(0);
+    in.fact({"connections", "Connections", row.int64("connections"), "count",
+             "sessions connected to a database (pg_stat_database.numbackends), this one included"});
+    if (auto c = connections_check(row.int64("connections"), max_connections, options)) in.finding(*c, "connections");
     nlohmann::json ratio = row.is_null("cache_hit_ratio") ? nlohmann::json(nullptr) : nlohmann::json(row.float64("cache_hit_ratio"));
     in.fact({"cache_hit_ratio", "Cache hit ratio", ratio, "ratio", "share of block reads served from shared_buffers; aim for 0.99"});
     in.fact({"commits", "Commits", row.int64("commits"), "count", ""});
@@ -137,7 +144,9 @@ Report overview(pg::Connection& conn, const Options& options) {
     in.fact({"deadlocks", "Deadlocks", row.int64("deadlocks"), "count", ""});
     in.fact({"temp_bytes", "Temporary files written", row.int64("temp_bytes"), "bytes",
              fmt::format("{} files; queries that spill to disk want more work_mem", row.int64("temp_files"))});
-    in.fact({"stats_reset_at", "Statistics since", row.opt("stats_reset_at").value_or(""), "", ""});
+    in.fact({"stats_reset_at", "Statistics since",
+             row.is_null("stats_reset_at") ? nlohmann::json(nullptr) : nlohmann::json(iso_timestamp(row.view("stats_reset_at"))),
+             "", "null: never reset since the cluster was created"});
     if (!row.is_null("cache_hit_ratio")) {
       if (auto f = cache_hit_check(row.float64("cache_hit_ratio"), row.int64("blocks"), options)) in.finding(*f);
     }
@@ -148,18 +157,7 @@ Report overview(pg::Connection& conn, const Options& options) {
     }
   }
 
-  if (auto r = in.section(kConnections)) {
-    int64_t client = 0;
-    for (int i = 0; i < r->rows(); ++i) {
-      if (r->row(i).view("backend_type") == "client backend") client += r->row(i).int64("sessions");
-    }
-    in.fact({"connections", "Client connections", client, "count", "client backends, this one included"});
-    for (const auto& f : in.report().facts) {
-      if (f.id == "max_connections") {
-        if (auto c = connections_check(client, f.value.get<int64_t>(), options)) in.finding(*c, "connections");
-      }
-    }
-  }
+  in.section(kConnections);
 
   if (auto r = in.query(kOldestXact)) {
     if (r->rows() == 1) {

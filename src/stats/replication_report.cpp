@@ -58,8 +58,8 @@ constexpr NamedQuery kSubscriptions{
 SELECT s.subname AS subscription, s.subenabled AS enabled, s.subslotname AS slot, w.pid,
        w.relid::regclass::text AS relation, w.received_lsn, w.latest_end_lsn,
        pg_wal_lsn_diff(w.received_lsn, w.latest_end_lsn)::bigint AS lag_bytes,
-       extract(epoch FROM now() - w.last_msg_receipt_time)::float8 AS last_message_seconds,
-       extract(epoch FROM now() - w.latest_end_time)::float8 AS lag_seconds
+       extract(epoch FROM clock_timestamp() - w.last_msg_receipt_time)::float8 AS last_message_seconds,
+       extract(epoch FROM clock_timestamp() - w.latest_end_time)::float8 AS lag_seconds
   FROM pg_subscription s
   LEFT JOIN pg_stat_subscription w ON w.subid = s.oid
  WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())

@@ -56,7 +56,7 @@ SELECT schemaname AS schema, relname AS name,
          AS bloat_ratio
   FROM e
  ORDER BY pg_total_relation_size(relid) DESC, schemaname, relname
- LIMIT 2000
+ LIMIT $2
 )sql"};
 
 constexpr NamedQuery kTableCount{"tables", "Tables", "", R"sql(
@@ -74,7 +74,7 @@ Report tables(pg::Connection& conn, const Options& options) {
     in.fact({"table_count", "Tables", count, "count",
              count > kTableLimit ? fmt::format("the {} largest are listed", kTableLimit) : ""});
   }
-  auto r = in.section(kTables, schemas);
+  auto r = in.section(kTables, {detail::kInternalSchemas, kTableLimit});
   if (!r) return in.finish();
   int64_t total = 0, dead = 0;
   for (int i = 0; i < r->rows(); ++i) {

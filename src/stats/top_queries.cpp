@@ -20,7 +20,8 @@ SELECT e.extversion AS version, n.nspname AS schema
 )sql"};
 
 // {schema} is the extension's schema, quoted; {order} one of the fixed ORDER BY columns below.
-// Rows are this database's statements; other roles' texts need pg_read_all_stats.
+// Rows are this database's statements but the diagnostics' savepoints ($2); other roles' texts
+// need pg_read_all_stats.
 constexpr std::string_view kQueriesSql = R"sql(
 SELECT s.queryid::text AS queryid, left(s.query, 4000) AS query, s.calls,
        (s.total_exec_time / 1000)::float8 AS total_seconds, (s.mean_exec_time / 1000)::float8 AS mean_seconds,
@@ -31,7 +32,7 @@ SELECT s.queryid::text AS queryid, left(s.query, 4000) AS query, s.calls,
        r.rolname AS role
   FROM {schema}.pg_stat_statements s
   LEFT JOIN pg_roles r ON r.oid = s.userid
- WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND s.query NOT LIKE $2
  ORDER BY {order} DESC, s.queryid
  LIMIT $1
 )sql";
@@ -87,7 +88,7 @@ Report top_queries(pg::Connection& conn, QueryOrder order, int limit, const Opti
                "The statements of this database that took most time (or ran most often) since pg_stat_statements was "
                "reset; time_share_ratio is each one's share of all statement time.",
                sql, "pg_read_all_stats (part of pg_monitor) to see other roles' statements"};
-  auto r = in.section(q, {limit});
+  auto r = in.section(q, {limit, detail::kOwnStatementsPattern});
   if (!r) {
     // Installed but not preloaded: the view raises "must be loaded via shared_preload_libraries".
     Section* s = in.find_section("queries");

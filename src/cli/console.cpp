@@ -1,0 +1,68 @@
+// `pgshift console`: the read-only web console. Checks the flags and the role, then serves until
+// SIGINT/SIGTERM (stop accepting, finish or cancel running statements, close, exit 0).
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "cli/cli.hpp"
+#include "cli/server_flags.hpp"
+#include "console/server.hpp"
+#include "query/role_guard.hpp"
+#include "util/redact.hpp"
+
+namespace pgshift::cli {
+namespace {
+
+int run_console(CLI::App* cmd, ServerFlags& flags) {
+  apply_config_file(cmd, flags);
+  http::ServerConfig config = server_config(flags, "console");
+  pg::ConnInfo info = server_database(flags);
+  std::optional<pg::ConnInfo> journal;
+  if (!flags.journal.empty()) journal = pg::ConnInfo::parse(flags.journal, "--journal");
+  audit::Log log(flags.audit_log);
+
+  {
+    pg::Connection conn = pg::Connection::open(info, "db");
+    config.per_request_warning = query::guard_role(conn, flags.allow_privileged_role);
+    if (!config.per_request_warning.empty()) spdlog::warn("console: {}", config.per_request_warning);
+  }
+  query::Pool pool(info, pool_options(flags));
+  std::unique_ptr<query::Pool> journal_pool;
+  if (journal) {
+    query::PoolOptions jo = pool_options(flags);
+    jo.max_connections = 1;
+    jo.per_identity = 1;
+    journal_pool = std::make_unique<query::Pool>(*journal, jo);
+  }
+  console::ConsoleOptions options;
+  options.row_limit = flags.row_limit;
+  options.timeout = util::parse_duration(flags.timeout, "--timeout");
+  options.database_label = info.redacted();
+  options.journal_pool = journal_pool.get();
+
+  http::Server server(config);
+  auto routes = console::install(server, pool, log, options);
+  server.bind();
+  std::fprintf(stderr, "pgshift console: listening on %s/ (auth %s, database %s%s)\n", server.url().c_str(),
+               flags.auth.c_str(), info.redacted().c_str(),
+               flags.audit_log.empty() ? ", no audit log" : (", audit log " + flags.audit_log).c_str());
+  std::fflush(stderr);
+  server.run();
+  pool.close();
+  return 0;
+}
+
+}  // namespace
+
+void register_console(CLI::App& app, Context& ctx) {
+  auto flags = std::make_shared<ServerFlags>();
+  CLI::App* cmd = app.add_subcommand("console", "Serve the read-only web console (overview, tables, SQL, ...)");
+  add_server_flags(cmd, *flags);
+  cmd->callback([flags, cmd, &ctx] {
+    ctx.prepare("console");
+    ctx.exit_code = run_console(cmd, *flags);
+  });
+}
+
+}  // namespace pgshift::cli

@@ -1,0 +1,433 @@
+// The console's routes; see console/server.hpp.
+#include "console/server.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "console/pages.hpp"
+#include "console/table_browser.hpp"
+#include "pg/error.hpp"
+#include "query/audited_run.hpp"
+#include "query/format.hpp"
+#include "util/redact.hpp"
+#include "util/utf8.hpp"
+
+namespace pgshift::console {
+namespace {
+
+using json = nlohmann::json;
+using http::Method;
+
+constexpr std::string_view kSessionCookie = "pgshift_session";
+constexpr const char* kHtml = "text/html; charset=utf-8";
+
+using Diagnostic = std::function<stats::Report(pg::Connection&, const stats::Options&)>;
+
+struct Tab {
+  std::string id;    // active_tab and the /api/<id> name
+  std::string path;  // page path
+  Diagnostic run;
+};
+
+// The statement could not run as asked: what the client gets.
+struct Failure {
+  int status = 500;
+  json body;
+  int retry_after = 0;
+};
+
+class Console {
+ public:
+  Console(http::Server& server, query::Pool& pool, audit::Log& log, const ConsoleOptions& options)
+      : server_(server), pool_(pool), log_(log), options_(options) {}
+
+  void install();
+
+ private:
+  PageContext context(const http::Request& req, const std::string& tab) const {
+    return PageContext{server_.config().base_path, req.identity, tab, options_.database_label};
+  }
+  std::string session(const http::Request& req, httplib::Response& res) const;
+  query::Caller caller(const http::Request& req, httplib::Response& res) const;
+  json report(const Tab& tab, const http::Request& req);
+  json browse(const http::Request& req, httplib::Response& res);
+  void sql(const http::Request& req, httplib::Response& res);
+  Failure failure(std::exception_ptr error, const std::string& correlation_id) const;
+  void send_failure_json(httplib::Response& res, const Failure& f) const;
+  void send_failure_page(const http::Request& req, httplib::Response& res, const std::string& tab,
+                         const Failure& f) const;
+  void install_metrics();
+
+  http::Server& server_;
+  query::Pool& pool_;
+  audit::Log& log_;
+  const ConsoleOptions& options_;
+  std::vector<Tab> tabs_;
+};
+
+std::string cookie_value(const std::string& header, std::string_view name) {
+  size_t pos = 0;
+  while (pos < header.size()) {
+    size_t end = header.find(';', pos);
+    if (end == std::string::npos) end = header.size();
+    std::string part = header.substr(pos, end - pos);
+    part.erase(0, part.find_first_not_of(' '));
+    if (part.size() > name.size() && part.compare(0, name.size(), name) == 0 && part[name.size()] == '=') {
+      return part.substr(name.size() + 1);
+    }
+    pos = end + 1;
+  }
+  return "";
+}
+
+bool is_session_id(const std::string& s) {
+  return s.size() == 32 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+json result_body(const query::Result& r, const std::string& correlation_id) {
+  json columns = json::array();
+  for (const auto& c : r.columns) columns.push_back({{"name", util::sanitize_utf8(c.name)}, {"type", c.type_name}});
+  json rows = json::array();
+  for (const auto& row : r.rows) {
+    json out = json::array();
+    for (const auto& v : row) out.push_back(v ? json(util::sanitize_utf8(*v)) : json());
+    rows.push_back(std::move(out));
+  }
+  const char* by = r.truncated_by == query::Truncation::limit ? "limit"
+                   : r.truncated_by == query::Truncation::bytes ? "bytes"
+                                                                : nullptr;
+  return {{"columns", columns},
+          {"rows", rows},
+          {"truncated", r.truncated},
+          {"truncated_by", by ? json(by) : json()},
+          {"limit", r.limit},
+          {"row_count", r.rows.size()},
+          {"elapsed_ms", r.elapsed.count()},
+          {"kind", sqlgate::kind_name(r.verdict.kind)},
+          {"fingerprint", r.verdict.fingerprint},
+          {"correlation_id", correlation_id}};
+}
+
+}  // namespace
+
+std::string Console::session(const http::Request& req, httplib::Response& res) const {
+  std::string id = cookie_value(req.header("Cookie"), kSessionCookie);
+  if (is_session_id(id)) return id;
+  id = audit::new_session_id();
+  std::string path = server_.config().base_path.empty() ? "/" : server_.config().base_path;
+  res.set_header("Set-Cookie", fmt::format("{}={}; Path={}; HttpOnly; SameSite=Strict", kSessionCookie, id, path));
+  return id;
+}
+
+query::Caller Console::caller(const http::Request& req, httplib::Response& res) const {
+  query::Caller who;
+  who.surface = "console";
+  who.identity = req.identity;
+  who.client_address = req.peer;
+  who.session_id = session(req, res);
+  who.correlation_id = audit::new_correlation_id();
+  who.extra = {{"route", req.route}};
+  res.set_header("X-Pgshift-Correlation-Id", who.correlation_id);
+  return who;
+}
+
+Failure Console::failure(std::exception_ptr error, const std::string& correlation_id) const {
+  Failure f;
+  auto with_id = [&](json e) {
+    if (!correlation_id.empty()) e["correlation_id"] = correlation_id;
+    return json{{"error", e}};
+  };
+  try {
+    std::rethrow_exception(error);
+  } catch (const query::Rejected& e) {
+    const auto& v = e.verdict();
+    f.status = 400;
+    f.body = with_id({{"rule", sqlgate::rule_name(v.rule)}, {"message", util::redact(v.reason)}, {"position", v.position}});
+  } catch (const BadParameter& e) {
+    f.status = 400;
+    f.body = with_id({{"parameter", e.parameter()}, {"message", e.what()}});
+  } catch (const UnknownTable& e) {
+    f.status = 404;
+    f.body = with_id({{"message", e.what()}});
+  } catch (const query::Timeout& e) {
+    f.status = 408;
+    f.body = with_id({{"message", util::redact(e.what())}});
+  } catch (const query::Cancelled& e) {
+    f.status = 408;
+    f.body = with_id({{"message", util::redact(e.what())}});
+  } catch (const query::PoolBusy& e) {
+    f.status = 503;
+    f.retry_after = e.retry_after_seconds();
+    f.body = with_id({{"message", e.what()}});
+  } catch (const pg::ConnectError& e) {
+    f.status = 503;
+    f.retry_after = 5;
+    f.body = with_id({{"message", util::redact(e.what())}});
+  } catch (const query::ConnectionLost& e) {
+    f.status = 503;
+    f.retry_after = 1;
+    f.body = with_id({{"message", util::redact(e.what())}});
+  } catch (const pg::SqlError& e) {
+    f.status = 422;
+    json err = {{"sqlstate", e.sqlstate()}, {"message", util::redact(e.server_message())}};
+    if (!e.detail().empty()) err["detail"] = util::redact(e.detail());
+    if (!e.hint().empty()) err["hint"] = util::redact(e.hint());
+    f.body = with_id(err);
+  } catch (const UsageError& e) {
+    f.status = 400;
+    f.body = with_id({{"message", util::redact(e.what())}});
+  } catch (const std::exception& e) {
+    spdlog::error("console: {}", util::redact(e.what()));
+    f.status = 500;
+    f.body = with_id({{"message", "internal error (see the server log)"}});
+  }
+  return f;
+}
+
+void Console::send_failure_json(httplib::Response& res, const Failure& f) const {
+  if (f.retry_after > 0) res.set_header("Retry-After", std::to_string(f.retry_after));
+  http::send_json(res, f.status, f.body);
+}
+
+void Console::send_failure_page(const http::Request& req, httplib::Response& res, const std::string& tab,
+                                const Failure& f) const {
+  if (f.retry_after > 0) res.set_header("Retry-After", std::to_string(f.retry_after));
+  res.status = f.status;
+  std::string message = f.body["error"].value("message", std::string("error"));
+  res.set_content(render_error_page(context(req, tab), f.status, message), kHtml);
+}
+
+json Console::report(const Tab& tab, const http::Request& req) {
+  query::Pool& pool = (tab.id == "migration" && options_.journal_pool) ? *options_.journal_pool : pool_;
+  json out;
+  {
+    query::Pool::Lease lease = pool.acquire(req.identity);
+    out = tab.run(lease.conn(), options_.stats).to_json();
+  }
+  if (tab.id == "backups") {
+    if (options_.backup_inventory) {
+      json inventory = options_.backup_inventory();
+      if (inventory.is_object()) out["sections"].push_back(inventory);
+      out["backup_source"] = true;
+    } else {
+      out["backup_source"] = false;
+      out["backup_source_message"] = "no backup source configured";
+    }
+  }
+  return out;
+}
+
+json Console::browse(const http::Request& req, httplib::Response& res) {
+  const std::string schema = req.match(1), table = req.match(2);
+  TableShape shape;
+  {
+    query::Pool::Lease lease = pool_.acquire(req.identity);
+    shape = read_shape(lease.conn(), schema, table);
+  }
+  BrowseRequest br;
+  if (req.has_param("sort") && !req.param("sort").empty()) br.sort = req.param("sort");
+  if (req.has_param("dir") ) br.dir = req.param("dir");
+  if (req.has_param("page") && !req.param("page").empty()) br.page = req.param("page");
+  br.filters = req.params("f");
+  if (req.has_param("fc") && !req.param("fc").empty()) br.form_filter = Filter{req.param("fc"), req.param("fo"), req.param("fv")};
+  BrowseQuery q = build_query(shape, br, options_.page_size);
+
+  query::Caller who = caller(req, res);
+  json filters = json::array();
+  for (const auto& f : q.filters) filters.push_back({{"column", f.column}, {"op", f.op}, {"value", f.value}});
+  who.extra["table"] = schema + "." + table;
+  who.extra["filters"] = filters;
+  query::Options o;
+  o.limit = options_.page_size;
+  o.timeout = options_.timeout;
+  pg::Params params(q.params.begin(), q.params.end());
+  query::CancelSignal cancel;
+  auto guard = req.on_disconnect([&cancel] { cancel.cancel(); });
+  query::Result r;
+  try {
+    r = query::run_audited(pool_, log_, who, q.sql, o, &cancel, params);
+  } catch (const pg::SqlError& e) {
+    // A filter value the column's type does not accept, or an operator the type lacks.
+    const std::string& s = e.sqlstate();
+    if (!q.filters.empty() && (s.starts_with("22") || s == "42883" || s == "42804" || s == "42725")) {
+      throw BadParameter("f", util::redact(e.server_message()));
+    }
+    throw;
+  }
+  json columns = json::array();
+  for (const auto& c : shape.columns) columns.push_back({{"name", c.name}, {"type", c.type}, {"primary_key", c.primary_key}});
+  json rows = result_body(r, who.correlation_id)["rows"];
+  return {{"schema", schema},
+          {"table", table},
+          {"columns", columns},
+          {"rows", rows},
+          {"page", q.page},
+          {"page_size", options_.page_size},
+          {"has_next", r.truncated},
+          {"keyset", q.keyset},
+          {"sort", q.sort_column ? json{{"column", *q.sort_column}, {"dir", q.dir}} : json()},
+          {"filters", filters},
+          {"elapsed_ms", r.elapsed.count()},
+          {"correlation_id", who.correlation_id}};
+}
+
+void Console::sql(const http::Request& req, httplib::Response& res) {
+  json body = json::parse(req.raw.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("sql") || !body["sql"].is_string()) {
+    http::send_error(res, 400, "the body must be JSON: {\"sql\": \"...\", \"limit\": n}");
+    return;
+  }
+  std::optional<query::Format> format;
+  if (req.has_param("format")) {
+    const std::string f = req.param("format");
+    if (f != "csv" && f != "json" && f != "markdown") {
+      http::send_json(res, 400, {{"error", {{"parameter", "format"}, {"message", "format: csv, json or markdown"}}}});
+      return;
+    }
+    format = query::parse_format(f, "format");
+  }
+  query::Options o;
+  o.timeout = options_.timeout;
+  o.limit = options_.row_limit;
+  if (body.contains("limit") && !body["limit"].is_null()) {
+    if (!body["limit"].is_number_integer() || body["limit"].get<long long>() < 1) {
+      http::send_json(res, 400, {{"error", {{"parameter", "limit"}, {"message", "limit: a positive integer"}}}});
+      return;
+    }
+    o.limit = std::min(body["limit"].get<long long>(), options_.row_limit);
+  }
+  query::Caller who = caller(req, res);
+  if (format) who.extra["format"] = req.param("format");
+  query::CancelSignal cancel;
+  auto guard = req.on_disconnect([&cancel] { cancel.cancel(); });
+  try {
+    query::Result r = query::run_audited(pool_, log_, who, body["sql"].get<std::string>(), o, &cancel);
+    if (!format) {
+      http::send_json(res, 200, result_body(r, who.correlation_id));
+      return;
+    }
+    static const std::map<query::Format, std::pair<const char*, const char*>> kTypes = {
+        {query::Format::csv, {"text/csv; charset=utf-8", "csv"}},
+        {query::Format::json, {"application/json; charset=utf-8", "json"}},
+        {query::Format::markdown, {"text/markdown; charset=utf-8", "md"}}};
+    const auto& [type, ext] = kTypes.at(*format);
+    res.set_header("Content-Disposition", fmt::format("attachment; filename=\"pgshift-{}.{}\"", who.correlation_id, ext));
+    res.set_content(query::render(r, *format), type);
+  } catch (...) {
+    send_failure_json(res, failure(std::current_exception(), who.correlation_id));
+  }
+}
+
+void Console::install_metrics() {
+  http::Metrics& m = server_.metrics();
+  m.describe("pgshift_statements_total", "counter", "Statements run for users, by outcome and gate rule");
+  log_.set_observer([&m](const audit::Record& r) {
+    m.add("pgshift_statements_total", {{"outcome", audit::outcome_name(r.outcome)}, {"rule", r.rule}});
+  });
+  m.add_collector([this] {
+    std::vector<http::Sample> out = {
+        {"pgshift_pool_connections_in_use", "Pooled database connections serving a request", "gauge", {},
+         static_cast<double>(pool_.in_use())},
+        {"pgshift_pool_connections_open", "Pooled database connections open", "gauge", {},
+         static_cast<double>(pool_.open())},
+        {"pgshift_pool_waiting", "Requests waiting for a pooled connection", "gauge", {},
+         static_cast<double>(pool_.waiting())},
+        {"pgshift_pool_connections_max", "--max-connections", "gauge", {},
+         static_cast<double>(pool_.options().max_connections)}};
+    stats::Options quick = options_.stats;
+    quick.statement_timeout = util::Millis(1'000);
+    try {
+      query::Pool::Lease lease = pool_.acquire("metrics", util::Millis(1'000));
+      for (auto& g : stats::gauges(lease.conn(), quick)) {
+        out.push_back({g.name, g.help, g.type, http::Labels(g.labels.begin(), g.labels.end()), g.value});
+      }
+    } catch (const query::PoolBusy&) {
+      // every connection busy: the database answers, its gauges wait for the next scrape
+    } catch (const std::exception& e) {
+      spdlog::debug("metrics: database gauges: {}", util::redact(e.what()));
+      out.push_back({"pgshift_pg_up", "1 when the database answers", "gauge", {}, 0});
+    }
+    return out;
+  });
+  server_.set_readiness([this] {
+    try {
+      query::Pool::Lease lease = pool_.acquire("readyz", util::Millis(1'000));
+      lease.conn().exec("SELECT 1");
+      return true;
+    } catch (const query::PoolBusy&) {
+      return true;  // busy is not down
+    }
+  });
+  server_.on_shutdown_deadline([this] { pool_.cancel_all(); });
+}
+
+void Console::install() {
+  tabs_ = {{"overview", "/", [](pg::Connection& c, const stats::Options& o) { return stats::overview(c, o); }},
+           {"tables", "/tables", [](pg::Connection& c, const stats::Options& o) { return stats::tables(c, o); }},
+           {"indexes", "/indexes", [](pg::Connection& c, const stats::Options& o) { return stats::indexes(c, o); }},
+           {"activity", "/activity", [](pg::Connection& c, const stats::Options& o) { return stats::activity(c, o); }},
+           {"replication", "/replication",
+            [](pg::Connection& c, const stats::Options& o) { return stats::replication(c, o); }},
+           {"backups", "/backups", [](pg::Connection& c, const stats::Options& o) { return stats::archiver(c, o); }},
+           {"migration", "/migration",
+            [](pg::Connection& c, const stats::Options& o) { return stats::migration(c, o); }}};
+  for (const Tab& tab : tabs_) {
+    server_.route(Method::get, "/api/" + tab.id, "api_" + tab.id, [this, &tab](const http::Request& req, httplib::Response& res) {
+      try {
+        http::send_json(res, 200, report(tab, req));
+      } catch (...) {
+        send_failure_json(res, failure(std::current_exception(), ""));
+      }
+    });
+    server_.route(Method::get, tab.path, "page_" + tab.id, [this, &tab](const http::Request& req, httplib::Response& res) {
+      session(req, res);
+      try {
+        res.set_content(render_report_page(context(req, tab.id), report(tab, req)), kHtml);
+      } catch (...) {
+        send_failure_page(req, res, tab.id, failure(std::current_exception(), ""));
+      }
+    });
+  }
+  const std::string table_path = "/tables/([^/]+)/([^/]+)";
+  server_.route(Method::get, "/api" + table_path, "api_table_browser", [this](const http::Request& req, httplib::Response& res) {
+    try {
+      http::send_json(res, 200, browse(req, res));
+    } catch (...) {
+      send_failure_json(res, failure(std::current_exception(), res.get_header_value("X-Pgshift-Correlation-Id")));
+    }
+  });
+  server_.route(Method::get, table_path, "page_table_browser", [this](const http::Request& req, httplib::Response& res) {
+    try {
+      res.set_content(render_table_browser(context(req, "tables"), browse(req, res)), kHtml);
+    } catch (...) {
+      send_failure_page(req, res, "tables", failure(std::current_exception(), ""));
+    }
+  });
+  server_.route(Method::get, "/sql", "page_sql", [this](const http::Request& req, httplib::Response& res) {
+    session(req, res);
+    res.set_content(render_sql_page(context(req, "sql")), kHtml);
+  });
+  server_.route(Method::post, "/api/sql", "api_sql", [this](const http::Request& req, httplib::Response& res) {
+    sql(req, res);
+  });
+  http::RouteOptions assets;
+  assets.cacheable = true;
+  server_.route(Method::get, "/assets/([A-Za-z0-9._-]+)", "assets", [](const http::Request& req, httplib::Response& res) {
+    const Asset* a = find_asset(req.match(1));
+    if (!a) {
+      http::send_error(res, 404, "no such asset");
+      return;
+    }
+    res.set_content(std::string(a->body), std::string(a->content_type));
+  }, assets);
+  install_metrics();
+}
+
+std::shared_ptr<void> install(http::Server& server, query::Pool& pool, audit::Log& log,
+                              const ConsoleOptions& options) {
+  auto console = std::make_shared<Console>(server, pool, log, options);
+  console->install();
+  return console;
+}
+
+}  // namespace pgshift::console

@@ -1,0 +1,54 @@
+// The console's routes on an http::Server: the pages and their JSON under /api/, wired to the
+// shared rooms. install() registers, under the server's base path:
+//
+//   pages  GET /  /tables  /tables/{schema}/{name}  /indexes  /activity  /replication  /backups
+//              /sql  /migration  /assets/{file}
+//   API    GET /api/overview  /api/tables  /api/tables/{schema}/{name}  /api/indexes
+//              /api/activity  /api/replication  /api/backups  /api/migration
+//          POST /api/sql  {"sql": "...", "limit": n}  (?format=csv|json|markdown: a download)
+//
+// Every tab's data is a stats diagnostic run on a pooled connection; every statement a user
+// writes or the table browser builds goes through query::run_audited (gate, READ ONLY engine,
+// audit line, application_name = pgshift/console/<correlation id>). Status codes: 400 gate
+// rejection ({"error": {rule, message, position}}) or bad parameter (naming it), 404 unknown
+// table, 408 timeout, 422 SQL error (sqlstate), 503 + Retry-After when the pool is busy or the
+// database is unreachable. A client that disconnects cancels its running statement.
+// Metrics added: pgshift_statements_total{outcome,rule}, pgshift_pool_connections_{in_use,open},
+// pgshift_pool_waiting, and the database gauges of stats::gauges() at scrape time.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "audit/audit.hpp"
+#include "http/server.hpp"
+#include "query/pool.hpp"
+#include "stats/diagnostics.hpp"
+#include "util/duration.hpp"
+
+namespace pgshift::console {
+
+// The Backups tab's base-backup inventory, injected by cli (the backup room's inventory): a
+// stats::Report section in its JSON form (id "base_backups"). Unset: "no backup source
+// configured".
+using BackupInventory = std::function<nlohmann::json()>;
+
+struct ConsoleOptions {
+  long long row_limit = 1000;            // SQL tab: most rows a statement returns (limit is capped)
+  util::Millis timeout{5'000};           // statement timeout
+  long long page_size = 50;              // table browser rows per page
+  std::string database_label;            // redacted endpoint shown in the page header
+  BackupInventory backup_inventory;
+  query::Pool* journal_pool = nullptr;   // --journal: the migration's target; null: the main pool
+  stats::Options stats;
+};
+
+// Registers the routes. Keep the returned handle (the routes' state) while the server runs;
+// pool, log and options must outlive it too.
+[[nodiscard]] std::shared_ptr<void> install(http::Server& server, query::Pool& pool, audit::Log& log,
+                                            const ConsoleOptions& options);
+
+}  // namespace pgshift::console

@@ -1,0 +1,211 @@
+// `pgshift console` in operation: the audit line of a statement and its correlation id in the
+// PostgreSQL log (%a), /metrics in the Prometheus text format, a 5M-row SELECT * (first page,
+// truncated, bounded memory), a client that disconnects mid-query (its backend is cancelled), and
+// SIGTERM (running statements cancelled after the grace period, exit 0).
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "console_fixture.hpp"
+
+using namespace pgshift;
+using namespace pgshift::testing;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kLongQuery = "SELECT count(*) FROM generate_series(1, 4000000000)";
+
+class ConsoleOpsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cluster_ = start_cluster("console-ops", {{"log_statement", "'all'"}}).release();
+    cluster_->create_database("app");
+    pg::Connection admin = connect(*cluster_, "app");
+    run_sql(admin, kConsoleSchema);
+    run_sql(admin, "CREATE UNLOGGED TABLE big AS SELECT g AS id, md5(g::text) AS label FROM generate_series(1, 5000000) g");
+    audit_ = new std::string(fmt::format("/tmp/pgshift-console-ops-audit-{}.jsonl", getpid()));
+    server_ = new ServerProcess(ServerProcess::start({"console", "--db", reader_url(*cluster_), "--listen",
+                                                      "127.0.0.1:0", "--audit-log", *audit_, "--timeout", "60s"}));
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    std::remove(audit_->c_str());
+    delete audit_;
+    delete cluster_;
+  }
+  static std::vector<json> audit_lines() {
+    std::vector<json> out;
+    std::stringstream in(read_text_file(*audit_));
+    for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
+    return out;
+  }
+  static int active_console_backends(pg::Connection& admin) {
+    return static_cast<int>(admin.exec("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
+                                       "'pgshift/console/%' AND state = 'active'")
+                                .scalar_int64());
+  }
+  static long long peak_rss_kb(int pid) {
+    std::stringstream in(read_text_file(fmt::format("/proc/{}/status", pid)));
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with("VmHWM:")) return std::stoll(line.substr(6));
+    }
+    return -1;
+  }
+
+  static LocalCluster* cluster_;
+  static ServerProcess* server_;
+  static std::string* audit_;
+};
+LocalCluster* ConsoleOpsTest::cluster_ = nullptr;
+ServerProcess* ConsoleOpsTest::server_ = nullptr;
+std::string* ConsoleOpsTest::audit_ = nullptr;
+
+}  // namespace
+
+TEST_F(ConsoleOpsTest, AuditLineAndTheCorrelationIdInTheServerLog) {
+  HttpResponse r = http_post_same_origin(server_->port(), "/api/sql",
+                                         json{{"sql", "SELECT name FROM customers WHERE id = 3"}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string id = json_of(r)["correlation_id"];
+  EXPECT_EQ(r.header("x-pgshift-correlation-id"), id);
+  http_post_same_origin(server_->port(), "/api/sql", json{{"sql", "DROP TABLE customers"}}.dump());
+  http_post_same_origin(server_->port(), "/api/sql", json{{"sql", "SELECT 1/0"}}.dump());
+  auto lines = audit_lines();
+  const json* ok = nullptr;
+  for (const auto& l : lines) {
+    if (l["correlation_id"] == id) ok = &l;
+  }
+  ASSERT_NE(ok, nullptr) << read_text_file(*audit_);
+  EXPECT_EQ((*ok)["surface"], "console");
+  EXPECT_EQ((*ok)["identity"], "local");
+  EXPECT_EQ((*ok)["client_address"], "127.0.0.1");
+  EXPECT_EQ((*ok)["session_id"].get<std::string>().size(), 32u);
+  EXPECT_EQ((*ok)["statement"], "SELECT name FROM customers WHERE id = 3");
+  EXPECT_NE((*ok)["normalized"].get<std::string>().find("id = $1"), std::string::npos);
+  EXPECT_FALSE((*ok)["fingerprint"].get<std::string>().empty());
+  EXPECT_EQ((*ok)["outcome"], "ok");
+  EXPECT_EQ((*ok)["rows"], 1);
+  EXPECT_EQ((*ok)["truncated"], false);
+  EXPECT_EQ((*ok)["bytes"], std::string("Carol O'Hara").size());
+  EXPECT_GE((*ok)["duration_ms"].get<double>(), 0);
+  EXPECT_EQ((*ok)["extra"]["route"], "api_sql");
+  const json& rejected = lines[lines.size() - 2];
+  EXPECT_EQ(rejected["outcome"], "rejected");
+  EXPECT_FALSE(rejected["rule"].is_null());
+  EXPECT_EQ(lines.back()["outcome"], "error");
+  EXPECT_EQ(lines.back()["sqlstate"], "22012");
+  // log_line_prefix has %a: the statement's log line carries pgshift/console/<id>.
+  std::string log = read_text_file(cluster_->log_file());
+  bool found = false;
+  for (size_t at = log.find("] pgshift/console/" + id + " "); at != std::string::npos && !found;
+       at = log.find("] pgshift/console/" + id + " ", at + 1)) {
+    found = log.substr(at, log.find('\n', at) - at).find("FROM customers WHERE id = 3") != std::string::npos;
+  }
+  EXPECT_TRUE(found) << "no log line of the statement with pgshift/console/" << id;
+  // The table browser's statements are audited the same way.
+  HttpResponse b = http_get(server_->port(), "/api/tables/public/customers?f=" + url_encode("name:=:Bob"));
+  ASSERT_EQ(b.status, 200);
+  EXPECT_EQ(audit_lines().back()["extra"]["table"], "public.customers");
+  expect_no_password(read_text_file(*audit_));
+}
+
+TEST_F(ConsoleOpsTest, MetricsParseAsPrometheusText) {
+  http_get(server_->port(), "/api/overview");
+  http_post_same_origin(server_->port(), "/api/sql", json{{"sql", "SELECT 1"}}.dump());
+  http_post_same_origin(server_->port(), "/api/sql", json{{"sql", "VACUUM"}}.dump());
+  HttpResponse m = http_get(server_->port(), "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.header("content-type").find("text/plain; version=0.0.4"), std::string::npos);
+  static const std::regex kSample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$)");
+  static const std::regex kType(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)");
+  std::map<std::string, std::string> types;
+  std::set<std::string> samples;
+  std::stringstream in(m.body);
+  for (std::string line; std::getline(in, line);) {
+    std::smatch g;
+    if (line.starts_with("# HELP ")) continue;
+    if (line.starts_with("# TYPE ")) {
+      ASSERT_TRUE(std::regex_match(line, g, kType)) << line;
+      types[g[1]] = g[2];
+      continue;
+    }
+    ASSERT_TRUE(std::regex_match(line, g, kSample)) << "not a sample line: " << line;
+    samples.insert(g[1]);
+  }
+  const std::map<std::string, std::string> expected = {
+      {"pgshift_http_requests_total", "counter"},
+      {"pgshift_http_request_duration_seconds", "histogram"},
+      {"pgshift_statements_total", "counter"},
+      {"pgshift_pool_connections_in_use", "gauge"},
+      {"pgshift_pool_waiting", "gauge"},
+      {"pgshift_pg_up", "gauge"},
+      {"pgshift_archiver_failed_count", "counter"}};
+  for (const auto& [name, type] : expected) EXPECT_EQ(types[name], type) << name << "\n" << m.body;
+  EXPECT_TRUE(samples.count("pgshift_http_request_duration_seconds_bucket"));
+  EXPECT_NE(m.body.find("pgshift_pg_up 1\n"), std::string::npos);
+  EXPECT_NE(m.body.find("pgshift_statements_total{outcome=\"ok\",rule=\"\"}"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("pgshift_statements_total{outcome=\"rejected\",rule=\""), std::string::npos);
+  EXPECT_NE(m.body.find("pgshift_http_requests_total{route=\"api_overview\",status=\"200\"}"), std::string::npos);
+  EXPECT_EQ(http_get(server_->port(), "/healthz").status, 200);
+  EXPECT_EQ(http_get(server_->port(), "/readyz").status, 200);
+}
+
+TEST_F(ConsoleOpsTest, FiveMillionRowSelectStarReturnsTheFirstPageInBoundedMemory) {
+  const long long before_kb = peak_rss_kb(server_->pid());
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse r = http_post_same_origin(server_->port(), "/api/sql", json{{"sql", "SELECT * FROM big"}}.dump());
+    ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+    json j = json_of(r);
+    EXPECT_EQ(j["rows"].size(), 1000u);
+    EXPECT_EQ(j["truncated"], true);
+    EXPECT_EQ(j["truncated_by"], "limit");
+    EXPECT_EQ(j["rows"][0][0], "1");
+  }
+  HttpResponse csv = http_post_same_origin(server_->port(), "/api/sql?format=csv", json{{"sql", "SELECT * FROM big"}}.dump());
+  EXPECT_EQ(line_count(csv.body), 1001u);
+  const long long after_kb = peak_rss_kb(server_->pid());
+  // 5M rows of (int, md5 text) are ~300 MB of values; the console keeps 1000 of them.
+  EXPECT_LT(after_kb, 100 * 1024) << "peak RSS " << after_kb << " kB (before " << before_kb << " kB)";
+}
+
+TEST_F(ConsoleOpsTest, AClientThatDisconnectsCancelsItsStatement) {
+  pg::Connection admin = connect(*cluster_, "app");
+  HttpRequest r;
+  r.method = "POST";
+  r.target = "/api/sql";
+  r.body = json{{"sql", kLongQuery}}.dump();
+  r.headers = {{"Origin", fmt::format("http://127.0.0.1:{}", server_->port())},
+               {"X-Pgshift-Request", "1"},
+               {"Content-Type", "application/json"}};
+  std::thread client([&] { http_send_and_close(server_->port(), r, util::Millis(1500)); });
+  ASSERT_TRUE(wait_until([&] { return active_console_backends(admin) == 1; }, util::Millis(10'000)));
+  client.join();
+  // --timeout is 60s: only the disconnect can end it this soon.
+  EXPECT_TRUE(wait_until([&] { return active_console_backends(admin) == 0; }, util::Millis(10'000)));
+  ASSERT_TRUE(wait_until([&] { return !audit_lines().empty() && audit_lines().back()["statement"] == kLongQuery; },
+                         util::Millis(5'000)));
+  EXPECT_EQ(audit_lines().back()["outcome"], "cancelled");
+  // The console still serves, on a clean connection.
+  EXPECT_EQ(http_post_same_origin(server_->port(), "/api/sql", json{{"sql", "SELECT 1"}}.dump()).status, 200);
+}
+
+TEST_F(ConsoleOpsTest, SigtermCancelsRunningStatementsAndExitsZero) {
+  pg::Connection admin = connect(*cluster_, "app");
+  ServerProcess s = ServerProcess::start({"console", "--db", reader_url(*cluster_), "--listen", "127.0.0.1:0", "--timeout", "120s"});
+  HttpResponse answer;
+  std::thread client([&] {
+    answer = http_post_same_origin(s.port(), "/api/sql", json{{"sql", kLongQuery}}.dump());
+  });
+  ASSERT_TRUE(wait_until([&] { return active_console_backends(admin) == 1; }, util::Millis(10'000)));
+  auto start = std::chrono::steady_clock::now();
+  std::optional<int> code = s.terminate(util::Millis(30'000));
+  client.join();
+  ASSERT_TRUE(code.has_value()) << "did not exit after SIGTERM:\n" << s.output();
+  EXPECT_EQ(*code, 0) << s.output();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  EXPECT_EQ(answer.status, 408) << answer.body;  // the statement was cancelled, and the client told
+  EXPECT_NE(s.output().find("shutting down"), std::string::npos);
+  EXPECT_TRUE(wait_until([&] { return active_console_backends(admin) == 0; }, util::Millis(5'000)));
+  EXPECT_EQ(http_get(s.port(), "/healthz").status, 0) << "still accepting after exit";
+}
