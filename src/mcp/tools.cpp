@@ -19,6 +19,12 @@ json Tool::definition() const {
             {"openWorldHint", false}}}};
 }
 
+Tool make_tool(std::string name, std::string title, std::string description, json input_schema, json output_schema,
+               decltype(Tool::call) call) {
+  return Tool{std::move(name), std::move(title), std::move(description), std::move(input_schema),
+              std::move(output_schema), std::move(call)};
+}
+
 const std::vector<Tool>& tools() {
   static const std::vector<Tool> all = [] {
     std::vector<Tool> out;

@@ -68,6 +68,9 @@ struct Tool {
   nlohmann::json definition() const;  // the tools/list entry
 };
 
+Tool make_tool(std::string name, std::string title, std::string description, nlohmann::json input_schema,
+               nlohmann::json output_schema, decltype(Tool::call) call);
+
 const std::vector<Tool>& tools();
 const Tool* find_tool(const std::string& name);
 

@@ -19,16 +19,19 @@ json report_schema() {
                                 {"advice", {{"type", "string"}}}},
                                {"severity", "code", "message"}, false);
   json findings = {{"type", "array"}, {"items", finding}};
-  json fact = object_schema({{"id", {{"type", "string"}}}, {"label", {{"type", "string"}}}, {"value", json::object()},
-                             {"unit", {{"type", "string"}}}, {"hint", {{"type", "string"}}}},
+  json fact = object_schema({{"id", {{"type", "string"}}},
+                             {"label", {{"type", "string"}}},
+                             {"value", json::object()},
+                             {"unit", {{"type", "string"}}},
+                             {"hint", {{"type", "string"}}}},
                             {"id", "label"}, false);
   json section = object_schema(
       {{"id", {{"type", "string"}}},
        {"title", {{"type", "string"}}},
        {"explanation", {{"type", "string"}}},
-       {"columns", {{"type", "array"},
-                    {"items", object_schema({{"name", {{"type", "string"}}}, {"type", {{"type", "string"}}}},
-                                            {"name"}, false)}}},
+       {"columns",
+        {{"type", "array"},
+         {"items", object_schema({{"name", {{"type", "string"}}}, {"type", {{"type", "string"}}}}, {"name"}, false)}}},
        {"rows", {{"type", "array"}, {"items", {{"type", "array"}}}}},
        {"findings", findings}},
       {"id", "columns", "rows"}, false);
@@ -43,69 +46,64 @@ json report_schema() {
 
 ToolResult report_result(const stats::Report& report) { return ToolResult{report.to_json(), {}, false, true}; }
 
+// A tool without arguments whose answer is one report read on a lease of the pool `which` picks.
+Tool report_tool(std::string name, std::string title, std::string description, query::Pool& (*which)(ToolContext&),
+                 stats::Report (*read)(pg::Connection&, const stats::Options&)) {
+  return make_tool(std::move(name), std::move(title), std::move(description), object_schema(json::object()),
+                   report_schema(), [which, read](const json&, ToolContext& ctx) {
+                     ToolResult r;
+                     with_lease(ctx, which(ctx),
+                                [&](pg::Connection& conn) { r = report_result(read(conn, ctx.options.stats)); });
+                     return r;
+                   });
+}
+
+query::Pool& database(ToolContext& ctx) { return ctx.resources.db; }
+query::Pool& journal(ToolContext& ctx) { return ctx.resources.journal; }
+stats::Report health(pg::Connection& conn, const stats::Options& o) { return stats::health(conn, o); }
+stats::Report migration(pg::Connection& conn, const stats::Options& o) { return stats::migration(conn, o); }
+
 Tool health_tool() {
-  Tool t;
-  t.name = "health";
-  t.title = "Database health";
-  t.description = "Runs every health check in one call (cache hit ratio, bloat, unused and invalid indexes, "
-                  "long-running and blocked queries, transaction ID wraparound, sequences near exhaustion, "
-                  "replication lag, archiver failures) and returns each finding with its severity and what to do.";
-  t.input_schema = object_schema(json::object());
-  t.output_schema = report_schema();
-  t.call = [](const json&, ToolContext& ctx) {
-    ToolResult r;
-    with_lease(ctx, ctx.resources.db, [&](pg::Connection& conn) { r = report_result(stats::health(conn, ctx.options.stats)); });
-    return r;
-  };
-  return t;
+  return report_tool("health", "Database health",
+                     "Runs every health check in one call (cache hit ratio, bloat, unused and invalid indexes, "
+                     "long-running and blocked queries, transaction ID wraparound, sequences near exhaustion, "
+                     "replication lag, archiver failures) and returns each finding with its severity and what to do.",
+                     database, health);
 }
 
 Tool top_queries_tool() {
-  Tool t;
-  t.name = "top_queries";
-  t.title = "Top queries";
-  t.description = fmt::format(
-      "The statements that cost the most, from pg_stat_statements, by total time (default), mean time or calls; "
-      "`limit` rows (default 20, at most {}). When pg_stat_statements is not installed the result says how to "
-      "enable it.",
-      stats::kTopQueriesMaxLimit);
-  t.input_schema = object_schema(
-      {{"order", {{"enum", {"total_time", "mean_time", "calls"}}, {"description", "Sort order (descending)"}}},
-       {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", stats::kTopQueriesMaxLimit}}}});
-  t.output_schema = report_schema();
-  t.call = [](const json& args, ToolContext& ctx) {
-    stats::QueryOrder order = stats::QueryOrder::total_time;
-    if (auto o = string_arg(args, "order", false)) {
-      if (*o != "total_time" && *o != "mean_time" && *o != "calls") {
-        throw InvalidArguments("argument 'order' must be total_time, mean_time or calls");
-      }
-      order = stats::query_order_from_string(*o);
-    }
-    int limit = static_cast<int>(integer_arg(args, "limit", 1, stats::kTopQueriesMaxLimit).value_or(20));
-    ToolResult r;
-    with_lease(ctx, ctx.resources.db, [&](pg::Connection& conn) {
-      r = report_result(stats::top_queries(conn, order, limit, ctx.options.stats));
-    });
-    return r;
-  };
-  return t;
+  return make_tool(
+      "top_queries", "Top queries",
+      fmt::format(
+          "The statements that cost the most, from pg_stat_statements, by total time (default), mean time or calls; "
+          "`limit` rows (default 20, at most {}). When pg_stat_statements is not installed the result says how to "
+          "enable it.",
+          stats::kTopQueriesMaxLimit),
+      object_schema(
+          {{"order", {{"enum", {"total_time", "mean_time", "calls"}}, {"description", "Sort order (descending)"}}},
+           {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", stats::kTopQueriesMaxLimit}}}}),
+      report_schema(), [](const json& args, ToolContext& ctx) {
+        stats::QueryOrder order = stats::QueryOrder::total_time;
+        if (auto o = string_arg(args, "order", false)) {
+          if (*o != "total_time" && *o != "mean_time" && *o != "calls") {
+            throw InvalidArguments("argument 'order' must be total_time, mean_time or calls");
+          }
+          order = stats::query_order_from_string(*o);
+        }
+        int limit = static_cast<int>(integer_arg(args, "limit", 1, stats::kTopQueriesMaxLimit).value_or(20));
+        ToolResult r;
+        with_lease(ctx, ctx.resources.db, [&](pg::Connection& conn) {
+          r = report_result(stats::top_queries(conn, order, limit, ctx.options.stats));
+        });
+        return r;
+      });
 }
 
 Tool migration_status_tool() {
-  Tool t;
-  t.name = "migration_status";
-  t.title = "Migration status";
-  t.description = "The pgshift migration recorded in the journal database (phase, direction, replication lag, "
-                  "soak clock, last verify, recent journal entries); a no-migration finding when none is recorded.";
-  t.input_schema = object_schema(json::object());
-  t.output_schema = report_schema();
-  t.call = [](const json&, ToolContext& ctx) {
-    ToolResult r;
-    with_lease(ctx, ctx.resources.journal,
-               [&](pg::Connection& conn) { r = report_result(stats::migration(conn, ctx.options.stats)); });
-    return r;
-  };
-  return t;
+  return report_tool("migration_status", "Migration status",
+                     "The pgshift migration recorded in the journal database (phase, direction, replication lag, "
+                     "soak clock, last verify, recent journal entries); a no-migration finding when none is recorded.",
+                     journal, migration);
 }
 
 }  // namespace
