@@ -4,6 +4,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <map>
+#include <mutex>
+
 #include "console/pages.hpp"
 #include "console/table_browser.hpp"
 #include "pg/error.hpp"
@@ -57,6 +61,16 @@ class Console {
   void send_failure_page(const http::Request& req, httplib::Response& res, const std::string& tab,
                          const Failure& f) const;
   void install_metrics();
+  TableShape shape(const http::Request& req, const std::string& schema, const std::string& table);
+
+  template <class T>
+  struct Cached {
+    std::chrono::steady_clock::time_point at;
+    T value;
+  };
+  std::mutex cache_mutex_;
+  std::map<std::string, Cached<json>> reports_;
+  std::map<std::pair<std::string, std::string>, Cached<TableShape>> shapes_;
 
   http::Server& server_;
   query::Pool& pool_;
@@ -200,9 +214,17 @@ void Console::send_failure_page(const http::Request& req, httplib::Response& res
 json Console::report(const Tab& tab, const http::Request& req) {
   query::Pool& pool = (tab.id == "migration" && options_.journal_pool) ? *options_.journal_pool : pool_;
   json out;
+  const auto now = std::chrono::steady_clock::now();
   {
+    std::lock_guard lock(cache_mutex_);
+    auto it = reports_.find(tab.id);
+    if (it != reports_.end() && now - it->second.at < options_.report_cache) out = it->second.value;
+  }
+  if (out.is_null()) {
     query::Pool::Lease lease = pool.acquire(req.identity);
     out = tab.run(lease.conn(), options_.stats).to_json();
+    std::lock_guard lock(cache_mutex_);
+    reports_[tab.id] = {now, out};
   }
   if (tab.id == "backups") {
     if (options_.backup_inventory) {
@@ -217,13 +239,49 @@ json Console::report(const Tab& tab, const http::Request& req) {
   return out;
 }
 
-json Console::browse(const http::Request& req, httplib::Response& res) {
-  const std::string schema = req.match(1), table = req.match(2);
-  TableShape shape;
+TableShape Console::shape(const http::Request& req, const std::string& schema, const std::string& table) {
+  const auto key = std::make_pair(schema, table);
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(cache_mutex_);
+    auto it = shapes_.find(key);
+    if (it != shapes_.end() && now - it->second.at < options_.shape_cache) return it->second.value;
+  }
+  TableShape out;
   {
     query::Pool::Lease lease = pool_.acquire(req.identity);
-    shape = read_shape(lease.conn(), schema, table);
+    out = read_shape(lease.conn(), schema, table);  // an unknown table is not cached
   }
+  std::lock_guard lock(cache_mutex_);
+  if (shapes_.size() > 1000) shapes_.clear();
+  shapes_[key] = {now, out};
+  return out;
+}
+
+namespace {
+
+// schema and table from the undecoded request path: each is one percent-encoded segment, so a
+// name holding '/' (sent as %2F) still splits right. nullopt unless exactly two segments follow.
+std::optional<std::pair<std::string, std::string>> table_segments(const http::Request& req) {
+  std::string path = req.raw.target.substr(0, req.raw.target.find('?'));
+  size_t at = path.rfind("/tables/");
+  if (at == std::string::npos) return std::nullopt;
+  std::string rest = path.substr(at + 8);
+  size_t slash = rest.find('/');
+  if (slash == std::string::npos || rest.find('/', slash + 1) != std::string::npos) return std::nullopt;
+  std::string schema = httplib::detail::decode_url(rest.substr(0, slash), false);
+  std::string table = httplib::detail::decode_url(rest.substr(slash + 1), false);
+  if (schema.empty() || table.empty()) return std::nullopt;
+  return std::make_pair(schema, table);
+}
+
+}  // namespace
+
+json Console::browse(const http::Request& req, httplib::Response& res) {
+  auto names = table_segments(req);
+  if (!names) throw UnknownTable("a table is addressed as /tables/{schema}/{name}");
+  const auto& [schema, table] = *names;
+  TableShape shape = this->shape(req, schema, table);
   BrowseRequest br;
   if (req.has_param("sort") && !req.param("sort").empty()) br.sort = req.param("sort");
   if (req.has_param("dir") ) br.dir = req.param("dir");
@@ -388,7 +446,8 @@ void Console::install() {
       }
     });
   }
-  const std::string table_path = "/tables/([^/]+)/([^/]+)";
+  // Matched loosely here (a name may hold an encoded '/'); browse() splits the raw path.
+  const std::string table_path = "/tables/(.+/.+)";
   server_.route(Method::get, "/api" + table_path, "api_table_browser", [this](const http::Request& req, httplib::Response& res) {
     try {
       http::send_json(res, 200, browse(req, res));

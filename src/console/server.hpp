@@ -44,6 +44,10 @@ struct ConsoleOptions {
   BackupInventory backup_inventory;
   query::Pool* journal_pool = nullptr;   // --journal: the migration's target; null: the main pool
   stats::Options stats;
+  // A tab's report is reused for this long (many people on one dashboard run its diagnostics once
+  // per interval, not once per page view); a table's catalog shape likewise. 0: always fresh.
+  util::Millis report_cache{1'000};
+  util::Millis shape_cache{5'000};
 };
 
 // Registers the routes. Keep the returned handle (the routes' state) while the server runs;

@@ -142,6 +142,9 @@ Server::Server(ServerConfig config)
   const int threads = config_.threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http_->set_payload_max_length(config_.max_body_bytes);
+  // httplib writes headers and body separately; with Nagle a keep-alive client's delayed ACK
+  // holds the body back ~40 ms.
+  http_->set_tcp_nodelay(true);
   http_->set_keep_alive_max_count(1000);
   http_->set_keep_alive_timeout(5);
   http_->set_read_timeout(10, 0);

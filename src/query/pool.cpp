@@ -38,7 +38,8 @@ Pool::Lease Pool::acquire(const std::string& identity, util::Millis wait) {
   --waiting_;
   if (closed_) throw RuntimeError("the server is shutting down");
   if (!ok) {
-    bool identity_limit = per_identity_[identity] >= options_.per_identity;
+    bool identity_limit =
+        per_identity_[identity] >= options_.per_identity && options_.per_identity < options_.max_connections;
     throw PoolBusy(identity_limit ? fmt::format("{} already runs {} statement(s), the limit per identity; retry when "
                                                 "one finishes",
                                                 identity, options_.per_identity)

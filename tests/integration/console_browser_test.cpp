@@ -167,3 +167,14 @@ TEST_F(ConsoleBrowserTest, InjectionInEveryParameterIsRefused) {
   }
   EXPECT_EQ(app_checksum(admin), before);
 }
+
+TEST_F(ConsoleBrowserTest, NamesWithSlashesAndOtherSegments) {
+  pg::Connection admin = connect(*cluster_, "app");
+  admin.exec("CREATE TABLE IF NOT EXISTS \"a/b\" (id int PRIMARY KEY)");
+  admin.exec("INSERT INTO \"a/b\" VALUES (7) ON CONFLICT DO NOTHING");
+  json p = page("public/" + url_encode("a/b"), "");
+  EXPECT_EQ(p["table"], "a/b");
+  EXPECT_EQ(ids(p), std::vector<std::string>{"7"});
+  EXPECT_EQ(browse("public/customers/extra", "").status, 404);
+  EXPECT_EQ(http_get(server_->port(), "/tables/public/" + url_encode("a/b")).status, 200);
+}

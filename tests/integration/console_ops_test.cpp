@@ -209,3 +209,38 @@ TEST_F(ConsoleOpsTest, SigtermCancelsRunningStatementsAndExitsZero) {
   EXPECT_TRUE(wait_until([&] { return active_console_backends(admin) == 0; }, util::Millis(5'000)));
   EXPECT_EQ(http_get(s.port(), "/healthz").status, 0) << "still accepting after exit";
 }
+
+TEST_F(ConsoleOpsTest, ABusyPoolAnswers503WithRetryAfter) {
+  ServerProcess s = ServerProcess::start({"console", "--db", reader_url(*cluster_), "--listen", "127.0.0.1:0",
+                                          "--max-connections", "1", "--timeout", "2s"});
+  std::vector<HttpResponse> answers(3);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    clients.emplace_back([&, i] {
+      answers[i] = http_post_same_origin(s.port(), "/api/sql", json{{"sql", kLongQuery}}.dump());
+    });
+  }
+  for (auto& c : clients) c.join();
+  int busy = 0, timed_out = 0;
+  for (const auto& a : answers) {
+    if (a.status == 503) {
+      ++busy;
+      EXPECT_EQ(a.header("retry-after"), "1");
+      EXPECT_NE(a.body.find("busy"), std::string::npos) << a.body;
+    }
+    if (a.status == 408) ++timed_out;
+  }
+  // One connection, three statements of 2 s each, waiting at most 2 s: not all can run.
+  EXPECT_GE(busy, 1);
+  EXPECT_GE(timed_out, 1);
+  EXPECT_EQ(busy + timed_out, 3);
+}
+
+TEST_F(ConsoleOpsTest, MigrationTabReadsTheJournalDatabase) {
+  ServerProcess s = ServerProcess::start({"console", "--db", reader_url(*cluster_), "--listen", "127.0.0.1:0",
+                                          "--journal", reader_url(*cluster_, "postgres")});
+  HttpResponse r = http_get(s.port(), "/api/migration");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json_of(r)["id"], "migration");
+  EXPECT_EQ(http_get(s.port(), "/migration").status, 200);
+}
