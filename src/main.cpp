@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   cli::register_drill(app, ctx);
   cli::register_roles(app, ctx);
   cli::register_cnpg(app, ctx);
+  cli::register_mcp(app, ctx);
 
   try {
     app.parse(cli::take_arguments(argc, argv));

@@ -49,12 +49,13 @@ void register_cutover(CLI::App& app, Context& ctx);
 void register_console(CLI::App& app, Context& ctx);
 void register_backups(CLI::App& app, Context& ctx);
 void register_drill(CLI::App& app, Context& ctx);
+void register_roles(CLI::App& app, Context& ctx);
+void register_cnpg(CLI::App& app, Context& ctx);
+void register_mcp(CLI::App& app, Context& ctx);
 
 // --wal-archive, --pgbackrest-config, --endpoint-url, --aws-profile, --kubectl, --kubeconfig:
 // how `backups` and `drill` reach the backup tools.
 void add_backup_tool_flags(CLI::App* cmd, backup::InventoryOptions& options);
-void register_roles(CLI::App& app, Context& ctx);
-void register_cnpg(CLI::App& app, Context& ctx);
 
 // `pgshift check` on a resolved plan: prints the report, returns the exit code (0 or 1).
 int run_check(const state::Plan& plan, bool json, bool allow_missing_tables = false);
