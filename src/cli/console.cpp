@@ -3,9 +3,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 
 #include "cli/cli.hpp"
+#include "backup/inventory.hpp"
 #include "cli/server_flags.hpp"
 #include "console/server.hpp"
 #include "query/role_guard.hpp"
@@ -14,7 +18,29 @@
 namespace pgshift::cli {
 namespace {
 
-int run_console(CLI::App* cmd, ServerFlags& flags) {
+// The Backups tab's inventory: the --backups-from sources read (without the slow verify step)
+// at most once a minute, whoever looks.
+console::BackupInventory backup_inventory(backup::InventoryOptions o) {
+  if (o.sources.empty()) return {};
+  o.verify = false;
+  struct Cache {
+    std::mutex mutex;
+    std::chrono::steady_clock::time_point at;
+    nlohmann::json value;
+  };
+  auto cache = std::make_shared<Cache>();
+  return [o, cache] {
+    std::lock_guard lock(cache->mutex);
+    const auto now = std::chrono::steady_clock::now();
+    if (cache->value.is_null() || now - cache->at > std::chrono::minutes(1)) {
+      cache->value = backup::inventory_report(o);
+      cache->at = now;
+    }
+    return cache->value;
+  };
+}
+
+int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& backups) {
   apply_config_file(cmd, flags);
   http::ServerConfig config = server_config(flags, "console");
   pg::ConnInfo info = server_database(flags);
@@ -40,6 +66,8 @@ int run_console(CLI::App* cmd, ServerFlags& flags) {
   options.timeout = util::parse_duration(flags.timeout, "--timeout");
   options.database_label = info.redacted();
   options.journal_pool = journal_pool.get();
+  options.statement_defaults = gate_allowances(flags);
+  options.backup_inventory = backup_inventory(backups);
 
   http::Server server(config);
   auto routes = console::install(server, pool, log, options);
@@ -57,11 +85,15 @@ int run_console(CLI::App* cmd, ServerFlags& flags) {
 
 void register_console(CLI::App& app, Context& ctx) {
   auto flags = std::make_shared<ServerFlags>();
+  auto backups = std::make_shared<backup::InventoryOptions>();
   CLI::App* cmd = app.add_subcommand("console", "Serve the read-only web console (overview, tables, SQL, ...)");
   add_server_flags(cmd, *flags);
-  cmd->callback([flags, cmd, &ctx] {
+  cmd->add_option("--backups-from", backups->sources,
+                  "Backup source for the Backups tab, as `pgshift backups --from` (repeat)");
+  add_backup_tool_flags(cmd, *backups);
+  cmd->callback([flags, backups, cmd, &ctx] {
     ctx.prepare("console");
-    ctx.exit_code = run_console(cmd, *flags);
+    ctx.exit_code = run_console(cmd, *flags, *backups);
   });
 }
 

@@ -125,6 +125,7 @@ int run_mcp(McpFlags& f, CLI::App* cmd) {
   if (sf.row_limit < 1 || sf.row_limit > query::kMaxLimit) {
     throw UsageError(fmt::format("--row-limit: must be between 1 and {} (got {})", query::kMaxLimit, sf.row_limit));
   }
+  options.query = gate_allowances(sf);
   options.query.limit = sf.row_limit;
   options.query.timeout = util::parse_duration(sf.timeout, "--timeout");
   if (options.query.timeout.count() <= 0) throw UsageError("--timeout: must be positive");

@@ -66,6 +66,10 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, const std::string& listen_f
   cmd->add_option("--base-path", f.base_path, "Serve everything under this prefix (e.g. /ops/db)");
   cmd->add_flag("--allow-privileged-role", f.allow_privileged_role,
                 "Run even when the --db role is a superuser or may read files, run programs or signal sessions");
+  cmd->add_option("--allow-function", f.allow_functions,
+                  "Allow a function the catalog policy refuses (extension, user-defined): schema.name or schema.* (repeat)");
+  cmd->add_option("--allow-foreign-table", f.allow_foreign_tables,
+                  "Allow reading a foreign table (it can run a program or reach another server): schema.name (repeat)");
   cmd->add_option("-c,--config", f.config, "YAML file with these settings (flags win)");
 }
 
@@ -98,6 +102,8 @@ void apply_config_file(CLI::App* cmd, ServerFlags& f, const ExtraKeys& extra, co
       {"timeout", {"--timeout", [&](const YAML::Node& n) { f.timeout = scalar(file, "timeout", n); }}},
       {"journal", {"--journal", [&](const YAML::Node& n) { f.journal = scalar(file, "journal", n); }}},
       {"base-path", {"--base-path", [&](const YAML::Node& n) { f.base_path = scalar(file, "base-path", n); }}},
+      {"allow-function", {"--allow-function", [&](const YAML::Node& n) { f.allow_functions = list(file, "allow-function", n); }}},
+      {"allow-foreign-table", {"--allow-foreign-table", [&](const YAML::Node& n) { f.allow_foreign_tables = list(file, "allow-foreign-table", n); }}},
       {"allow-privileged-role", {"--allow-privileged-role", [&](const YAML::Node& n) { f.allow_privileged_role = boolean(file, "allow-privileged-role", n); }}},
   };
   for (const auto& item : root) {
@@ -138,6 +144,14 @@ pg::ConnInfo server_database(const ServerFlags& f) {
   if (!f.db.empty()) return pg::ConnInfo::parse(f.db, "--db");
   if (auto env = pg::ConnInfo::from_env(kDbEnv)) return *env;
   throw UsageError(fmt::format("no database: pass --db URL or set {}", kDbEnv));
+}
+
+query::Options gate_allowances(const ServerFlags& f) {
+  query::Options o;
+  o.allow_functions = f.allow_functions;
+  o.allow_foreign_tables = f.allow_foreign_tables;
+  query::validate(o);
+  return o;
 }
 
 query::PoolOptions pool_options(const ServerFlags& f) {

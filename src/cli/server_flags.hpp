@@ -4,7 +4,8 @@
 //
 // YAML keys are the long flag names without dashes' prefix: listen, auth, identity-header,
 // trusted-proxy (list), tokens, allowed-origin (list), audit-log, max-connections,
-// identity-concurrency, row-limit, timeout, journal, base-path, allow-privileged-role, db.
+// identity-concurrency, row-limit, timeout, journal, base-path, allow-privileged-role, db,
+// allow-function (list), allow-foreign-table (list).
 // A flag given on the command line wins over the file. An unknown key is a usage error naming it
 // (exit 2); so is a value of the wrong shape.
 #pragma once
@@ -20,6 +21,7 @@
 #include "http/server.hpp"
 #include "pg/conninfo.hpp"
 #include "query/pool.hpp"
+#include "query/query.hpp"
 
 namespace pgshift::cli {
 
@@ -39,6 +41,8 @@ struct ServerFlags {
   std::string journal;
   std::string base_path;
   bool allow_privileged_role = false;
+  std::vector<std::string> allow_functions;       // the gate's catalog policy: schema.name or schema.*
+  std::vector<std::string> allow_foreign_tables;  // schema.name
   std::string config;
 };
 
@@ -59,6 +63,9 @@ http::ServerConfig server_config(const ServerFlags& flags, const std::string& su
 
 // --db or PGSHIFT_DB_URL; UsageError when neither.
 pg::ConnInfo server_database(const ServerFlags& flags);
+
+// The gate's allow-lists as query::Options (checked: a bad entry is a UsageError, exit 2).
+query::Options gate_allowances(const ServerFlags& flags);
 
 // Pool options: --max-connections, --identity-concurrency, waiting up to --timeout.
 query::PoolOptions pool_options(const ServerFlags& flags);

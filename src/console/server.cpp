@@ -228,8 +228,14 @@ json Console::report(const Tab& tab, const http::Request& req) {
   }
   if (tab.id == "backups") {
     if (options_.backup_inventory) {
+      // The inventory is a stats::Report of its own (backup::inventory_report): its facts,
+      // sections (windows, base backups) and findings join the archiver's report.
       json inventory = options_.backup_inventory();
-      if (inventory.is_object()) out["sections"].push_back(inventory);
+      for (const char* part : {"facts", "sections", "findings"}) {
+        if (inventory.contains(part) && inventory[part].is_array()) {
+          for (const auto& item : inventory[part]) out[part].push_back(item);
+        }
+      }
       out["backup_source"] = true;
     } else {
       out["backup_source"] = false;
@@ -295,7 +301,7 @@ json Console::browse(const http::Request& req, httplib::Response& res) {
   for (const auto& f : q.filters) filters.push_back({{"column", f.column}, {"op", f.op}, {"value", f.value}});
   who.extra["table"] = schema + "." + table;
   who.extra["filters"] = filters;
-  query::Options o;
+  query::Options o = options_.statement_defaults;
   o.limit = options_.page_size;
   o.timeout = options_.timeout;
   pg::Params params(q.params.begin(), q.params.end());
@@ -344,7 +350,7 @@ void Console::sql(const http::Request& req, httplib::Response& res) {
     }
     format = query::parse_format(f, "format");
   }
-  query::Options o;
+  query::Options o = options_.statement_defaults;
   o.timeout = options_.timeout;
   o.limit = options_.row_limit;
   if (body.contains("limit") && !body["limit"].is_null()) {

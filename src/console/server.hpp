@@ -26,6 +26,7 @@
 #include "audit/audit.hpp"
 #include "http/server.hpp"
 #include "query/pool.hpp"
+#include "query/query.hpp"
 #include "stats/diagnostics.hpp"
 #include "util/duration.hpp"
 
@@ -41,7 +42,9 @@ struct ConsoleOptions {
   util::Millis timeout{5'000};           // statement timeout
   long long page_size = 50;              // table browser rows per page
   std::string database_label;            // redacted endpoint shown in the page header
-  BackupInventory backup_inventory;
+  BackupInventory backup_inventory;      // the Backups tab's base backups (a stats::Report JSON)
+  query::Options statement_defaults;      // allow-lists of the gate's catalog policy; the console
+                                          // sets limit and timeout per statement
   query::Pool* journal_pool = nullptr;   // --journal: the migration's target; null: the main pool
   stats::Options stats;
   // A tab's report is reused for this long (many people on one dashboard run its diagnostics once
