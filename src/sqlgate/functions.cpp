@@ -177,8 +177,14 @@ constexpr std::array<DeniedFamily, 16> kFamilies = {{
 
 // Views whose rows come from server files rather than the database.
 constexpr std::array<Names, 3> kFileViews = {"pg_file_settings", "pg_hba_file_rules", "pg_ident_file_mappings"};
-constexpr DeniedFamily kFileViewFamily = {"server-file-views",
-                                          "reads server configuration files, outside the database", kFileViews};
+// Catalogs holding credentials: password verifiers (pg_authid, pg_shadow) and user mappings'
+// options, which carry passwords of other servers. pg_read_all_data reaches them, so a reader
+// role that has it could otherwise copy every role's verifier out through the window.
+constexpr std::array<Names, 4> kCredentialCatalogs = {"pg_authid", "pg_shadow", "pg_user_mapping", "pg_user_mappings"};
+constexpr std::array<DeniedFamily, 2> kRelationFamilies = {{
+    {"server-file-views", "reads server configuration files, outside the database", kFileViews},
+    {"credential-catalogs", "holds password verifiers or other servers' credentials", kCredentialCatalogs},
+}};
 
 }  // namespace
 
@@ -209,14 +215,16 @@ const DeniedFamily* denied_function(std::string_view folded_name, int nargs) {
 }
 
 const DeniedFamily* denied_relation(std::string_view folded_name) {
-  for (std::string_view pattern : kFileViewFamily.names) {
-    if (name_matches(pattern, folded_name, -1)) return &kFileViewFamily;
+  for (const DeniedFamily& f : kRelationFamilies) {
+    for (std::string_view pattern : f.names) {
+      if (name_matches(pattern, folded_name, -1)) return &f;
+    }
   }
   return nullptr;
 }
 
 std::span<const DeniedFamily> denied_families() { return kFamilies; }
 
-const DeniedFamily& denied_relations() { return kFileViewFamily; }
+std::span<const DeniedFamily> denied_relations() { return kRelationFamilies; }
 
 }  // namespace pgshift::sqlgate

@@ -25,7 +25,7 @@ std::string fold_name(std::string_view name);
 // arguments (-1: unknown, which matches every arity), or nullptr.
 const DeniedFamily* denied_function(std::string_view folded_name, int nargs = -1);
 
-// The same for relations (views that read server files).
+// The same for relations (views that read server files, catalogs holding credentials).
 const DeniedFamily* denied_relation(std::string_view folded_name);
 
 // Whether a pattern of these lists ("name", "prefix*", "name/N") matches a folded name called
@@ -34,6 +34,6 @@ bool name_matches(std::string_view pattern, std::string_view name, int nargs);
 
 // Everything, for the documentation and the tests.
 std::span<const DeniedFamily> denied_families();
-const DeniedFamily& denied_relations();
+std::span<const DeniedFamily> denied_relations();
 
 }  // namespace pgshift::sqlgate
