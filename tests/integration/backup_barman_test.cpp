@@ -31,7 +31,7 @@ class BackupBarman : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     std::string s3rver = std::string(PGSHIFT_SOURCE_DIR) + "/node_modules/.bin/s3rver";
-    if (!fs::exists(s3rver)) GTEST_SKIP() << "run scripts/install-deps: " << s3rver << " is missing";
+    if (!fs::exists(s3rver)) FAIL() << "run scripts/install-deps: " << s3rver << " is missing";
     root_ = new ScratchDir();
     port_ = localpg::free_port();
     util::ProcessSpec spec;
@@ -74,7 +74,7 @@ class BackupBarman : public ::testing::Test {
     delete root_;
   }
   void SetUp() override {
-    if (!cluster_) GTEST_SKIP();
+    if (!cluster_) FAIL() << "the suite could not start s3rver or the cluster (see above)";
   }
   static inline ScratchDir* root_ = nullptr;
   static inline LocalCluster* cluster_ = nullptr;
