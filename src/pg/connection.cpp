@@ -163,6 +163,12 @@ Result Connection::exec_simple(std::string_view sql) {
   return check(PQexec(conn_.get(), text.c_str()), sql);
 }
 
+Result Connection::next_result(std::string_view what) {
+  PGresult* res = PQgetResult(conn_.get());
+  if (res == nullptr) return Result();
+  return check(res, what);
+}
+
 void Connection::reset() {
   PQreset(conn_.get());
   if (PQstatus(conn_.get()) != CONNECTION_OK) throw ConnectError(endpoint(), connect_cause(PQerrorMessage(conn_.get())));

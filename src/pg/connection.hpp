@@ -69,6 +69,10 @@ class Connection {
   // extended protocol (PgBouncer's admin console); never pass user-supplied text.
   Result exec_simple(std::string_view sql);
 
+  // The next result of a statement whose data went through libpq's COPY API (PQgetResult),
+  // checked as exec() checks it; an empty Result once there is none left. Used by pg/copy_stream.
+  Result next_result(std::string_view what);
+
   // Asks the server to cancel the running statement. Safe from another thread.
   void cancel();
 
