@@ -100,6 +100,10 @@ TEST_F(CutoverPreconditionsTest, StalledApplyIsNamedBeforeAnythingChanges) {
   run_sql(t, "SET session_replication_role = replica; INSERT INTO items VALUES (2, 'conflict'); RESET session_replication_role");
   pg::Connection s = connect(*source_, "app");
   run_sql(s, "INSERT INTO items VALUES (2, 'from the source')");
+  // The stall is established once the apply worker has failed on that row at least once.
+  ASSERT_TRUE(wait_until([&] {
+    return t.exec("SELECT coalesce(sum(apply_error_count), 0) FROM pg_stat_subscription_stats").scalar_int64() > 0;
+  }, util::Millis(30'000))) << "the apply worker never hit the conflicting row";
   CliRun run = cutover();
   EXPECT_EQ(run.exit_code, 1) << run.all();
   EXPECT_NE(run.all().find("replication is not progressing"), std::string::npos) << run.all();
