@@ -4,12 +4,15 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
 #include "pg/connection.hpp"
 #include "preflight/preflight.hpp"
 #include "replication/replication.hpp"
+#include "replication/snapshot_keeper.hpp"
 #include "state/journal.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
@@ -41,6 +44,7 @@ bool preflight_allows_start(Sides& sides, const state::Plan& plan, bool truncate
   state::Journal journal(sides.target, "sync start");
   std::optional<state::Migration> current = journal.current();
   if (current && current->phase == state::Phase::syncing) return true;
+  if (replication::interrupted_copy_waiting(sides.target)) return true;
   preflight::Options options;
   options.excludes = plan.exclude_patterns();
   options.publication = plan.publication;
@@ -73,12 +77,66 @@ bool preflight_allows_start(Sides& sides, const state::Plan& plan, bool truncate
   return false;
 }
 
-int run_start(const state::Plan& plan, bool truncate_target, bool allow_missing_tables, bool json) {
+// The parallel copy's progress line on a TTY: overall bytes, rows, rate and ETA, then the tables
+// being copied; one line per phase otherwise.
+std::function<void(const replication::CopyProgress&)> copy_progress_printer() {
+  const bool tty = util::is_tty(stderr);
+  auto last_phase = std::make_shared<std::string>();
+  return [tty, last_phase](const replication::CopyProgress& p) {
+    if (p.phase != *last_phase) {
+      if (tty && !last_phase->empty()) std::fputs("\r\033[K", stderr);
+      if (!tty || p.phase != "copying") spdlog::info("copy: {}", p.phase);
+      *last_phase = p.phase;
+    }
+    if (!tty) return;
+    std::string line;
+    if (p.phase == "copying") {
+      const auto& c = p.copy;
+      double secs = std::max(0.001, static_cast<double>(p.elapsed.count()) / 1000.0);
+      int64_t rate = static_cast<int64_t>(static_cast<double>(c.bytes_done) / secs);
+      std::string eta = rate > 0 && c.bytes_total > c.bytes_done
+                            ? util::format_duration(util::Millis((c.bytes_total - c.bytes_done) * 1000 / rate))
+                            : "-";
+      int pct = c.bytes_total > 0 ? static_cast<int>(std::min<int64_t>(100, c.bytes_done * 100 / c.bytes_total)) : 0;
+      line = fmt::format("copy: {} of {} ({}%), {} rows, {}/s, ETA {}, {} of {} units, {} workers", util::format_bytes(c.bytes_done),
+                         util::format_bytes(c.bytes_total), pct, c.rows, util::format_bytes(rate), eta, c.units_done,
+                         c.units_total, p.jobs);
+      std::string busy;
+      for (const auto& r : c.relations) {
+        if (r.units_done == r.units_total || r.bytes_done == 0) continue;
+        int tp = r.bytes_total > 0 ? static_cast<int>(std::min<int64_t>(99, r.bytes_done * 100 / r.bytes_total)) : 0;
+        busy += fmt::format("{}{} {}%", busy.empty() ? " · " : ", ", r.table, tp);
+        if (busy.size() > 80) break;
+      }
+      line += busy;
+    } else if (p.phase == "building indexes") {
+      line = fmt::format("indexes and constraints: {} of {} rebuilt", p.objects_done, p.objects_total);
+    } else {
+      return;
+    }
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    std::fflush(stderr);
+  };
+}
+
+int run_start(const state::Plan& plan, bool truncate_target, bool allow_missing_tables, bool json,
+              replication::StartOptions options) {
   Sides sides = connect_both(plan);
   if (!preflight_allows_start(sides, plan, truncate_target, allow_missing_tables, json)) return static_cast<int>(ExitCode::problems_found);
-  replication::StartOptions options;
   options.truncate_target = truncate_target;
-  replication::StartResult result = replication::start(sides.source, sides.target, plan, options);
+  if (options.copy == replication::CopyMode::parallel) {
+    util::install_interrupt_handler();
+    options.parallel.on_progress = copy_progress_printer();
+  }
+  replication::StartResult result = [&] {
+    try {
+      return replication::start(sides.source, sides.target, plan, options);
+    } catch (...) {
+      if (options.copy == replication::CopyMode::parallel && util::is_tty(stderr)) std::fputs("\r\033[K", stderr);
+      throw;
+    }
+  }();
+  if (options.copy == replication::CopyMode::parallel && util::is_tty(stderr)) std::fputs("\r\033[K", stderr);
   if (json) print_json(replication::to_json(result));
   else print_text(replication::render(result));
   return 0;
@@ -196,6 +254,11 @@ void register_sync(CLI::App& app, Context& ctx) {
     bool truncate_target = false;
     bool allow_missing_tables = false;
     bool json = false;
+    std::string copy = "native";
+    int jobs = 0;
+    std::string maintenance_work_mem;
+    std::string snapshot_grace = "10m";
+    std::string unit_size = "64MB";
   };
   auto start = std::make_shared<StartFlags>();
   CLI::App* start_cmd = sync->add_subcommand("start", "Run the preflight, then publish, fence the target and subscribe");
@@ -205,11 +268,37 @@ void register_sync(CLI::App& app, Context& ctx) {
   start_cmd->add_flag("--allow-missing-tables", start->allow_missing_tables,
                       "Start although tables of the source exist on the source only (they stay behind)");
   start_cmd->add_flag("--json", start->json, "Print the result as JSON");
+  start_cmd->add_option("--copy", start->copy,
+                        "Initial copy: native (the subscription copies; returns at once) or parallel (pgshift copies "
+                        "with --jobs workers, indexes deferred, then streams from the copy's snapshot)")
+      ->capture_default_str();
+  start_cmd->add_option("--jobs", start->jobs,
+                        "Parallel copy workers (default: the cores here, at most the free connections of either side)");
+  start_cmd->add_option("--maintenance-work-mem", start->maintenance_work_mem,
+                        "maintenance_work_mem of each index build after a parallel copy (default: the target's)");
+  start_cmd->add_option("--snapshot-grace", start->snapshot_grace,
+                        "How long an interrupted parallel copy's snapshot is kept for a resume")
+      ->capture_default_str();
+  start_cmd->add_option("--copy-unit-size", start->unit_size,
+                        "Smallest block range a big table is split into for a parallel copy")
+      ->capture_default_str();
   start_cmd->callback([start, &ctx] {
     ctx.prepare("sync-start");
+    replication::StartOptions options;
+    options.parallel.unit_bytes = util::parse_bytes(start->unit_size, "--copy-unit-size");
+    if (options.parallel.unit_bytes < 8192) throw UsageError("--copy-unit-size: must be at least 8kB (one block)");
+    options.copy = replication::copy_mode_from_string(start->copy);
+    if (start->jobs < 0 || start->jobs > 256) throw UsageError(fmt::format("--jobs {}: must be between 1 and 256", start->jobs));
+    options.parallel.jobs = start->jobs;
+    options.parallel.maintenance_work_mem = start->maintenance_work_mem;
+    options.parallel.snapshot_grace = positive_duration(start->snapshot_grace, "--snapshot-grace");
     ctx.exit_code = run_start(state::resolve_plan(start->plan), start->truncate_target, start->allow_missing_tables,
-                               start->json);
+                               start->json, options);
   });
+
+  CLI::App* keeper = app.add_subcommand("__snapshot-keeper", "internal: holds a parallel copy's exported snapshot");
+  keeper->group("");
+  keeper->callback([&ctx] { ctx.exit_code = replication::run_snapshot_keeper(); });
 
   struct StatusFlags {
     state::PlanInputs plan;

@@ -34,4 +34,11 @@ ExportedSlot ReplicationConnection::create_logical_slot_exporting(const std::str
 
 int ReplicationConnection::backend_pid() const { return PQbackendPID(conn_.raw()); }
 
+int ReplicationConnection::socket() const { return PQsocket(conn_.raw()); }
+
+bool ReplicationConnection::still_open() {
+  if (PQconsumeInput(conn_.raw()) != 1) return false;
+  return PQstatus(conn_.raw()) == CONNECTION_OK;
+}
+
 }  // namespace pgshift::pg

@@ -34,6 +34,9 @@ class ReplicationConnection {
 
   bool is_ok() const { return conn_.is_ok(); }
   int backend_pid() const;
+  int socket() const;  // to wait on: readable when the server sends something or hangs up
+  // Reads what the server sent while idle; false once the connection has ended.
+  bool still_open();
   std::string endpoint() const { return conn_.endpoint(); }
 
  private:

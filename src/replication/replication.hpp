@@ -27,6 +27,7 @@
 #include "catalog/catalog.hpp"
 #include "logical/logical.hpp"
 #include "pg/connection.hpp"
+#include "replication/copy_workers.hpp"
 #include "state/journal.hpp"
 #include "state/plan.hpp"
 #include "stats/replication_progress.hpp"
@@ -51,8 +52,59 @@ using logical::PublicationPlan;
 
 // ---- sync start ---------------------------------------------------------------------------
 
+// How the initial copy runs. native: the subscription copies each table (one COPY per table in
+// the subscriber's table-sync workers, indexes maintained row by row); sync start returns at
+// once. parallel: pgshift copies before subscribing (parallel_copy.hpp) and returns when every
+// table is copied and the subscription streams from the copy's snapshot.
+enum class CopyMode { native, parallel };
+std::string to_string(CopyMode mode);
+CopyMode copy_mode_from_string(const std::string& text);  // throws UsageError naming --copy
+
+// What a parallel copy shows while it runs (every half second, from another thread).
+struct CopyProgress {
+  std::string phase;  // "slot", "dropping indexes", "copying", "building indexes", "validating constraints"
+  CopyMeter::View copy;
+  int objects_total = 0;  // indexes and constraints to rebuild
+  int objects_done = 0;
+  int jobs = 0;
+  util::Millis elapsed{0};
+};
+
+struct ParallelCopyOptions {
+  int jobs = 0;                        // 0: the cores here, at most the free connections of either side
+  std::string maintenance_work_mem;    // per index build connection; "" = the server's setting
+  util::Millis snapshot_grace{600'000};  // how long the snapshot outlives a killed pgshift
+  int64_t unit_bytes = 64ll << 20;       // smallest block range a big table is split into
+  std::function<void(const CopyProgress&)> on_progress;
+};
+
+// The copy's figures and timings.
+struct CopySummary {
+  int jobs = 0;
+  int relations = 0;
+  int units = 0;
+  int units_reused = 0;       // finished by an interrupted run on the same snapshot
+  bool restarted = false;     // the interrupted run's snapshot was gone: copied again from scratch
+  int64_t bytes = 0;
+  int64_t rows = 0;
+  std::string consistent_point;  // where streaming starts
+  int indexes = 0, constraints = 0;
+  std::vector<std::string> not_validated;
+  int64_t slot_ms = 0, drop_ms = 0, copy_ms = 0, index_ms = 0, constraint_ms = 0, total_ms = 0;
+};
+nlohmann::json to_json(const CopySummary& summary);
+
+// A parallel copy that stopped part-way; the slot and the copied ranges are kept, the indexes
+// restored (unless sync stop asked, which restores them). The message says what to do next.
+class CopyInterrupted : public RuntimeError {
+ public:
+  using RuntimeError::RuntimeError;
+};
+
 struct StartOptions {
   bool truncate_target = false;  // empty replicated target tables that hold rows
+  CopyMode copy = CopyMode::native;
+  ParallelCopyOptions parallel;
 };
 
 struct StartResult {
@@ -63,10 +115,12 @@ struct StartResult {
   PublicationPlan plan;
   std::vector<catalog::TableRef> truncated;
   size_t fenced = 0;
+  std::optional<CopySummary> copy;  // --copy parallel
   util::Millis took{0};
 };
 
-// Starts replication, or finds it running with the same plan and changes nothing.
+// Starts replication, or finds it running with the same plan and changes nothing; with a
+// parallel copy that was interrupted (phase starting), resumes it.
 // Throws UsageError when a migration with a different plan is syncing (naming the difference),
 // ProblemsFound when target tables hold rows (without truncate_target) or the source has no
 // slot or WAL sender left, RuntimeError when a step fails (after undoing the earlier steps).
@@ -75,6 +129,10 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
 
 nlohmann::json to_json(const StartResult& result);
 std::string render(const StartResult& result);
+
+// An interrupted parallel copy waits on this target for sync start to resume it (the preflight
+// would then report the migration's own slot and copied rows as hazards).
+bool interrupted_copy_waiting(pg::Connection& target);
 
 // ---- sync status --------------------------------------------------------------------------
 
@@ -89,6 +147,20 @@ struct TableStatus {
 struct Warning {
   std::string code;
   std::string message;
+};
+
+// A parallel copy's progress, from the journal (finished units) and the target's
+// pg_stat_progress_copy (units being copied).
+struct CopyStatus {
+  std::string state;        // copying, interrupted (no pgshift copy session connected), done
+  int jobs = 0;
+  int units_total = 0, units_done = 0;
+  int64_t bytes_total = 0;  // estimate
+  int64_t bytes_done = 0;   // finished units plus what running COPYs have processed
+  int64_t rows_done = 0;    // of finished units
+  int deferred_open = 0;    // indexes/constraints dropped and not rebuilt yet
+  double elapsed_seconds = 0;  // since the copy's plan was made
+  std::optional<double> eta_seconds;
 };
 
 struct Status {
@@ -115,6 +187,7 @@ struct Status {
   std::vector<Drift> drift;
   std::vector<IdentityChange> identity_changes;  // still in place (to undo on stop)
   size_t fenced_tables = 0;
+  std::optional<CopyStatus> copy;  // --copy parallel, while it runs or waits to be resumed
   std::vector<Warning> warnings;
   // The worker error counters (pg_stat_subscription_stats, cumulative) at the last healthy
   // observation — apply worker running, caught up, every table ready — journaled by status:
@@ -225,6 +298,8 @@ struct StopResult {
   bool publication_dropped = false;
   std::vector<IdentityChange> identities_restored;
   size_t fence_lifted = 0;                 // tables that were fenced
+  int deferred_restored = 0;               // indexes/constraints a parallel copy had dropped
+  std::vector<catalog::TableRef> emptied;  // target tables an unfinished parallel copy wrote into
   std::vector<std::string> leftovers;      // verification: what is still there (should be empty)
   util::Millis took{0};
 };

@@ -34,7 +34,7 @@ json tables_json(const std::vector<catalog::TableRef>& tables) {
 json to_json(const StartResult& r) {
   json identity = json::array();
   for (const auto& c : r.plan.identity_changes) identity.push_back(c.to_json());
-  return json{{"outcome", outcome_name(r.outcome)},
+  json out{{"outcome", outcome_name(r.outcome)},
               {"migration_id", r.migration_id},
               {"source", r.names.source},
               {"target", r.names.target},
@@ -45,7 +45,25 @@ json to_json(const StartResult& r) {
               {"truncated", tables_json(r.truncated)},
               {"fenced_tables", r.fenced},
               {"left_out", detail::left_out_json(r.plan.left_out)},
+              {"copy", r.copy ? to_json(*r.copy) : json(nullptr)},
+              {"copy_mode", r.copy ? "parallel" : "native"},
               {"took_ms", r.took.count()}};
+  return out;
+}
+
+static std::string render_copy_summary(const CopySummary& c) {
+  auto seconds = [](int64_t ms) { return util::format_duration(util::Millis(ms)); };
+  std::string out = fmt::format("copy         {} table(s), {} rows, {} in {} unit(s) on {} worker(s){}{}\n", c.relations,
+                                c.rows, util::format_bytes(c.bytes), c.units, c.jobs,
+                                c.units_reused ? fmt::format(", {} unit(s) kept from the interrupted run", c.units_reused) : "",
+                                c.restarted ? " (copied again: the interrupted run's snapshot was gone)" : "");
+  int64_t rate = c.copy_ms > 0 ? c.bytes * 1000 / c.copy_ms : 0;
+  out += fmt::format("timings      slot {} · drop indexes {} · copy {} ({}/s) · indexes {} ({}) · constraints {} ({}) · "
+                     "total {}\n",
+                     seconds(c.slot_ms), seconds(c.drop_ms), seconds(c.copy_ms), util::format_bytes(rate),
+                     seconds(c.index_ms), c.indexes, seconds(c.constraint_ms), c.constraints, seconds(c.total_ms));
+  for (const auto& n : c.not_validated) out += fmt::format("NOT VALID    {} (VALIDATE it once the rows are fixed)\n", n);
+  return out;
 }
 
 std::string render(const StartResult& r) {
@@ -75,6 +93,15 @@ std::string render(const StartResult& r) {
     out += fmt::format("truncated    on the target: {}\n", fmt::join(names, ", "));
   }
   out += fmt::format("fence        {} target table(s) reject every write but replication's\n", r.fenced);
+  if (r.copy) {
+    out += render_copy_summary(*r.copy);
+    out += fmt::format("subscription {} on the target streams from slot {} at {} (the copy's snapshot)\n",
+                       r.names.subscription, r.names.subscription, r.copy->consistent_point);
+    out += detail::render_left_out(r.plan.left_out);
+    out += fmt::format("started in {}; every table is copied and streaming: pgshift sync status shows lag\n",
+                       util::format_duration(r.took));
+    return out;
+  }
   out += fmt::format("subscription {} on the target, slot {} on the source: the initial copy is running\n",
                      r.names.subscription, r.names.subscription);
   out += detail::render_left_out(r.plan.left_out);
@@ -94,6 +121,8 @@ json to_json(const StopResult& r) {
               {"publication_dropped", r.publication_dropped},
               {"identities_restored", restored},
               {"fence_lifted_tables", r.fence_lifted},
+              {"deferred_restored", r.deferred_restored},
+              {"emptied", tables_json(r.emptied)},
               {"leftovers", r.leftovers},
               {"took_ms", r.took.count()}};
 }
@@ -109,6 +138,12 @@ std::string render(const StopResult& r) {
                        c.database_role(), c.table.display(),
                        c.from == catalog::ReplicaIdentity::index ? "USING INDEX " + c.from_index
                                                                  : logical::identity_clause(c.from, c.from_index));
+  }
+  if (!r.emptied.empty()) {
+    out += fmt::format("emptied   {} target table(s) the unfinished parallel copy wrote into\n", r.emptied.size());
+  }
+  if (r.deferred_restored) {
+    out += fmt::format("rebuilt   {} index(es)/constraint(s) the parallel copy had dropped\n", r.deferred_restored);
   }
   if (r.fence_lifted) out += fmt::format("lifted    fence from {} target table(s)\n", r.fence_lifted);
   out += fmt::format("stopped in {}; verified: no subscription, slot, publication, fence or changed replica identity "

@@ -11,6 +11,7 @@
 #include "catalog/catalog.hpp"
 #include "fence/fence.hpp"
 #include "replication/internal.hpp"
+#include "replication/parallel_copy.hpp"
 #include "state/lock.hpp"
 #include "state/plan_diff.hpp"
 #include "stats/subscription_progress.hpp"
@@ -135,12 +136,58 @@ StartResult resume(pg::Connection& source, pg::Connection& target, const state::
   return result;
 }
 
+// --copy parallel: pgshift copies under the slot's snapshot, then the subscription streams from
+// that slot without copying (copy_data = false, create_slot = false).
+void copy_then_subscribe(pg::Connection& source, pg::Connection& target, const state::Plan& plan,
+                         state::Journal& journal, int64_t mid, StartResult& result, const StartOptions& options) {
+  journal.record(mid, kStepCopy, EventStatus::started, {{"mode", "parallel"}});
+  result.copy = parallel_copy(source, target, plan, journal, mid, result.plan.tables, options.parallel);
+  journal.record(mid, kStepCopy, EventStatus::finished, to_json(*result.copy));
+  journal.run_step(mid, kStepSubscription, [&] {
+    SubscriptionSpec spec{plan.subscription, plan.source, plan.publication, false, true, false};
+    create_subscription(target, spec);
+    spdlog::info("target: subscription {} streams from slot {} (consistent point {})", plan.subscription,
+                 plan.subscription, result.copy->consistent_point);
+    return json{{"name", plan.subscription}, {"slot", plan.subscription}, {"copy_data", false}};
+  });
+}
+
+void finish_start(state::Journal& journal, int64_t mid, StartResult& result,
+                  const std::function<util::Millis()>& took);
+
+// A sync start --copy parallel that was interrupted (phase starting, copy begun): the same plan
+// goes on with the copy; nothing else is created again.
+StartResult resume_copy(pg::Connection& source, pg::Connection& target, const state::Plan& plan,
+                        state::Journal& journal, const state::Migration& current, StartResult result,
+                        const StartOptions& options, const std::function<util::Millis()>& took) {
+  std::vector<std::string> diff = state::diff_plans(current.plan, plan.to_json());
+  if (!diff.empty()) {
+    throw UsageError(fmt::format("migration {}: an interrupted copy waits with a different plan: {}; run pgshift "
+                                 "sync stop first to start over with this plan",
+                                 current.id, fmt::join(diff, "; ")));
+  }
+  catalog::Snapshot src = catalog::read_snapshot(source);
+  catalog::Snapshot tgt = catalog::read_snapshot(target);
+  result.plan = plan_publication(src, tgt, plan.exclude_patterns());
+  result.fenced = result.plan.tables.size();
+  spdlog::info("migration {}: resuming the interrupted copy", current.id);
+  journal.record(current.id, kStepStart, EventStatus::started, {{"resume", "copy"}});
+  try {
+    copy_then_subscribe(source, target, plan, journal, current.id, result, options);
+  } catch (const std::exception& e) {
+    journal.record(current.id, kStepStart, EventStatus::failed, {{"error", e.what()}, {"resumable", true}});
+    throw;
+  }
+  finish_start(journal, current.id, result, took);
+  return result;
+}
+
 }  // namespace
 
 StartResult start(pg::Connection& source, pg::Connection& target, const state::Plan& given,
                   const StartOptions& options) {
   auto started = std::chrono::steady_clock::now();
-  auto took = [&] {
+  std::function<util::Millis()> took = [started] {
     return std::chrono::duration_cast<util::Millis>(std::chrono::steady_clock::now() - started);
   };
   state::MigrationLock lock = state::MigrationLock::acquire(target);
@@ -164,6 +211,9 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
         return r;
       }
       case Phase::starting:
+        if (parallel_copy_pending(journal, current->id)) {
+          return resume_copy(source, target, plan, journal, *current, result, options, took);
+        }
         throw RuntimeError(fmt::format("migration {} on {}: an earlier sync start did not finish (last update {}); "
                                        "run pgshift sync stop to undo what it did, then sync start again",
                                        current->id, target.endpoint(), current->updated_at));
@@ -200,7 +250,9 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
   spdlog::info("migration {}: publishing {} table(s) from {} to {}", m.id, result.plan.tables.size(),
                result.names.source, result.names.target);
   journal.record(m.id, kStepStart, EventStatus::started,
-                 {{"tables", result.plan.tables.size()}, {"truncate_target", options.truncate_target}});
+                 {{"tables", result.plan.tables.size()},
+                  {"truncate_target", options.truncate_target},
+                  {"copy", to_string(options.copy)}});
 
   // Each step registers its undo before it runs, so a step that fails half-way is undone too.
   std::vector<std::pair<std::string, std::function<void()>>> undo;
@@ -240,15 +292,27 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
       return json{{"tables", result.plan.tables.size()}};
     });
     result.fenced = result.plan.tables.size();
-    journal.run_step(m.id, kStepSubscription, [&] {
-      spdlog::info("target: creating subscription {} (the slot on the source waits for transactions running there "
-                   "to finish)",
-                   plan.subscription);
-      create_subscription(target, {plan.subscription, plan.source, plan.publication, true, true, true});
-      spdlog::info("target: subscription {} created (slot {} on the source); the initial copy is running",
-                   plan.subscription, plan.subscription);
-      return json{{"name", plan.subscription}, {"slot", plan.subscription}};
-    });
+    if (options.copy == CopyMode::parallel) {
+      copy_then_subscribe(source, target, plan, journal, m.id, result, options);
+    } else {
+      journal.run_step(m.id, kStepSubscription, [&] {
+        spdlog::info("target: creating subscription {} (the slot on the source waits for transactions running "
+                     "there to finish)",
+                     plan.subscription);
+        create_subscription(target, {plan.subscription, plan.source, plan.publication, true, true, true});
+        spdlog::info("target: subscription {} created (slot {} on the source); the initial copy is running",
+                     plan.subscription, plan.subscription);
+        return json{{"name", plan.subscription}, {"slot", plan.subscription}};
+      });
+    }
+  } catch (const CopyInterrupted& e) {
+    // Resumable: the slot, publication, fence and finished ranges stay; the phase stays starting.
+    try {
+      journal.record(m.id, kStepStart, EventStatus::failed, {{"error", e.what()}, {"resumable", true}});
+    } catch (const std::exception& j) {
+      spdlog::warn("could not journal the failure: {}", j.what());
+    }
+    throw;
   } catch (const std::exception& e) {
     std::string error = e.what();
     std::vector<std::string> undone, undo_failed;
@@ -276,7 +340,15 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
                                    undone.empty() ? "nothing had been created" : fmt::format("{}", fmt::join(undone, ", "))));
   }
 
-  journal.set_phase(m.id, Phase::syncing);
+  finish_start(journal, m.id, result, took);
+  return result;
+}
+
+namespace {
+
+void finish_start(state::Journal& journal, int64_t mid, StartResult& result,
+                  const std::function<util::Millis()>& took) {
+  journal.set_phase(mid, Phase::syncing);
   json identity = json::array();
   for (const auto& c : result.plan.identity_changes) identity.push_back(c.to_json());
   json left_out = json::array();
@@ -284,14 +356,16 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
     left_out.push_back({{"table", lo.table.display()}, {"reason", catalog::to_string(lo.reason)}, {"detail", lo.detail}});
   }
   result.took = took();
-  journal.record(m.id, kStepStart, EventStatus::finished,
-                 {{"tables", table_list(result.plan.tables)},
-                  {"identity_changes", identity},
-                  {"accepted_differences", result.plan.accepted_differences},
-                  {"truncated", table_list(result.truncated)},
-                  {"left_out", left_out},
-                  {"took_ms", result.took.count()}});
-  return result;
+  json detail{{"tables", table_list(result.plan.tables)},
+              {"identity_changes", identity},
+              {"accepted_differences", result.plan.accepted_differences},
+              {"truncated", table_list(result.truncated)},
+              {"left_out", left_out},
+              {"took_ms", result.took.count()}};
+  if (result.copy) detail["copy"] = to_json(*result.copy);
+  journal.record(mid, kStepStart, EventStatus::finished, detail);
 }
+
+}  // namespace
 
 }  // namespace pgshift::replication

@@ -7,6 +7,7 @@
 #include "state/recorded_plan.hpp"
 #include "fence/fence.hpp"
 #include "replication/internal.hpp"
+#include "replication/parallel_copy.hpp"
 #include "util/duration.hpp"
 
 namespace pgshift::replication {
@@ -184,6 +185,9 @@ Status status(pg::Connection& source, pg::Connection& target, const state::Plan&
   }
   sub.tables.clear();
   st.subscription_state = sub;
+  if (st.migration_id && st.phase == state::Phase::starting) {
+    st.copy = read_copy_status(target, journal, st.migration_id, st.tables);
+  }
 
   st.slot = stats::slot_progress(*publisher, plan.subscription);
   st.source_lsn = stats::current_wal_lsn(*publisher);

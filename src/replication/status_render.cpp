@@ -69,8 +69,9 @@ std::string lag_line(const Status& st) {
 // The count by state, then one row per table (only those not ready beyond `limit` tables).
 std::string tables_block(const Status& st, size_t limit) {
   std::string out = fmt::format(
-      "tables  {} published: {} ready, {} synced, {} copying, {} init{}\n", st.tables.size(), st.count_state("ready"),
+      "tables  {} published: {} ready, {} synced, {} copying, {} init{}{}\n", st.tables.size(), st.count_state("ready"),
       st.count_state("synced"), st.count_state("copying"), st.count_state("init"),
+      st.copy ? fmt::format(", {} copied, {} waiting", st.count_state("copied"), st.count_state("waiting")) : "",
       st.count_state("missing") ? fmt::format(", {} not in the subscription", st.count_state("missing")) : "");
   util::TextTable table({"TABLE", "STATE", "COPIED"});
   size_t hidden = 0;
@@ -197,6 +198,17 @@ json to_json(const Status& st) {
       {"drift", drift},
       {"identity_changes", identities},
       {"fenced_tables", st.fenced_tables},
+      {"copy", st.copy ? json{{"state", st.copy->state},
+                              {"jobs", st.copy->jobs},
+                              {"units_total", st.copy->units_total},
+                              {"units_done", st.copy->units_done},
+                              {"bytes_total", st.copy->bytes_total},
+                              {"bytes_done", st.copy->bytes_done},
+                              {"rows_done", st.copy->rows_done},
+                              {"deferred_open", st.copy->deferred_open},
+                              {"elapsed_seconds", st.copy->elapsed_seconds},
+                              {"eta_seconds", opt(st.copy->eta_seconds)}}
+                       : json(nullptr)},
       {"warnings", warnings},
   };
 }
@@ -231,6 +243,19 @@ std::string render(const Status& st, size_t table_limit) {
     out += slot_line(st) + "\n";
   }
   out += fmt::format("fence   {} {} table(s) reject client writes\n", st.fenced_tables, st.subscriber_role());
+  if (st.copy) {
+    const CopyStatus& c = *st.copy;
+    int pct = c.bytes_total > 0 ? static_cast<int>(std::min<int64_t>(100, c.bytes_done * 100 / c.bytes_total)) : 0;
+    out += fmt::format("copy    parallel, {}: {} of about {} ({}%), {} of {} unit(s), {} rows in finished units{}{}\n",
+                       c.state == "interrupted" ? util::paint(c.state, util::Color::red) : c.state,
+                       util::format_bytes(c.bytes_done), util::format_bytes(c.bytes_total), pct, c.units_done,
+                       c.units_total, c.rows_done,
+                       c.eta_seconds ? fmt::format(", ETA {}", util::format_duration(util::Millis(static_cast<int64_t>(*c.eta_seconds * 1000)))) : "",
+                       c.deferred_open ? fmt::format("; {} index(es)/constraint(s) dropped until it ends", c.deferred_open) : "");
+    if (c.state == "interrupted") {
+      out += "        no pgshift copy is connected: run pgshift sync start again to resume, or sync stop to undo\n";
+    }
+  }
   if (!st.tables.empty()) {
     out += tables_block(st, table_limit);
   }

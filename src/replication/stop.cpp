@@ -8,7 +8,9 @@
 
 #include "state/recorded_plan.hpp"
 #include "fence/fence.hpp"
+#include "replication/deferred_objects.hpp"
 #include "replication/internal.hpp"
+#include "replication/parallel_copy.hpp"
 #include "state/lock.hpp"
 #include "stats/subscription_progress.hpp"
 #include "util/error.hpp"
@@ -39,6 +41,9 @@ std::vector<std::string> leftovers(pg::Connection& source, pg::Connection& targe
     out.push_back(fmt::format("fence on {} target table(s)", fenced));
   }
   if (migration_id) {
+    if (size_t n = open_deferred(journal, migration_id)) {
+      out.push_back(fmt::format("{} index(es)/constraint(s) dropped for the copy and not rebuilt on the target", n));
+    }
     for (const auto& c : journal.open_compensations(migration_id, kStepIdentity)) {
       out.push_back(fmt::format("replica identity of {} not restored", IdentityChange::from_json(c.detail).table.display()));
     }
@@ -50,8 +55,18 @@ std::vector<std::string> leftovers(pg::Connection& source, pg::Connection& targe
 
 StopResult stop(pg::Connection& source, pg::Connection& target, const state::Plan& given) {
   auto started = std::chrono::steady_clock::now();
-  state::MigrationLock lock = state::MigrationLock::acquire(target);
   state::Journal journal(target, "sync stop");
+  std::optional<state::MigrationLock> lock;
+  try {
+    lock.emplace(state::MigrationLock::acquire(target));
+  } catch (const RuntimeError&) {
+    // A sync start --copy parallel holds the lock for as long as it copies: ask it to stop.
+    std::optional<state::Migration> running = journal.current();
+    if (!running || running->phase != Phase::starting || !parallel_copy_pending(journal, running->id)) throw;
+    spdlog::info("a sync start is copying; asking it to stop (it checks every second)");
+    journal.record(running->id, kStepCopyStopRequested, EventStatus::info);
+    lock.emplace(state::MigrationLock::acquire_within(target, util::Millis(120'000)));
+  }
   state::Plan plan = state::recorded_plan(target, given, true);
   std::optional<state::Migration> current = journal.current();
   StopResult result;
@@ -70,6 +85,7 @@ StopResult stop(pg::Connection& source, pg::Connection& target, const state::Pla
 
   DroppedSubscription dropped;
   try {
+    if (mid) end_recorded_keeper(source, journal, mid);
     dropped = drop_subscription(source, target, plan.subscription);
     result.subscription_dropped = dropped.dropped;
     result.slots_dropped = dropped.slots;
@@ -80,6 +96,19 @@ StopResult stop(pg::Connection& source, pg::Connection& target, const state::Pla
     result.publication_dropped = drop_publication(source, plan.publication);
     if (result.publication_dropped) spdlog::info("source: publication {} dropped", plan.publication);
     if (mid) result.identities_restored = restore_identities(source, target, journal, mid, kStepIdentity);
+    if (mid && current->phase == Phase::starting) {
+      result.emptied = empty_unfinished_copy(plan.target, journal, mid);
+      if (!result.emptied.empty()) {
+        spdlog::info("target: emptied the {} table(s) the unfinished parallel copy wrote into", result.emptied.size());
+      }
+    }
+    if (mid && open_deferred(journal, mid)) {
+      RestoreOptions restore;
+      restore.jobs = 2;
+      RestoreResult r = restore_deferred(plan.target, journal, mid, restore);
+      result.deferred_restored = r.indexes + r.constraints;
+      spdlog::info("target: rebuilt {} index(es) and {} constraint(s) dropped for the copy", r.indexes, r.constraints);
+    }
     result.fence_lifted = fence::lift(target);
     if (result.fence_lifted) spdlog::info("target: fence lifted from {} table(s)", result.fence_lifted);
     if (mid) {
@@ -95,7 +124,8 @@ StopResult stop(pg::Connection& source, pg::Connection& target, const state::Pla
     throw;
   }
   result.found_anything = result.subscription_dropped || !result.slots_dropped.empty() || result.publication_dropped ||
-                          !result.identities_restored.empty() || result.fence_lifted > 0;
+                          !result.identities_restored.empty() || result.fence_lifted > 0 ||
+                          result.deferred_restored > 0 || !result.emptied.empty();
   result.leftovers = leftovers(source, target, plan, dropped.oid, journal, mid);
   result.took = std::chrono::duration_cast<util::Millis>(std::chrono::steady_clock::now() - started);
   if (mid && (active || result.found_anything)) {
@@ -108,6 +138,8 @@ StopResult stop(pg::Connection& source, pg::Connection& target, const state::Pla
                     {"publication_dropped", result.publication_dropped},
                     {"identities_restored", restored},
                     {"fence_lifted", result.fence_lifted},
+                    {"deferred_restored", result.deferred_restored},
+                    {"emptied", result.emptied.size()},
                     {"leftovers", result.leftovers},
                     {"took_ms", result.took.count()}});
   }

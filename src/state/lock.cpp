@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <thread>
+
 #include "util/error.hpp"
 
 namespace pgshift::state {
@@ -29,6 +32,15 @@ MigrationLock MigrationLock::acquire(pg::Connection& target) {
   throw RuntimeError(fmt::format("{}: another pgshift command holds the migration lock: {}; wait for it to "
                                  "finish and run this again",
                                  target.endpoint(), who));
+}
+
+MigrationLock MigrationLock::acquire_within(pg::Connection& target, util::Millis timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (target.exec(kTryLockSql).row(0).boolean("locked")) return MigrationLock(&target);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return acquire(target);
 }
 
 MigrationLock::~MigrationLock() {

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "pg/connection.hpp"
+#include "util/duration.hpp"
 
 namespace pgshift::state {
 
@@ -15,6 +16,8 @@ class MigrationLock {
   // Takes the lock without waiting; throws RuntimeError naming the holder (application_name,
   // pid, client address) when another session has it.
   static MigrationLock acquire(pg::Connection& target);
+  // The same, polling until `timeout` has passed before it throws.
+  static MigrationLock acquire_within(pg::Connection& target, util::Millis timeout);
 
   MigrationLock(MigrationLock&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
   MigrationLock& operator=(MigrationLock&&) = delete;

@@ -154,6 +154,7 @@ Child spawn(const ProcessSpec& spec) {
       dup2(out_fd, STDOUT_FILENO);
       dup2(out_fd, STDERR_FILENO);
     }
+    if (spec.stdout_fd >= 0) dup2(spec.stdout_fd, STDOUT_FILENO);
     exec_child(spec, image, parent);
   }
   if (out_fd >= 0) close(out_fd);

@@ -29,6 +29,7 @@ struct ProcessSpec {
   int parent_death_signal = 0;             // 0: none
   std::string output_file;                 // spawn(): stdout+stderr appended here; empty: inherit
   int stdin_fd = -1;                       // spawn(): the child's stdin (e.g. a pipe's read end); -1: /dev/null
+  int stdout_fd = -1;                      // spawn(): the child's stdout (a pipe's write end); -1: as above
   bool new_session = false;                // setsid(): detach from the terminal and our group
 };
 

@@ -1,0 +1,268 @@
+#include "replication/deferred_objects.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "logical/logical.hpp"
+#include "pg/error.hpp"
+#include "pg/quote.hpp"
+#include "util/work_queue.hpp"
+
+namespace pgshift::replication {
+namespace {
+
+using nlohmann::json;
+
+// $1: the tables (quoted names). A foreign key from outside that set pins the unique index it
+// references: dropping it would fail (or take the key with it).
+constexpr std::string_view kRelations = R"sql(
+WITH named AS (SELECT unnest($1::text[])::regclass::oid AS oid),
+rel AS (SELECT oid FROM named
+        UNION SELECT i.inhrelid FROM pg_inherits i JOIN named ON named.oid = i.inhparent
+        UNION SELECT i2.inhrelid FROM pg_inherits i1 JOIN named ON named.oid = i1.inhparent
+                                 JOIN pg_inherits i2 ON i2.inhparent = i1.inhrelid),
+pinned AS (SELECT f.conindid FROM pg_constraint f WHERE f.contype = 'f' AND f.conrelid NOT IN (SELECT oid FROM rel))
+)sql";
+
+constexpr std::string_view kIndexes = R"sql(
+SELECT n.nspname AS schema, t.relname AS table_name, i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition,
+       t.relkind = 'p' AS partitioned
+  FROM pg_index x
+  JOIN pg_class i ON i.oid = x.indexrelid
+  JOIN pg_class t ON t.oid = x.indrelid
+  JOIN pg_namespace n ON n.oid = t.relnamespace
+ WHERE x.indrelid IN (SELECT oid FROM rel)
+   AND NOT x.indisprimary AND NOT x.indisreplident AND x.indisvalid
+   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.conrelid = x.indrelid
+                                                   AND c.contype IN ('p', 'u', 'x'))
+   AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid)
+   AND x.indexrelid NOT IN (SELECT conindid FROM pinned)
+ ORDER BY 1, 2, 3
+)sql";
+
+constexpr std::string_view kConstraints = R"sql(
+SELECT n.nspname AS schema, t.relname AS table_name, c.conname AS name, c.contype::text AS type,
+       pg_get_constraintdef(c.oid) AS definition, t.relkind = 'p' AS partitioned, c.convalidated AS validated
+  FROM pg_constraint c
+  JOIN pg_class t ON t.oid = c.conrelid
+  JOIN pg_namespace n ON n.oid = t.relnamespace
+ WHERE c.conrelid IN (SELECT oid FROM rel)
+   AND c.contype IN ('f', 'c', 'u', 'x') AND c.conislocal AND c.conparentid = 0
+   AND NOT (c.contype IN ('u', 'x') AND (c.conindid IN (SELECT indexrelid FROM pg_index WHERE indisreplident)
+                                         OR c.conindid IN (SELECT conindid FROM pinned)))
+ ORDER BY 1, 2, 3
+)sql";
+
+std::string qualified(const std::string& schema, const std::string& name) {
+  return pg::quote_ident(schema) + "." + pg::quote_ident(name);
+}
+
+// Foreign keys and checks go first (a key may depend on a unique index of the set), then unique
+// constraints, then plain indexes.
+int drop_rank(const DeferredObject& o) {
+  if (o.kind == DeferredObject::Kind::index) return 2;
+  return (o.constraint_type == 'f' || o.constraint_type == 'c') ? 0 : 1;
+}
+
+std::string drop_sql(const DeferredObject& o) {
+  if (o.kind == DeferredObject::Kind::index) return "DROP INDEX " + qualified(o.table.schema, o.name);
+  return fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", o.table.quoted(), pg::quote_ident(o.name));
+}
+
+pg::Connection open_builder(const pg::ConnInfo& info, const RestoreOptions& options) {
+  pg::ConnectOptions co = pg::default_connect_options();
+  co.application_name = "pgshift index build";
+  co.role = "target";
+  pg::Connection conn = pg::Connection::open(info, co);
+  conn.exec("SET lock_timeout = '30s'");
+  conn.exec("SET statement_timeout = 0");
+  if (!options.maintenance_work_mem.empty()) {
+    conn.exec("SELECT set_config('maintenance_work_mem', $1, false)", {options.maintenance_work_mem});
+  }
+  return conn;
+}
+
+int64_t ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+std::string DeferredObject::describe() const {
+  if (kind == Kind::index) return fmt::format("index {} on {}", name, table.display());
+  return fmt::format("constraint {} on {}", name, table.display());
+}
+
+json DeferredObject::to_json() const {
+  return {{"kind", kind == Kind::index ? "index" : "constraint"},
+          {"schema", table.schema},
+          {"table", table.name},
+          {"name", name},
+          {"definition", definition},
+          {"type", constraint_type ? std::string(1, constraint_type) : std::string()},
+          {"partitioned", partitioned},
+          {"validated", validated}};
+}
+
+DeferredObject DeferredObject::from_json(const json& doc) {
+  DeferredObject o;
+  o.kind = doc.at("kind") == "index" ? Kind::index : Kind::constraint;
+  o.table = {doc.at("schema"), doc.at("table")};
+  o.name = doc.at("name");
+  o.definition = doc.at("definition");
+  std::string type = doc.value("type", "");
+  o.constraint_type = type.empty() ? 0 : type[0];
+  o.partitioned = doc.value("partitioned", false);
+  o.validated = doc.value("validated", true);
+  return o;
+}
+
+std::vector<DeferredObject> read_deferrable(pg::Connection& target, const std::vector<catalog::TableRef>& tables) {
+  std::string names = "{";
+  for (size_t i = 0; i < tables.size(); ++i) {
+    std::string q = tables[i].quoted();
+    std::string escaped;
+    for (char c : q) {
+      if (c == '"' || c == '\\') escaped += '\\';
+      escaped += c;
+    }
+    names += (i ? ",\"" : "\"") + escaped + "\"";
+  }
+  names += "}";
+  std::vector<DeferredObject> out;
+  pg::Result idx = target.exec(std::string(kRelations) + std::string(kIndexes), {names});
+  for (int r = 0; r < idx.rows(); ++r) {
+    auto row = idx.row(r);
+    DeferredObject o;
+    o.kind = DeferredObject::Kind::index;
+    o.table = {row.text("schema"), row.text("table_name")};
+    o.name = row.text("name");
+    o.definition = row.text("definition");
+    o.partitioned = row.boolean("partitioned");
+    // pg_get_indexdef says ON ONLY for a partitioned index (it prints the parent alone); built
+    // again without ONLY it is built on every partition too, as the dropped one was.
+    if (o.partitioned) {
+      size_t at = o.definition.find(" ON ONLY ");
+      if (at != std::string::npos) o.definition.replace(at, 9, " ON ");
+    }
+    out.push_back(std::move(o));
+  }
+  pg::Result con = target.exec(std::string(kRelations) + std::string(kConstraints), {names});
+  for (int r = 0; r < con.rows(); ++r) {
+    auto row = con.row(r);
+    DeferredObject o;
+    o.kind = DeferredObject::Kind::constraint;
+    o.table = {row.text("schema"), row.text("table_name")};
+    o.name = row.text("name");
+    o.definition = row.text("definition");
+    o.constraint_type = row.text("type")[0];
+    o.partitioned = row.boolean("partitioned");
+    o.validated = row.boolean("validated");
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+void drop_deferred(pg::Connection& target, state::Journal& journal, int64_t migration_id,
+                   const std::vector<DeferredObject>& objects) {
+  std::vector<DeferredObject> ordered = objects;
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const DeferredObject& a, const DeferredObject& b) { return drop_rank(a) < drop_rank(b); });
+  for (const auto& o : ordered) {
+    journal.compensation(migration_id, kStepDeferred, o.to_json());
+    logical::exec_ddl(target, drop_sql(o));
+    spdlog::debug("target: dropped {} until the copy is done", o.describe());
+  }
+}
+
+size_t open_deferred(state::Journal& journal, int64_t migration_id) {
+  return journal.open_compensations(migration_id, kStepDeferred).size();
+}
+
+RestoreResult restore_deferred(const pg::ConnInfo& info, state::Journal& journal,
+                               int64_t migration_id, const RestoreOptions& options) {
+  RestoreResult result;
+  std::vector<state::Event> open = journal.open_compensations(migration_id, kStepDeferred);
+  std::vector<std::pair<state::Event, DeferredObject>> builds, keys;
+  for (auto& e : open) {
+    DeferredObject o = DeferredObject::from_json(e.detail);
+    (o.builds_index() ? builds : keys).emplace_back(e, std::move(o));
+  }
+  if (builds.empty() && keys.empty()) return result;
+  std::mutex journal_mutex;  // the journal's connection is the caller's: one thread at a time
+  auto settle = [&](const state::Event& e, const DeferredObject& o, const json& detail) {
+    std::lock_guard<std::mutex> lock(journal_mutex);
+    journal.settle(migration_id, e, detail);
+    if (options.on_done) options.on_done(o.describe());
+  };
+  const int jobs = std::max(1, options.jobs);
+  std::vector<std::optional<pg::Connection>> conns(static_cast<size_t>(jobs));
+  auto conn_of = [&](int worker) -> pg::Connection& {
+    auto& c = conns[static_cast<size_t>(worker)];
+    if (!c || !c->is_ok()) c = open_builder(info, options);
+    return *c;
+  };
+  // A restore that crashed after CREATE and before settle finds the object there: not an error.
+  auto exists = [](pg::Connection& conn, const DeferredObject& o) {
+    if (o.kind == DeferredObject::Kind::index) {
+      return !conn.exec("SELECT 1 FROM pg_class WHERE oid = to_regclass($1)", {qualified(o.table.schema, o.name)}).empty();
+    }
+    return !conn.exec("SELECT 1 FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2",
+                      {o.table.quoted(), o.name})
+                .empty();
+  };
+
+  auto started = std::chrono::steady_clock::now();
+  util::run_work_queue(jobs, builds.size(), [&](int worker, size_t i) {
+    const auto& [event, o] = builds[i];
+    pg::Connection& conn = conn_of(worker);
+    if (!exists(conn, o)) {
+      conn.exec(o.kind == DeferredObject::Kind::index
+                    ? o.definition
+                    : fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", o.table.quoted(), pg::quote_ident(o.name),
+                                  o.definition));
+    }
+    settle(event, o, {{"restored", true}});
+  });
+  result.indexes = static_cast<int>(builds.size());
+  result.index_ms = ms_since(started);
+
+  started = std::chrono::steady_clock::now();
+  // NOT VALID first, one after the other (each takes a short lock), then the scans in parallel.
+  std::vector<size_t> to_validate;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const auto& o = keys[i].second;
+    pg::Connection& conn = conn_of(0);
+    if (exists(conn, o)) {
+      // Added before a crash; validate it if it should be valid.
+      if (o.validated && !o.partitioned) to_validate.push_back(i);
+      continue;
+    }
+    bool deferred_check = o.validated && !o.partitioned;
+    conn.exec(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}{}", o.table.quoted(), pg::quote_ident(o.name),
+                          o.definition, deferred_check ? " NOT VALID" : ""));
+    if (deferred_check) to_validate.push_back(i);
+  }
+  std::mutex failed_mutex;
+  util::run_work_queue(jobs, to_validate.size(), [&](int worker, size_t n) {
+    const auto& o = keys[to_validate[n]].second;
+    pg::Connection& conn = conn_of(worker);
+    try {
+      conn.exec(fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}", o.table.quoted(), pg::quote_ident(o.name)));
+    } catch (const pg::SqlError& e) {
+      if (e.sqlstate().substr(0, 2) != "23") throw;  // only a violation is left NOT VALID
+      std::lock_guard<std::mutex> lock(failed_mutex);
+      result.not_validated.push_back(fmt::format("{}: {}", o.describe(), pg::one_line(e.server_message())));
+    }
+  });
+  for (const auto& [event, o] : keys) settle(event, o, {{"restored", true}});
+  result.constraints = static_cast<int>(keys.size());
+  result.constraint_ms = ms_since(started);
+  return result;
+}
+
+}  // namespace pgshift::replication

@@ -1,0 +1,179 @@
+#include "replication/snapshot_keeper.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "pg/error.hpp"
+#include "pg/quote.hpp"
+#include "util/error.hpp"
+#include "util/process.hpp"
+
+namespace pgshift::replication {
+namespace {
+
+using nlohmann::json;
+
+std::string application_name(const std::string& slot) { return "pgshift snapshot " + slot; }
+
+// One '\n'-terminated line from fd (without the newline); nullopt at end of file first.
+std::optional<std::string> read_line(int fd) {
+  std::string line;
+  char c;
+  while (true) {
+    ssize_t n = read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return line.empty() ? std::nullopt : std::optional<std::string>(line);
+    if (c == '\n') return line;
+    line += c;
+  }
+}
+
+void write_line(int fd, const std::string& text) {
+  std::string line = text + "\n";
+  (void)!write(fd, line.data(), line.size());
+}
+
+}  // namespace
+
+SnapshotKeeper SnapshotKeeper::start(const pg::ConnInfo& publisher, const std::string& slot, util::Millis grace) {
+  int in[2], out[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+    throw RuntimeError(fmt::format("snapshot keeper: pipe: {}", std::strerror(errno)));
+  }
+  util::ProcessSpec spec;
+  spec.argv = {"/proc/self/exe", "__snapshot-keeper"};
+  spec.stdin_fd = in[0];
+  spec.stdout_fd = out[1];
+  spec.new_session = true;  // Ctrl-C on pgshift's terminal must not end the snapshot with it
+  util::Child child = util::spawn(spec);
+  close(in[0]);
+  close(out[1]);
+  SnapshotKeeper keeper(in[1], child.pid());
+  json config{{"conninfo", publisher.to_conninfo()},
+              {"slot", slot},
+              {"grace_ms", grace.count()},
+              {"connect_timeout_ms", pg::default_connect_options().connect_timeout.count()}};
+  write_line(in[1], config.dump());
+  std::optional<std::string> reply = read_line(out[0]);
+  close(out[0]);
+  if (!reply) {
+    child.wait_for(util::Millis(5000));
+    throw RuntimeError(fmt::format("{}: the snapshot keeper ended before creating slot {}", publisher.redacted(), slot));
+  }
+  json doc = json::parse(*reply, nullptr, false);
+  if (doc.is_discarded() || doc.contains("error")) {
+    child.wait_for(util::Millis(5000));
+    throw RuntimeError(doc.is_discarded() ? fmt::format("snapshot keeper: unreadable reply for slot {}", slot)
+                                          : doc.at("error").get<std::string>());
+  }
+  keeper.slot_.slot = doc.at("slot");
+  keeper.slot_.consistent_point = pg::Lsn::parse_or_throw(doc.at("lsn").get<std::string>(), "consistent_point");
+  keeper.slot_.snapshot = doc.at("snapshot");
+  keeper.backend_pid_ = doc.at("backend_pid");
+  return keeper;
+}
+
+SnapshotKeeper::SnapshotKeeper(SnapshotKeeper&& other) noexcept
+    : fd_(other.fd_), pid_(other.pid_), backend_pid_(other.backend_pid_), slot_(std::move(other.slot_)) {
+  other.fd_ = -1;
+  other.pid_ = -1;
+}
+
+void SnapshotKeeper::release() {
+  if (fd_ < 0) return;
+  write_line(fd_, "release");
+  close(fd_);
+  fd_ = -1;
+  // Reap it (it exits at once); a keeper that does not is left to its grace period.
+  util::Child child(pid_);
+  child.wait_for(util::Millis(5000));
+}
+
+SnapshotKeeper::~SnapshotKeeper() {
+  if (fd_ >= 0) close(fd_);
+}
+
+std::optional<std::string> adopt_snapshot(pg::Connection& holder, const std::string& snapshot) {
+  holder.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  try {
+    holder.exec("SET TRANSACTION SNAPSHOT " + pg::quote_literal(snapshot));
+  } catch (const pg::SqlError& e) {
+    holder.exec("ROLLBACK");
+    spdlog::debug("snapshot {} is gone: {}", snapshot, e.server_message());
+    return std::nullopt;
+  }
+  return holder.exec("SELECT pg_export_snapshot() AS name").row(0).text("name");
+}
+
+bool end_keeper(pg::Connection& publisher, int backend_pid, const std::string& slot) {
+  if (backend_pid <= 0) return false;
+  pg::Result r = publisher.exec(
+      "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity "
+      "WHERE pid = $1 AND application_name = left($2, 63)",
+      {backend_pid, application_name(slot)});
+  return !r.empty() && r.row(0).boolean("ended");
+}
+
+int run_snapshot_keeper() {
+  signal(SIGPIPE, SIG_IGN);
+  std::optional<std::string> line = read_line(STDIN_FILENO);
+  if (!line) return 2;
+  json config = json::parse(*line);
+  std::string slot = config.at("slot");
+  std::optional<pg::ReplicationConnection> conn;
+  try {
+    pg::ConnectOptions options = pg::default_connect_options();
+    options.connect_timeout = util::Millis(config.value("connect_timeout_ms", 10'000));
+    pg::set_default_connect_options(options);
+    pg::ConnInfo info = pg::ConnInfo::parse(config.at("conninfo").get<std::string>(), "snapshot keeper");
+    conn = pg::ReplicationConnection::open(info, "source", application_name(slot));
+    pg::ExportedSlot made = conn->create_logical_slot_exporting(slot);
+    write_line(STDOUT_FILENO, json{{"slot", made.slot},
+                                   {"lsn", made.consistent_point.to_string()},
+                                   {"snapshot", made.snapshot},
+                                   {"backend_pid", conn->backend_pid()}}
+                                  .dump());
+  } catch (const std::exception& e) {
+    write_line(STDOUT_FILENO, json{{"error", e.what()}}.dump());
+    return 3;
+  }
+  close(STDOUT_FILENO);
+  const auto grace = std::chrono::milliseconds(config.value("grace_ms", 600'000));
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // set once the parent is gone
+  std::string pending;
+  while (true) {
+    pollfd fds[2] = {{conn->socket(), POLLIN, 0}, {deadline ? -1 : STDIN_FILENO, POLLIN, 0}};
+    int timeout = -1;
+    if (deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return 0;
+      timeout = static_cast<int>(left.count());
+    }
+    int n = poll(fds, 2, timeout);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return 3;
+    if (fds[0].revents && !conn->still_open()) return 0;  // terminated by an adopting run, or the server went
+    if (fds[1].revents) {
+      char buf[64];
+      ssize_t got = read(STDIN_FILENO, buf, sizeof buf);
+      if (got <= 0) {
+        deadline = std::chrono::steady_clock::now() + grace;  // pgshift is gone: wait for it to come back
+        continue;
+      }
+      pending.append(buf, static_cast<size_t>(got));
+      if (pending.find("release") != std::string::npos) return 0;
+    }
+  }
+}
+
+}  // namespace pgshift::replication

@@ -1,0 +1,333 @@
+// `pgshift sync start --copy parallel` on two real clusters: a table split across workers, a
+// key-less table, a partitioned table, a generated column, enum/array/bytea/jsonb columns,
+// secondary indexes (plain, expression, partial), unique/check/foreign-key constraints. Writes
+// run on the source during the copy; afterwards verify matches, every index and constraint is
+// back with its exact definition, and streaming goes on. Then the faults: SIGKILL mid-copy and
+// a resume on the same snapshot; SIGKILL with the snapshot gone (a clean restart on a new slot);
+// sync stop mid-copy. The cases share the clusters and run in the order written.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "pg/error.hpp"
+#include "support/support.hpp"
+#include "util/process.hpp"
+
+using namespace pgshift;
+using namespace pgshift::testing;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kSchema = R"sql(
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE customers (id bigint PRIMARY KEY, email text NOT NULL, mood mood, tags text[], moods mood[], doc jsonb,
+                        pic bytea, CONSTRAINT email_has_at CHECK (position('@' in email) > 0));
+CREATE UNIQUE INDEX customers_email ON customers (email);
+CREATE TABLE big (id bigint PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers (id), payload text,
+                  n int NOT NULL, total numeric(12,2) GENERATED ALWAYS AS (n * 1.5) STORED,
+                  CONSTRAINT big_n_positive CHECK (n >= 0), CONSTRAINT big_payload_unique UNIQUE (payload));
+CREATE INDEX big_customer ON big (customer_id);
+CREATE INDEX big_payload_md5 ON big (md5(payload)) WHERE n > 10;
+CREATE TABLE keyless (at timestamptz, line text);
+CREATE INDEX keyless_at ON keyless (at);
+CREATE TABLE measurements (id bigint NOT NULL, at date NOT NULL, value double precision, PRIMARY KEY (id, at))
+  PARTITION BY RANGE (at);
+CREATE TABLE measurements_2024 PARTITION OF measurements FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE measurements_2025 PARTITION OF measurements FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE INDEX measurements_value ON measurements (value);
+)sql";
+
+constexpr std::string_view kSeed = R"sql(
+INSERT INTO customers SELECT g, 'c' || g || '@example.com', (ARRAY['sad','ok','happy'])[1 + g % 3]::mood,
+                             ARRAY['t' || g, 'x y'], ARRAY['ok', 'happy']::mood[], jsonb_build_object('n', g, 'a', ARRAY[g]),
+                             decode(md5(g::text), 'hex')
+  FROM generate_series(1, 500) g;
+INSERT INTO big (id, customer_id, payload, n) SELECT g, 1 + g % 500, repeat(md5(g::text), 3), g % 100
+  FROM generate_series(1, 60000) g;
+INSERT INTO keyless SELECT '2025-01-01'::timestamptz + g * interval '1 min', 'line ' || g FROM generate_series(1, 3000) g;
+INSERT INTO measurements SELECT g, DATE '2024-06-01' + (g % 400), g / 3.0 FROM generate_series(1, 4000) g;
+)sql";
+
+// Makes the copy into `big` slow enough to interrupt: an ALWAYS trigger fires in a replica-role
+// session too (the copy's).
+constexpr std::string_view kSlowCopy = R"sql(
+CREATE OR REPLACE FUNCTION slow_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.0004); RETURN NEW; END $$;
+CREATE OR REPLACE TRIGGER slow BEFORE INSERT ON big FOR EACH ROW EXECUTE FUNCTION slow_down();
+ALTER TABLE big ENABLE ALWAYS TRIGGER slow;
+)sql";
+
+// Every index and constraint of the replicated tables on the target, with its definition.
+constexpr std::string_view kDefinitions = R"sql(
+SELECT string_agg(d, E'\n' ORDER BY d) AS defs FROM (
+  SELECT 'index ' || indexrelid::regclass || ': ' || pg_get_indexdef(indexrelid) || ' valid=' || indisvalid AS d
+    FROM pg_index WHERE indrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+  UNION ALL
+  SELECT 'constraint ' || conrelid::regclass || '.' || conname || ': ' || pg_get_constraintdef(oid) || ' valid=' || convalidated
+    FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND contype IN ('p', 'u', 'f', 'c', 'x')) x
+)sql";
+
+class SyncParallelCopyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    source_ = start_cluster("pcopy-src").release();
+    target_ = start_cluster("pcopy-tgt").release();
+    source_->create_database("app");
+    target_->create_database("app");
+    pg::Connection s = connect(*source_, "app");
+    run_sql(s, kSchema);
+    run_sql(s, kSeed);
+    pg::Connection t = connect(*target_, "app");
+    run_sql(t, kSchema);
+    definitions_before_ = definitions();
+  }
+  static void TearDownTestSuite() {
+    if (::testing::UnitTest::GetInstance()->failed_test_count() > 0) {
+      for (auto* c : {source_, target_}) {
+        std::ifstream log(c->log_file());
+        std::stringstream text;
+        text << log.rdbuf();
+        std::string all = text.str();
+        std::cerr << "---- " << c->name() << " log tail:\n" << all.substr(all.size() > 4000 ? all.size() - 4000 : 0) << "\n";
+      }
+    }
+    delete source_;
+    delete target_;
+  }
+
+  static std::string definitions() {
+    pg::Connection t = connect(*target_, "app");
+    return t.exec(kDefinitions).row(0).text("defs");
+  }
+  static std::vector<std::string> endpoints() {
+    return {"--source", source_->url("app"), "--target", target_->url("app")};
+  }
+  static std::vector<std::string> args(const std::vector<std::string>& command, std::vector<std::string> extra = {}) {
+    std::vector<std::string> out = command;
+    for (const auto& e : endpoints()) out.push_back(e);
+    out.insert(out.end(), extra.begin(), extra.end());
+    return out;
+  }
+  static std::vector<std::string> start_args(std::vector<std::string> extra = {}) {
+    std::vector<std::string> a = args({"sync", "start", "--copy", "parallel", "--jobs", "3", "--copy-unit-size", "512kB"});
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  static CliRun pgshift(const std::vector<std::string>& a) {
+    CliRun run = run_pgshift(a);
+    expect_no_password(run.all());
+    return run;
+  }
+  static json status() {
+    CliRun run = pgshift(args({"sync", "status", "--json"}));
+    EXPECT_EQ(run.exit_code, 0) << run.all();
+    return json::parse(run.out);
+  }
+  static int64_t slots_on_source() {
+    pg::Connection s = connect(*source_, "app");
+    return s.exec("SELECT count(*) AS n FROM pg_replication_slots").row(0).int64("n");
+  }
+  static int64_t finished_units() {
+    pg::Connection t = connect(*target_, "app");
+    return t.exec("SELECT count(*) AS n FROM pgshift.event WHERE step = 'copy-unit' AND status = 'finished' "
+                  "AND migration_id = (SELECT max(id) FROM pgshift.migration WHERE phase = 'starting')")
+        .row(0)
+        .int64("n");
+  }
+  // Waits for the source's writes to be on the target, then runs verify.
+  static CliRun verify_after_catch_up() {
+    pg::Connection s = connect(*source_, "app");
+    std::string lsn = s.exec("SELECT pg_current_wal_lsn()::text AS l").row(0).text("l");
+    pg::Connection t = connect(*target_, "app");
+    bool caught_up = wait_until(
+        [&] {
+          return !s.exec("SELECT 1 FROM pg_replication_slots WHERE slot_type = 'logical' AND confirmed_flush_lsn >= $1::pg_lsn",
+                         {lsn})
+                      .empty();
+        },
+        util::Millis(60'000));
+    EXPECT_TRUE(caught_up) << "replication did not reach " << lsn;
+    return pgshift(args({"verify"}));
+  }
+  // sync start in the background, as a user's terminal would run it.
+  static util::Child start_in_background(const std::string& log_name) {
+    util::ProcessSpec spec;
+    spec.argv = {PGSHIFT_BINARY};
+    for (const auto& a : start_args()) spec.argv.push_back(a);
+    spec.output_file = target_->directory() + "/" + log_name;
+    return util::spawn(spec);
+  }
+  static std::string file_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  // After a case: nothing of the migration left, target tables empty for the next one.
+  static void reset_target() {
+    CliRun stop = pgshift(args({"sync", "stop"}));
+    ASSERT_EQ(stop.exit_code, 0) << stop.all();
+    pg::Connection t = connect(*target_, "app");
+    t.exec("TRUNCATE customers, big, keyless, measurements");
+    EXPECT_EQ(slots_on_source(), 0);
+    EXPECT_EQ(definitions(), definitions_before_);
+  }
+
+  static inline LocalCluster* source_ = nullptr;
+  static inline LocalCluster* target_ = nullptr;
+  static inline std::string definitions_before_;
+};
+
+TEST_F(SyncParallelCopyTest, BadCopyModeIsAUsageError) {
+  CliRun run = pgshift(args({"sync", "start", "--copy", "fast"}));
+  EXPECT_EQ(run.exit_code, 2) << run.all();
+  EXPECT_NE(run.err.find("--copy: 'fast' is not a copy mode (parallel or native)"), std::string::npos) << run.err;
+  EXPECT_EQ(slots_on_source(), 0);
+}
+
+TEST_F(SyncParallelCopyTest, CopiesEverythingWithWritesDuringTheCopyAndStreamsOn) {
+  // Writes of every kind on every table while sync start runs (before, during and after its snapshot).
+  std::atomic<bool> stop{false};
+  std::atomic<int> writes{0};
+  std::thread writer([&] {
+    pg::Connection s = connect(*source_, "app");
+    for (int i = 0; !stop; ++i) {
+      s.exec("BEGIN");
+      s.exec("INSERT INTO big (id, customer_id, payload, n) VALUES ($1::bigint, 1 + $1::bigint % 500, 'w' || $1::text, $2)",
+             {1'000'000 + i, i % 100});
+      s.exec("UPDATE big SET n = n + 1 WHERE id = $1", {1 + (i * 7919) % 60000});
+      s.exec("DELETE FROM big WHERE id = $1", {60000 - i});
+      s.exec("UPDATE customers SET doc = doc || jsonb_build_object('w', $1::int), moods = moods || 'sad'::mood WHERE id = $2",
+             {i, 1 + i % 500});
+      s.exec("INSERT INTO keyless VALUES (now(), 'during ' || $1::text)", {i});
+      s.exec("UPDATE keyless SET line = line || '!' WHERE line = 'line ' || $1::text", {1 + i});
+      s.exec("INSERT INTO measurements VALUES ($1, DATE '2025-03-01' + $2::int, $3)", {100'000 + i, i % 200, i});
+      s.exec("COMMIT");
+      writes++;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  while (writes < 20) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const int before = writes;
+  CliRun run = pgshift(start_args({"--json"}));
+  const int during = writes - before;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  stop = true;
+  writer.join();
+  ASSERT_EQ(run.exit_code, 0) << run.all();
+  EXPECT_GT(during, 10) << "the writer should have run while sync start copied";
+  json result = json::parse(run.out);
+  EXPECT_EQ(result["copy_mode"], "parallel");
+  const json& copy = result["copy"];
+  EXPECT_EQ(copy["jobs"], 3);
+  EXPECT_EQ(copy["relations"], 5) << copy.dump();  // customers, big, keyless and the two leaves
+  EXPECT_GT(copy["units"].get<int>(), 5) << "big is split into ranges: " << copy.dump();
+  EXPECT_EQ(copy["indexes"], 6) << copy.dump();      // customers_email, big_customer, big_payload_md5,
+                                                    // big_payload_unique, keyless_at, measurements_value
+  EXPECT_EQ(copy["constraints"], 3) << copy.dump();  // email_has_at, big_n_positive, big's foreign key
+  EXPECT_TRUE(copy["not_validated"].empty());
+
+  EXPECT_EQ(definitions(), definitions_before_);
+  CliRun verified = verify_after_catch_up();
+  EXPECT_EQ(verified.exit_code, 0) << verified.all();
+
+  // Streaming goes on after the copy.
+  pg::Connection s = connect(*source_, "app");
+  s.exec("INSERT INTO big (id, customer_id, payload, n) VALUES (5000000, 1, 'after', 1)");
+  pg::Connection t = connect(*target_, "app");
+  EXPECT_TRUE(wait_until([&] { return !t.exec("SELECT 1 FROM big WHERE id = 5000000 AND total = 1.5").empty(); },
+                         util::Millis(30'000)));
+  json st = status();
+  EXPECT_EQ(st["phase"], "syncing");
+  EXPECT_TRUE(st["copy"].is_null());
+  reset_target();
+}
+
+TEST_F(SyncParallelCopyTest, KilledMidCopyResumesOnTheSameSnapshot) {
+  { pg::Connection t = connect(*target_, "app"); run_sql(t, kSlowCopy); }
+  util::Child first = start_in_background("kill-1.log");
+  ASSERT_TRUE(wait_until([] { return finished_units() >= 2; }, util::Millis(120'000)));
+  first.signal(SIGKILL);
+  first.wait();
+  json st = status();
+  ASSERT_FALSE(st["copy"].is_null()) << st.dump();
+  EXPECT_TRUE(wait_until([] { return status()["copy"]["state"] == "interrupted"; }, util::Millis(10'000)));
+  EXPECT_LT(st["copy"]["units_done"].get<int>(), st["copy"]["units_total"].get<int>());
+  EXPECT_GT(st["copy"]["deferred_open"].get<int>(), 0) << "the indexes are still dropped after a kill";
+  { pg::Connection t = connect(*target_, "app"); t.exec("DROP TRIGGER IF EXISTS slow ON big"); }
+
+  CliRun again = pgshift(start_args({"--json"}));
+  ASSERT_EQ(again.exit_code, 0) << again.all();
+  json copy = json::parse(again.out)["copy"];
+  EXPECT_GE(copy["units_reused"].get<int>(), 2) << copy.dump();
+  EXPECT_FALSE(copy["restarted"].get<bool>());
+  EXPECT_EQ(definitions(), definitions_before_);
+  CliRun verified = verify_after_catch_up();
+  EXPECT_EQ(verified.exit_code, 0) << verified.all();
+  reset_target();
+}
+
+TEST_F(SyncParallelCopyTest, KilledWithTheSnapshotGoneRestartsOnANewSlot) {
+  { pg::Connection t = connect(*target_, "app"); run_sql(t, kSlowCopy); }
+  util::Child first = start_in_background("kill-2.log");
+  ASSERT_TRUE(wait_until([] { return finished_units() >= 2; }, util::Millis(120'000)));
+  first.signal(SIGKILL);
+  first.wait();
+  // The keeper goes too (as after a source restart, or a resume later than --snapshot-grace).
+  pg::Connection s = connect(*source_, "app");
+  ASSERT_TRUE(wait_until([&] {
+    return s.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'pgshift snapshot%'")
+        .empty();
+  }, util::Millis(10'000)));
+  { pg::Connection t = connect(*target_, "app"); t.exec("DROP TRIGGER IF EXISTS slow ON big"); }
+  // Rows the restarted copy must not see twice: changed after the first snapshot.
+  s.exec("UPDATE customers SET email = 'changed@example.com' WHERE id = 7");
+  s.exec("INSERT INTO keyless VALUES (now(), 'between the runs')");
+
+  CliRun again = pgshift(start_args({"--json"}));
+  ASSERT_EQ(again.exit_code, 0) << again.all();
+  EXPECT_NE(again.err.find("snapshot is gone"), std::string::npos) << again.err;
+  json copy = json::parse(again.out)["copy"];
+  EXPECT_TRUE(copy["restarted"].get<bool>()) << copy.dump();
+  EXPECT_EQ(copy["units_reused"], 0);
+  EXPECT_EQ(slots_on_source(), 1);
+  EXPECT_EQ(definitions(), definitions_before_);
+  CliRun verified = verify_after_catch_up();
+  EXPECT_EQ(verified.exit_code, 0) << verified.all();
+  reset_target();
+}
+
+TEST_F(SyncParallelCopyTest, SyncStopMidCopyRemovesTheSlotAndRestoresTheIndexes) {
+  { pg::Connection t = connect(*target_, "app"); run_sql(t, kSlowCopy); }
+  util::Child copying = start_in_background("stop.log");
+  ASSERT_TRUE(wait_until([] { return finished_units() >= 1; }, util::Millis(120'000)));
+  EXPECT_NE(definitions(), definitions_before_) << "the copy runs without its secondary indexes";
+  CliRun stop = pgshift(args({"sync", "stop", "--json"}));
+  ASSERT_EQ(stop.exit_code, 0) << stop.all();
+  json stopped = json::parse(stop.out);
+  EXPECT_TRUE(stopped["leftovers"].empty()) << stopped.dump();
+  EXPECT_EQ(stopped["deferred_restored"], 9) << stopped.dump();
+  EXPECT_EQ(stopped["emptied"].size(), 4u) << "the half-copied tables are emptied: " << stopped.dump();
+  EXPECT_EQ(copying.wait_for(util::Millis(30'000)), std::optional<int>(3));
+  std::string log = file_text(target_->directory() + "/stop.log");
+  EXPECT_NE(log.find("stopped by pgshift sync stop during the copy"), std::string::npos) << log;
+  EXPECT_EQ(slots_on_source(), 0);
+  pg::Connection s = connect(*source_, "app");
+  EXPECT_TRUE(wait_until([&] {
+    return s.exec("SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'pgshift snapshot%'").empty();
+  }, util::Millis(10'000))) << "the snapshot keeper ended";
+  EXPECT_EQ(definitions(), definitions_before_);
+  pg::Connection t = connect(*target_, "app");
+  t.exec("DROP TRIGGER IF EXISTS slow ON big");
+  EXPECT_EQ(count_rows(t, "big"), 0);
+  EXPECT_EQ(status()["phase"], "stopped");
+}
+
+}  // namespace
