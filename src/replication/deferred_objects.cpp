@@ -192,6 +192,7 @@ RestoreResult restore_deferred(const pg::ConnInfo& info, state::Journal& journal
     DeferredObject o = DeferredObject::from_json(e.detail);
     (o.builds_index() ? builds : keys).emplace_back(e, std::move(o));
   }
+  if (!options.keys_too) keys.clear();
   if (builds.empty() && keys.empty()) return result;
   std::mutex journal_mutex;  // the journal's connection is the caller's: one thread at a time
   auto settle = [&](const state::Event& e, const DeferredObject& o, const json& detail) {

@@ -69,6 +69,10 @@ struct RestoreOptions {
   int jobs = 1;
   std::string maintenance_work_mem;  // e.g. "1GB"; empty: the server's setting
   std::function<void(const std::string&)> on_done;  // after each object, with its description
+  // false: indexes and UNIQUE/EXCLUDE constraints only; FOREIGN KEY and CHECK constraints stay
+  // dropped (journaled) — after an interrupted copy the rows are partial and would leave them
+  // NOT VALID for good.
+  bool keys_too = true;
 };
 
 // Rebuilds every open "copy-deferred" compensation of the migration and settles each. target is

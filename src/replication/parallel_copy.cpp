@@ -392,7 +392,9 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
   };
   auto restore_now = [&]() -> std::string {
     try {
-      RestoreResult r = restore_deferred(plan.target, journal, mid, restore);
+      RestoreOptions indexes_only = restore;
+      indexes_only.keys_too = false;
+      RestoreResult r = restore_deferred(plan.target, journal, mid, indexes_only);
       summary.not_validated = r.not_validated;
       return "";
     } catch (const std::exception& e) {
@@ -480,12 +482,13 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
     throw;  // sync stop restores the indexes
   } catch (const CopyCancelled&) {
     throw CopyInterrupted(fmt::format("sync start interrupted during the copy{}; slot {} and the finished ranges are "
-                                      "kept: run sync start again within {} to resume on the same snapshot, or "
+                                      "kept, the indexes rebuilt (foreign keys and checks come back when the copy "
+                                      "finishes, or on sync stop): run sync start again within {} to resume on the same snapshot, or "
                                       "pgshift sync stop to undo",
                                       restore_now(), plan.subscription, util::format_duration(options.snapshot_grace)));
   } catch (const std::exception& e) {
     throw CopyInterrupted(fmt::format("sync start failed during the copy: {}{}; slot {} and the finished ranges are "
-                                      "kept and the indexes restored: fix the cause and run sync start again within "
+                                      "kept and the indexes rebuilt (foreign keys and checks come back when the copy finishes, or on sync stop): fix the cause and run sync start again within "
                                       "{} to resume, or pgshift sync stop to undo",
                                       e.what(), restore_now(), plan.subscription,
                                       util::format_duration(options.snapshot_grace)));

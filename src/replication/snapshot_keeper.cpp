@@ -54,6 +54,9 @@ SnapshotKeeper SnapshotKeeper::start(const pg::ConnInfo& publisher, const std::s
   spec.argv = {"/proc/self/exe", "__snapshot-keeper"};
   spec.stdin_fd = in[0];
   spec.stdout_fd = out[1];
+  // Its stderr must not be ours: a caller reading our output to its end (a pipe, `| tee`) would
+  // wait for the keeper's grace period.
+  spec.output_file = "/dev/null";
   spec.new_session = true;  // Ctrl-C on pgshift's terminal must not end the snapshot with it
   util::Child child = util::spawn(spec);
   close(in[0]);

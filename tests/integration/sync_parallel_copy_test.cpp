@@ -106,6 +106,16 @@ class SyncParallelCopyTest : public ::testing::Test {
     pg::Connection t = connect(*target_, "app");
     return t.exec(kDefinitions).row(0).text("defs");
   }
+  // The definitions minus the foreign key and the check constraints.
+  static std::string without_keys(const std::string& defs) {
+    std::stringstream in(defs);
+    std::string line, out;
+    while (std::getline(in, line)) {
+      if (line.find("FOREIGN KEY") != std::string::npos || line.find(": CHECK") != std::string::npos) continue;
+      out += (out.empty() ? "" : "\n") + line;
+    }
+    return out;
+  }
   static std::vector<std::string> endpoints() {
     return {"--source", source_->url("app"), "--target", target_->url("app")};
   }
@@ -298,6 +308,64 @@ TEST_F(SyncParallelCopyTest, KilledWithTheSnapshotGoneRestartsOnANewSlot) {
   EXPECT_TRUE(copy["restarted"].get<bool>()) << copy.dump();
   EXPECT_EQ(copy["units_reused"], 0);
   EXPECT_EQ(slots_on_source(), 1);
+  EXPECT_EQ(definitions(), definitions_before_);
+  CliRun verified = verify_after_catch_up();
+  EXPECT_EQ(verified.exit_code, 0) << verified.all();
+  reset_target();
+}
+
+// A target error mid-copy (here a row the target refuses, as a full disk refuses a write): the
+// run stops naming the table and the block range, keeps the slot and the finished units, and
+// puts the indexes back; once the cause is gone, sync start finishes the copy.
+TEST_F(SyncParallelCopyTest, TargetErrorStopsNamingTheRangeAndResumes) {
+  {
+    pg::Connection t = connect(*target_, "app");
+    run_sql(t, R"sql(
+CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN IF NEW.id = 45000 THEN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END IF;
+      RETURN NEW; END $$;
+CREATE TRIGGER refuse BEFORE INSERT ON big FOR EACH ROW EXECUTE FUNCTION refuse_row();
+ALTER TABLE big ENABLE ALWAYS TRIGGER refuse;
+)sql");
+  }
+  CliRun failed = pgshift(start_args());
+  EXPECT_EQ(failed.exit_code, 3) << failed.all();
+  EXPECT_NE(failed.err.find("copying public.big (blocks "), std::string::npos) << failed.err;
+  EXPECT_NE(failed.err.find("No space left on device"), std::string::npos) << failed.err;
+  EXPECT_NE(failed.err.find("run sync start again"), std::string::npos) << failed.err;
+  EXPECT_EQ(slots_on_source(), 1) << "the slot is kept for the resume";
+  // The indexes are back; the foreign key and the checks wait for the whole copy (on partial rows
+  // they could not be validated).
+  EXPECT_EQ(definitions(), without_keys(definitions_before_));
+  json st = status();
+  EXPECT_EQ(st["phase"], "starting");
+  EXPECT_EQ(st["copy"]["state"], "interrupted") << st.dump();
+  EXPECT_EQ(st["copy"]["deferred_open"], 3);
+
+  { pg::Connection t = connect(*target_, "app"); t.exec("DROP TRIGGER refuse ON big"); }
+  CliRun again = pgshift(start_args({"--json"}));
+  ASSERT_EQ(again.exit_code, 0) << again.all();
+  EXPECT_GT(json::parse(again.out)["copy"]["units_reused"].get<int>(), 0) << again.out;
+  EXPECT_EQ(definitions(), definitions_before_);
+  CliRun verified = verify_after_catch_up();
+  EXPECT_EQ(verified.exit_code, 0) << verified.all();
+  reset_target();
+}
+
+// The source connection of a worker dies mid-unit: the unit is rolled back on the target and
+// copied again on a new connection that imports the same snapshot.
+TEST_F(SyncParallelCopyTest, LostSourceConnectionRetriesTheRange) {
+  { pg::Connection t = connect(*target_, "app"); run_sql(t, kSlowCopy); }
+  util::Child copying = start_in_background("retry.log");
+  pg::Connection s = connect(*source_, "app");
+  ASSERT_TRUE(wait_until([&] { return finished_units() >= 1; }, util::Millis(120'000)));
+  pg::Result killed = s.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgshift copy'");
+  EXPECT_GT(killed.rows(), 0);
+  { pg::Connection t = connect(*target_, "app"); t.exec("DROP TRIGGER IF EXISTS slow ON big"); }
+  EXPECT_EQ(copying.wait_for(util::Millis(120'000)), std::optional<int>(0));
+  std::string log = file_text(target_->directory() + "/retry.log");
+  EXPECT_NE(log.find("the source connection was lost"), std::string::npos) << log;
+  EXPECT_NE(log.find("retrying the range"), std::string::npos) << log;
   EXPECT_EQ(definitions(), definitions_before_);
   CliRun verified = verify_after_catch_up();
   EXPECT_EQ(verified.exit_code, 0) << verified.all();
