@@ -5,14 +5,17 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "pg/copy_stream.hpp"
 #include "pg/error.hpp"
 #include "pg/quote.hpp"
 #include "state/journal.hpp"
-#include "util/work_queue.hpp"
 
 namespace pgshift::replication {
 namespace {
@@ -111,6 +114,85 @@ CopyMeter::View CopyMeter::view() const {
   return view_;
 }
 
+void CopyMeter::object_rebuilt() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  view_.objects_rebuilt++;
+}
+
+namespace {
+
+// The shared work list: index builds of fully copied tables first, then copy units.
+class WorkQueue {
+ public:
+  struct Task {
+    const CopyUnit* unit = nullptr;       // copy this unit, or
+    const PendingObject* build = nullptr;  // rebuild this object
+  };
+
+  WorkQueue(const CopyPlan& plan, std::vector<const CopyUnit*> todo, const std::vector<PendingObject>& builds)
+      : plan_(plan), todo_(std::move(todo)) {
+    for (const auto& b : builds) builds_of_[b.object.table.display()].push_back(&b);
+    for (const auto* u : todo_) remaining_[plan_.relations[u->relation].target.display()]++;
+    // Tables copied entirely by an earlier run: their indexes can be built at once.
+    for (auto& [table, list] : builds_of_) {
+      if (!remaining_.count(table)) ready_.insert(ready_.end(), list.begin(), list.end());
+    }
+  }
+
+  // Blocks until there is a task or nothing is left (nullopt).
+  std::optional<Task> next() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      if (stopped_) return std::nullopt;
+      if (!ready_.empty()) {
+        const PendingObject* b = ready_.front();
+        ready_.pop_front();
+        ++running_;
+        return Task{nullptr, b};
+      }
+      if (next_unit_ < todo_.size()) {
+        ++running_;
+        return Task{todo_[next_unit_++], nullptr};
+      }
+      if (running_ == 0) return std::nullopt;
+      changed_.wait(lock);  // a running unit may complete a table and release its builds
+    }
+  }
+
+  void finished(const Task& task) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --running_;
+    if (task.unit) {
+      std::string table = plan_.relations[task.unit->relation].target.display();
+      if (--remaining_[table] == 0) {
+        auto it = builds_of_.find(table);
+        if (it != builds_of_.end()) ready_.insert(ready_.end(), it->second.begin(), it->second.end());
+      }
+    }
+    changed_.notify_all();
+  }
+
+  void stop() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopped_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  const CopyPlan& plan_;
+  std::vector<const CopyUnit*> todo_;
+  std::map<std::string, std::vector<const PendingObject*>> builds_of_;
+  std::map<std::string, int> remaining_;
+  std::deque<const PendingObject*> ready_;
+  size_t next_unit_ = 0;
+  int running_ = 0;
+  bool stopped_ = false;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+};
+
+}  // namespace
+
 void run_copy_workers(const CopyPlan& plan, const CopyWorkerOptions& options, CopyMeter& meter,
                       const std::atomic<bool>& cancel) {
   std::vector<const CopyUnit*> todo;
@@ -118,6 +200,7 @@ void run_copy_workers(const CopyPlan& plan, const CopyWorkerOptions& options, Co
     if (options.done.count(u.key)) meter.unit_skipped(u);
     else todo.push_back(&u);
   }
+  WorkQueue queue(plan, todo, options.builds);
   const int jobs = std::max(1, options.jobs);
   struct Worker {
     std::optional<pg::Connection> source, target;
@@ -125,25 +208,37 @@ void run_copy_workers(const CopyPlan& plan, const CopyWorkerOptions& options, Co
   };
   std::vector<Worker> workers(static_cast<size_t>(jobs));
   std::atomic<bool> failed{false};  // one worker's error stops the others at their next MiB
-  std::exception_ptr real_error;    // that error, not the others' CopyCancelled
+  std::exception_ptr first_error;   // that error, not the others' CopyCancelled
   std::mutex error_mutex;
   auto stop_now = [&] { return cancel.load() || failed.load(); };
-  try {
-  util::run_work_queue(jobs, todo.size(), [&](int w, size_t i) {
-    const CopyUnit& unit = *todo[i];
+  auto fail = [&](std::exception_ptr e, bool real) {
+    {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!first_error || (real && !failed)) first_error = e;
+    }
+    if (real) failed = true;
+    queue.stop();
+  };
+
+  auto ensure_target = [&](Worker& worker) {
+    if (!worker.target || !worker.target->is_ok()) {
+      worker.journal.reset();
+      worker.target = open_target(options);
+      if (!options.maintenance_work_mem.empty()) {
+        worker.target->exec("SELECT set_config('maintenance_work_mem', $1, false)", {options.maintenance_work_mem});
+      }
+      worker.journal.emplace(*worker.target, "sync start");
+    }
+  };
+
+  auto copy_unit = [&](Worker& worker, const CopyUnit& unit) {
     const CopyRelation& rel = plan.relations[unit.relation];
-    Worker& worker = workers[static_cast<size_t>(w)];
-    if (stop_now()) throw CopyCancelled("copy cancelled");
     for (int attempt = 0;; ++attempt) {
       auto started = std::chrono::steady_clock::now();
       int64_t moved = 0;
       try {
         if (!worker.source || !worker.source->is_ok()) worker.source = open_source(options);
-        if (!worker.target || !worker.target->is_ok()) {
-          worker.journal.reset();
-          worker.target = open_target(options);
-          worker.journal.emplace(*worker.target, "sync start");
-        }
+        ensure_target(worker);
         worker.target->exec("BEGIN");
         pg::CopyTotals totals =
             pg::stream_copy(*worker.source, copy_out_sql(rel, unit), *worker.target, copy_in_sql(rel), [&](int64_t n) {
@@ -186,21 +281,48 @@ void run_copy_workers(const CopyPlan& plan, const CopyWorkerOptions& options, Co
                        describe_unit(rel, unit), pg::one_line(e.server_message()), attempt + 1, kSourceRetries);
           continue;
         }
-        RuntimeError error(fmt::format("copying {} into {}: {}", describe_unit(rel, unit), rel.target.display(),
+        throw RuntimeError(fmt::format("copying {} into {}: {}", describe_unit(rel, unit), rel.target.display(),
                                        e.what()));
-        {
-          std::lock_guard<std::mutex> lock(error_mutex);
-          if (!real_error) real_error = std::make_exception_ptr(error);
-        }
-        failed = true;
-        throw error;
       }
     }
-  });
-  } catch (...) {
-    if (real_error) std::rethrow_exception(real_error);
-    throw;
-  }
+  };
+
+  auto build = [&](Worker& worker, const PendingObject& b) {
+    ensure_target(worker);
+    try {
+      rebuild(*worker.target, b.object);
+    } catch (const pg::SqlError& e) {
+      throw RuntimeError(fmt::format("rebuilding {}: {}", b.object.describe(), e.what()));
+    }
+    worker.journal->settle(options.migration_id, b.compensation, {{"restored", true}, {"during_copy", true}});
+    meter.object_rebuilt();
+  };
+
+  auto loop = [&](int w) {
+    Worker& worker = workers[static_cast<size_t>(w)];
+    while (std::optional<WorkQueue::Task> task = queue.next()) {
+      try {
+        if (stop_now()) throw CopyCancelled("copy cancelled");
+        if (task->unit) copy_unit(worker, *task->unit);
+        else build(worker, *task->build);
+        queue.finished(*task);
+      } catch (const CopyCancelled&) {
+        queue.finished(*task);
+        fail(std::current_exception(), false);
+        return;
+      } catch (...) {
+        queue.finished(*task);
+        fail(std::current_exception(), true);
+        return;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 1; w < jobs; ++w) threads.emplace_back(loop, w);
+  loop(0);
+  for (auto& t : threads) t.join();
+  if (first_error) std::rethrow_exception(first_error);
+  if (cancel) throw CopyCancelled("copy cancelled");
 }
 
 }  // namespace pgshift::replication

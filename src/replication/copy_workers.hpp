@@ -12,6 +12,9 @@
 //     is retried (up to 3 times); any other error stops every worker and is rethrown as a
 //     RuntimeError naming the table, the block range and the side, e.g. a disk-full target.
 //   - `cancel` set (Ctrl-C, sync stop) stops every worker at its next MiB: CopyCancelled.
+//   - As soon as every unit of a target table is copied, its dropped indexes (`builds`) are
+//     rebuilt by the next free worker, before it takes another unit, so index builds overlap
+//     the copy of the other tables (as pgcopydb does); each is settled in the journal.
 #pragma once
 
 #include <atomic>
@@ -24,6 +27,7 @@
 
 #include "pg/connection.hpp"
 #include "replication/copy_plan.hpp"
+#include "replication/deferred_objects.hpp"
 #include "util/error.hpp"
 
 namespace pgshift::replication {
@@ -42,6 +46,7 @@ class CopyMeter {
   void add_bytes(size_t relation, int64_t bytes);
   void unit_done(const CopyUnit& unit, int64_t rows);
   void unit_skipped(const CopyUnit& unit);
+  void object_rebuilt();
 
   struct Relation {
     std::string table;
@@ -54,6 +59,7 @@ class CopyMeter {
     std::vector<Relation> relations;
     int64_t bytes_total = 0, bytes_done = 0, rows = 0;
     int units_total = 0, units_done = 0, units_reused = 0;
+    int objects_rebuilt = 0;  // indexes rebuilt while other tables still copied
   };
   View view() const;
 
@@ -69,6 +75,8 @@ struct CopyWorkerOptions {
   int64_t migration_id = 0;
   int jobs = 1;
   std::set<std::string> done;  // unit keys finished by an earlier run on the same snapshot
+  std::vector<PendingObject> builds;  // indexes to rebuild once their table is copied
+  std::string maintenance_work_mem;   // for those builds; "" = the target's setting
 };
 
 // Copies every unit not in done. Returns when all are copied; throws as above.

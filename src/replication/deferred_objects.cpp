@@ -183,22 +183,51 @@ size_t open_deferred(state::Journal& journal, int64_t migration_id) {
   return journal.open_compensations(migration_id, kStepDeferred).size();
 }
 
-RestoreResult restore_deferred(const pg::ConnInfo& info, state::Journal& journal,
-                               int64_t migration_id, const RestoreOptions& options) {
-  RestoreResult result;
-  std::vector<state::Event> open = journal.open_compensations(migration_id, kStepDeferred);
-  std::vector<std::pair<state::Event, DeferredObject>> builds, keys;
-  for (auto& e : open) {
+std::vector<PendingObject> pending_objects(state::Journal& journal, int64_t migration_id) {
+  std::vector<PendingObject> out;
+  for (auto& e : journal.open_compensations(migration_id, kStepDeferred)) {
     DeferredObject o = DeferredObject::from_json(e.detail);
-    (o.builds_index() ? builds : keys).emplace_back(e, std::move(o));
+    out.push_back({std::move(e), std::move(o)});
   }
+  return out;
+}
+
+namespace {
+
+bool object_exists(pg::Connection& conn, const DeferredObject& o) {
+  if (o.kind == DeferredObject::Kind::index) {
+    return !conn.exec("SELECT 1 FROM pg_class WHERE oid = to_regclass($1)", {qualified(o.table.schema, o.name)}).empty();
+  }
+  return !conn.exec("SELECT 1 FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2", {o.table.quoted(), o.name})
+              .empty();
+}
+
+bool validates_later(const DeferredObject& o) { return !o.builds_index() && o.validated && !o.partitioned; }
+
+}  // namespace
+
+void rebuild(pg::Connection& conn, const DeferredObject& o, bool not_valid_first) {
+  if (object_exists(conn, o)) return;
+  if (o.kind == DeferredObject::Kind::index) {
+    conn.exec(o.definition);
+    return;
+  }
+  conn.exec(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}{}", o.table.quoted(), pg::quote_ident(o.name), o.definition,
+                        not_valid_first && validates_later(o) ? " NOT VALID" : ""));
+}
+
+RestoreResult restore_deferred(const pg::ConnInfo& info, state::Journal& journal, int64_t migration_id,
+                               const RestoreOptions& options) {
+  RestoreResult result;
+  std::vector<PendingObject> builds, keys;
+  for (auto& p : pending_objects(journal, migration_id)) (p.object.builds_index() ? builds : keys).push_back(std::move(p));
   if (!options.keys_too) keys.clear();
   if (builds.empty() && keys.empty()) return result;
   std::mutex journal_mutex;  // the journal's connection is the caller's: one thread at a time
-  auto settle = [&](const state::Event& e, const DeferredObject& o, const json& detail) {
+  auto settle = [&](const PendingObject& p) {
     std::lock_guard<std::mutex> lock(journal_mutex);
-    journal.settle(migration_id, e, detail);
-    if (options.on_done) options.on_done(o.describe());
+    journal.settle(migration_id, p.compensation, {{"restored", true}});
+    if (options.on_done) options.on_done(p.object.describe());
   };
   const int jobs = std::max(1, options.jobs);
   std::vector<std::optional<pg::Connection>> conns(static_cast<size_t>(jobs));
@@ -207,60 +236,36 @@ RestoreResult restore_deferred(const pg::ConnInfo& info, state::Journal& journal
     if (!c || !c->is_ok()) c = open_builder(info, options);
     return *c;
   };
-  // A restore that crashed after CREATE and before settle finds the object there: not an error.
-  auto exists = [](pg::Connection& conn, const DeferredObject& o) {
-    if (o.kind == DeferredObject::Kind::index) {
-      return !conn.exec("SELECT 1 FROM pg_class WHERE oid = to_regclass($1)", {qualified(o.table.schema, o.name)}).empty();
-    }
-    return !conn.exec("SELECT 1 FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2",
-                      {o.table.quoted(), o.name})
-                .empty();
-  };
 
   auto started = std::chrono::steady_clock::now();
   util::run_work_queue(jobs, builds.size(), [&](int worker, size_t i) {
-    const auto& [event, o] = builds[i];
-    pg::Connection& conn = conn_of(worker);
-    if (!exists(conn, o)) {
-      conn.exec(o.kind == DeferredObject::Kind::index
-                    ? o.definition
-                    : fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", o.table.quoted(), pg::quote_ident(o.name),
-                                  o.definition));
-    }
-    settle(event, o, {{"restored", true}});
+    rebuild(conn_of(worker), builds[i].object);
+    settle(builds[i]);
   });
   result.indexes = static_cast<int>(builds.size());
   result.index_ms = ms_since(started);
 
   started = std::chrono::steady_clock::now();
   // NOT VALID first, one after the other (each takes a short lock), then the scans in parallel.
-  std::vector<size_t> to_validate;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const auto& o = keys[i].second;
-    pg::Connection& conn = conn_of(0);
-    if (exists(conn, o)) {
-      // Added before a crash; validate it if it should be valid.
-      if (o.validated && !o.partitioned) to_validate.push_back(i);
-      continue;
-    }
-    bool deferred_check = o.validated && !o.partitioned;
-    conn.exec(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}{}", o.table.quoted(), pg::quote_ident(o.name),
-                          o.definition, deferred_check ? " NOT VALID" : ""));
-    if (deferred_check) to_validate.push_back(i);
+  // One added before a crash is validated again when it should be valid (VALIDATE is a no-op on
+  // a valid constraint).
+  for (const auto& p : keys) rebuild(conn_of(0), p.object, true);
+  std::vector<const PendingObject*> to_validate;
+  for (const auto& p : keys) {
+    if (validates_later(p.object)) to_validate.push_back(&p);
   }
   std::mutex failed_mutex;
   util::run_work_queue(jobs, to_validate.size(), [&](int worker, size_t n) {
-    const auto& o = keys[to_validate[n]].second;
-    pg::Connection& conn = conn_of(worker);
+    const DeferredObject& o = to_validate[n]->object;
     try {
-      conn.exec(fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}", o.table.quoted(), pg::quote_ident(o.name)));
+      conn_of(worker).exec(fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}", o.table.quoted(), pg::quote_ident(o.name)));
     } catch (const pg::SqlError& e) {
       if (e.sqlstate().substr(0, 2) != "23") throw;  // only a violation is left NOT VALID
       std::lock_guard<std::mutex> lock(failed_mutex);
       result.not_validated.push_back(fmt::format("{}: {}", o.describe(), pg::one_line(e.server_message())));
     }
   });
-  for (const auto& [event, o] : keys) settle(event, o, {{"restored", true}});
+  for (const auto& p : keys) settle(p);
   result.constraints = static_cast<int>(keys.size());
   result.constraint_ms = ms_since(started);
   return result;

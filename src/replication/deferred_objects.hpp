@@ -49,6 +49,19 @@ struct DeferredObject {
   static DeferredObject from_json(const nlohmann::json& doc);
 };
 
+// One dropped object not rebuilt yet, with its compensation (to settle once rebuilt).
+struct PendingObject {
+  state::Event compensation;
+  DeferredObject object;
+};
+// The open compensations of the migration, most recent first.
+std::vector<PendingObject> pending_objects(state::Journal& journal, int64_t migration_id);
+
+// Creates the object on conn (idle, not in a transaction) unless it exists already (a rebuild
+// that crashed after CREATE and before its settle). A FOREIGN KEY or CHECK constraint that was
+// valid is added NOT VALID when not_valid_first (the caller validates it after).
+void rebuild(pg::Connection& conn, const DeferredObject& object, bool not_valid_first = false);
+
 // What would be deferred now on the target (read-only).
 std::vector<DeferredObject> read_deferrable(pg::Connection& target, const std::vector<catalog::TableRef>& tables);
 

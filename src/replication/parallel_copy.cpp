@@ -448,6 +448,10 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
       workers.migration_id = mid;
       workers.jobs = summary.jobs;
       workers.done = done;
+      for (auto& p : pending_objects(journal, mid)) {
+        if (p.object.builds_index()) workers.builds.push_back(std::move(p));
+      }
+      workers.maintenance_work_mem = options.maintenance_work_mem;
       try {
         run_copy_workers(copy_plan, workers, *meter, ticker.cancel);
       } catch (const CopyCancelled&) {
@@ -470,7 +474,7 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
     // 4. Indexes and constraints back, in parallel.
     report("building indexes");
     RestoreResult r = restore_deferred(plan.target, journal, mid, restore);
-    summary.indexes = r.indexes;
+    summary.indexes = r.indexes + v.objects_rebuilt;
     summary.constraints = r.constraints;
     summary.not_validated = r.not_validated;
     summary.index_ms = r.index_ms;
