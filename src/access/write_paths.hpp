@@ -9,8 +9,8 @@
 // or a default privilege that will grant it write on future objects.
 // Role settings (default_transaction_read_only and the timeouts) are guardrails the role can
 // change itself, not barriers: read_guardrails() reports them separately.
-// This is the shared "what can this role do" reader: `roles check` uses it, and so can any
-// surface that must refuse to run as a privileged role (the console and MCP startup guards).
+// This is the shared "what can this role write" reader: `roles check` uses it. The console and
+// MCP startup guard (query/role_guard.hpp) asks another question, what escapes READ ONLY.
 #pragma once
 
 #include <string>

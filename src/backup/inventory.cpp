@@ -125,7 +125,9 @@ nlohmann::json inventory_report(const InventoryOptions& options) {
   auto finding = [&r](stats::Severity sev, std::string code, std::string object, std::string message, std::string advice) {
     r.findings.push_back({sev, std::move(code), std::move(object), std::move(message), std::move(advice)});
   };
-  r.facts.push_back({"verdict", "Verdict", inv.verdict(), "", "healthy, problem, or unreadable (a source could not be read)"});
+  // Not "verdict": the console shows these facts beside the archiver report's own verdict.
+  r.facts.push_back({"backup_verdict", "Backups verdict", inv.verdict(), "",
+                     "healthy, problem, or unreadable (a source could not be read)"});
   if (inv.archiver) {
     const auto& a = *inv.archiver;
     r.facts.push_back({"archived_count", "WAL archived", a.archived_count, "count", ""});

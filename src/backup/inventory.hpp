@@ -119,9 +119,10 @@ Inventory collect_inventory(const InventoryOptions& options);
 // `pgshift backups --json` document for these options (the console can show it as is).
 nlohmann::json inventory_json(const InventoryOptions& options);
 
-// The same inventory in the stats::Report JSON form (facts, sections archiver/backups/windows,
-// findings), which the console's report page renders as its Backups tab. Never throws for a
-// source; throws only for an options error (an unknown source kind).
+// The same inventory in the stats::Report JSON form, which the console's Backups tab shows after
+// the archiver's report: facts (backup_verdict; the archiver's counts when options.db is set),
+// sections windows and backups, findings. Never throws for a source; throws only for an options
+// error (an unknown source kind).
 nlohmann::json inventory_report(const InventoryOptions& options);
 
 // ---- pieces the drill and the tests use -------------------------------------------------------

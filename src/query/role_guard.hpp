@@ -4,6 +4,8 @@
 // pg_execute_server_program and pg_read_server_files reach the server's file system, and
 // pg_signal_backend can cancel or terminate other sessions. Membership counts however it is
 // granted (directly, through another role, with or without INHERIT: SET ROLE reaches it).
+// Not access::writer_predefined_roles(): that lists what can write (READ ONLY contains
+// pg_write_all_data, and pg_read_server_files writes nothing); this lists what escapes READ ONLY.
 #pragma once
 
 #include <string>

@@ -9,7 +9,6 @@
 
 #include "backup_helpers.hpp"
 #include "backup/inventory.hpp"
-#include "pg/quote.hpp"
 
 using namespace pgshift;
 using namespace pgshift::testing;
@@ -20,14 +19,10 @@ namespace {
 class BackupDir : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    root_ = new ScratchDir();
-    archive_ = root_->path + "/archive";
-    backups_ = root_->path + "/backups";
-    run_as_server({"mkdir", "-p", archive_, backups_});
-    cluster_ = start_cluster("bkdir", {{"archive_mode", "on"},
-                                       {"archive_command", pg::quote_literal("test ! -f " + archive_ + "/%f && cp %p " + archive_ + "/%f")},
-                                       {"wal_level", "replica"}})
-                   .release();
+    site_ = new DirBackupSite("bkdir");
+    cluster_ = site_->cluster.get();
+    archive_ = site_->archive;
+    backups_ = site_->backups;
     pg::Connection c = connect(*cluster_);
     run_sql(c, R"(
       CREATE TABLE items (id int PRIMARY KEY, name text);
@@ -41,14 +36,13 @@ class BackupDir : public ::testing::Test {
     archive_now(c);
   }
   static void TearDownTestSuite() {
-    delete cluster_;
-    delete root_;
+    delete site_;
   }
   std::vector<std::string> drill_args(const std::string& from, const std::string& wal_archive) {
     return {"drill", "--db", cluster_->url(), "--from", from, "--wal-archive", wal_archive, "--timeout", "2m", "--json"};
   }
 
-  static inline ScratchDir* root_ = nullptr;
+  static inline DirBackupSite* site_ = nullptr;
   static inline LocalCluster* cluster_ = nullptr;
   static inline std::string archive_, backups_;
 };
@@ -207,15 +201,9 @@ TEST_F(BackupDir, BackupOlderThanASchemaChangeNamesTheTable) {
   EXPECT_NE(j.value("connect_hint", "").find("psql \"host=" + kept), std::string::npos) << j.value("connect_hint", "");
   EXPECT_TRUE(processes_mentioning(kept).empty()) << "the kept server is stopped";
   // The hint works: start.sh starts the restored server, which answers on its socket.
-  util::ProcessSpec start;
-  start.argv = {kept + "/start.sh"};
+  util::ProcessSpec start = backup::tool_spec({kept + "/start.sh"}, true);
   start.parent_death_signal = SIGQUIT;
   start.output_file = "/dev/null";
-  localpg::ServerUser u = localpg::server_user();
-  if (u.drop) {
-    start.uid = u.uid;
-    start.gid = u.gid;
-  }
   util::Child server = util::spawn(start);
   int port = j["server"]["port"];
   std::string conninfo = fmt::format("host={} port={} dbname=postgres user=postgres", kept, port);

@@ -16,23 +16,20 @@
 #include <fstream>
 #include <sstream>
 
+#include "backup/tools.hpp"
 #include "localpg/cluster.hpp"
+#include "pg/quote.hpp"
 #include "support/support.hpp"
 #include "util/process.hpp"
 
 namespace pgshift::testing {
 
+// argv as the server's OS user, the way pgshift runs its backup tools (backup::tool_spec), with
+// env added; fails the test unless it exits 0.
 inline util::RunResult run_as_server(std::vector<std::string> argv, const std::map<std::string, std::string>& env = {},
                                      util::Millis timeout = util::Millis(300'000)) {
-  util::ProcessSpec spec;
-  spec.argv = std::move(argv);
+  util::ProcessSpec spec = backup::tool_spec(std::move(argv), true);
   spec.env = env;
-  spec.cwd = "/tmp";
-  localpg::ServerUser u = localpg::server_user();
-  if (u.drop) {
-    spec.uid = u.uid;
-    spec.gid = u.gid;
-  }
   util::RunResult r = util::run(spec, timeout);
   EXPECT_EQ(r.exit_code, 0) << spec.argv[0] << " failed: " << r.err << r.out;
   return r;
@@ -124,6 +121,23 @@ inline nlohmann::json parse_report(const CliRun& run) {
 struct ScratchDir {
   std::string path = localpg::make_private_dir("bkt");
   ~ScratchDir() { localpg::remove_tree(path); }
+};
+
+// The two halves of a dir: source: a cluster whose archive_command copies each WAL segment into
+// `archive`, and an empty `backups` directory for pg_basebackup, both owned by the server user
+// and removed (after the cluster stops) at destruction.
+struct DirBackupSite {
+  ScratchDir root;
+  std::string archive = root.path + "/archive";
+  std::string backups = root.path + "/backups";
+  std::unique_ptr<LocalCluster> cluster;
+
+  explicit DirBackupSite(const std::string& name) {
+    run_as_server({"mkdir", "-p", archive, backups});
+    cluster = start_cluster(name, {{"archive_mode", "on"},
+                                   {"archive_command", pg::quote_literal("test ! -f " + archive + "/%f && cp %p " + archive + "/%f")},
+                                   {"wal_level", "replica"}});
+  }
 };
 
 }  // namespace pgshift::testing

@@ -1,7 +1,10 @@
 // `pgshift console` in operation: the audit line of a statement and its correlation id in the
 // PostgreSQL log (%a), /metrics in the Prometheus text format, a 5M-row SELECT * (first page,
-// truncated, bounded memory), a client that disconnects mid-query (its backend is cancelled), and
-// SIGTERM (running statements cancelled after the grace period, exit 0).
+// truncated, bounded memory), a client that disconnects mid-query (its backend is cancelled),
+// SIGTERM (running statements cancelled after the grace period, exit 0), and
+// --identity-concurrency (one identity's extra statement queues; another identity is served).
+#include <atomic>
+#include <chrono>
 #include <regex>
 #include <set>
 #include <thread>
@@ -234,6 +237,88 @@ TEST_F(ConsoleOpsTest, ABusyPoolAnswers503WithRetryAfter) {
   EXPECT_GE(busy, 1);
   EXPECT_GE(timed_out, 1);
   EXPECT_EQ(busy + timed_out, 3);
+}
+
+// --identity-concurrency 2 (query/pool.hpp): a third statement of the same identity waits for one
+// of its own to finish (up to --timeout, then 503), while another identity is served at once.
+TEST_F(ConsoleOpsTest, IdentityConcurrencyQueuesOnlyThatIdentity) {
+  using Clock = std::chrono::steady_clock;
+  pg::Connection admin = connect(*cluster_, "app");
+  ServerProcess s = ServerProcess::start({"console", "--db", reader_url(*cluster_), "--listen", "127.0.0.1:0", "--auth",
+                                          "trusted-header", "--identity-header", "X-Forwarded-Email", "--trusted-proxy",
+                                          "127.0.0.1/32", "--max-connections", "4", "--identity-concurrency", "2",
+                                          "--timeout", "60s"});
+  struct Answer {
+    HttpResponse response;
+    Clock::time_point at;
+  };
+  auto post_as = [&](const std::string& identity, const std::string& sql, Answer& out) {
+    out.response = http_post_same_origin(s.port(), "/api/sql", json{{"sql", sql}}.dump(), {{"X-Forwarded-Email", identity}});
+    out.at = Clock::now();
+  };
+  // Alice's long statements are those in their cursor's FETCH (DECLARE and the gate's catalog
+  // checks come before it); cancelling one there ends it for sure, as an operator would.
+  constexpr const char* kAliceLong = "FROM pg_stat_activity WHERE application_name LIKE 'pgshift/console/%' AND "
+                                     "backend_type = 'client backend' AND state = 'active' AND query LIKE 'FETCH%'";
+  auto long_running = [&] { return admin.exec(fmt::format("SELECT count(*) {}", kAliceLong)).scalar_int64(); };
+  auto cancel_one = [&] {
+    EXPECT_EQ(admin.exec(fmt::format("SELECT pg_cancel_backend(pid) {} LIMIT 1", kAliceLong)).scalar(), "t");
+    return Clock::now();
+  };
+  std::atomic<int> alice_long_done{0};
+  std::atomic<bool> third_done{false};
+  std::vector<Answer> alice_long(2);
+  Answer third, bob;
+  std::vector<std::thread> clients;
+  struct Cleanup {  // an assertion that returns early still ends Alice's statements and joins
+    pg::Connection& admin;
+    std::vector<std::thread>& threads;
+    ~Cleanup() {
+      admin.exec("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'pgshift/console/%'");
+      for (auto& t : threads) {
+        if (t.joinable()) t.join();
+      }
+    }
+  } cleanup{admin, clients};
+
+  for (auto& a : alice_long) {
+    clients.emplace_back([&] {
+      post_as("alice@example.com", kLongQuery, a);
+      ++alice_long_done;
+    });
+  }
+  ASSERT_TRUE(wait_until([&] { return long_running() == 2; }, util::Millis(10'000)));
+
+  // Alice's third statement is queued: the pool counts it as waiting, and it does not start.
+  clients.emplace_back([&] {
+    post_as("alice@example.com", "SELECT 'third'", third);
+    third_done = true;
+  });
+  ASSERT_TRUE(wait_until([&] { return http_get(s.port(), "/metrics").body.find("\npgshift_pool_waiting 1\n") != std::string::npos; },
+                         util::Millis(5'000)));
+
+  // Bob is served at once from the rest of the pool while Alice's two still run.
+  const auto bob_sent = Clock::now();
+  post_as("bob@example.com", "SELECT 'bob'", bob);
+  ASSERT_EQ(bob.response.status, 200) << bob.response.body;
+  EXPECT_EQ(json_of(bob.response)["rows"][0][0], "bob");
+  EXPECT_LT(bob.at - bob_sent, std::chrono::milliseconds(2'000));
+  EXPECT_EQ(alice_long_done.load(), 0) << "Bob waited for Alice's statements";
+  EXPECT_FALSE(third_done.load()) << "Alice's third statement ran beside her two";
+  EXPECT_EQ(long_running(), 2);
+
+  // One of Alice's statements ends: her third one runs in its place.
+  const auto first_ended = cancel_one();
+  ASSERT_TRUE(wait_until([&] { return third_done.load(); }, util::Millis(10'000)));
+  EXPECT_GT(third.at, first_ended);
+  ASSERT_EQ(third.response.status, 200) << third.response.body;
+  EXPECT_EQ(json_of(third.response)["rows"][0][0], "third");
+  EXPECT_TRUE(wait_until([&] { return alice_long_done.load() == 1; }, util::Millis(5'000)));
+
+  ASSERT_TRUE(wait_until([&] { return long_running() == 1; }, util::Millis(5'000)));
+  cancel_one();
+  for (auto& c : clients) c.join();
+  for (const auto& a : alice_long) EXPECT_EQ(a.response.status, 408) << a.response.body;
 }
 
 TEST_F(ConsoleOpsTest, MigrationTabReadsTheJournalDatabase) {
