@@ -139,22 +139,25 @@ class WorkQueue {
     }
   }
 
-  // Blocks until there is a task or nothing is left (nullopt).
-  std::optional<Task> next() {
+  // Blocks until there is a task for this kind of worker or nothing is left (nullopt). Copiers
+  // take units, builders take the builds of tables already copied (waiting while units run).
+  std::optional<Task> next(bool builder) {
     std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
       if (stopped_) return std::nullopt;
-      if (!ready_.empty()) {
+      if (builder && !ready_.empty()) {
         const PendingObject* b = ready_.front();
         ready_.pop_front();
         ++running_;
         return Task{nullptr, b};
       }
-      if (next_unit_ < todo_.size()) {
+      if (!builder && next_unit_ < todo_.size()) {
         ++running_;
+        ++copying_;
         return Task{todo_[next_unit_++], nullptr};
       }
-      if (running_ == 0) return std::nullopt;
+      if (!builder) return std::nullopt;  // no unit left for a copier
+      if (copying_ == 0 && next_unit_ >= todo_.size()) return std::nullopt;  // no build can appear any more
       changed_.wait(lock);  // a running unit may complete a table and release its builds
     }
   }
@@ -163,6 +166,7 @@ class WorkQueue {
     std::lock_guard<std::mutex> lock(mutex_);
     --running_;
     if (task.unit) {
+      --copying_;
       std::string table = plan_.relations[task.unit->relation].target.display();
       if (--remaining_[table] == 0) {
         auto it = builds_of_.find(table);
@@ -186,6 +190,7 @@ class WorkQueue {
   std::deque<const PendingObject*> ready_;
   size_t next_unit_ = 0;
   int running_ = 0;
+  int copying_ = 0;
   bool stopped_ = false;
   std::mutex mutex_;
   std::condition_variable changed_;
@@ -206,7 +211,8 @@ void run_copy_workers(const CopyPlan& plan, const CopyWorkerOptions& options, Co
     std::optional<pg::Connection> source, target;
     std::optional<state::Journal> journal;
   };
-  std::vector<Worker> workers(static_cast<size_t>(jobs));
+  // jobs copiers and, beside them, jobs builders (as pgcopydb's --table-jobs and --index-jobs).
+  std::vector<Worker> workers(static_cast<size_t>(2 * jobs));
   std::atomic<bool> failed{false};  // one worker's error stops the others at their next MiB
   std::exception_ptr first_error;   // that error, not the others' CopyCancelled
   std::mutex error_mutex;
@@ -300,7 +306,8 @@ void run_copy_workers(const CopyPlan& plan, const CopyWorkerOptions& options, Co
 
   auto loop = [&](int w) {
     Worker& worker = workers[static_cast<size_t>(w)];
-    while (std::optional<WorkQueue::Task> task = queue.next()) {
+    const bool builder = w >= jobs;
+    while (std::optional<WorkQueue::Task> task = queue.next(builder)) {
       try {
         if (stop_now()) throw CopyCancelled("copy cancelled");
         if (task->unit) copy_unit(worker, *task->unit);
@@ -318,7 +325,7 @@ void run_copy_workers(const CopyPlan& plan, const CopyWorkerOptions& options, Co
     }
   };
   std::vector<std::thread> threads;
-  for (int w = 1; w < jobs; ++w) threads.emplace_back(loop, w);
+  for (int w = 1; w < 2 * jobs; ++w) threads.emplace_back(loop, w);
   loop(0);
   for (auto& t : threads) t.join();
   if (first_error) std::rethrow_exception(first_error);

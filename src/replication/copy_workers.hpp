@@ -13,8 +13,9 @@
 //     RuntimeError naming the table, the block range and the side, e.g. a disk-full target.
 //   - `cancel` set (Ctrl-C, sync stop) stops every worker at its next MiB: CopyCancelled.
 //   - As soon as every unit of a target table is copied, its dropped indexes (`builds`) are
-//     rebuilt by the next free worker, before it takes another unit, so index builds overlap
-//     the copy of the other tables (as pgcopydb does); each is settled in the journal.
+//     rebuilt by `jobs` builder threads beside the `jobs` copiers (target connections only), so
+//     index builds overlap the copy of the other tables (as pgcopydb's --index-jobs do); each is
+//     settled in the journal.
 #pragma once
 
 #include <atomic>

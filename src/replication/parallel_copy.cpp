@@ -79,8 +79,8 @@ int free_connections(pg::Connection& conn) {
 
 int choose_jobs(pg::Connection& source, pg::Connection& target, int asked) {
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  // Each job holds a connection on both sides; the index builds reuse the count.
-  int room = std::min(free_connections(source), free_connections(target)) - 3;
+  // Each job holds a source connection and two target ones (its copier and its index builder).
+  int room = std::min(free_connections(source), free_connections(target) / 2) - 3;
   int jobs = asked > 0 ? asked : cores;
   if (jobs > room) {
     if (asked > 0) spdlog::warn("--jobs {}: only {} connection(s) free on the busier side; using {}", asked, std::max(room, 1), std::max(room, 1));
