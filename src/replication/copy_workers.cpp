@@ -54,8 +54,12 @@ pg::Connection open_target(const CopyWorkerOptions& options) {
   return conn;
 }
 
-bool source_lost(const pg::Connection& source, const pg::SqlError& e) {
-  return !source.is_ok() || (e.sqlstate().rfind("08", 0) == 0 && e.endpoint() == source.endpoint());
+// The error came from a source session that is gone (terminated, network): worth another one.
+// Also when it broke while the session was being opened (`source` may be empty then).
+bool source_lost(const std::optional<pg::Connection>& source, const pg::SqlError& e) {
+  bool from_source = e.endpoint().rfind("source", 0) == 0;
+  bool connection_error = e.sqlstate().rfind("08", 0) == 0 || e.sqlstate() == "57P01" || e.sqlstate().empty();
+  return from_source && (connection_error || (source && !source->is_ok()));
 }
 
 }  // namespace
@@ -272,7 +276,7 @@ void run_copy_workers(const CopyPlan& plan, const CopyWorkerOptions& options, Co
         throw;
       } catch (const pg::SqlError& e) {
         meter.add_bytes(unit.relation, -moved);
-        bool retry = worker.source && source_lost(*worker.source, e) && attempt < kSourceRetries;
+        bool retry = source_lost(worker.source, e) && attempt < kSourceRetries;
         worker.source.reset();
         if (worker.target && worker.target->is_ok()) {
           try {

@@ -51,9 +51,9 @@ SELECT n.nspname AS schema, t.relname AS table_name, c.conname AS name, c.contyp
   JOIN pg_class t ON t.oid = c.conrelid
   JOIN pg_namespace n ON n.oid = t.relnamespace
  WHERE c.conrelid IN (SELECT oid FROM rel)
-   AND c.contype IN ('f', 'c', 'u', 'x') AND c.conislocal AND c.conparentid = 0
-   AND NOT (c.contype IN ('u', 'x') AND (c.conindid IN (SELECT indexrelid FROM pg_index WHERE indisreplident)
-                                         OR c.conindid IN (SELECT conindid FROM pinned)))
+   AND c.contype IN ('f', 'c', 'u', 'x', 'p') AND c.conislocal AND c.conparentid = 0
+   AND NOT (c.contype IN ('u', 'x', 'p') AND (c.conindid IN (SELECT indexrelid FROM pg_index WHERE indisreplident)
+                                              OR c.conindid IN (SELECT conindid FROM pinned)))
  ORDER BY 1, 2, 3
 )sql";
 
@@ -65,7 +65,7 @@ std::string qualified(const std::string& schema, const std::string& name) {
 // constraints, then plain indexes.
 int drop_rank(const DeferredObject& o) {
   if (o.kind == DeferredObject::Kind::index) return 2;
-  return (o.constraint_type == 'f' || o.constraint_type == 'c') ? 0 : 1;
+  return (o.constraint_type == 'f' || o.constraint_type == 'c') ? 0 : 1;  // p, u, x after the keys on them
 }
 
 std::string drop_sql(const DeferredObject& o) {

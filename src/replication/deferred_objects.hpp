@@ -5,8 +5,12 @@
 //   - indexes other than the primary key and the replica identity index, and other than those an
 //     index-backed constraint owns, children of a partitioned index (they go with it), invalid
 //     ones (left as they are) and those a foreign key from a table outside the copy relies on;
-//   - UNIQUE and EXCLUDE constraints (same exceptions), FOREIGN KEY and CHECK constraints,
-//     local ones only (a partition's inherited constraint goes with its parent's).
+//   - PRIMARY KEY, UNIQUE and EXCLUDE constraints (same exceptions: a REPLICA IDENTITY USING
+//     INDEX one stays), FOREIGN KEY and CHECK constraints, local ones only (a partition's
+//     inherited constraint goes with its parent's). The primary key too: nothing reads it before
+//     the subscription exists (created after the rebuild), each unit commits once with its
+//     journal record so no row can arrive twice, and a sorted build after the copy costs far
+//     less than maintaining the btree row by row (the difference to pgcopydb, which does the same).
 // Each object is journaled as a compensation (step "copy-deferred", its exact definition from
 // pg_get_indexdef / pg_get_constraintdef) BEFORE it is dropped, so a crash, a failed copy or
 // sync stop can always put it back: restore() rebuilds every open compensation and settles it.
@@ -39,11 +43,13 @@ struct DeferredObject {
   catalog::TableRef table;
   std::string name;
   std::string definition;     // CREATE INDEX ... (index) or the constraint's body (constraint)
-  char constraint_type = 0;   // 'u', 'x', 'f', 'c' for constraints
+  char constraint_type = 0;   // 'p', 'u', 'x', 'f', 'c' for constraints
   bool partitioned = false;   // on a partitioned table
   bool validated = true;      // the constraint was valid before
 
-  bool builds_index() const { return kind == Kind::index || constraint_type == 'u' || constraint_type == 'x'; }
+  bool builds_index() const {
+    return kind == Kind::index || constraint_type == 'u' || constraint_type == 'x' || constraint_type == 'p';
+  }
   std::string describe() const;  // "index public.t_email_idx on public.t"
   nlohmann::json to_json() const;
   static DeferredObject from_json(const nlohmann::json& doc);
