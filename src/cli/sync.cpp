@@ -254,7 +254,7 @@ void register_sync(CLI::App& app, Context& ctx) {
     bool truncate_target = false;
     bool allow_missing_tables = false;
     bool json = false;
-    std::string copy = "native";
+    std::string copy = "parallel";
     int jobs = 0;
     std::string maintenance_work_mem;
     std::string snapshot_grace = "10m";
@@ -269,8 +269,9 @@ void register_sync(CLI::App& app, Context& ctx) {
                       "Start although tables of the source exist on the source only (they stay behind)");
   start_cmd->add_flag("--json", start->json, "Print the result as JSON");
   start_cmd->add_option("--copy", start->copy,
-                        "Initial copy: native (the subscription copies; returns at once) or parallel (pgshift copies "
-                        "with --jobs workers, indexes deferred, then streams from the copy's snapshot)")
+                        "Initial copy: parallel (pgshift copies with --jobs workers, indexes deferred, then streams "
+                        "from the copy's snapshot; returns when streaming) or native (the subscription copies; "
+                        "returns at once)")
       ->capture_default_str();
   start_cmd->add_option("--jobs", start->jobs,
                         "Parallel copy workers (default: the cores here, at most the free connections of either side)");

@@ -141,7 +141,12 @@ StartResult resume(pg::Connection& source, pg::Connection& target, const state::
 void copy_then_subscribe(pg::Connection& source, pg::Connection& target, const state::Plan& plan,
                          state::Journal& journal, int64_t mid, StartResult& result, const StartOptions& options) {
   journal.record(mid, kStepCopy, EventStatus::started, {{"mode", "parallel"}});
-  result.copy = parallel_copy(source, target, plan, journal, mid, result.plan.tables, options.parallel);
+  try {
+    result.copy = parallel_copy(source, target, plan, journal, mid, result.plan.tables, options.parallel);
+  } catch (const std::exception& e) {
+    journal.record(mid, kStepCopy, EventStatus::failed, {{"error", e.what()}});
+    throw;
+  }
   journal.record(mid, kStepCopy, EventStatus::finished, to_json(*result.copy));
   journal.run_step(mid, kStepSubscription, [&] {
     SubscriptionSpec spec{plan.subscription, plan.source, plan.publication, false, true, false};

@@ -64,6 +64,7 @@ class SyncBadInputTest : public ::testing::Test {
     delete legacy_;
   }
 
+  void slot_taken_during_start(const std::string& mode, const std::string& failed_step, const std::string& message);
   static CliRun sync(const std::vector<std::string>& args) {
     std::vector<std::string> all = {"sync"};
     all.insert(all.end(), args.begin(), args.end());
@@ -138,36 +139,38 @@ TEST_F(SyncBadInputTest, NoFreeReplicationSlotIsRefusedBeforeAnythingIsCreated) 
   run_sql(s, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'fill\\_%'");
 }
 
-TEST_F(SyncBadInputTest, SubscriptionThatCannotBeCreatedUndoesEverything) {
-  // Another consumer takes the last free slot between the capacity check and CREATE
-  // SUBSCRIPTION: here an event trigger creates it as the publication is created.
+// Another consumer takes the last free slot between the capacity check and the slot's creation
+// (CREATE SUBSCRIPTION with --copy native, the snapshot keeper with --copy parallel).
+void SyncBadInputTest::slot_taken_during_start(const std::string& mode, const std::string& failed_step,
+                                                const std::string& message) {
+  // Here an event trigger creates it as the publication is created.
   pg::Connection s = connect(*source_, "app");
   int64_t free_slots = s.exec("SELECT current_setting('max_replication_slots')::int - count(*) FROM pg_replication_slots")
                            .scalar_int64();
   run_sql(s, fmt::format("SELECT pg_create_physical_replication_slot('fill_' || g) FROM generate_series(1, {}) g",
                          free_slots - 1));
   run_sql(s, R"sql(
-CREATE FUNCTION take_last_slot() RETURNS event_trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION take_last_slot() RETURNS event_trigger LANGUAGE plpgsql AS $$
 BEGIN PERFORM pg_create_physical_replication_slot('squatter'); END $$;
 CREATE EVENT TRIGGER take_last_slot ON ddl_command_end WHEN TAG IN ('CREATE PUBLICATION')
   EXECUTE FUNCTION take_last_slot();
 )sql");
 
-  CliRun run = sync({"start", "--source", source_->url("app"), "--target", target_->url("app")});
+  // --truncate-target: the native run below leaves copied rows behind.
+  CliRun run = sync({"start", "--copy", mode, "--truncate-target", "--source", source_->url("app"), "--target", target_->url("app")});
   EXPECT_EQ(run.exit_code, 3) << run.all();
   EXPECT_NE(run.err.find("sync start failed:"), std::string::npos) << run.err;
-  EXPECT_NE(run.err.find("could not create replication slot \"" + migration_name(*source_, *target_) +
-                         "\": ERROR: all replication slots are in use"),
-            std::string::npos)
-      << run.err;
+  EXPECT_NE(run.err.find(message), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("undone: fence lifted, publication dropped, replica identities restored"), std::string::npos)
       << run.err;
   EXPECT_EQ(line_count(run.err.substr(run.err.find("pgshift: "))), 1u) << run.err;
   expect_nothing_created();
   pg::Connection t = connect(*target_, "app");
   EXPECT_EQ(t.exec("SELECT phase FROM pgshift.migration ORDER BY id DESC LIMIT 1").scalar(), "stopped");
-  EXPECT_EQ(t.exec("SELECT count(*) FROM pgshift.event WHERE step = 'start' AND status = 'failed'").scalar_int64(), 1);
-  EXPECT_EQ(t.exec("SELECT count(*) FROM pgshift.event WHERE step = 'subscription' AND status = 'failed'").scalar_int64(), 1);
+  EXPECT_EQ(t.exec("SELECT count(*) FROM pgshift.event WHERE step = 'start' AND status = 'failed' AND "
+                   "migration_id = (SELECT max(id) FROM pgshift.migration)").scalar_int64(), 1);
+  EXPECT_EQ(t.exec("SELECT count(*) FROM pgshift.event WHERE step = $1 AND status = 'failed' AND "
+                   "migration_id = (SELECT max(id) FROM pgshift.migration)", {failed_step}).scalar_int64(), 1);
   // Every compensation is settled.
   EXPECT_EQ(t.exec("SELECT count(*) FROM pgshift.event c WHERE status = 'compensation' AND NOT EXISTS "
                    "(SELECT 1 FROM pgshift.event s WHERE s.status = 'settled' AND (s.detail->>'settles')::bigint = c.id)")
@@ -204,6 +207,16 @@ CREATE EVENT TRIGGER take_last_slot ON ddl_command_end WHEN TAG IN ('CREATE PUBL
   CliRun stop = sync({"stop", "--source", source_->url("app"), "--target", target_->url("app")});
   EXPECT_EQ(stop.exit_code, 0) << stop.all();
   expect_nothing_created();
+}
+
+TEST_F(SyncBadInputTest, SubscriptionThatCannotBeCreatedUndoesEverything) {
+  slot_taken_during_start("native", "subscription",
+                          "could not create replication slot \"" + migration_name(*source_, *target_) +
+                              "\": ERROR: all replication slots are in use");
+}
+
+TEST_F(SyncBadInputTest, SnapshotSlotThatCannotBeCreatedUndoesEverything) {
+  slot_taken_during_start("parallel", "copy", "all replication slots are in use (SQLSTATE 53400)");
 }
 
 TEST_F(SyncBadInputTest, KeysTheTargetCannotMatchAreRefused) {

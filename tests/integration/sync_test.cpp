@@ -181,7 +181,10 @@ class SyncTest : public ::testing::Test {
   static CliRun sync(const std::string& command, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"sync", command};
     for (const auto& e : endpoints()) args.push_back(e);
-    if (command == "start") args.push_back("--allow-missing-tables");  // source_only stays behind
+    if (command == "start") {
+      args.push_back("--allow-missing-tables");  // source_only stays behind
+      args.insert(args.end(), {"--copy", "native"});  // this file follows the subscription's own copy
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     CliRun run = run_pgshift(args);
     expect_no_password(run.all());

@@ -192,3 +192,36 @@ TEST(StatusWarnings, ErrorsCountSinceTheLastHealthyObservation) {
   ASSERT_EQ(w.size(), 1u);
   EXPECT_NE(w[0].message.find("3 apply error(s)"), std::string::npos) << w[0].message;
 }
+
+TEST(StatusRender, ParallelCopyProgressAndInterruption) {
+  Status st = fixtures::healthy_status();
+  st.phase = state::Phase::starting;
+  st.tables = {{{"public", "big"}, "copying", 300 << 20, 1000 << 20, std::nullopt},
+               {{"public", "small"}, "copied", 5 << 20, 5 << 20, std::nullopt},
+               {{"public", "later"}, "waiting", 0, 1 << 20, std::nullopt}};
+  CopyStatus copy;
+  copy.state = "copying";
+  copy.jobs = 2;
+  copy.units_total = 10;
+  copy.units_done = 4;
+  copy.bytes_total = 1006 << 20;
+  copy.bytes_done = 305 << 20;
+  copy.rows_done = 123456;
+  copy.deferred_open = 5;
+  copy.elapsed_seconds = 10;
+  copy.eta_seconds = 23;
+  st.copy = copy;
+  std::string text = render(st);
+  EXPECT_TRUE(has(text, "copy    parallel, copying: 305 MB of about 1006 MB (30%), 4 of 10 unit(s)")) << text;
+  EXPECT_TRUE(has(text, "ETA 23.0s")) << text;
+  EXPECT_TRUE(has(text, "5 index(es)/constraint(s) dropped until it ends")) << text;
+  EXPECT_TRUE(has(text, "1 copied, 1 waiting")) << text;
+  nlohmann::json j = to_json(st);
+  EXPECT_EQ(j["copy"]["units_done"], 4);
+  EXPECT_EQ(j["copy"]["eta_seconds"], 23.0);
+
+  st.copy->state = "interrupted";
+  st.copy->eta_seconds.reset();
+  text = render(st);
+  EXPECT_TRUE(has(text, "run pgshift sync start again to resume, or sync stop to undo")) << text;
+}
