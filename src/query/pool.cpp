@@ -28,14 +28,26 @@ Pool::Lease Pool::acquire(const std::string& identity, util::Millis wait) {
   auto idle = [this] {
     return std::find_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s->leased && s->conn; });
   };
+  auto under_limit = [this](const std::string& who) {
+    auto it = per_identity_.find(who);
+    return it == per_identity_.end() || it->second < options_.per_identity;
+  };
+  auto me = queue_.insert(queue_.end(), identity);
   auto can_go = [&] {
     if (closed_) return true;
-    if (per_identity_[identity] >= options_.per_identity) return false;
-    return idle() != slots_.end() || static_cast<int>(slots_.size()) < options_.max_connections;
+    if (!under_limit(identity)) return false;
+    if (idle() == slots_.end() && static_cast<int>(slots_.size()) >= options_.max_connections) return false;
+    // First come, first served among those who could take it.
+    for (auto it = queue_.begin(); it != me; ++it) {
+      if (under_limit(*it)) return false;
+    }
+    return true;
   };
   ++waiting_;
   bool ok = freed_.wait_until(lock, deadline, can_go);
   --waiting_;
+  queue_.erase(me);
+  freed_.notify_all();  // the next in line may go now (or no longer waits behind us)
   if (closed_) throw RuntimeError("the server is shutting down");
   if (!ok) {
     bool identity_limit =

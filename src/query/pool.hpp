@@ -22,6 +22,7 @@
 #include <libpq-fe.h>
 
 #include <condition_variable>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -107,6 +108,9 @@ class Pool {
   std::condition_variable freed_;
   std::vector<std::unique_ptr<Slot>> slots_;  // open or opening
   std::map<std::string, int> per_identity_;
+  // Waiters in arrival order (their identities): a free connection goes to the first waiter whose
+  // identity is under its limit, never to a later arrival, so waits stay first come, first served.
+  std::list<std::string> queue_;
   int waiting_ = 0;
   bool closed_ = false;
 };

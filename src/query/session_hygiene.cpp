@@ -8,8 +8,9 @@
 namespace pgshift::query {
 namespace {
 
-constexpr std::string_view kUnlockAll = "SELECT pg_catalog.pg_advisory_unlock_all()";
 // DISCARD ALL cannot run inside a transaction block; the caller's transaction is over by now.
+// It includes pg_advisory_unlock_all() (and UNLISTEN *, DEALLOCATE ALL, CLOSE ALL, DISCARD
+// TEMP), so one round trip releases everything; kClean then proves it.
 constexpr std::string_view kDiscardAll = "DISCARD ALL";
 // What must be gone afterwards. Each of these survives ROLLBACK and would reach the next
 // statement on this connection: a session advisory lock, a LISTEN, a prepared statement, a
@@ -29,7 +30,6 @@ SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_locks
 bool clean_session(pg::Connection& conn) noexcept {
   try {
     if (!conn.is_ok() || PQtransactionStatus(conn.raw()) != PQTRANS_IDLE) return false;
-    conn.exec(kUnlockAll);
     conn.exec(kDiscardAll);
     if (conn.exec(kClean).scalar() != "t") {
       spdlog::warn("{}: the session still holds state after DISCARD ALL; replacing the connection", conn.endpoint());

@@ -3,7 +3,7 @@
 // serves the next statement. A session-level advisory lock survives ROLLBACK; so do prepared
 // statements, LISTEN registrations, temporary tables, session settings (DISCARD ALL clears them).
 //
-// clean_session() runs pg_advisory_unlock_all(), then DISCARD ALL outside any transaction, then
+// clean_session() runs DISCARD ALL outside any transaction (it includes pg_advisory_unlock_all()), then
 // checks that the backend holds nothing of that kind any more (advisory locks, LISTEN channels,
 // prepared statements, cursors, temporary tables). It returns false (and never throws) when the
 // connection is broken, not idle (a transaction left open), either step failed, or the check
