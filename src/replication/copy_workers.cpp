@@ -16,6 +16,7 @@
 #include "pg/error.hpp"
 #include "pg/quote.hpp"
 #include "state/journal.hpp"
+#include "util/duration.hpp"
 
 namespace pgshift::replication {
 namespace {
@@ -256,7 +257,7 @@ void run_copy_workers(const CopyPlan& plan, const CopyWorkerOptions& options, Co
               moved += n;
               meter.add_bytes(unit.relation, n);
             });
-        int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+        int64_t ms = util::ms_since(started);
         worker.journal->record(options.migration_id, kStepCopyUnit, state::EventStatus::finished,
                                {{"key", unit.key},
                                 {"generation", options.generation},

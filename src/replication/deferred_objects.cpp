@@ -7,9 +7,11 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "access/text_array.hpp"
 #include "logical/logical.hpp"
 #include "pg/error.hpp"
 #include "pg/quote.hpp"
+#include "util/duration.hpp"
 #include "util/work_queue.hpp"
 
 namespace pgshift::replication {
@@ -86,10 +88,6 @@ pg::Connection open_builder(const pg::ConnInfo& info, const RestoreOptions& opti
   return conn;
 }
 
-int64_t ms_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
-}
-
 }  // namespace
 
 std::string DeferredObject::describe() const {
@@ -122,48 +120,34 @@ DeferredObject DeferredObject::from_json(const json& doc) {
 }
 
 std::vector<DeferredObject> read_deferrable(pg::Connection& target, const std::vector<catalog::TableRef>& tables) {
-  std::string names = "{";
-  for (size_t i = 0; i < tables.size(); ++i) {
-    std::string q = tables[i].quoted();
-    std::string escaped;
-    for (char c : q) {
-      if (c == '"' || c == '\\') escaped += '\\';
-      escaped += c;
-    }
-    names += (i ? ",\"" : "\"") + escaped + "\"";
-  }
-  names += "}";
+  std::vector<std::string> names;
+  for (const auto& t : tables) names.push_back(t.quoted());
+  const std::string array = access::text_array_literal(names);
   std::vector<DeferredObject> out;
-  pg::Result idx = target.exec(std::string(kRelations) + std::string(kIndexes), {names});
-  for (int r = 0; r < idx.rows(); ++r) {
-    auto row = idx.row(r);
-    DeferredObject o;
-    o.kind = DeferredObject::Kind::index;
-    o.table = {row.text("schema"), row.text("table_name")};
-    o.name = row.text("name");
-    o.definition = row.text("definition");
-    o.partitioned = row.boolean("partitioned");
-    // pg_get_indexdef says ON ONLY for a partitioned index (it prints the parent alone); built
-    // again without ONLY it is built on every partition too, as the dropped one was.
-    if (o.partitioned) {
-      size_t at = o.definition.find(" ON ONLY ");
-      if (at != std::string::npos) o.definition.replace(at, 9, " ON ");
+  auto read = [&](std::string_view query, DeferredObject::Kind kind) {
+    pg::Result rows = target.exec(std::string(kRelations) + std::string(query), {array});
+    for (int r = 0; r < rows.rows(); ++r) {
+      auto row = rows.row(r);
+      DeferredObject o;
+      o.kind = kind;
+      o.table = {row.text("schema"), row.text("table_name")};
+      o.name = row.text("name");
+      o.definition = row.text("definition");
+      o.partitioned = row.boolean("partitioned");
+      if (kind == DeferredObject::Kind::constraint) {
+        o.constraint_type = row.text("type")[0];
+        o.validated = row.boolean("validated");
+      } else if (o.partitioned) {
+        // pg_get_indexdef says ON ONLY for a partitioned index (it prints the parent alone);
+        // built again without ONLY it is built on every partition too, as the dropped one was.
+        size_t at = o.definition.find(" ON ONLY ");
+        if (at != std::string::npos) o.definition.replace(at, 9, " ON ");
+      }
+      out.push_back(std::move(o));
     }
-    out.push_back(std::move(o));
-  }
-  pg::Result con = target.exec(std::string(kRelations) + std::string(kConstraints), {names});
-  for (int r = 0; r < con.rows(); ++r) {
-    auto row = con.row(r);
-    DeferredObject o;
-    o.kind = DeferredObject::Kind::constraint;
-    o.table = {row.text("schema"), row.text("table_name")};
-    o.name = row.text("name");
-    o.definition = row.text("definition");
-    o.constraint_type = row.text("type")[0];
-    o.partitioned = row.boolean("partitioned");
-    o.validated = row.boolean("validated");
-    out.push_back(std::move(o));
-  }
+  };
+  read(kIndexes, DeferredObject::Kind::index);
+  read(kConstraints, DeferredObject::Kind::constraint);
   return out;
 }
 
@@ -243,7 +227,7 @@ RestoreResult restore_deferred(const pg::ConnInfo& info, state::Journal& journal
     settle(builds[i]);
   });
   result.indexes = static_cast<int>(builds.size());
-  result.index_ms = ms_since(started);
+  result.index_ms = util::ms_since(started);
 
   started = std::chrono::steady_clock::now();
   // NOT VALID first, one after the other (each takes a short lock), then the scans in parallel.
@@ -267,7 +251,7 @@ RestoreResult restore_deferred(const pg::ConnInfo& info, state::Journal& journal
   });
   for (const auto& p : keys) settle(p);
   result.constraints = static_cast<int>(keys.size());
-  result.constraint_ms = ms_since(started);
+  result.constraint_ms = util::ms_since(started);
   return result;
 }
 

@@ -65,10 +65,6 @@ json to_json(const CopySummary& s) {
 namespace detail {
 namespace {
 
-int64_t ms_since(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
 // Free connections of a server for one more client, keeping a few for everyone else.
 int free_connections(pg::Connection& conn) {
   pg::Result r = conn.exec(
@@ -337,7 +333,7 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
     if (!options.on_progress) return;
     std::lock_guard<std::mutex> lock(progress_mutex);
     progress.phase = phase;
-    progress.elapsed = util::Millis(ms_since(started));
+    progress.elapsed = util::Millis(util::ms_since(started));
     options.on_progress(progress);
   };
 
@@ -380,7 +376,7 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
                     {"backend_pid", keeper->backend_pid()},
                     {"keeper_pid", keeper->pid()}});
   }
-  summary.slot_ms = ms_since(started);
+  summary.slot_ms = util::ms_since(started);
   const int64_t since_event = journal.record(mid, kStepCopy, EventStatus::info, {{"generation", generation}});
 
   RestoreOptions restore;
@@ -409,7 +405,7 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
     report("dropping indexes");
     auto t = Clock::now();
     drop_deferred(target, journal, mid, read_deferrable(target, tables));
-    summary.drop_ms = ms_since(t);
+    summary.drop_ms = util::ms_since(t);
     {
       std::lock_guard<std::mutex> lock(progress_mutex);
       progress.objects_total = static_cast<int>(open_deferred(journal, mid));
@@ -462,7 +458,7 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
       }
     }
     CopyMeter::View v = meter->view();
-    summary.copy_ms = ms_since(t);
+    summary.copy_ms = util::ms_since(t);
     summary.bytes = v.bytes_done;
     summary.rows = v.rows;
     summary.units_reused = v.units_reused;
@@ -503,7 +499,7 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
     holder.exec("ROLLBACK");
   } catch (const std::exception&) {
   }
-  summary.total_ms = ms_since(started);
+  summary.total_ms = util::ms_since(started);
   return summary;
 }
 
