@@ -22,36 +22,59 @@ Pool::~Pool() { close(); }
 
 Pool::Lease Pool::acquire(const std::string& identity) { return acquire(identity, options_.acquire_timeout); }
 
+bool Pool::under_limit(const std::string& identity) const {
+  auto it = per_identity_.find(identity);
+  return it == per_identity_.end() || it->second < options_.per_identity;
+}
+
+void Pool::dispatch() {
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    Waiter* w = *it;
+    if (closed_) {
+      w->granted.notify_one();
+      ++it;
+      continue;
+    }
+    if (!under_limit(w->identity)) {
+      ++it;  // at its limit: later arrivals of other identities may go first
+      continue;
+    }
+    auto idle = std::find_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s->leased && s->conn; });
+    Slot* slot = nullptr;
+    if (idle != slots_.end()) {
+      slot = idle->get();
+    } else if (static_cast<int>(slots_.size()) < options_.max_connections) {
+      slots_.push_back(std::make_unique<Slot>());  // opened by the waiter, outside the lock
+      slot = slots_.back().get();
+    } else {
+      return;  // nothing free: everyone behind waits too
+    }
+    slot->leased = true;
+    slot->identity = w->identity;
+    ++per_identity_[w->identity];
+    w->slot = slot;
+    it = queue_.erase(it);
+    w->granted.notify_one();
+  }
+}
+
+void Pool::forget_slot(Slot* slot) {
+  slots_.erase(std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s.get() == slot; }));
+}
+
 Pool::Lease Pool::acquire(const std::string& identity, util::Millis wait) {
   std::unique_lock lock(mutex_);
-  auto deadline = std::chrono::steady_clock::now() + wait;
-  auto idle = [this] {
-    return std::find_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s->leased && s->conn; });
-  };
-  auto under_limit = [this](const std::string& who) {
-    auto it = per_identity_.find(who);
-    return it == per_identity_.end() || it->second < options_.per_identity;
-  };
-  auto me = queue_.insert(queue_.end(), identity);
-  auto can_go = [&] {
-    if (closed_) return true;
-    if (!under_limit(identity)) return false;
-    if (idle() == slots_.end() && static_cast<int>(slots_.size()) >= options_.max_connections) return false;
-    // First come, first served among those who could take it.
-    for (auto it = queue_.begin(); it != me; ++it) {
-      if (under_limit(*it)) return false;
-    }
-    return true;
-  };
-  ++waiting_;
-  bool ok = freed_.wait_until(lock, deadline, can_go);
-  --waiting_;
-  queue_.erase(me);
-  freed_.notify_all();  // the next in line may go now (or no longer waits behind us)
   if (closed_) throw RuntimeError("the server is shutting down");
-  if (!ok) {
-    bool identity_limit =
-        per_identity_[identity] >= options_.per_identity && options_.per_identity < options_.max_connections;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  Waiter me{identity, {}, nullptr};
+  auto place = queue_.insert(queue_.end(), &me);
+  dispatch();
+  me.granted.wait_until(lock, deadline, [&] { return me.slot != nullptr || closed_; });
+  if (!me.slot) {
+    queue_.erase(place);
+    dispatch();  // those behind us may go now
+    if (closed_) throw RuntimeError("the server is shutting down");
+    bool identity_limit = !under_limit(identity) && options_.per_identity < options_.max_connections;
     throw PoolBusy(identity_limit ? fmt::format("{} already runs {} statement(s), the limit per identity; retry when "
                                                 "one finishes",
                                                 identity, options_.per_identity)
@@ -60,17 +83,8 @@ Pool::Lease Pool::acquire(const std::string& identity, util::Millis wait) {
                                                 options_.max_connections),
                    identity_limit);
   }
-  ++per_identity_[identity];
-  Slot* slot;
-  if (auto it = idle(); it != slots_.end()) {
-    slot = it->get();
-    slot->leased = true;
-    slot->identity = identity;
-  } else {
-    slots_.push_back(std::make_unique<Slot>());
-    slot = slots_.back().get();
-    slot->leased = true;
-    slot->identity = identity;
+  Slot* slot = me.slot;
+  if (!slot->conn) {
     lock.unlock();
     try {
       pg::Connection conn = pg::Connection::open(info_, options_.connect);
@@ -78,9 +92,9 @@ Pool::Lease Pool::acquire(const std::string& identity, util::Millis wait) {
       slot->conn.emplace(std::move(conn));
     } catch (...) {
       if (!lock.owns_lock()) lock.lock();
-      --per_identity_[identity];
-      slots_.erase(std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s.get() == slot; }));
-      freed_.notify_all();
+      if (--per_identity_[identity] <= 0) per_identity_.erase(identity);
+      forget_slot(slot);
+      dispatch();
       throw;
     }
   }
@@ -102,9 +116,9 @@ void Pool::release(Slot* slot) {
   slot->leased = false;
   if (!clean || closed_) {
     if (!clean) spdlog::info("pool: a connection failed session hygiene; replacing it");
-    slots_.erase(std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s.get() == slot; }));
+    forget_slot(slot);
   }
-  freed_.notify_all();
+  dispatch();
 }
 
 void Pool::cancel(Slot* slot) {
@@ -131,7 +145,7 @@ int Pool::in_use() const {
 
 int Pool::waiting() const {
   std::lock_guard lock(mutex_);
-  return waiting_;
+  return static_cast<int>(queue_.size());
 }
 
 int Pool::open() const {
@@ -152,7 +166,7 @@ void Pool::close() {
   std::lock_guard lock(mutex_);
   closed_ = true;
   std::erase_if(slots_, [](const auto& s) { return !s->leased; });
-  freed_.notify_all();
+  dispatch();  // wakes every waiter: they throw
 }
 
 void CancelSignal::cancel() {

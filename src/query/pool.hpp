@@ -4,14 +4,17 @@
 //   Pool pool(info, {.max_connections = 4, .per_identity = 2});
 //   Pool::Lease lease = pool.acquire("alice");   // waits up to acquire_timeout, else PoolBusy
 //   query::run(lease.conn(), sql, options);       // or any fixed diagnostic SQL
-//   // ~Lease: clean_session() (advisory locks, DISCARD ALL); a connection that fails it is
+//   // ~Lease: clean_session() (query/session_hygiene.hpp); a connection that fails it is
 //   // closed and replaced by a fresh one on a later acquire.
 //
 // Contract:
 //   - acquire() gives a connection that is idle, outside a transaction, with no session state.
-//     It waits (FIFO is not guaranteed) while all connections are leased or the identity already
-//     holds per_identity leases, and throws PoolBusy after acquire_timeout (the surface answers
-//     503 with Retry-After). A failed connect throws pg::ConnectError and frees the slot.
+//     It waits while all connections are leased or the identity already holds per_identity
+//     leases, and throws PoolBusy after acquire_timeout (the surface answers 503 with
+//     Retry-After). A failed connect throws pg::ConnectError and frees the slot.
+//   - Waiters are served first come, first served among those under their identity's limit: a
+//     freed connection is handed to that waiter under the pool's lock and only its thread is
+//     woken (no herd of waiters re-checking a shared condition on every release).
 //   - Lease::cancel() and CancelSignal::cancel() may be called from any thread (a client that
 //     disconnected, shutdown): they send PQcancel for the statement running on the lease.
 //   - cancel_all() cancels every leased connection's statement (shutdown deadline); close()
@@ -99,19 +102,26 @@ class Pool {
     std::mutex cancel_mutex;
     std::unique_ptr<PGcancel, void (*)(PGcancel*)> cancel{nullptr, PQfreeCancel};
   };
+  // A request waiting for a connection; granted (slot set) by dispatch().
+  struct Waiter {
+    std::string identity;
+    std::condition_variable granted;
+    Slot* slot = nullptr;
+  };
+  // Under mutex_: hands free capacity (an idle connection, or room to open one) to the waiters
+  // in arrival order, skipping those at their identity's limit, and wakes each one granted.
+  void dispatch();
+  bool under_limit(const std::string& identity) const;
   void release(Slot* slot);
   void cancel(Slot* slot);
+  void forget_slot(Slot* slot);  // under mutex_
 
   pg::ConnInfo info_;
   PoolOptions options_;
   mutable std::mutex mutex_;
-  std::condition_variable freed_;
   std::vector<std::unique_ptr<Slot>> slots_;  // open or opening
-  std::map<std::string, int> per_identity_;
-  // Waiters in arrival order (their identities): a free connection goes to the first waiter whose
-  // identity is under its limit, never to a later arrival, so waits stay first come, first served.
-  std::list<std::string> queue_;
-  int waiting_ = 0;
+  std::map<std::string, int> per_identity_;  // leases held or granted, by identity
+  std::list<Waiter*> queue_;                  // waiting, in arrival order
   bool closed_ = false;
 };
 
