@@ -64,7 +64,7 @@ void leased(ToolContext& ctx, query::Pool& pool, const std::function<void(query:
 
 void with_lease(ToolContext& ctx, query::Pool& pool, const std::function<void(pg::Connection&)>& fn) {
   leased(ctx, pool, [&](query::Pool::Lease& lease) {
-    // Session-level; the lease's clean_session (DISCARD ALL) resets it.
+    // Session-level; the lease's clean_session (RESET ALL) resets it.
     lease.conn().exec(kSetApplicationName, {audit::application_name("mcp", ctx.correlation_id)});
     fn(lease.conn());
   });

@@ -158,6 +158,25 @@ Result Connection::exec(std::string_view sql, const Params& params) {
   return check(res, sql);
 }
 
+Result Connection::exec_prepared(const std::string& name, std::string_view sql, const Params& params) {
+  if (!prepared_.contains(name)) {
+    std::string text(sql);
+    check(PQprepare(conn_.get(), name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr), sql);
+    prepared_.insert(name);
+  }
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p.value() ? p.value()->c_str() : nullptr);
+  try {
+    return check(PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                                nullptr, 0),
+                 sql);
+  } catch (const SqlError& e) {
+    if (e.sqlstate() == "26000") prepared_.erase(name);  // deallocated behind our back
+    throw;
+  }
+}
+
 Result Connection::exec_simple(std::string_view sql) {
   std::string text(sql);
   return check(PQexec(conn_.get(), text.c_str()), sql);
@@ -170,6 +189,7 @@ Result Connection::next_result(std::string_view what) {
 }
 
 void Connection::reset() {
+  prepared_.clear();  // a new session
   PQreset(conn_.get());
   if (PQstatus(conn_.get()) != CONNECTION_OK) throw ConnectError(endpoint(), connect_cause(PQerrorMessage(conn_.get())));
   cancel_.reset(PQgetCancel(conn_.get()));

@@ -10,6 +10,7 @@
 #include <concepts>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,8 +66,16 @@ class Connection {
   // Runs one statement with bound parameters. Throws SqlError.
   Result exec(std::string_view sql, const Params& params = {});
 
-  // Runs fixed text with the simple query protocol. Only for consoles that do not speak the
-  // extended protocol (PgBouncer's admin console); never pass user-supplied text.
+  // Runs a fixed statement prepared on this session under `name` (PQprepare on first use, then
+  // PQexecPrepared), so the server parses it once per session and, after a few executions,
+  // keeps a generic plan instead of planning every call. `name` must always stand for the same
+  // text. If something else deallocated it (DEALLOCATE, DISCARD ALL), that call fails with
+  // SQLSTATE 26000 and the next one prepares it again; reset() forgets every name.
+  Result exec_prepared(const std::string& name, std::string_view sql, const Params& params = {});
+
+  // Runs fixed text with the simple query protocol (several statements in one round trip, or a
+  // console that does not speak the extended protocol, like PgBouncer's admin console); never
+  // pass user-supplied text.
   Result exec_simple(std::string_view sql);
 
   // The next result of a statement whose data went through libpq's COPY API (PQgetResult),
@@ -94,6 +103,7 @@ class Connection {
   Result check(PGresult* res, std::string_view sql);
 
   std::unique_ptr<PGconn, Closer> conn_;
+  std::set<std::string> prepared_;  // names exec_prepared() prepared on this session
   std::unique_ptr<PGcancel, void (*)(PGcancel*)> cancel_{nullptr, PQfreeCancel};
   ConnInfo info_;
   std::string role_;

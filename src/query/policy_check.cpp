@@ -28,6 +28,7 @@ using RefKind = sqlgate::Reference::Kind;
 // operators); functions by name are all kept, since the denied families and the argument counts
 // matter there. path_rank is the schema's
 // place in current_schemas(true) (NULL when not searched). Names arrive as JSON arrays, bound.
+constexpr std::string_view kLookupName = "pgshift_policy_lookup";
 constexpr std::string_view kLookup = R"sql(
 WITH found AS (
   SELECT 'f'::text AS kind, p.proname::text AS key, p.pronamespace AS ns, NULL::text AS detail, p.oid, p.proname,
@@ -102,6 +103,12 @@ LEFT JOIN LATERAL (
 WHERE c.relname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($4::jsonb)))
 )sql";
 
+}  // namespace
+
+KeptStatement policy_lookup_statement() { return {kLookupName, kLookup}; }
+
+namespace {
+
 struct Found {
   char kind = 'f';
   std::string key;
@@ -123,7 +130,8 @@ std::vector<Found> lookup(pg::Connection& conn, const std::vector<Reference>& re
     int slot = r.kind == RefKind::operator_ ? 1 : r.kind == RefKind::type ? 2 : r.kind == RefKind::relation ? 3 : 0;
     names[slot].push_back(r.name);
   }
-  pg::Result r = conn.exec(kLookup, {names[0].dump(), names[1].dump(), names[2].dump(), names[3].dump()});
+  pg::Result r = conn.exec_prepared(std::string(kLookupName), kLookup,
+                                    {names[0].dump(), names[1].dump(), names[2].dump(), names[3].dump()});
   std::vector<Found> out;
   for (int i = 0; i < r.rows(); ++i) {
     Found f;

@@ -13,9 +13,11 @@
 // judged. A name with no function at all is left to the server (it fails with 42883).
 //
 // The lookup is one query per statement, inside the statement's own read-only transaction,
-// just before the statement: nothing is cached, so a function created or altered a moment ago
-// is judged as it is now. Throws query::Rejected with a Verdict like the gate's (rule, reason,
-// position); pg::SqlError when the lookup itself fails.
+// just before the statement: no answer is cached, so a function created or altered a moment ago
+// is judged as it is now. Only its plan is kept: the lookup is a statement prepared once per
+// session (pg::Connection::exec_prepared; planning it took ~2 ms a call, more than running it),
+// which session hygiene leaves in place. Throws query::Rejected with a Verdict like the gate's
+// (rule, reason, position); pg::SqlError when the lookup itself fails.
 #pragma once
 
 #include "pg/connection.hpp"
@@ -24,5 +26,12 @@
 namespace pgshift::query {
 
 void check_policy(pg::Connection& conn, const sqlgate::Verdict& verdict, const Options& options);
+
+// The lookup's prepared statement: its name and exact text (what pg_prepared_statements shows),
+// the one prepared statement a clean pooled session may hold.
+struct KeptStatement {
+  std::string_view name, text;
+};
+KeptStatement policy_lookup_statement();
 
 }  // namespace pgshift::query

@@ -1,30 +1,33 @@
 #include "query/read_only_transaction.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
+#include "pg/quote.hpp"
+
 namespace pgshift::query {
 namespace {
 
-constexpr std::string_view kBegin = "BEGIN TRANSACTION READ ONLY";
-
-// One round trip; set_config(..., true) is SET LOCAL with a bound value. client_encoding is
-// UTF8 so a LATIN1 database's text arrives converted, except on SQL_ASCII databases, where the
-// server would refuse to send bytes that are not valid UTF-8 (the renderers sanitise them). Being a query, it also
-// takes the transaction's snapshot: from here on `SET transaction_read_only = off` fails with
-// "transaction read-write mode must be set before any query".
-constexpr std::string_view kSettings = R"sql(
-SELECT set_config('statement_timeout', $1, true),
-       set_config('lock_timeout', $2, true),
-       set_config('idle_in_transaction_session_timeout', $3, true),
+// BEGIN and the settings in one round trip (simple query protocol, two statements; the values
+// are ours, quoted as literals). set_config(..., true) is SET LOCAL. client_encoding is UTF8 so
+// a LATIN1 database's text arrives converted, except on SQL_ASCII databases, where the server
+// would refuse to send bytes that are not valid UTF-8 (the renderers sanitise them). Being a
+// query, the SELECT also takes the transaction's snapshot: from here on `SET
+// transaction_read_only = off` fails with "transaction read-write mode must be set before any
+// query".
+constexpr std::string_view kBeginWithSettings = R"sql(BEGIN TRANSACTION READ ONLY;
+SELECT set_config('statement_timeout', {}, true),
+       set_config('lock_timeout', {}, true),
+       set_config('idle_in_transaction_session_timeout', {}, true),
        set_config('standard_conforming_strings', 'on', true),
        set_config('bytea_output', 'hex', true),
        set_config('client_encoding', CASE current_setting('server_encoding')
                                        WHEN 'SQL_ASCII' THEN current_setting('client_encoding')
                                        ELSE 'UTF8' END, true),
-       set_config('application_name', CASE WHEN $4 = '' THEN current_setting('application_name')
-                                      ELSE $4 END, true)
+       set_config('application_name', CASE WHEN {} = '' THEN current_setting('application_name')
+                                      ELSE {} END, true)
 )sql";
 
 }  // namespace
@@ -32,12 +35,13 @@ SELECT set_config('statement_timeout', $1, true),
 std::string setting_millis(util::Millis d) { return std::to_string(std::max<long long>(1, d.count())) + "ms"; }
 
 ReadOnlyTransaction::ReadOnlyTransaction(pg::Connection& conn, const Options& options) : conn_(conn) {
-  conn_.exec(kBegin);
-  open_ = true;
+  open_ = true;  // finish() rolls back whatever part of the text ran
   try {
     util::Millis lock = std::min(options.lock_timeout, options.timeout);
-    conn_.exec(kSettings, {setting_millis(options.timeout), setting_millis(lock), setting_millis(options.idle_timeout),
-                           options.application_name});
+    const std::string app = pg::quote_literal(options.application_name);
+    conn_.exec_simple(fmt::format(kBeginWithSettings, pg::quote_literal(setting_millis(options.timeout)),
+                                  pg::quote_literal(setting_millis(lock)),
+                                  pg::quote_literal(setting_millis(options.idle_timeout)), app, app));
   } catch (...) {
     finish();
     throw;

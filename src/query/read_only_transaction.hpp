@@ -1,5 +1,5 @@
 // The transaction every gated statement runs in: BEGIN READ ONLY, then the SET LOCAL settings
-// of query/query.hpp item 2 in one set_config query (bound values), and ROLLBACK at the end,
+// of query/query.hpp item 2 in one set_config query (in the same round trip), and ROLLBACK at the end,
 // always. It runs no user text itself: query::run() does, inside it. The tests use it directly
 // to show what would stop a statement that got past the gate.
 //

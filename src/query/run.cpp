@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <utility>
 
 #include "pg/error.hpp"
 #include "query/query.hpp"
@@ -57,8 +60,49 @@ bool take_rows(const pg::Result& r, Result& out, long long wanted, long long& by
   return true;
 }
 
+// format_type() of the bootstrap types (oid below FirstGenbkiObjectId, 10000: pg_catalog's own,
+// the same in every database of a server, always visible), remembered process-wide so that a
+// result of such columns needs no round trip for its type names. Other types (information_schema,
+// extensions, user types) can be renamed, dropped or hidden by the search path: always looked up.
+class BuiltInTypeNames {
+ public:
+  static constexpr unsigned kFirstGenbkiObjectId = 10000;
+  static constexpr size_t kMaxEntries = 4096;
+
+  // Fills what is known; true when every column got a name.
+  bool fill(std::vector<Column>& columns) {
+    std::lock_guard lock(mutex_);
+    bool all = true;
+    for (Column& c : columns) {
+      auto it = names_.find({c.type_oid, c.type_modifier});
+      if (it != names_.end()) {
+        c.type_name = it->second;
+      } else {
+        all = false;
+      }
+    }
+    return all;
+  }
+  void remember(const std::vector<Column>& columns) {
+    std::lock_guard lock(mutex_);
+    if (names_.size() > kMaxEntries) names_.clear();
+    for (const Column& c : columns) {
+      if (c.type_oid < kFirstGenbkiObjectId && !c.type_name.empty()) names_[{c.type_oid, c.type_modifier}] = c.type_name;
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::pair<Oid, int>, std::string> names_;
+};
+
+BuiltInTypeNames& built_in_type_names() {
+  static BuiltInTypeNames names;
+  return names;
+}
+
 void name_types(pg::Connection& conn, std::vector<Column>& columns) {
-  if (columns.empty()) return;
+  if (columns.empty() || built_in_type_names().fill(columns)) return;
   std::string oids = "{", mods = "{";
   for (size_t i = 0; i < columns.size(); ++i) {
     oids += (i ? "," : "") + std::to_string(columns[i].type_oid);
@@ -66,6 +110,7 @@ void name_types(pg::Connection& conn, std::vector<Column>& columns) {
   }
   pg::Result r = conn.exec(kTypeNames, {oids + "}", mods + "}"});
   for (int i = 0; i < r.rows() && i < static_cast<int>(columns.size()); ++i) columns[i].type_name = r.view(i, 0);
+  built_in_type_names().remember(columns);
 }
 
 // Sets the result's truncation from the rows fetched (limit + 1 means there were more).

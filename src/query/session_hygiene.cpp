@@ -4,23 +4,30 @@
 #include <spdlog/spdlog.h>
 
 #include <exception>
+#include <string>
+
+#include "query/policy_check.hpp"
 
 namespace pgshift::query {
 namespace {
 
-// DISCARD ALL cannot run inside a transaction block; the caller's transaction is over by now.
-// It includes pg_advisory_unlock_all() (and UNLISTEN *, DEALLOCATE ALL, CLOSE ALL, DISCARD
-// TEMP), so one round trip releases everything; kClean then proves it.
-constexpr std::string_view kDiscardAll = "DISCARD ALL";
+// DISCARD ALL as PostgreSQL documents it, in one round trip (one implicit transaction, committed
+// at its end), without its DEALLOCATE ALL and DISCARD PLANS: those would throw away the policy
+// lookup's prepared statement and its plan, which every statement needs and re-planning costs
+// more than running it. Every other prepared statement is refused by kClean instead.
+constexpr std::string_view kReset =
+    "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
+    "SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES";
 // What must be gone afterwards. Each of these survives ROLLBACK and would reach the next
-// statement on this connection: a session advisory lock, a LISTEN, a prepared statement, a
-// cursor WITH HOLD, a temporary table. false means something held on (or came back), which a
-// pooled connection must not carry: the caller replaces it.
+// statement on this connection: a session advisory lock, a LISTEN, a prepared statement (but
+// the lookup's own, by name and exact text), a cursor WITH HOLD, a temporary table. false means
+// something held on (or came back), which a pooled connection must not carry: the caller
+// replaces it.
 constexpr std::string_view kClean = R"sql(
 SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_locks
                    WHERE pid = pg_catalog.pg_backend_pid() AND locktype = 'advisory')
    AND NOT EXISTS (SELECT FROM pg_catalog.pg_listening_channels())
-   AND NOT EXISTS (SELECT FROM pg_catalog.pg_prepared_statements)
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_prepared_statements WHERE name <> $1 OR statement <> $2)
    AND NOT EXISTS (SELECT FROM pg_catalog.pg_cursors WHERE name <> '')  -- '' is this query's own portal
    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.pg_my_temp_schema())
 )sql";
@@ -30,9 +37,10 @@ SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_locks
 bool clean_session(pg::Connection& conn) noexcept {
   try {
     if (!conn.is_ok() || PQtransactionStatus(conn.raw()) != PQTRANS_IDLE) return false;
-    conn.exec(kDiscardAll);
-    if (conn.exec(kClean).scalar() != "t") {
-      spdlog::warn("{}: the session still holds state after DISCARD ALL; replacing the connection", conn.endpoint());
+    conn.exec_simple(kReset);
+    const KeptStatement kept = policy_lookup_statement();
+    if (conn.exec(kClean, {kept.name, kept.text}).scalar() != "t") {
+      spdlog::warn("{}: the session still holds state after the reset; replacing the connection", conn.endpoint());
       return false;
     }
     return PQtransactionStatus(conn.raw()) == PQTRANS_IDLE;

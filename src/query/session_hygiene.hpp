@@ -1,13 +1,16 @@
 // Session hygiene for connections that are reused (the console's and MCP server's pools): what a
 // session can keep after its transaction rolled back must be released before the connection
 // serves the next statement. A session-level advisory lock survives ROLLBACK; so do prepared
-// statements, LISTEN registrations, temporary tables, session settings (DISCARD ALL clears them).
+// statements, LISTEN registrations, temporary tables, session settings.
 //
-// clean_session() runs DISCARD ALL outside any transaction (it includes pg_advisory_unlock_all()), then
-// checks that the backend holds nothing of that kind any more (advisory locks, LISTEN channels,
-// prepared statements, cursors, temporary tables). It returns false (and never throws) when the
-// connection is broken, not idle (a transaction left open), either step failed, or the check
-// found state left: the caller must then replace the connection rather than reuse it.
+// clean_session() runs, outside any transaction, what DISCARD ALL runs (CLOSE ALL, SET SESSION
+// AUTHORIZATION DEFAULT, RESET ALL, UNLISTEN *, pg_advisory_unlock_all(), DISCARD TEMP and
+// SEQUENCES) but for dropping prepared statements and plans, then checks that the backend holds
+// nothing of that kind any more (advisory locks, LISTEN channels, cursors, temporary tables,
+// prepared statements other than the policy lookup's own, matched by name and exact text). It
+// returns false (and never throws) when the connection is broken, not idle (a transaction left
+// open), either step failed, or the check found state left: the caller must then replace the
+// connection rather than reuse it.
 #pragma once
 
 #include "pg/connection.hpp"

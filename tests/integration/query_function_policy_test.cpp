@@ -300,13 +300,32 @@ TEST_F(QueryFunctionPolicyTest, AnAdvisoryLockTakenByAnAllowedFunctionIsGoneBefo
   EXPECT_EQ(pooled.exec("SELECT pg_backend_pid()").scalar(), pid) << "the same connection is reused";
   EXPECT_EQ(query::run(pooled, "SELECT count(*) FROM accounts").rows.at(0).at(0), "100");
 
-  // What DISCARD ALL clears is gone too; a connection it cannot vouch for is not reusable.
-  pooled.exec("PREPARE p AS SELECT 1");
+  // What DISCARD ALL clears is gone too (but the policy lookup's prepared statement, kept with
+  // its plan); a connection it cannot vouch for is not reusable.
   pooled.exec("CREATE TEMP TABLE t (x int)");
   pooled.exec("LISTEN channel");
+  const std::string work_mem = pooled.exec("SHOW work_mem").scalar();
+  pooled.exec("SELECT set_config('work_mem', '7MB', false)");
+  pooled.exec("DECLARE held CURSOR WITH HOLD FOR SELECT 1");
   ASSERT_TRUE(query::clean_session(pooled));
-  EXPECT_EQ(pooled.exec("SELECT count(*) FROM pg_prepared_statements").scalar(), "0");
+  EXPECT_EQ(pooled.exec("SELECT string_agg(name, ',') FROM pg_prepared_statements").scalar(), "pgshift_policy_lookup")
+      << "query::run prepared the lookup once; hygiene keeps it";
   EXPECT_EQ(pooled.exec("SELECT count(*) FROM pg_listening_channels()").scalar(), "0");
+  EXPECT_EQ(pooled.exec("SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()").scalar(), "0");
+  EXPECT_EQ(pooled.exec("SELECT count(*) FROM pg_cursors WHERE name <> ''").scalar(), "0");  // '': this query
+  EXPECT_EQ(pooled.exec("SHOW work_mem").scalar(), work_mem) << "session settings are reset";
+  EXPECT_EQ(query::run(pooled, "SELECT count(*) FROM accounts").rows.at(0).at(0), "100") << "the kept lookup still runs";
+  pooled.exec("PREPARE p AS SELECT 1");
+  EXPECT_FALSE(query::clean_session(pooled)) << "a prepared statement that is not the lookup's";
+  pooled.exec("DEALLOCATE p");
+  pooled.exec("DEALLOCATE pgshift_policy_lookup");
+  pooled.exec("PREPARE pgshift_policy_lookup AS SELECT 1");
+  EXPECT_FALSE(query::clean_session(pooled)) << "the lookup's name on other text";
+  pooled.exec("DEALLOCATE pgshift_policy_lookup");
+  EXPECT_THROW(query::run(pooled, "SELECT count(*) FROM accounts"), pg::SqlError)
+      << "the lookup deallocated behind the connection's back fails once (26000)";
+  EXPECT_EQ(query::run(pooled, "SELECT count(*) FROM accounts").rows.at(0).at(0), "100") << "then is prepared again";
+  ASSERT_TRUE(query::clean_session(pooled));
   pooled.exec("BEGIN");
   EXPECT_FALSE(query::clean_session(pooled)) << "a transaction left open";
   pooled.exec("ROLLBACK");
