@@ -1,31 +1,14 @@
 // Watching request sockets for a peer that left; see http/disconnect.hpp.
 #include "http/disconnect.hpp"
 
-#include <dirent.h>
-#include <netdb.h>
 #include <poll.h>
-#include <sys/socket.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <vector>
 
+#include "http/own_sockets.hpp"
+
 namespace pgshift::http {
-namespace {
-
-// The numeric host and port of a socket address, as cpp-httplib reports them (getnameinfo).
-bool numeric(const sockaddr_storage& addr, socklen_t len, std::string& host, int& port) {
-  char h[NI_MAXHOST], s[NI_MAXSERV];
-  if (getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, h, sizeof h, s, sizeof s,
-                  NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-    return false;
-  }
-  host = h;
-  port = std::atoi(s);
-  return true;
-}
-
-}  // namespace
 
 DisconnectWatcher::Guard& DisconnectWatcher::Guard::operator=(Guard&& other) noexcept {
   if (this != &other) {
@@ -88,26 +71,7 @@ void DisconnectWatcher::loop() {
 }
 
 int DisconnectWatcher::find_socket(const std::string& peer_address, int peer_port, int local_port) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (!dir) return -1;
-  int found = -1;
-  while (dirent* d = readdir(dir)) {
-    int fd = std::atoi(d->d_name);
-    if (fd <= 2 || fd == dirfd(dir)) continue;
-    sockaddr_storage local{}, peer{};
-    socklen_t llen = sizeof local, plen = sizeof peer;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen) != 0) continue;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0) continue;
-    std::string lh, ph;
-    int lp = 0, pp = 0;
-    if (!numeric(local, llen, lh, lp) || !numeric(peer, plen, ph, pp)) continue;
-    if (lp == local_port && pp == peer_port && ph == peer_address) {
-      found = fd;
-      break;
-    }
-  }
-  closedir(dir);
-  return found;
+  return find_connected_socket(peer_address, peer_port, local_port);
 }
 
 }  // namespace pgshift::http

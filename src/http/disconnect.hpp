@@ -2,7 +2,7 @@
 // it started can be cancelled (PQcancel) instead of running to its timeout for nobody.
 //
 // cpp-httplib 0.11 does not hand handlers their socket, so watch() finds it: the one socket of
-// this process whose local port and peer address:port are the request's. One background thread
+// this process whose local port and peer address:port are the request's (http/own_sockets.hpp). One background thread
 // polls the watched sockets every 100 ms for POLLRDHUP/POLLHUP/POLLERR (the peer closed or
 // reset; pending request bytes of a keep-alive client are not a disconnect) and calls the
 // callback once, on that thread.

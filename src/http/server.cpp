@@ -7,6 +7,7 @@
 #include <chrono>
 #include <regex>
 
+#include "http/own_sockets.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
 #include "util/redact.hpp"
@@ -22,6 +23,9 @@ constexpr std::string_view kContentSecurityPolicy =
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 constexpr std::string_view kCustomHeader = "X-Pgshift-Request";
 constexpr std::string_view kRequests = "pgshift_http_requests_total";
+// Connections the kernel may hold, accepted but not yet taken by the listener (see
+// http/own_sockets.hpp: cpp-httplib's own is 5).
+constexpr int kListenBacklog = 1024;
 constexpr std::string_view kDuration = "pgshift_http_request_duration_seconds";
 
 // What pre-routing learnt about the request this thread is serving (the same worker thread runs
@@ -325,6 +329,10 @@ int Server::bind() {
   if (port_ < 0) {
     throw RuntimeError(fmt::format("cannot listen on {}:{} (in use, or not an address of this machine)",
                                    l.host_for_url(), l.port));
+  }
+  if (!widen_listen_backlog(port_, kListenBacklog)) {
+    spdlog::warn("{}: could not raise the listen backlog above cpp-httplib's 5; a burst of connections may wait",
+                 config_.surface);
   }
   // With port 0 the Host check learns the port only now.
   config_.listen.port = port_;

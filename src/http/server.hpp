@@ -2,8 +2,9 @@
 // creates a Server, registers its routes, and calls run(); the Server owns everything that must
 // be the same on both surfaces:
 //
-//   - listening (127.0.0.1:8977 unless told; port 0 picks a free one) with a bounded thread pool;
-//     refusing --auth none on a non-loopback address (UsageError at construction);
+//   - listening (127.0.0.1:8977 unless told; port 0 picks a free one) with a bounded thread pool
+//     and a listen backlog of 1024 (cpp-httplib's 5 made a burst of connects wait for SYN
+//     retransmits); refusing --auth none on a non-loopback address (UsageError at construction);
 //   - identity (http/auth.hpp) for every route but the public ones (/healthz, /readyz, /metrics);
 //     401 with a one-line JSON reason otherwise (WWW-Authenticate: Bearer in token mode);
 //   - Host check (421) on every request, Origin rules per route (403), both before any handler

@@ -4,11 +4,19 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <fstream>
 #include <thread>
 
+#include "http/own_sockets.hpp"
 #include "http/server.hpp"
 #include "support/http_client.hpp"
 #include "support/support.hpp"
@@ -75,6 +83,33 @@ HttpRequest post(int port, const std::string& target, std::vector<std::pair<std:
   r.headers = std::move(headers);
   (void)port;
   return r;
+}
+
+// Starts `count` non-blocking connects to 127.0.0.1:port and returns how many completed their
+// handshake within `wait` (nobody accepts them: they sit in the listen queue). A connect whose
+// SYN the kernel dropped because the queue was full is retried after 1 s, so with wait well
+// under that it counts as not completed. The sockets are closed before returning.
+int handshakes_completed(int port, int count, util::Millis wait) {
+  std::vector<int> fds;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < count; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+    fds.push_back(fd);
+  }
+  std::this_thread::sleep_for(wait);
+  int done = 0;
+  for (int fd : fds) {
+    pollfd p{fd, POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::poll(&p, 1, 0) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) ++done;
+    ::close(fd);
+  }
+  return done;
 }
 
 }  // namespace
@@ -244,4 +279,29 @@ TEST(HttpServer, StopLetsRunningRequestsFinish) {
   stopper.join();
   client.join();
   s.reset();
+}
+
+TEST(HttpServer, ABurstOfConnectionsIsHeldInTheListenQueue) {
+  // What the widening changes, on a plain socket: backlog 1 holds 2 handshakes, 64 holds all.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int port = ntohs(addr.sin_port);
+  EXPECT_EQ(http::find_listening_socket(port), fd);
+  EXPECT_LE(handshakes_completed(port, 20, util::Millis(300)), 3) << "backlog 1 overflows";
+  ASSERT_TRUE(http::widen_listen_backlog(port, 64));
+  EXPECT_EQ(handshakes_completed(port, 20, util::Millis(300)), 20);
+  ::close(fd);
+  EXPECT_FALSE(http::widen_listen_backlog(port, 64)) << "no such socket any more";
+
+  // The server listens with room for a burst (cpp-httplib's own backlog is 5): bound, not yet
+  // accepting, it holds 50 handshakes.
+  http::Server server(local_config());
+  const int server_port = server.bind();
+  EXPECT_EQ(handshakes_completed(server_port, 50, util::Millis(300)), 50);
 }
