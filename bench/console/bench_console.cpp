@@ -27,6 +27,15 @@ struct Stats {
   long errors = 0;
 };
 
+// What a request without an answer looked like: after how long, and how many requests this
+// client had sent before (its keep-alive connection is reused unless the server closed it).
+std::string fmt_no_answer(httplib::Error e, double ms, size_t sent_before) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "no answer: %s after %.1f ms (request %zu of this client)",
+                httplib::to_string(e).c_str(), ms, sent_before + 1);
+  return buf;
+}
+
 double percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -74,7 +83,8 @@ int main(int argc, char** argv) {
           ++s.errors;
           if (s.errors <= 3) {
             std::fprintf(stderr, "%s: %s\n", kind.c_str(),
-                         r ? (std::to_string(r->status) + " " + r->body.substr(0, 200)).c_str() : ("no answer: " + httplib::to_string(r.error())).c_str());
+                         r ? (std::to_string(r->status) + " " + r->body.substr(0, 200)).c_str()
+                           : fmt_no_answer(r.error(), ms, i - static_cast<size_t>(c)).c_str());
           }
         }
       }
