@@ -34,6 +34,8 @@ std::string render_report_page(const PageContext& ctx, const nlohmann::json& rep
 //    "columns": [{"name": c, "type": "integer", "primary_key": bool}],
 //    "rows": [[value-or-null, ...]],      // values as PostgreSQL's text output; null is NULL
 //    "page": N, "page_size": n, "has_next": bool, "keyset": bool,
+//    "next_after": the last primary key of a keyset page with a next one (its Next link's
+//                  after=), else null,
 //    "sort": {"column": c, "dir": "asc"|"desc"} or null,
 //    "filters": [{"column": c, "op": "=", "value": v}],   // op: = <> < > contains "is null" "is not null"
 //    "elapsed_ms": x}

@@ -1,5 +1,6 @@
 // render_table_browser: one page of a table's rows (pages.hpp documents the JSON).
-// Every link keeps the browser's state in the URL (?sort=col&dir=desc&f=col:op:value&page=N):
+// Every link keeps the browser's state in the URL (?sort=col&dir=desc&f=col:op:value&page=N, and
+// the Next link of a keyset page &after=KEY):
 // a column header sorts by it (again: the other direction), a chip's × removes its filter, the
 // form adds one (app.js turns its fields into an f= parameter; without script the fields go as
 // fc/fo/fv), the pager moves one page. Changing sort or filters goes back to page 1.
@@ -32,14 +33,16 @@ struct State {
   std::string sort_column, sort_dir;  // sort_column "" when unsorted
   std::vector<Filter> filters;
   long long page = 1;
+  std::string next_after;  // "" unless the Next link pages by key
 };
 
 std::string url(const PageContext& ctx, const State& s, long long page, const std::vector<Filter>& filters,
-                const std::string& sort, const std::string& dir) {
+                const std::string& sort, const std::string& dir, const std::string& after = "") {
   Query q;
   if (!sort.empty()) q.add("sort", sort).add("dir", dir);
   for (const auto& f : filters) q.add("f", f.param());
   if (page > 1) q.add("page", std::to_string(page));
+  if (!after.empty()) q.add("after", after);
   return href(ctx.base_path, "/tables/" + url_encode(s.schema) + "/" + url_encode(s.table), q);
 }
 
@@ -56,6 +59,7 @@ State read_state(const json& page) {
     s.filters.push_back({text_of(f, "column"), text_of(f, "op"), text_of(f, "value")});
   }
   s.page = std::max(1LL, int_of(page, "page", 1));
+  s.next_after = text_of(page, "next_after");
   return s;
 }
 
@@ -127,7 +131,9 @@ std::string pager(const PageContext& ctx, const State& s, bool has_next) {
     out += link(url(ctx, s, s.page - 1, s.filters, s.sort_column, s.sort_dir), "‹ Previous", "prev") + " ";
   }
   out += fmt::format("<span class=\"current\">Page {}</span>", group_thousands(s.page));
-  if (has_next) out += " " + link(url(ctx, s, s.page + 1, s.filters, s.sort_column, s.sort_dir), "Next ›", "next");
+  if (has_next) {
+    out += " " + link(url(ctx, s, s.page + 1, s.filters, s.sort_column, s.sort_dir, s.next_after), "Next ›", "next");
+  }
   return out + "</nav>\n";
 }
 

@@ -292,6 +292,7 @@ json Console::browse(const http::Request& req, httplib::Response& res) {
   if (req.has_param("sort") && !req.param("sort").empty()) br.sort = req.param("sort");
   if (req.has_param("dir") ) br.dir = req.param("dir");
   if (req.has_param("page") && !req.param("page").empty()) br.page = req.param("page");
+  if (req.has_param("after") && !req.param("after").empty()) br.after = req.param("after");
   br.filters = req.params("f");
   if (req.has_param("fc") && !req.param("fc").empty()) br.form_filter = Filter{req.param("fc"), req.param("fo"), req.param("fv")};
   BrowseQuery q = build_query(shape, br, options_.page_size);
@@ -311,16 +312,23 @@ json Console::browse(const http::Request& req, httplib::Response& res) {
   try {
     r = query::run_audited(pool_, log_, who, q.sql, o, &cancel, params);
   } catch (const pg::SqlError& e) {
-    // A filter value the column's type does not accept, or an operator the type lacks.
+    // A filter value (or after= key) the column's type does not accept, or an operator the type lacks.
     const std::string& s = e.sqlstate();
-    if (!q.filters.empty() && (s.starts_with("22") || s == "42883" || s == "42804" || s == "42725")) {
-      throw BadParameter("f", util::redact(e.server_message()));
+    if ((!q.filters.empty() || q.after) && (s.starts_with("22") || s == "42883" || s == "42804" || s == "42725")) {
+      throw BadParameter(q.filters.empty() ? "after" : "f", util::redact(e.server_message()));
     }
     throw;
   }
   json columns = json::array();
   for (const auto& c : shape.columns) columns.push_back({{"name", c.name}, {"type", c.type}, {"primary_key", c.primary_key}});
   json rows = result_body(r, who.correlation_id)["rows"];
+  // The Next link of a keyset page: after this page's last key.
+  json next_after = nullptr;
+  if (q.keyset && r.truncated && !r.rows.empty()) {
+    for (size_t i = 0; i < shape.columns.size() && i < r.rows.back().size(); ++i) {
+      if (shape.columns[i].name == shape.primary_key.front() && r.rows.back()[i]) next_after = *r.rows.back()[i];
+    }
+  }
   return {{"schema", schema},
           {"table", table},
           {"columns", columns},
@@ -328,6 +336,7 @@ json Console::browse(const http::Request& req, httplib::Response& res) {
           {"page", q.page},
           {"page_size", options_.page_size},
           {"has_next", r.truncated},
+          {"next_after", next_after},
           {"keyset", q.keyset},
           {"sort", q.sort_column ? json{{"column", *q.sort_column}, {"dir", q.dir}} : json()},
           {"filters", filters},

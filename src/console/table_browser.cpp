@@ -146,6 +146,15 @@ BrowseQuery build_query(const TableShape& shape, const BrowseRequest& request, l
   if (!q.sort_column && !shape.primary_key.empty()) q.sort_column = shape.primary_key.front();
   q.keyset = single_key && q.sort_column == shape.primary_key.front();
 
+  if (request.after && !q.keyset) {
+    throw BadParameter("after", shape.primary_key.size() == 1
+                                    ? fmt::format("pages by the primary key: only with the order by {} (drop sort=)",
+                                                  shown(shape.primary_key.front()))
+                                    : fmt::format("pages by a single-column primary key, which {} does not have",
+                                                  pg::display_name(shape.schema, shape.table)));
+  }
+  q.after = request.after.has_value();
+
   std::string order;
   if (q.sort_column) {
     order = " ORDER BY " + pg::quote_ident(*q.sort_column) + " " + dir;
@@ -156,7 +165,10 @@ BrowseQuery build_query(const TableShape& shape, const BrowseRequest& request, l
   if (q.keyset) {
     const std::string key = pg::quote_ident(shape.primary_key.front());
     std::vector<std::string> conds = conditions;
-    if (offset > 0) {
+    if (request.after) {
+      q.params.push_back(*request.after);  // compared as the key's type
+      conds.push_back(fmt::format("{} {} ${}", key, dir == "ASC" ? ">" : "<", q.params.size()));
+    } else if (offset > 0) {
       q.params.push_back(std::to_string(offset));
       conds.push_back(fmt::format("{} {} (SELECT {} FROM {}{} ORDER BY {} {} OFFSET ${}::bigint LIMIT 1)", key,
                                   dir == "ASC" ? ">=" : "<=", key, table, where(conditions), key, dir,

@@ -10,10 +10,13 @@
 //                   bound parameter compared as the column's type (contains: on its text)
 //   fc, fo, fv      one more filter from the page's no-script form
 //   page=N          1-based, 1..1,000,000
-// Keyset paging: when the order is the single-column primary key, page N starts at the key found
-// by an index-only scan (`pk >= (SELECT pk ... ORDER BY pk OFFSET k LIMIT 1)`), so the rows of
-// page 500 are read from the index position, not by skipping 25,000 rows; any other order uses
-// OFFSET with the primary key as a tie-breaker so pages are stable.
+//   after=KEY       the last primary key of the page before (the Next link carries it); only
+//                   with keyset paging (400 naming `after` otherwise); a bound parameter
+// Keyset paging: when the order is the single-column primary key, a page reached by its Next link
+// starts after the key it carries (`pk > $after`: one index descent, as fast at page 500 as at
+// page 1); a page asked for by number alone starts at the key found by an index-only scan
+// (`pk >= (SELECT pk ... ORDER BY pk OFFSET k LIMIT 1)`), which skips index entries, not rows.
+// Any other order uses OFFSET with the primary key as a tie-breaker so pages are stable.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -65,6 +68,7 @@ struct BrowseRequest {
   std::vector<std::string> filters;  // raw f= values
   std::optional<Filter> form_filter; // fc/fo/fv
   std::string page = "1";
+  std::optional<std::string> after;  // raw after= value
 };
 
 struct BrowseQuery {
@@ -75,6 +79,7 @@ struct BrowseQuery {
   std::string dir;
   long long page = 1;
   bool keyset = false;
+  bool after = false;               // the page starts after a given key
 };
 
 // Reads the table's columns and primary key (fixed SQL, bound names). Throws UnknownTable, also

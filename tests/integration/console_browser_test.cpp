@@ -114,6 +114,28 @@ TEST_F(ConsoleBrowserTest, PagesByKeyAndByOffset) {
   EXPECT_NE(log.find("OFFSET $1::bigint LIMIT 1)"), std::string::npos);
 }
 
+TEST_F(ConsoleBrowserTest, TheNextLinkPagesAfterTheLastKey) {
+  json p500 = page("public/events", "?page=500");
+  ASSERT_EQ(p500["next_after"], "25000");
+  json next = page("public/events", "?page=501&after=25000");
+  EXPECT_EQ(ids(next), ids(page("public/events", "?page=501"))) << "the same rows as by page number";
+  EXPECT_EQ(ids(next).front(), "25001");
+  EXPECT_EQ(next["page"], 501);
+  EXPECT_EQ(next["next_after"], "25050");
+  // Descending, and with a filter (the key bound joins the filter's condition).
+  json desc = page("public/events", "?sort=id&dir=desc&after=99901");
+  EXPECT_EQ(ids(desc).front(), "99900");
+  json clicks = page("public/events", "?" + f("kind:=:click") + "&page=2&after=150");
+  EXPECT_EQ(ids(clicks), ids(page("public/events", "?" + f("kind:=:click") + "&page=2")));
+  EXPECT_TRUE(page("public/events", "?page=2000")["next_after"].is_null()) << "the last page has no Next";
+  EXPECT_TRUE(page("public/events", "?sort=at&page=2")["next_after"].is_null()) << "offset pages have none";
+  // The HTML pager's Next link carries it.
+  HttpResponse html = http_get(server_->port(), "/tables/public/events?page=500");
+  EXPECT_NE(html.body.find("page=501&amp;after=25000"), std::string::npos) << html.body.substr(0, 3000);
+  // The server ran a key comparison, not an offset.
+  EXPECT_NE(read_text_file(cluster_->log_file()).find("WHERE \"id\" > $1 ORDER BY \"id\" ASC"), std::string::npos);
+}
+
 TEST_F(ConsoleBrowserTest, QuotedIdentifiers) {
   json p = page("public/" + url_encode("Weird Name"), "?sort=select&" + f("a\"b:=:x"));
   EXPECT_EQ(p["rows"].size(), 1u);
@@ -149,6 +171,9 @@ TEST_F(ConsoleBrowserTest, InjectionInEveryParameterIsRefused) {
       {"?page=" + url_encode("1;drop"), "page"},
       {"?page=99999999999", "page"},
       {"?fc=" + url_encode("id) or (1=1") + "&fo=%3D&fv=1", "f"},
+      {"?after=" + url_encode("1; drop table customers"), "after"},  // bound: not an integer
+      {"?after=" + url_encode("' OR '1'='1"), "after"},
+      {"?sort=name&after=1", "after"},                               // not keyset
   };
   for (const auto& c : cases) {
     HttpResponse r = browse("public/customers", c.query);

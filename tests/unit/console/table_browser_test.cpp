@@ -144,6 +144,9 @@ TEST(ConsoleTableBrowser, PagerMovesOnePageKeepingSortAndFilters) {
   std::string by_key = console::render_table_browser(ctx(), keyset);
   EXPECT_NE(by_key.find("rows 4–6"), std::string::npos) << "keyset pages have the same numbers";
   EXPECT_NE(by_key.find("keyset paging"), std::string::npos);
+  keyset["next_after"] = "a&b 6";  // the last key, encoded into the Next link
+  EXPECT_NE(console::render_table_browser(ctx(), keyset).find("<a href=\"" + state + "&amp;page=3&amp;after=a%26b%206\" class=\"next\">"),
+            std::string::npos);
 
   json last = page_json();
   last["page"] = 1;
