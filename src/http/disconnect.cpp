@@ -6,8 +6,6 @@
 #include <chrono>
 #include <vector>
 
-#include "http/own_sockets.hpp"
-
 namespace pgshift::http {
 
 DisconnectWatcher::Guard& DisconnectWatcher::Guard::operator=(Guard&& other) noexcept {
@@ -68,10 +66,6 @@ void DisconnectWatcher::loop() {
       }
     }
   }
-}
-
-int DisconnectWatcher::find_socket(const std::string& peer_address, int peer_port, int local_port) {
-  return find_connected_socket(peer_address, peer_port, local_port);
 }
 
 }  // namespace pgshift::http

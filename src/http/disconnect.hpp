@@ -1,11 +1,12 @@
 // Noticing that a client went away while its request is still being served, so the statement
 // it started can be cancelled (PQcancel) instead of running to its timeout for nobody.
 //
-// cpp-httplib 0.11 does not hand handlers their socket, so watch() finds it: the one socket of
-// this process whose local port and peer address:port are the request's (http/own_sockets.hpp). One background thread
-// polls the watched sockets every 100 ms for POLLRDHUP/POLLHUP/POLLERR (the peer closed or
-// reset; pending request bytes of a keep-alive client are not a disconnect) and calls the
-// callback once, on that thread.
+// cpp-httplib 0.11 does not hand handlers their socket, so the caller finds it
+// (http::find_connected_socket: the one socket of this process whose local port and peer
+// address:port are the request's) and passes it to watch(). One background thread polls the
+// watched sockets every 100 ms for POLLRDHUP/POLLHUP/POLLERR (the peer closed or reset; pending
+// request bytes of a keep-alive client are not a disconnect) and calls the callback once, on
+// that thread.
 //
 // A Guard unregisters on destruction and waits for a running callback to return, so what the
 // callback touches may be destroyed right after the guard. A request whose socket cannot be
@@ -44,10 +45,8 @@ class DisconnectWatcher {
     long long id_ = 0;
   };
 
+  // fd: the request's socket (http::find_connected_socket), or -1 for an inert guard.
   Guard watch(int fd, std::function<void()> on_disconnect);
-
-  // The socket fd of a request, or -1.
-  static int find_socket(const std::string& peer_address, int peer_port, int local_port);
 
  private:
   struct Entry {

@@ -118,7 +118,7 @@ std::string Request::match(size_t i) const {
 }
 
 DisconnectWatcher::Guard Request::on_disconnect(std::function<void()> fn) const {
-  int fd = DisconnectWatcher::find_socket(raw.remote_addr, raw.remote_port, raw.local_port);
+  int fd = find_connected_socket(raw.remote_addr, raw.remote_port, raw.local_port);
   return server_.watcher_->watch(fd, std::move(fn));
 }
 

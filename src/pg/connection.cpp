@@ -24,6 +24,14 @@ ConnectOptions& defaults() {
   return options;
 }
 
+// libpq's paramValues for params: text values, nullptr for NULL (pointing into params).
+std::vector<const char*> param_values(const Params& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p.value() ? p.value()->c_str() : nullptr);
+  return values;
+}
+
 void log_notice(void*, const char* message) {
   spdlog::debug("server: {}", one_line(message));
 }
@@ -150,9 +158,7 @@ Result Connection::check(PGresult* res, std::string_view sql) {
 
 Result Connection::exec(std::string_view sql, const Params& params) {
   std::string text(sql);
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const auto& p : params) values.push_back(p.value() ? p.value()->c_str() : nullptr);
+  std::vector<const char*> values = param_values(params);
   PGresult* res = PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
                                values.data(), nullptr, nullptr, 0);
   return check(res, sql);
@@ -164,9 +170,7 @@ Result Connection::exec_prepared(const std::string& name, std::string_view sql, 
     check(PQprepare(conn_.get(), name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr), sql);
     prepared_.insert(name);
   }
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const auto& p : params) values.push_back(p.value() ? p.value()->c_str() : nullptr);
+  std::vector<const char*> values = param_values(params);
   try {
     return check(PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
                                 nullptr, 0),

@@ -58,6 +58,10 @@ void Pool::dispatch() {
   }
 }
 
+void Pool::drop_lease_of(const std::string& identity) {
+  if (--per_identity_[identity] <= 0) per_identity_.erase(identity);
+}
+
 void Pool::forget_slot(Slot* slot) {
   slots_.erase(std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s.get() == slot; }));
 }
@@ -92,7 +96,7 @@ Pool::Lease Pool::acquire(const std::string& identity, util::Millis wait) {
       slot->conn.emplace(std::move(conn));
     } catch (...) {
       if (!lock.owns_lock()) lock.lock();
-      if (--per_identity_[identity] <= 0) per_identity_.erase(identity);
+      drop_lease_of(identity);
       forget_slot(slot);
       dispatch();
       throw;
@@ -112,7 +116,7 @@ void Pool::release(Slot* slot) {
     slot->cancel.reset();
   }
   std::lock_guard lock(mutex_);
-  if (--per_identity_[slot->identity] <= 0) per_identity_.erase(slot->identity);
+  drop_lease_of(slot->identity);
   slot->leased = false;
   if (!clean || closed_) {
     if (!clean) spdlog::info("pool: a connection failed session hygiene; replacing it");

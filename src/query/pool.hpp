@@ -114,7 +114,8 @@ class Pool {
   bool under_limit(const std::string& identity) const;
   void release(Slot* slot);
   void cancel(Slot* slot);
-  void forget_slot(Slot* slot);  // under mutex_
+  void forget_slot(Slot* slot);                     // under mutex_
+  void drop_lease_of(const std::string& identity);  // under mutex_: one lease fewer for it
 
   pg::ConnInfo info_;
   PoolOptions options_;
