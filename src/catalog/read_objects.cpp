@@ -66,7 +66,7 @@ constexpr std::string_view kPublicationsSql = R"sql(
 SELECT p.pubname AS name, p.puballtables AS all_tables, p.pubviaroot AS via_root,
        (SELECT coalesce(json_agg(json_build_array(pt.schemaname, pt.tablename)
                                  ORDER BY pt.schemaname, pt.tablename), '[]')
-          FROM pg_publication_tables pt WHERE pt.pubname = p.pubname) AS tables
+          FROM pg_publication_tables pt WHERE pt.pubname = p.pubname AND pt.schemaname <> 'pgshift') AS tables
   FROM pg_publication p
  ORDER BY p.pubname
 )sql";

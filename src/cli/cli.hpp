@@ -43,6 +43,8 @@ void print_json(const nlohmann::json& doc);
 void register_check(CLI::App& app, Context& ctx);
 void register_demo(CLI::App& app, Context& ctx);
 void register_sync(CLI::App& app, Context& ctx);
+// `sync ddl list|apply|skip` under the sync command.
+void register_sync_ddl(CLI::App* sync, Context& ctx);
 void register_query(CLI::App& app, Context& ctx);
 void register_verify(CLI::App& app, Context& ctx);
 void register_cutover(CLI::App& app, Context& ctx);

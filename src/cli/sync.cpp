@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "ddl/ddl.hpp"
 #include "pg/connection.hpp"
 #include "preflight/preflight.hpp"
 #include "replication/replication.hpp"
@@ -259,6 +260,7 @@ void register_sync(CLI::App& app, Context& ctx) {
     std::string maintenance_work_mem;
     std::string snapshot_grace = "10m";
     std::string unit_size = "64MB";
+    std::string ddl = "follow";
   };
   auto start = std::make_shared<StartFlags>();
   CLI::App* start_cmd = sync->add_subcommand("start", "Run the preflight, then publish, fence the target and subscribe");
@@ -283,9 +285,14 @@ void register_sync(CLI::App& app, Context& ctx) {
   start_cmd->add_option("--copy-unit-size", start->unit_size,
                         "Smallest block range a big table is split into for a parallel copy")
       ->capture_default_str();
+  start_cmd->add_option("--ddl", start->ddl,
+                        "Schema changes during the move: follow (applied on the other side in stream order) or hold "
+                        "(replication waits at each until pgshift sync ddl apply|skip)")
+      ->capture_default_str();
   start_cmd->callback([start, &ctx] {
     ctx.prepare("sync-start");
     replication::StartOptions options;
+    options.ddl = ddl::policy_from_string(start->ddl);
     options.parallel.unit_bytes = util::parse_bytes(start->unit_size, "--copy-unit-size");
     if (options.parallel.unit_bytes < 8192) throw UsageError("--copy-unit-size: must be at least 8kB (one block)");
     options.copy = replication::copy_mode_from_string(start->copy);
@@ -352,6 +359,8 @@ void register_sync(CLI::App& app, Context& ctx) {
     options.interval = positive_duration(soak->interval, "--interval");
     ctx.exit_code = run_soak(state::resolve_plan(soak->plan), options, soak->json);
   });
+
+  register_sync_ddl(sync, ctx);
 
   struct StopFlags {
     state::PlanInputs plan;

@@ -6,6 +6,7 @@
 
 #include "cutover/cutover.hpp"
 #include "cutover/switchover.hpp"
+#include "ddl/ddl.hpp"
 #include "fence/fence.hpp"
 #include "logical/logical.hpp"
 #include "state/journal.hpp"
@@ -59,6 +60,12 @@ FinalizeResult finalize(const state::Plan& plan) {
       r.removed.push_back(fmt::format("{} replica identities restored", back.size() + forth.size()));
     }
     if (size_t n = fence::lift(target)) r.removed.push_back(fmt::format("target: fence lifted from {} tables", n));
+    // Schema changes are no longer followed anywhere: the capture and the log go on both sides.
+    for (pg::Connection* conn : {&target, &source}) {
+      if (!ddl::installed(*conn)) continue;
+      ddl::uninstall(*conn);
+      r.removed.push_back(fmt::format("{}: schema change capture and log removed", conn == &target ? "target" : "source"));
+    }
     r.source_fenced_tables = fence::fenced_tables(source).size();
     return nlohmann::json{{"removed", r.removed}, {"source_fenced_tables", r.source_fenced_tables}};
   });

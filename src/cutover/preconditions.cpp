@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "catalog/catalog.hpp"
+#include "ddl/ddl.hpp"
 #include "cutover/switchover.hpp"
 #include "logical/logical.hpp"
 #include "pg/quote.hpp"
@@ -182,7 +183,10 @@ nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state
   }
   if (check_backward) {
     for (const auto& drift : logical::find_drift(source_snap, target_snap, tables, {})) {
-      if (drift.kind != "extra_on_target" && drift.kind != "partition_missing_on_source") continue;
+      if (drift.kind != "extra_on_target" && drift.kind != "partition_missing_on_source" &&
+          drift.kind != "enum_labels_missing_on_source") {
+        continue;
+      }
       problems.push_back(fmt::format("replication from the target back to the source would break: {}{}",
                                      drift.description, is_cutover ? " (or pass --no-reverse)" : ""));
     }
@@ -199,6 +203,45 @@ nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state
                                      "{} (create them there and restart sync, or pass --allow-missing-tables to "
                                      "leave them behind)",
                                      missing.size(), d.writer_role, d.replica_role, fmt::join(missing, ", ")));
+    }
+  }
+
+  // The writer's tables of now, not the plan recorded at start: a table created since then on
+  // both sides (a followed CREATE TABLE, a migration run on each side) must replicate too, or
+  // the switch would leave its rows behind.
+  {
+    std::vector<std::string> unpublished;
+    for (const auto& t : logical::plan_publication(writer, replica, plan.exclude_patterns()).tables) {
+      if (std::find(tables.begin(), tables.end(), t) == tables.end()) unpublished.push_back(t.display());
+    }
+    if (!unpublished.empty()) {
+      problems.push_back(fmt::format("{} table(s) on both sides are not replicated (created since the replication "
+                                     "began): {}; pgshift sync soak or sync start adds them (only they are copied), "
+                                     "or exclude them",
+                                     unpublished.size(), fmt::join(unpublished, ", ")));
+    }
+    if (sub.exists) {
+      std::vector<std::string> unsubscribed;
+      for (const auto& t : tables) {
+        bool found = std::any_of(sub.tables.begin(), sub.tables.end(),
+                                 [&](const auto& s) { return s.schema == t.schema && s.name == t.name; });
+        if (!found) unsubscribed.push_back(t.display());
+      }
+      if (!unsubscribed.empty()) {
+        problems.push_back(fmt::format("{} published table(s) are not in subscription {} yet: {}; ALTER SUBSCRIPTION "
+                                       "{} REFRESH PUBLICATION on the {} (pgshift sync soak does it)",
+                                       unsubscribed.size(), d.old_subscription, fmt::join(unsubscribed, ", "),
+                                       d.old_subscription, d.replica_role));
+      }
+    }
+  }
+  // A schema change the replica's apply is held at: nothing after it arrives until it is decided.
+  {
+    std::string policy = ddl::recorded_policy(sides.replica);
+    for (const auto& e : ddl::pending(ddl::entries(sides.writer, sides.replica, 1000))) {
+      if (!ddl::held(e, policy)) continue;
+      problems.push_back(fmt::format("schema change {} on the {} is held ({}): {}; pgshift sync ddl apply or skip it",
+                                     e.id.substr(0, 8), d.writer_role, e.reason, ddl::one_line(e.statement, 160)));
     }
   }
 

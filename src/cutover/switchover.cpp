@@ -275,6 +275,10 @@ class Engine {
       compensation(kNewPublication, {{"publication", d_.new_publication}});
       logical::create_publication(publisher, d_.new_publication, tables_);
       created(kNewPublication, {{"created", d_.new_publication}});
+    } else {
+      // The kept publication of the other direction covers the tables of when it was made; the
+      // tables of now (created during the rollback window) replicate back too.
+      logical::set_publication_tables(publisher, d_.new_publication, tables_);
     }
     pg::ConnInfo reach = opt_.replica_publisher.value_or(d_.replica);
     compensation(kNewSubscription, {{"subscription", d_.new_subscription}});

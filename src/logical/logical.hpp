@@ -85,7 +85,15 @@ struct Drift {
   std::string description;
   std::string source_fingerprint;  // catalog::fingerprint of each side ("" when absent)
   std::string target_fingerprint;
+  // What to run, and where ("target" or "source"), to remove the difference; "" when pgshift
+  // cannot write it (a partition's bounds: create the partition as on the other side).
+  std::string statement;
+  std::string run_on;
 };
+
+// Enum labels on one side only (kinds enum_labels_missing_on_target / _on_source; `table` names
+// the type), each with the ALTER TYPE ... ADD VALUE to run on the other side. Pure.
+std::vector<Drift> enum_drift(const catalog::Snapshot& source, const catalog::Snapshot& target);
 
 std::vector<Drift> find_drift(const catalog::Snapshot& source, const catalog::Snapshot& target,
                               const std::vector<catalog::TableRef>& published,
@@ -105,6 +113,17 @@ void check_publisher_capacity(pg::Connection& publisher);
 void create_publication(pg::Connection& source, const std::string& name,
                         const std::vector<catalog::TableRef>& tables);
 bool drop_publication(pg::Connection& source, const std::string& name);  // false when absent
+// ALTER PUBLICATION ... ADD TABLE (tables joining a running replication).
+void add_publication_tables(pg::Connection& publisher, const std::string& name,
+                            const std::vector<catalog::TableRef>& tables);
+// ALTER PUBLICATION ... SET TABLE: exactly these tables (a rollback rebuilds the forward
+// publication from the tables of now). create_publication and this add pgshift.ddl_log when the
+// publisher has it (schema changes followed, ddl.hpp).
+void set_publication_tables(pg::Connection& publisher, const std::string& name,
+                            const std::vector<catalog::TableRef>& tables);
+// ALTER SUBSCRIPTION ... REFRESH PUBLICATION WITH (copy_data = true): tables new to the
+// publication are copied (only they), then streamed.
+void refresh_subscription(pg::Connection& subscriber, const std::string& name);
 bool publication_exists(pg::Connection& source, const std::string& name);
 
 // What CREATE SUBSCRIPTION is given. The slot has the subscription's name.

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "catalog/catalog.hpp"
+#include "ddl/ddl.hpp"
 #include "pg/conninfo.hpp"
 #include "pg/error.hpp"
 #include "pg/quote.hpp"
@@ -140,14 +141,41 @@ void check_publisher_capacity(pg::Connection& source) {
   }
 }
 
-void create_publication(pg::Connection& source, const std::string& name,
-                        const std::vector<catalog::TableRef>& tables) {
+// The tables' quoted names, plus pgshift.ddl_log where schema changes are followed (ddl.hpp):
+// its rows must travel in the same stream as the tables' rows.
+static std::vector<std::string> quoted_with_ddl_log(pg::Connection& publisher, const std::vector<catalog::TableRef>& tables) {
   std::vector<std::string> quoted;
   for (const auto& t : tables) quoted.push_back(t.quoted());
+  if (ddl::installed(publisher)) quoted.push_back(ddl::log_table().quoted());
+  return quoted;
+}
+
+void create_publication(pg::Connection& source, const std::string& name,
+                        const std::vector<catalog::TableRef>& tables) {
+  std::vector<std::string> quoted = quoted_with_ddl_log(source, tables);
   // publish_via_partition_root: changes of partitions are published as changes of the root, so
   // the target may partition differently (or not at all).
   exec_ddl(source, fmt::format("CREATE PUBLICATION {} FOR TABLE {} WITH (publish_via_partition_root = true)",
                                pg::quote_ident(name), fmt::join(quoted, ", ")));
+}
+
+void add_publication_tables(pg::Connection& publisher, const std::string& name,
+                            const std::vector<catalog::TableRef>& tables) {
+  if (tables.empty()) return;
+  std::vector<std::string> quoted;
+  for (const auto& t : tables) quoted.push_back(t.quoted());
+  exec_ddl(publisher, fmt::format("ALTER PUBLICATION {} ADD TABLE {}", pg::quote_ident(name), fmt::join(quoted, ", ")));
+}
+
+void set_publication_tables(pg::Connection& publisher, const std::string& name,
+                            const std::vector<catalog::TableRef>& tables) {
+  std::vector<std::string> quoted = quoted_with_ddl_log(publisher, tables);
+  exec_ddl(publisher, fmt::format("ALTER PUBLICATION {} SET TABLE {}", pg::quote_ident(name), fmt::join(quoted, ", ")));
+}
+
+void refresh_subscription(pg::Connection& subscriber, const std::string& name) {
+  // Not in a transaction block: REFRESH PUBLICATION cannot run inside one.
+  subscriber.exec(fmt::format("ALTER SUBSCRIPTION {} REFRESH PUBLICATION WITH (copy_data = true)", pg::quote_ident(name)));
 }
 
 bool publication_exists(pg::Connection& source, const std::string& name) {

@@ -293,7 +293,39 @@ PublicationPlan plan_publication(const catalog::Snapshot& source, const catalog:
       for (const auto& d : partition_drift(source, target, ref)) plan.accepted_differences.push_back(d.description);
     }
   }
+  // Labels only the target has were there from the start (the source's missing ones refuse it).
+  for (const auto& d : enum_drift(source, target)) plan.accepted_differences.push_back(d.description);
   return plan;
+}
+
+std::vector<Drift> enum_drift(const catalog::Snapshot& source, const catalog::Snapshot& target) {
+  std::vector<Drift> out;
+  auto labels_missing = [&](const catalog::Snapshot& from, const catalog::Snapshot& to, const std::string& from_side,
+                            const std::string& to_side) {
+    for (const auto& e : from.enums) {
+      const catalog::EnumType* other = nullptr;
+      for (const auto& o : to.enums) {
+        if (o.name == e.name) other = &o;
+      }
+      if (!other) continue;  // a whole type missing shows where a column uses it
+      for (const auto& label : e.labels) {
+        if (std::find(other->labels.begin(), other->labels.end(), label) != other->labels.end()) continue;
+        size_t dot = e.name.find('.');
+        catalog::TableRef ref{dot == std::string::npos ? "" : e.name.substr(0, dot),
+                              dot == std::string::npos ? e.name : e.name.substr(dot + 1)};
+        Drift d{ref, "", "enum_labels_missing_on_" + to_side,
+                fmt::format("type {}: label '{}' exists on the {} only (a row using it cannot be applied on the {})",
+                            e.name, label, from_side, to_side),
+                "", ""};
+        d.statement = fmt::format("ALTER TYPE {} ADD VALUE IF NOT EXISTS {}", e.name, pg::quote_literal(label));
+        d.run_on = to_side;
+        out.push_back(std::move(d));
+      }
+    }
+  };
+  labels_missing(source, target, "source", "target");
+  labels_missing(target, source, "target", "source");
+  return out;
 }
 
 std::vector<std::string> diff_tables(const std::vector<catalog::TableRef>& published,
@@ -334,8 +366,28 @@ std::vector<Drift> find_drift(const catalog::Snapshot& source, const catalog::Sn
     for (const auto& d : catalog::diff_table(*s, *t)) {
       std::string text = catalog::describe(d);
       if (accepted.count(text)) continue;
-      out.push_back({ref, d.column, catalog::to_string(d.kind), text, sf, tf});
+      Drift drift{ref, d.column, catalog::to_string(d.kind), text, sf, tf};
+      std::string col = pg::quote_ident(d.column);
+      switch (d.kind) {
+        case catalog::ColumnDifference::Kind::missing_on_target:
+          drift.statement = fmt::format("ALTER TABLE {} ADD COLUMN {} {}", ref.quoted(), col, d.source_type);
+          drift.run_on = "target";
+          break;
+        case catalog::ColumnDifference::Kind::extra_on_target:
+          drift.statement = fmt::format("ALTER TABLE {} ADD COLUMN {} {}", ref.quoted(), col, d.target_type);
+          drift.run_on = "source";
+          break;
+        case catalog::ColumnDifference::Kind::type_mismatch:
+          drift.statement = fmt::format("ALTER TABLE {} ALTER COLUMN {} TYPE {}", ref.quoted(), col, d.source_type);
+          drift.run_on = "target";
+          break;
+        default: break;
+      }
+      out.push_back(std::move(drift));
     }
+  }
+  for (auto& d : enum_drift(source, target)) {
+    if (!accepted.count(d.description)) out.push_back(std::move(d));
   }
   return out;
 }

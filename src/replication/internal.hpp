@@ -25,6 +25,10 @@ inline constexpr std::string_view kStepFence = "fence";
 inline constexpr std::string_view kStepSubscription = "subscription";
 inline constexpr std::string_view kStepSoak = state::kSoakStep;
 inline constexpr std::string_view kStepStop = "stop";
+// The compensations of the replica identities cutover set for the replication back (the cutover
+// room writes them as "cutover:" + its kReverseIdentity; finalize restores them). Tables that
+// join the replication back record theirs under the same step.
+inline constexpr std::string_view kStepReverseIdentity = "cutover:reverse-identity";
 
 // "left out (N)" lines with the reason for each table, and the same as JSON.
 std::string render_left_out(const std::vector<catalog::LeftOut>& left_out);

@@ -25,6 +25,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "catalog/catalog.hpp"
+#include "ddl/ddl.hpp"
 #include "logical/logical.hpp"
 #include "pg/connection.hpp"
 #include "replication/copy_workers.hpp"
@@ -103,12 +104,23 @@ class CopyInterrupted : public RuntimeError {
 
 struct StartOptions {
   bool truncate_target = false;  // empty replicated target tables that hold rows
+  ddl::Policy ddl = ddl::Policy::follow;  // schema changes during the move (ddl.hpp)
   CopyMode copy = CopyMode::native;
   ParallelCopyOptions parallel;
 };
 
+// How schema changes are followed in a migration (ddl.hpp), as start set it up.
+struct DdlSetup {
+  bool followed = false;        // the log and apply trigger are on both sides
+  bool source_captures = false; // event triggers on the source (forward direction)
+  bool target_captures = false; // event triggers on the target (the replication back)
+  std::string policy;           // follow / hold
+  std::string source_why_not;   // why the source cannot capture, when it cannot
+  std::string target_why_not;
+};
+
 struct StartResult {
-  enum class Outcome { started, unchanged, refenced };
+  enum class Outcome { started, unchanged, refenced, joined };
   Outcome outcome = Outcome::started;
   int64_t migration_id = 0;
   Names names;
@@ -116,6 +128,8 @@ struct StartResult {
   std::vector<catalog::TableRef> truncated;
   size_t fenced = 0;
   std::optional<CopySummary> copy;  // --copy parallel
+  DdlSetup ddl;
+  std::vector<catalog::TableRef> joined;  // a re-run: tables created since start, added now
   util::Millis took{0};
 };
 
@@ -133,6 +147,37 @@ std::string render(const StartResult& result);
 // An interrupted parallel copy waits on this target for sync start to resume it (the preflight
 // would then report the migration's own slot and copied rows as hazards).
 bool interrupted_copy_waiting(pg::Connection& target);
+
+// ---- tables joining a running replication -------------------------------------------------
+
+// One replication direction's objects, for adding tables to it.
+struct JoinSpec {
+  std::string publication;
+  std::string subscription;
+  std::vector<catalog::TablePattern> excludes;
+  bool reversed = false;        // the replication back (target publishes)
+  std::string identity_step;    // journal step for replica identity compensations
+  std::string fence_reason;     // fence the joined tables on the subscriber ("" = do not)
+};
+
+struct JoinResult {
+  std::vector<catalog::TableRef> joined;
+  std::vector<catalog::TableRef> emptied;  // subscriber tables that held rows before their copy
+  std::vector<IdentityChange> identity_changes;
+};
+
+// Pure: tables a publication would cover today (on both sides, not excluded, not unlogged...)
+// that it does not cover yet.
+std::vector<catalog::TableRef> tables_to_join(const catalog::Snapshot& publisher, const catalog::Snapshot& subscriber,
+                                              const std::string& publication,
+                                              const std::vector<catalog::TablePattern>& excludes);
+
+// Adds those tables to the running replication: their replica identities, the fence on the
+// subscriber, ALTER PUBLICATION ... ADD TABLE, ALTER SUBSCRIPTION ... REFRESH PUBLICATION (the
+// subscriber copies only them, then streams). Journaled (step join-tables). ProblemsFound when
+// one cannot be replicated with UPDATE/DELETE; RuntimeError when a step fails.
+JoinResult join_new_tables(pg::Connection& publisher, pg::Connection& subscriber, const JoinSpec& spec,
+                           state::Journal& journal, int64_t migration_id);
 
 // ---- sync status --------------------------------------------------------------------------
 
@@ -177,6 +222,8 @@ struct Status {
   bool publication_exists = false;
   std::vector<TableStatus> tables;          // the published tables
   std::vector<catalog::LeftOut> left_out;   // tables not replicated, with why
+  std::vector<catalog::TableRef> unpublished;  // on both sides, not excluded, not in the publication:
+                                               // created after sync start; sync start/soak add them
   std::optional<pg::Lsn> source_lsn;       // the publisher's WAL position
   std::optional<int64_t> lag_bytes;         // source WAL insert position − slot confirmed_flush_lsn
   std::optional<double> lag_seconds;        // 0 when caught up, else seconds since the subscriber
@@ -188,6 +235,15 @@ struct Status {
   std::vector<IdentityChange> identity_changes;  // still in place (to undo on stop)
   size_t fenced_tables = 0;
   std::optional<CopyStatus> copy;  // --copy parallel, while it runs or waits to be resumed
+  // Schema changes (ddl.hpp): whether they are followed, whether the writing side captures them,
+  // the newest entries of its log with their outcome on the other side, and those not applied.
+  struct Ddl {
+    bool followed = false;
+    bool capturing = false;
+    std::string policy;
+    std::vector<ddl::Entry> recent;
+    std::vector<ddl::Entry> pending;
+  } ddl;
   std::vector<Warning> warnings;
   // The worker error counters (pg_stat_subscription_stats, cumulative) at the last healthy
   // observation — apply worker running, caught up, every table ready — journaled by status:
@@ -298,6 +354,7 @@ struct StopResult {
   bool publication_dropped = false;
   std::vector<IdentityChange> identities_restored;
   size_t fence_lifted = 0;                 // tables that were fenced
+  bool ddl_removed = false;                // the schema change log and capture (ddl.hpp)
   int deferred_restored = 0;               // indexes/constraints a parallel copy had dropped
   std::vector<catalog::TableRef> emptied;  // target tables an unfinished parallel copy wrote into
   std::vector<std::string> leftovers;      // verification: what is still there (should be empty)

@@ -19,12 +19,19 @@ std::string outcome_name(StartResult::Outcome o) {
     case StartResult::Outcome::started: return "started";
     case StartResult::Outcome::unchanged: return "unchanged";
     case StartResult::Outcome::refenced: return "refenced";
+    case StartResult::Outcome::joined: return "joined";
   }
   return "started";
 }
 
 json tables_json(const std::vector<catalog::TableRef>& tables) {
   json out = json::array();
+  for (const auto& t : tables) out.push_back(t.display());
+  return out;
+}
+
+std::vector<std::string> display_names(const std::vector<catalog::TableRef>& tables) {
+  std::vector<std::string> out;
   for (const auto& t : tables) out.push_back(t.display());
   return out;
 }
@@ -47,6 +54,13 @@ json to_json(const StartResult& r) {
               {"left_out", detail::left_out_json(r.plan.left_out)},
               {"copy", r.copy ? to_json(*r.copy) : json(nullptr)},
               {"copy_mode", r.copy ? "parallel" : "native"},
+              {"joined", tables_json(r.joined)},
+              {"ddl", {{"followed", r.ddl.followed},
+                       {"source_captures", r.ddl.source_captures},
+                       {"target_captures", r.ddl.target_captures},
+                       {"policy", r.ddl.policy},
+                       {"source_why_not", r.ddl.source_why_not},
+                       {"target_why_not", r.ddl.target_why_not}}},
               {"took_ms", r.took.count()}};
   return out;
 }
@@ -67,13 +81,32 @@ static std::string render_copy_summary(const CopySummary& c) {
   return out;
 }
 
+static std::string render_ddl_setup(const DdlSetup& d) {
+  if (!d.followed) {
+    return fmt::format("schema       changes are not followed: {}; status and soak show drift with the statement to run\n",
+                       d.source_why_not.empty() ? "the schema change log could not be set up" : d.source_why_not);
+  }
+  std::string out = d.source_captures
+                        ? fmt::format("schema       changes on the source follow to the target in stream order (--ddl {})\n", d.policy)
+                        : fmt::format("schema       changes on the source are not captured ({}): status and soak find "
+                                      "them as drift, with the statement to run\n",
+                                      d.source_why_not);
+  if (!d.target_captures) {
+    out += fmt::format("             changes on the target after cutover are not captured ({})\n", d.target_why_not);
+  }
+  return out;
+}
+
 std::string render(const StartResult& r) {
   std::string out;
   if (r.outcome != StartResult::Outcome::started) {
     out += fmt::format("migration {} is already syncing with this plan from {} to {}: {}\n", r.migration_id, r.names.source,
                        r.names.target,
-                       r.outcome == StartResult::Outcome::unchanged
-                           ? "nothing changed"
+                       r.outcome == StartResult::Outcome::unchanged ? "nothing changed"
+                       : r.outcome == StartResult::Outcome::joined
+                           ? fmt::format("{} table(s) created since it started joined the replication (only they are "
+                                         "copied): {}",
+                                         r.joined.size(), fmt::join(display_names(r.joined), ", "))
                            : "the fence was missing on some tables and is back; nothing else changed");
     out += fmt::format("{} table(s) published, fence on {} table(s); pgshift sync status shows progress\n",
                        r.plan.tables.size(), r.fenced);
@@ -94,6 +127,7 @@ std::string render(const StartResult& r) {
     out += fmt::format("truncated    on the target: {}\n", fmt::join(names, ", "));
   }
   out += fmt::format("fence        {} target table(s) reject every write but replication's\n", r.fenced);
+  out += render_ddl_setup(r.ddl);
   if (r.copy) {
     out += render_copy_summary(*r.copy);
     out += fmt::format("subscription {} on the target streams from slot {} at {} (the copy's snapshot)\n",
@@ -122,6 +156,7 @@ json to_json(const StopResult& r) {
               {"publication_dropped", r.publication_dropped},
               {"identities_restored", restored},
               {"fence_lifted_tables", r.fence_lifted},
+              {"ddl_removed", r.ddl_removed},
               {"deferred_restored", r.deferred_restored},
               {"emptied", tables_json(r.emptied)},
               {"leftovers", r.leftovers},
@@ -147,6 +182,7 @@ std::string render(const StopResult& r) {
     out += fmt::format("rebuilt   {} index(es)/constraint(s) the parallel copy had dropped\n", r.deferred_restored);
   }
   if (r.fence_lifted) out += fmt::format("lifted    fence from {} target table(s)\n", r.fence_lifted);
+  if (r.ddl_removed) out += "removed   schema change capture and log (both sides)\n";
   out += fmt::format("stopped in {}; verified: no subscription, slot, publication, fence or changed replica identity "
                      "left\n",
                      util::format_duration(r.took));

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "fence/fence.hpp"
 #include "state/recorded_plan.hpp"
 #include "replication/internal.hpp"
 #include "util/error.hpp"
@@ -22,6 +23,21 @@ json anomalies_json(const std::vector<Anomaly>& anomalies) {
   return out;
 }
 
+// Tables created on the writer (and, by a followed CREATE TABLE, on the other side) since the
+// replication began join it: the soak is what runs for days while the application deploys.
+void join_unpublished(pg::Connection& source, pg::Connection& target, const state::Plan& plan, const Status& st,
+                      state::Journal& journal, int64_t mid) {
+  if (st.replicating_back) {
+    JoinSpec spec{plan.reverse_publication(), plan.reverse_subscription(), plan.exclude_patterns(), true,
+                  std::string(kStepReverseIdentity), fence::reason_migrated_away(plan.target.redacted())};
+    join_new_tables(target, source, spec, journal, mid);
+  } else {
+    JoinSpec spec{plan.publication, plan.subscription, plan.exclude_patterns(), false,
+                  std::string(kStepIdentity), target_fence_reason(plan)};
+    join_new_tables(source, target, spec, journal, mid);
+  }
+}
+
 }  // namespace
 
 SoakResult soak(pg::Connection& source, pg::Connection& target, const state::Plan& given, const SoakOptions& options,
@@ -30,8 +46,11 @@ SoakResult soak(pg::Connection& source, pg::Connection& target, const state::Pla
   state::Plan plan = state::recorded_plan(target, given, false);
   state::Journal journal(target, "sync soak");
   std::optional<state::Migration> current = journal.current();
-  if (!current || current->phase != state::Phase::syncing) {
-    throw RuntimeError(fmt::format("{}: no migration is syncing{}; pgshift sync start begins one", target.endpoint(),
+  // Syncing: the forward replication; cut over: the replication back (the rollback window).
+  auto replicating = [](state::Phase p) { return p == state::Phase::syncing || p == state::Phase::cut_over; };
+  if (!current || !replicating(current->phase)) {
+    throw RuntimeError(fmt::format("{}: no migration is syncing or replicating back{}; pgshift sync start begins one",
+                                   target.endpoint(),
                                    current ? fmt::format(" (migration {} is {})", current->id, state::to_string(current->phase))
                                            : ""));
   }
@@ -50,10 +69,11 @@ SoakResult soak(pg::Connection& source, pg::Connection& target, const state::Pla
   try {
     while (true) {
       Status st = status(source, target, plan, previous ? &*previous : nullptr);
-      if (st.phase != state::Phase::syncing) {
-        throw RuntimeError(fmt::format("migration {} left the syncing phase during the soak (now {})", mid,
-                                       state::to_string(st.phase)));
+      if (st.phase != current->phase) {
+        throw RuntimeError(fmt::format("migration {} left the {} phase during the soak (now {})", mid,
+                                       state::to_string(current->phase), state::to_string(st.phase)));
       }
+      if (!st.unpublished.empty()) join_unpublished(source, target, plan, st, journal, mid);
       const auto now = Clock::now();
       std::vector<Anomaly> anomalies = find_anomalies(st, previous ? &*previous : nullptr, options.max_lag_bytes);
       SoakClock::Observation obs = clock.observe(now, anomalies);

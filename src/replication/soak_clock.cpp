@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "replication/ddl_setup.hpp"
 #include "replication/replication.hpp"
 #include "util/duration.hpp"
 
@@ -47,6 +48,11 @@ std::vector<Anomaly> find_anomalies(const Status& now, const Status* previous, i
   } else if (*now.lag_bytes > max_lag_bytes) {
     out.push_back({"lag", fmt::format("lag {} exceeds --max-lag {}", util::format_bytes(*now.lag_bytes),
                                       util::format_bytes(max_lag_bytes))});
+  }
+  for (const auto& e : now.ddl.pending) {
+    if (!ddl::held(e, now.ddl.policy)) continue;
+    out.push_back({"ddl-held", fmt::format("schema change {} is held ({}): replication waits at it", e.id.substr(0, 8),
+                                           e.reason)});
   }
   if (!now.drift.empty()) {
     std::string first = now.drift.front().description;

@@ -10,6 +10,7 @@
 
 #include "catalog/catalog.hpp"
 #include "fence/fence.hpp"
+#include "replication/ddl_setup.hpp"
 #include "replication/internal.hpp"
 #include "replication/parallel_copy.hpp"
 #include "state/lock.hpp"
@@ -81,7 +82,8 @@ void refuse_foreign_objects(pg::Connection& source, pg::Connection& target, cons
 }
 
 StartResult resume(pg::Connection& source, pg::Connection& target, const state::Plan& plan,
-                   state::Journal& journal, const state::Migration& current, StartResult result) {
+                   state::Journal& journal, const state::Migration& current, StartResult result,
+                   const StartOptions& options) {
   std::vector<std::string> diff = state::diff_plans(current.plan, plan.to_json());
   if (!diff.empty()) {
     journal.record(current.id, kStepStart, EventStatus::info, {{"refused", "different plan"}, {"difference", diff}});
@@ -105,15 +107,25 @@ StartResult resume(pg::Connection& source, pg::Connection& target, const state::
   if (!stats::subscription_progress(target, plan.subscription).exists) {
     inconsistent(fmt::format("subscription '{}' is missing on {}", plan.subscription, target.endpoint()));
   }
+  // Tables created on both sides since start join the replication (only they are copied); a
+  // published table gone from one side is reported, not removed (its rows replicate until then).
   std::vector<std::string> tables_diff = diff_tables(pub->tables, result.plan.tables);
-  if (!tables_diff.empty()) {
-    journal.record(current.id, kStepStart, EventStatus::info,
-                   {{"refused", "tables to publish changed"}, {"difference", tables_diff}});
-    throw UsageError(fmt::format("migration {} is already syncing, but the tables to publish changed since it "
-                                 "started: {}; run pgshift sync stop and sync start to include them (the "
-                                 "initial copy runs again)",
-                                 current.id, fmt::join(tables_diff, "; ")));
+  for (const auto& line : tables_diff) {
+    if (!line.starts_with("+")) spdlog::warn("publication {}: {} (no longer on both sides)", plan.publication, line);
   }
+  JoinSpec join{plan.publication, plan.subscription, plan.exclude_patterns(), false, std::string(kStepIdentity),
+                target_fence_reason(plan)};
+  result.joined = join_new_tables(source, target, join, journal, current.id).joined;
+  if (ddl::installed(target)) {
+    ddl::Settings settings{options.ddl, plan.exclude_patterns()};
+    ddl::update_settings(source, settings);
+    ddl::update_settings(target, settings);
+    result.ddl.followed = ddl::installed(source);
+    result.ddl.source_captures = ddl::capturing(source);
+    result.ddl.target_captures = ddl::capturing(target);
+    result.ddl.policy = ddl::to_string(options.ddl);
+  }
+  if (!result.joined.empty()) result.plan = plan_publication(src, tgt, plan.exclude_patterns());
   // The fence is the one piece start puts back when it is missing: without it a stray client
   // could write rows replication will collide with.
   std::vector<catalog::TableRef> fenced = fence::fenced_tables(target);
@@ -121,7 +133,7 @@ StartResult resume(pg::Connection& source, pg::Connection& target, const state::
   for (const auto& t : result.plan.tables) {
     if (std::find(fenced.begin(), fenced.end(), t) == fenced.end()) unfenced.push_back(t);
   }
-  result.outcome = StartResult::Outcome::unchanged;
+  result.outcome = result.joined.empty() ? StartResult::Outcome::unchanged : StartResult::Outcome::joined;
   if (!unfenced.empty()) {
     spdlog::warn("target: {} published table(s) had no fence; fencing them again", unfenced.size());
     if (journal.open_compensations(current.id, kStepFence).empty()) {
@@ -132,7 +144,9 @@ StartResult resume(pg::Connection& source, pg::Connection& target, const state::
   }
   result.fenced = result.plan.tables.size();
   journal.record(current.id, kStepStart, EventStatus::info,
-                 {{"unchanged", result.outcome == StartResult::Outcome::unchanged}, {"refenced", table_list(unfenced)}});
+                 {{"unchanged", result.outcome == StartResult::Outcome::unchanged},
+                  {"refenced", table_list(unfenced)},
+                  {"joined", table_list(result.joined)}});
   return result;
 }
 
@@ -211,7 +225,7 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
     result.migration_id = current->id;
     switch (current->phase) {
       case Phase::syncing: {
-        StartResult r = resume(source, target, plan, journal, *current, result);
+        StartResult r = resume(source, target, plan, journal, *current, result, options);
         r.took = took();
         return r;
       }
@@ -270,6 +284,13 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
         return json{{"changed", result.plan.identity_changes.size()}};
       });
     }
+    undo.emplace_back("schema change log removed", [&] {
+      for (const auto& failure : tear_down_ddl(source, target)) spdlog::warn("{}", failure);
+    });
+    journal.run_step(m.id, kStepDdl, [&] {
+      result.ddl = set_up_ddl(source, target, plan, options.ddl, true);
+      return to_json(result.ddl);
+    });
     undo.emplace_back("publication dropped", [&] { drop_publication(source, plan.publication); });
     journal.run_step(m.id, kStepPublication, [&] {
       create_publication(source, plan.publication, result.plan.tables);

@@ -6,6 +6,7 @@
 
 #include "state/recorded_plan.hpp"
 #include "fence/fence.hpp"
+#include "replication/ddl_setup.hpp"
 #include "replication/internal.hpp"
 #include "replication/parallel_copy.hpp"
 #include "util/duration.hpp"
@@ -72,6 +73,19 @@ std::vector<Warning> status_warnings(const Status& st, const Status* previous) {
                      reset || st.errors_seen_at.empty() ? std::string("the subscription was created")
                                                         : "replication was last seen healthy, " + st.errors_seen_at,
                      sub_side));
+  }
+  for (const auto& e : st.ddl.pending) {
+    if (!ddl::held(e, st.ddl.policy)) continue;
+    warn("ddl-held", fmt::format("schema change {} on the {} is held, and replication waits at it: {}; {}; then "
+                                 "pgshift sync ddl apply {} (runs it on the {}) or pgshift sync ddl skip {}",
+                                 e.id, pub_side, e.reason, ddl::one_line(e.statement, 200), e.id.substr(0, 8),
+                                 sub_side, e.id.substr(0, 8)));
+  }
+  if (st.ddl.followed && !st.ddl.capturing && (st.phase == state::Phase::syncing || st.phase == state::Phase::cut_over)) {
+    warn("ddl-not-captured", fmt::format("schema changes on the {} are not captured (its role cannot create event "
+                                         "triggers): a change there shows as drift below, with the statement to run on "
+                                         "the {}",
+                                         pub_side, sub_side));
   }
   if (!st.drift.empty()) {
     warn("drift", fmt::format("{} schema difference(s) on published tables appeared since sync start; DDL is not "
@@ -165,8 +179,10 @@ Status status(pg::Connection& source, pg::Connection& target, const state::Plan&
   if (st.publication_exists) {
     for (const auto& t : sel.replicated) {
       if (std::find(published.begin(), published.end(), t) != published.end()) continue;
+      st.unpublished.push_back(t);
       st.warnings.push_back({"not-published", fmt::format("{} is on both sides but not in publication {} (created "
-                                                          "after sync start?)",
+                                                          "after sync start): pgshift sync soak adds it, or pgshift "
+                                                          "sync start (only that table is copied)",
                                                           t.display(), plan.publication)});
     }
   }
@@ -200,6 +216,7 @@ Status status(pg::Connection& source, pg::Connection& target, const state::Plan&
   st.max_slot_wal_keep_size = keep_mb < 0 ? -1 : keep_mb * 1024 * 1024;
   st.drift = find_drift(drift_source, drift_target, published, accepted);
   st.fenced_tables = fence::fenced_tables(*subscriber).size();
+  st.ddl = read_ddl_status(*publisher, *subscriber);
   record_error_baseline(journal, st);
   std::vector<Warning> warnings = status_warnings(st, previous);
   st.warnings.insert(st.warnings.end(), warnings.begin(), warnings.end());

@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "replication/ddl_setup.hpp"
 #include "replication/internal.hpp"
 #include "util/duration.hpp"
 #include "util/terminal.hpp"
@@ -139,6 +140,30 @@ json detail::left_out_json(const std::vector<catalog::LeftOut>& left_out) {
   return out;
 }
 
+static json ddl_json(const Status::Ddl& d) {
+  json recent = json::array(), pending = json::array();
+  for (const auto& e : d.recent) recent.push_back(ddl::to_json(e));
+  for (const auto& e : d.pending) pending.push_back(ddl::to_json(e));
+  return {{"followed", d.followed}, {"capturing", d.capturing}, {"policy", d.policy}, {"recent", recent},
+          {"pending", pending}};
+}
+
+// Schema changes: the newest followed ones with their outcome, and what waits.
+static std::string ddl_block(const Status::Ddl& d, const std::string& writer, const std::string& replica) {
+  if (!d.followed) return "";
+  std::string out = fmt::format("ddl     schema changes on the {} {} (--ddl {}): {} recorded, {} not applied yet\n", writer,
+                                d.capturing ? "follow to the " + replica : "are not captured", d.policy,
+                                d.recent.size(), d.pending.size());
+  for (const auto& e : d.recent) {
+    std::string outcome = e.outcome.empty() ? (ddl::held(e, d.policy) ? util::paint("held", util::Color::red)
+                                                                             : std::string("pending"))
+                                            : e.outcome;
+    out += fmt::format("  {} {} {:<11} {}\n", e.id.substr(0, 8), e.captured_at.substr(0, 19), outcome,
+                       ddl::one_line(e.statement, 100));
+  }
+  return out;
+}
+
 json to_json(const Status& st) {
   json tables = json::array();
   for (const auto& t : st.tables) {
@@ -153,13 +178,16 @@ json to_json(const Status& st) {
   for (const auto& d : st.drift) {
     drift.push_back({{"table", d.table.display()}, {"column", d.column}, {"kind", d.kind},
                      {"description", d.description}, {"source_fingerprint", d.source_fingerprint},
-                     {"target_fingerprint", d.target_fingerprint}});
+                     {"target_fingerprint", d.target_fingerprint}, {"statement", d.statement},
+                     {"run_on", d.run_on}});
   }
   json identities = json::array();
   for (const auto& c : st.identity_changes) identities.push_back(c.to_json());
   json warnings = json::array();
   for (const auto& w : st.warnings) warnings.push_back({{"code", w.code}, {"message", w.message}});
   const auto& sub = st.subscription_state;
+  json unpublished = json::array();
+  for (const auto& t : st.unpublished) unpublished.push_back(t.display());
   json summary = {{"tables", st.tables.size()}};
   for (const char* s : {"init", "copying", "synced", "ready", "missing"}) summary[s] = st.count_state(s);
   return json{
@@ -209,6 +237,8 @@ json to_json(const Status& st) {
                               {"elapsed_seconds", st.copy->elapsed_seconds},
                               {"eta_seconds", opt(st.copy->eta_seconds)}}
                        : json(nullptr)},
+      {"unpublished", unpublished},
+      {"ddl", ddl_json(st.ddl)},
       {"warnings", warnings},
   };
 }
@@ -265,8 +295,12 @@ std::string render(const Status& st, size_t table_limit) {
   } else {
     out += fmt::format("drift   {} difference(s) since sync start — apply the DDL on the {}:\n", st.drift.size(),
                        st.subscriber_role());
-    for (const auto& d : st.drift) out += "  " + util::paint(d.description, util::Color::red) + "\n";
+    for (const auto& d : st.drift) {
+      out += "  " + util::paint(d.description, util::Color::red) + "\n";
+      if (!d.statement.empty()) out += fmt::format("    run on the {}: {};\n", d.run_on, d.statement);
+    }
   }
+  out += ddl_block(st.ddl, st.publisher_role(), st.subscriber_role());
   if (!st.identity_changes.empty()) {
     out += "replica identities set by pgshift (restored by sync stop)\n";
     for (const auto& c : st.identity_changes) out += "  " + c.describe() + "\n";

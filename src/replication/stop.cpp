@@ -8,6 +8,7 @@
 
 #include "state/recorded_plan.hpp"
 #include "fence/fence.hpp"
+#include "replication/ddl_setup.hpp"
 #include "replication/deferred_objects.hpp"
 #include "replication/internal.hpp"
 #include "replication/parallel_copy.hpp"
@@ -111,6 +112,9 @@ StopResult stop(pg::Connection& source, pg::Connection& target, const state::Pla
     }
     result.fence_lifted = fence::lift(target);
     if (result.fence_lifted) spdlog::info("target: fence lifted from {} table(s)", result.fence_lifted);
+    result.ddl_removed = ddl::installed(source) || ddl::installed(target);
+    for (const auto& failure : tear_down_ddl(source, target)) result.leftovers.push_back(failure);
+    if (result.ddl_removed) spdlog::info("schema change capture and log removed from both sides");
     if (mid) {
       for (const auto& c : journal.open_compensations(mid, kStepFence)) journal.settle(mid, c, {{"lifted", true}});
     }
@@ -125,8 +129,9 @@ StopResult stop(pg::Connection& source, pg::Connection& target, const state::Pla
   }
   result.found_anything = result.subscription_dropped || !result.slots_dropped.empty() || result.publication_dropped ||
                           !result.identities_restored.empty() || result.fence_lifted > 0 ||
-                          result.deferred_restored > 0 || !result.emptied.empty();
-  result.leftovers = leftovers(source, target, plan, dropped.oid, journal, mid);
+                          result.deferred_restored > 0 || !result.emptied.empty() || result.ddl_removed;
+  std::vector<std::string> more = leftovers(source, target, plan, dropped.oid, journal, mid);
+  result.leftovers.insert(result.leftovers.end(), more.begin(), more.end());
   result.took = std::chrono::duration_cast<util::Millis>(std::chrono::steady_clock::now() - started);
   if (mid && (active || result.found_anything)) {
     nlohmann::json restored = nlohmann::json::array();
@@ -138,6 +143,7 @@ StopResult stop(pg::Connection& source, pg::Connection& target, const state::Pla
                     {"publication_dropped", result.publication_dropped},
                     {"identities_restored", restored},
                     {"fence_lifted", result.fence_lifted},
+                    {"ddl_removed", result.ddl_removed},
                     {"deferred_restored", result.deferred_restored},
                     {"emptied", result.emptied.size()},
                     {"leftovers", result.leftovers},

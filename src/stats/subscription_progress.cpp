@@ -35,6 +35,7 @@ SELECT n.nspname AS schema, c.relname AS name, sr.srsubstate::text AS state,
   JOIN pg_namespace n ON n.oid = c.relnamespace
   {join}
  WHERE sr.srsubid = $1
+   AND n.nspname <> 'pgshift'  -- pgshift.ddl_log (schema changes followed) is pgshift's own
  ORDER BY n.nspname, c.relname
 )sql";
 

@@ -47,10 +47,15 @@ class CutoverPair : public ::testing::Test {
                  "INSERT INTO events SELECT now(), 'e' || g FROM generate_series(1, 100) g;"
                  "SELECT nextval('invoice_numbers') FROM generate_series(1, 5)");
     bouncer_ = LocalPgBouncer::start(*source_, {"app"});
-    CliRun start = run_pgshift({"sync", "start", "--source", source_->url("app"), "--target", target_->url("app")});
+    std::vector<std::string> start_args{"sync", "start", "--source", source_->url("app"), "--target", target_->url("app")};
+    for (const auto& a : sync_start_extra_args()) start_args.push_back(a);
+    CliRun start = run_pgshift(start_args);
     ASSERT_EQ(start.exit_code, 0) << start.all();
     ASSERT_TRUE(wait_until([&] { return all_ready(); }, util::Millis(60'000))) << "tables never became ready";
   }
+
+  // More flags for the fixture's sync start (a derived fixture's excludes, --ddl).
+  virtual std::vector<std::string> sync_start_extra_args() const { return {}; }
 
   bool all_ready() {
     CliRun st = run_pgshift({"sync", "status", "--json", "--source", source_->url("app"), "--target", target_->url("app")});

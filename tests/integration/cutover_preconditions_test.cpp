@@ -80,6 +80,8 @@ class CutoverPreconditionsTest : public ::testing::Test {
 
 TEST_F(CutoverPreconditionsTest, PartitionOnTheSourceOnlyStopsTheCutoverBeforeAnythingChanges) {
   pg::Connection s = connect(*source_, "app");
+  // Not followed to the target: a source without schema change capture (no superuser there).
+  run_sql(s, "ALTER EVENT TRIGGER pgshift_ddl_capture DISABLE");
   run_sql(s, "CREATE TABLE payment_p2026_08 PARTITION OF payment FOR VALUES FROM ('2026-08-01') TO ('2026-09-01');"
              "INSERT INTO payment VALUES (2, '2026-08-02', 7)");
   CliRun status = run_pgshift({"sync", "status", "--json", "--source", source_->url("app"), "--target", target_->url("app")});
@@ -115,6 +117,8 @@ TEST_F(CutoverPreconditionsTest, StalledApplyIsNamedBeforeAnythingChanges) {
 
 TEST_F(CutoverPreconditionsTest, TableOnTheSourceOnlyRefusesTheCutoverUnlessAllowed) {
   pg::Connection s = connect(*source_, "app");
+  // Not followed to the target: a source without schema change capture (no superuser there).
+  run_sql(s, "ALTER EVENT TRIGGER pgshift_ddl_capture DISABLE");
   run_sql(s, "CREATE TABLE film_embedding (id int PRIMARY KEY); INSERT INTO film_embedding VALUES (1)");
   CliRun run = cutover();
   EXPECT_EQ(run.exit_code, 1) << run.all();
