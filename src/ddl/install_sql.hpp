@@ -287,7 +287,17 @@ BEGIN
 END
 $pgshift$;
 
+-- The event trigger's function runs as the client, without a search_path of its own, only to
+-- read the client's role and search_path (a SECURITY DEFINER function with a fixed search_path
+-- would see its own) and hand them to pgshift.ddl_record, which does the rest.
 CREATE OR REPLACE FUNCTION pgshift.ddl_capture() RETURNS event_trigger
+LANGUAGE plpgsql AS $pgshift$
+BEGIN
+  PERFORM pgshift.ddl_record(pg_catalog.current_setting('search_path'), pg_catalog."current_user"()::text, tg_tag);
+END
+$pgshift$;
+
+CREATE OR REPLACE FUNCTION pgshift.ddl_record(client_search_path text, client_role text, tg_tag text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgshift$
 DECLARE
   q text := coalesce(current_query(), '');
@@ -388,8 +398,8 @@ BEGIN
 
   INSERT INTO pgshift.ddl_log (id, seq, captured_at, lsn, role_name, search_path, command_tag, tables, statement, part,
                                verdict, reason, statements)
-  VALUES (gen_random_uuid(), nextval('pgshift.ddl_seq'), clock_timestamp(), pg_current_wal_insert_lsn(), current_user,
-          current_setting('search_path'), tg_tag, touched, q, part, verdict, reason, run);
+  VALUES (gen_random_uuid(), nextval('pgshift.ddl_seq'), clock_timestamp(), pg_current_wal_insert_lsn(), client_role,
+          client_search_path, tg_tag, touched, q, part, verdict, reason, run);
 END
 $pgshift$;
 
@@ -403,6 +413,7 @@ inline constexpr std::string_view kUninstallSql = R"sql(
 DROP EVENT TRIGGER IF EXISTS pgshift_ddl_capture;
 DROP EVENT TRIGGER IF EXISTS pgshift_ddl_capture_drop;
 DROP FUNCTION IF EXISTS pgshift.ddl_capture();
+DROP FUNCTION IF EXISTS pgshift.ddl_record(text, text, text);
 DROP FUNCTION IF EXISTS pgshift.ddl_capture_drop();
 DROP TABLE IF EXISTS pgshift.ddl_log;
 DROP TABLE IF EXISTS pgshift.ddl_outcome;

@@ -255,7 +255,7 @@ std::vector<Drift> partition_drift(const catalog::Snapshot& source, const catalo
                    fmt::format("{}: partition {} exists on the source only (rows routed to it cannot be applied on "
                                "the target: create the partition there)",
                                ref.display(), leaf.display()),
-                   "", ""});
+                   "", "", "", ""});
   }
   for (const auto& leaf : tl) {
     if (sl.count(leaf)) continue;
@@ -263,7 +263,7 @@ std::vector<Drift> partition_drift(const catalog::Snapshot& source, const catalo
                    fmt::format("{}: partition {} exists on the target only (rows routed to it cannot be replicated "
                                "back to the source: create the partition there)",
                                ref.display(), leaf.display()),
-                   "", ""});
+                   "", "", "", ""});
   }
   return out;
 }
@@ -316,7 +316,7 @@ std::vector<Drift> enum_drift(const catalog::Snapshot& source, const catalog::Sn
         Drift d{ref, "", "enum_labels_missing_on_" + to_side,
                 fmt::format("type {}: label '{}' exists on the {} only (a row using it cannot be applied on the {})",
                             e.name, label, from_side, to_side),
-                "", ""};
+                "", "", "", ""};
         d.statement = fmt::format("ALTER TYPE {} ADD VALUE IF NOT EXISTS {}", e.name, pg::quote_literal(label));
         d.run_on = to_side;
         out.push_back(std::move(d));
@@ -356,7 +356,7 @@ std::vector<Drift> find_drift(const catalog::Snapshot& source, const catalog::Sn
       std::string kind = s ? "table_missing_on_target" : "table_missing_on_source";
       out.push_back({ref, "", kind,
                      fmt::format("{}: published, but no longer exists on the {}", ref.display(), s ? "target" : "source"),
-                     sf, tf});
+                     sf, tf, "", ""});
       continue;
     }
     for (auto& d : partition_drift(source, target, ref)) {
@@ -366,7 +366,7 @@ std::vector<Drift> find_drift(const catalog::Snapshot& source, const catalog::Sn
     for (const auto& d : catalog::diff_table(*s, *t)) {
       std::string text = catalog::describe(d);
       if (accepted.count(text)) continue;
-      Drift drift{ref, d.column, catalog::to_string(d.kind), text, sf, tf};
+      Drift drift{ref, d.column, catalog::to_string(d.kind), text, sf, tf, "", ""};
       std::string col = pg::quote_ident(d.column);
       switch (d.kind) {
         case catalog::ColumnDifference::Kind::missing_on_target:

@@ -25,6 +25,23 @@ json names_of(const std::vector<catalog::TableRef>& tables) {
   return out;
 }
 
+// Published tables the subscription does not list yet.
+std::vector<catalog::TableRef> unsubscribed(const catalog::Snapshot& pub_snap, pg::Connection& subscriber,
+                                            const JoinSpec& spec) {
+  stats::SubscriptionProgress sub = stats::subscription_progress(subscriber, spec.subscription);
+  std::vector<catalog::TableRef> out;
+  if (!sub.exists) return out;
+  for (const auto& p : pub_snap.publications) {
+    if (p.name != spec.publication) continue;
+    for (const auto& t : p.tables) {
+      bool found = std::any_of(sub.tables.begin(), sub.tables.end(),
+                               [&](const auto& s) { return s.schema == t.schema && s.name == t.name; });
+      if (!found) out.push_back(t);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<catalog::TableRef> tables_to_join(const catalog::Snapshot& publisher, const catalog::Snapshot& subscriber,
@@ -47,7 +64,15 @@ JoinResult join_new_tables(pg::Connection& publisher, pg::Connection& subscriber
   catalog::Snapshot pub_snap = catalog::read_snapshot(publisher);
   catalog::Snapshot sub_snap = catalog::read_snapshot(subscriber);
   result.joined = tables_to_join(pub_snap, sub_snap, spec.publication, spec.excludes);
-  if (result.joined.empty()) return result;
+  if (result.joined.empty()) {
+    // A run that died between ADD TABLE and REFRESH left published tables the subscription does
+    // not have yet: refreshing is all that is left to do.
+    if (!unsubscribed(pub_snap, subscriber, spec).empty()) {
+      logical::refresh_subscription(subscriber, spec.subscription);
+      journal.record(migration_id, kStepJoin, state::EventStatus::finished, {{"refreshed", spec.subscription}});
+    }
+    return result;
+  }
   logical::PublicationPlan plan = logical::plan_publication(pub_snap, sub_snap, spec.excludes);
   auto joining = [&](const catalog::TableRef& t) {
     return std::find(result.joined.begin(), result.joined.end(), t) != result.joined.end();

@@ -172,7 +172,8 @@ std::vector<catalog::TableRef> tables_to_join(const catalog::Snapshot& publisher
                                               const std::string& publication,
                                               const std::vector<catalog::TablePattern>& excludes);
 
-// Adds those tables to the running replication: their replica identities, the fence on the
+// Adds those tables to the running replication (and refreshes a subscription that lacks
+// published tables, as an interrupted earlier run leaves it): their replica identities, the fence on the
 // subscriber, ALTER PUBLICATION ... ADD TABLE, ALTER SUBSCRIPTION ... REFRESH PUBLICATION (the
 // subscriber copies only them, then streams). Journaled (step join-tables). ProblemsFound when
 // one cannot be replicated with UPDATE/DELETE; RuntimeError when a step fails.

@@ -73,7 +73,7 @@ SoakResult soak(pg::Connection& source, pg::Connection& target, const state::Pla
         throw RuntimeError(fmt::format("migration {} left the {} phase during the soak (now {})", mid,
                                        state::to_string(current->phase), state::to_string(st.phase)));
       }
-      if (!st.unpublished.empty()) join_unpublished(source, target, plan, st, journal, mid);
+      if (!st.unpublished.empty() || st.count_state("missing") > 0) join_unpublished(source, target, plan, st, journal, mid);
       const auto now = Clock::now();
       std::vector<Anomaly> anomalies = find_anomalies(st, previous ? &*previous : nullptr, options.max_lag_bytes);
       SoakClock::Observation obs = clock.observe(now, anomalies);

@@ -23,6 +23,20 @@ class DdlFollowTest : public CutoverPair {
     run_sql(conn, script);
   }
 
+  // count(), or -1 while what it reads does not exist yet on that side.
+  int64_t count_when_there(LocalCluster& c, const std::string& sql) {
+    try {
+      return count(c, sql);
+    } catch (const pg::SqlError&) {
+      return -1;
+    }
+  }
+
+  void run_sql_on(LocalCluster& c, const std::string& sql) {
+    pg::Connection conn = connect(c, "app");
+    conn.exec(sql);
+  }
+
   json ddl_list() {
     CliRun run = pgshift({"sync", "ddl", "list", "--json"}, false);
     EXPECT_EQ(run.exit_code, 0) << run.all();
@@ -97,7 +111,7 @@ INSERT INTO scratch_tmp VALUES (1, 'not migrated');
   pg::Connection tgt = connect(*target_, "app");
   ASSERT_TRUE(wait_until([&] { return ddl_settled(); }, util::Millis(30'000))) << ddl_list().dump(2);
   ASSERT_TRUE(wait_until([&] {
-    return count(*target_, "SELECT count(*) FROM notes WHERE feeling = 'meh' AND text_body = 'so-so'") == 1;
+    return count_when_there(*target_, "SELECT count(*) FROM notes WHERE feeling = 'meh' AND text_body = 'so-so'") == 1;
   }, util::Millis(20'000)));
   EXPECT_EQ(count(*target_, "SELECT priority FROM notes WHERE id = 1"), 7);
   EXPECT_EQ(count(*target_, "SELECT count(*) FROM notes WHERE id = 2 AND text_body = 'renamed'"), 1);
@@ -111,7 +125,7 @@ INSERT INTO scratch_tmp VALUES (1, 'not migrated');
     if (e["outcome"] == "not-applied") ++not_applied;
     EXPECT_NE(e["outcome"], "skipped") << e.dump();
   }
-  EXPECT_GE(applied, 9) << list.dump(2);
+  EXPECT_EQ(applied, 7) << "add column, enum value, rename, 3 tables, the index: " << list.dump(2);
   EXPECT_GE(not_applied, 1) << "the excluded table's DDL is recorded as not applied: " << list.dump(2);
   json st = status();
   EXPECT_EQ(apply_errors(st), 0) << "no apply error: every row found its columns";
@@ -135,7 +149,7 @@ INSERT INTO scratch_tmp VALUES (1, 'not migrated');
   // A new partition of a replicated partitioned table, with rows, arrives through its root.
   migrate(*source_, "CREATE TABLE readings_2026 PARTITION OF readings FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');"
                     "INSERT INTO readings VALUES (1, '2026-05-01', 42)");
-  ASSERT_TRUE(wait_until([&] { return count(*target_, "SELECT count(*) FROM readings_2026") == 1; },
+  ASSERT_TRUE(wait_until([&] { return count_when_there(*target_, "SELECT count(*) FROM readings_2026") == 1; },
                          util::Millis(20'000)));
   load.stop();
   EXPECT_TRUE(load.outcome().errors.empty());
@@ -152,12 +166,12 @@ INSERT INTO audit_trail (what) SELECT 'event ' || g FROM generate_series(1, 25) 
 )sql");
   ASSERT_TRUE(wait_until([&] { return has_column(*source_, "notes", "archived"); }, util::Millis(20'000)))
       << ddl_list().dump(2);
-  ASSERT_TRUE(wait_until([&] { return count(*source_, "SELECT count(*) FROM notes WHERE id = 3 AND archived") == 1; },
+  ASSERT_TRUE(wait_until([&] { return count_when_there(*source_, "SELECT count(*) FROM notes WHERE id = 3 AND archived") == 1; },
                          util::Millis(20'000)));
   soak_until_clean();  // the rollback window has a soak gate, and it adds audit_trail back
   EXPECT_EQ(count(*source_, "SELECT count(*) FROM audit_trail"), 25);
   migrate(*target_, "INSERT INTO audit_trail (what) VALUES ('after join')");
-  ASSERT_TRUE(wait_until([&] { return count(*source_, "SELECT count(*) FROM audit_trail") == 26; }, util::Millis(20'000)));
+  ASSERT_TRUE(wait_until([&] { return count_when_there(*source_, "SELECT count(*) FROM audit_trail") == 26; }, util::Millis(20'000)));
 
   // Rollback loses nothing and the forward publication covers the table created on the target.
   json back = switch_under_load({"rollback", "--json"}, *source_);
@@ -165,12 +179,12 @@ INSERT INTO audit_trail (what) SELECT 'event ' || g FROM generate_series(1, 25) 
   EXPECT_EQ(count(*source_, "SELECT count(*) FROM pg_publication_tables WHERE tablename = 'audit_trail'"), 1)
       << "rollback rebuilds the forward publication from the tables of now";
   migrate(*source_, "INSERT INTO audit_trail (what) VALUES ('after rollback')");
-  ASSERT_TRUE(wait_until([&] { return count(*target_, "SELECT count(*) FROM audit_trail") == 27; }, util::Millis(20'000)));
+  ASSERT_TRUE(wait_until([&] { return count_when_there(*target_, "SELECT count(*) FROM audit_trail") == 27; }, util::Millis(20'000)));
   verify_matches("after rollback");
 }
 
 TEST_F(DdlFollowTest, HoldWaitsForTheOperatorAndMixedTextIsHeld) {
-  CliRun hold = pgshift({"sync", "start", "--ddl", "hold"}, false);
+  CliRun hold = pgshift({"sync", "start", "--ddl", "hold", "--exclude", "scratch_*"}, false);
   ASSERT_EQ(hold.exit_code, 0) << hold.all();
   migrate(*source_, "ALTER TABLE tags ADD COLUMN color text; INSERT INTO tags VALUES ('c', 3, 'red')");
   // Held: replication waits at the change, so the row after it does not arrive.
@@ -192,13 +206,13 @@ TEST_F(DdlFollowTest, HoldWaitsForTheOperatorAndMixedTextIsHeld) {
   std::string id = list["entries"].back()["id"];
   CliRun apply = pgshift({"sync", "ddl", "apply", id.substr(0, 8)}, false);
   ASSERT_EQ(apply.exit_code, 0) << apply.all();
-  ASSERT_TRUE(wait_until([&] { return count(*target_, "SELECT count(*) FROM tags WHERE name = 'c' AND color = 'red'") == 1; },
+  ASSERT_TRUE(wait_until([&] { return count_when_there(*target_, "SELECT count(*) FROM tags WHERE name = 'c' AND color = 'red'") == 1; },
                          util::Millis(30'000)))
       << "the held change was applied and the stream went on";
 
   // Back to follow: a text mixing DDL with an UPDATE is held (its row change replicates anyway);
   // apply runs only its DDL, and the UPDATE arrives once, through replication.
-  CliRun follow = pgshift({"sync", "start", "--ddl", "follow"}, false);
+  CliRun follow = pgshift({"sync", "start", "--ddl", "follow", "--exclude", "scratch_*"}, false);
   ASSERT_EQ(follow.exit_code, 0) << follow.all();
   {
     pg::Connection src = connect(*source_, "app");
@@ -213,8 +227,17 @@ TEST_F(DdlFollowTest, HoldWaitsForTheOperatorAndMixedTextIsHeld) {
   CliRun apply2 = pgshift({"sync", "ddl", "apply", mixed["id"].get<std::string>()}, false);
   ASSERT_EQ(apply2.exit_code, 0) << apply2.all();
   ASSERT_TRUE(wait_until([&] { return has_column(*target_, "tags", "size"); }, util::Millis(30'000)));
-  ASSERT_TRUE(wait_until([&] { return count(*target_, "SELECT weight FROM tags WHERE name = 'a'") == 101; },
+  ASSERT_TRUE(wait_until([&] { return count_when_there(*target_, "SELECT weight FROM tags WHERE name = 'a'") == 101; },
                          util::Millis(20'000)));
+  // pgshift killed between adding a new table to the publication and refreshing the
+  // subscription: the next sync start finishes the join.
+  migrate(*source_, "CREATE TABLE late (id int PRIMARY KEY, v text); INSERT INTO late VALUES (1, 'one'), (2, 'two')");
+  ASSERT_TRUE(wait_until([&] { return has_column(*target_, "late", "v"); }, util::Millis(20'000)));
+  run_sql_on(*source_, "ALTER PUBLICATION " + migration_name(*source_, *target_) + " ADD TABLE late");
+  CliRun resume = pgshift({"sync", "start", "--exclude", "scratch_*"}, false);
+  ASSERT_EQ(resume.exit_code, 0) << resume.all();
+  ASSERT_TRUE(wait_until([&] { return count_when_there(*target_, "SELECT count(*) FROM late") == 2; }, util::Millis(30'000)));
+
   CliRun bad = pgshift({"sync", "ddl", "skip", "nothex!"}, false);
   EXPECT_EQ(bad.exit_code, 2) << bad.all();
   verify_matches("after hold and apply");

@@ -80,7 +80,8 @@ TEST_F(DdlCaptureTest, EachKindOfStatementGetsTheRightVerdict) {
   EXPECT_EQ(add.tag, "ALTER TABLE");
   EXPECT_EQ(add.tables, (std::vector<std::string>{"public.orders"}));
   EXPECT_EQ(add.statements, (std::vector<std::string>{"ALTER TABLE orders ADD COLUMN note text"}));
-  EXPECT_FALSE(add.search_path.empty());
+  EXPECT_EQ(add.search_path, "\"$user\", public") << "the client's search_path, not the capture function's";
+  EXPECT_EQ(add.role, "postgres");
 
   ddl::Entry cic = one("CREATE INDEX CONCURRENTLY orders_note ON orders (note)");
   EXPECT_EQ(cic.verdict, "follow");

@@ -59,7 +59,7 @@ TEST(SoakAnomalies, EachKindOfTrouble) {
 
   st = healthy_status();
   st.drift.push_back({{"public", "a"}, "note", "missing_on_target",
-                      "public.a.note: on the source (text) but not on the target", "1", "2"});
+                      "public.a.note: on the source (text) but not on the target", "1", "2", "", ""});
   a = find_anomalies(st, nullptr, 1024);
   ASSERT_EQ(codes(a), std::vector<std::string>{"drift"});
   EXPECT_EQ(a[0].message, "schema drift: public.a.note: on the source (text) but not on the target");

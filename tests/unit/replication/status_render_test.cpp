@@ -27,7 +27,7 @@ Status sample() {
   st.left_out = {{{"public", "oban_jobs"}, catalog::LeftOutReason::excluded, "oban_*"},
                  {{"public", "sessions"}, catalog::LeftOutReason::unlogged, ""}};
   st.drift = {{{"public", "users"}, "nickname", "missing_on_target",
-               "public.users.nickname: on the source (text) but not on the target", "a", "b"}};
+               "public.users.nickname: on the source (text) but not on the target", "a", "b", "", ""}};
   st.fenced_tables = 3;
   st.warnings = {{"subscription-errors", "0 apply error(s) and 2 table-sync error(s)"}};
   return st;
@@ -137,7 +137,7 @@ TEST(StatusWarnings, WorkerDownErrorsDriftAndMissingObjects) {
   Status st = fixtures::healthy_status();
   st.subscription_state.apply_pid.reset();
   st.subscription_state.apply_error_count = 4;
-  st.drift = {{{"public", "a"}, "c", "missing_on_target", "public.a.c: ...", "1", "2"}};
+  st.drift = {{{"public", "a"}, "c", "missing_on_target", "public.a.c: ...", "1", "2", "", ""}};
   std::vector<std::string> codes;
   for (const auto& w : status_warnings(st, nullptr)) codes.push_back(w.code);
   EXPECT_EQ(codes, (std::vector<std::string>{"apply-worker-not-running", "subscription-errors", "drift"}));
