@@ -294,6 +294,28 @@ TEST_F(RolesCheckTest, AProbeThatCannotLogInFailsTheCheck) {
   EXPECT_EQ(check(false).exit_code, 0) << "--no-probe skips the probe on purpose";
 }
 
+// PREPARE TRANSACTION needs no privilege: with prepared transactions enabled, any role can leave
+// one holding its locks. Check names the setting; a server without them has no such path.
+TEST(RolesCheckAvailability, PreparedTransactionsAreAnAvailabilityPath) {
+  auto cluster = start_cluster("roles-2pc", {{"max_prepared_transactions", "4"}});
+  pg::Connection admin = connect(*cluster);
+  run_sql(admin, "CREATE ROLE reader LOGIN PASSWORD " + pg::quote_literal(localpg::kLocalPassword));
+  CliRun r = run_pgshift({"roles", "check", "--role", "reader", "--db", cluster->url(), "--no-probe", "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  bool found = false;
+  for (const auto& p : paths_of(r, "reader")) {
+    found |= p.at("kind") == "availability" && p.at("object") == "setting max_prepared_transactions";
+  }
+  EXPECT_TRUE(found) << r.out;
+  {
+    // It is real: the role prepares a transaction that outlives its session.
+    pg::Connection reader = pg::Connection::open(cluster->conninfo("postgres", "reader"), "reader");
+    run_sql(reader, "BEGIN; SELECT 1; PREPARE TRANSACTION 'left_behind'");
+  }
+  EXPECT_EQ(admin.exec("SELECT count(*) FROM pg_prepared_xacts").scalar(), "1");
+  run_sql(admin, "ROLLBACK PREPARED 'left_behind'");
+}
+
 TEST_F(RolesCheckTest, TheProbeTriesRealWritesAndRollsEachBack) {
   // As `writer`, which may write, with nothing known beforehand: the probe's writes pass the
   // privilege checks (so it would see a hole), yet nothing stays written.
