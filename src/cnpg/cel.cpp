@@ -133,19 +133,13 @@ class Parser {
   }
 
   // CEL's commutative && and ||: an error on one side is absorbed when the other decides.
-  Node logical_or() {
-    Node left = logical_and();
-    while (accept("||")) {
-      Node right = logical_and();
-      left = [=](const Env& e) { return logical(left, right, e, true); };
-    }
-    return left;
-  }
-  Node logical_and() {
-    Node left = relation();
-    while (accept("&&")) {
-      Node right = relation();
-      left = [=](const Env& e) { return logical(left, right, e, false); };
+  Node logical_or() { return logical_chain("||", &Parser::logical_and, true); }
+  Node logical_and() { return logical_chain("&&", &Parser::relation, false); }
+  Node logical_chain(const char* op, Node (Parser::*operand)(), bool is_or) {
+    Node left = (this->*operand)();
+    while (accept(op)) {
+      Node right = (this->*operand)();
+      left = [=](const Env& e) { return logical(left, right, e, is_or); };
     }
     return left;
   }

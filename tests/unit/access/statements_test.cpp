@@ -135,10 +135,12 @@ TEST(RoleStatements, AvailabilityFunctionsMoveFromPublicAtBootstrap) {
   RolesFile file = parse_roles_yaml("roles: []\npublic: {revoke: [advisory-locks, logical-messages, notify], grantTo: [app]}\n",
                                     "r.yaml");
   std::vector<std::string> sql = sql_of(plan_statements(file, bootstrap_state(15, "app", "app")));
-  EXPECT_TRUE(contains(sql, "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_lock(bigint) FROM PUBLIC"));
-  EXPECT_TRUE(contains(sql, "GRANT EXECUTE ON FUNCTION pg_catalog.pg_try_advisory_lock_shared(integer,integer) TO \"app\""));
-  EXPECT_TRUE(contains(sql, "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean,text,bytea) FROM PUBLIC"));
-  EXPECT_TRUE(contains(sql, "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_notify(text,text) FROM PUBLIC"));
+  for (const char* want : {"REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_lock(bigint) FROM PUBLIC",
+                           "GRANT EXECUTE ON FUNCTION pg_catalog.pg_try_advisory_lock_shared(integer,integer) TO \"app\"",
+                           "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean,text,bytea) FROM PUBLIC",
+                           "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_notify(text,text) FROM PUBLIC"}) {
+    EXPECT_TRUE(contains(sql, want)) << want;
+  }
   EXPECT_FALSE(contains(sql, "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_xact_lock(bigint) FROM PUBLIC"));
 }
 
@@ -157,9 +159,13 @@ TEST(RoleStatements, AWriteListGrantsWritesAndMakesTheRoleAWriterNotReadOnly) {
   }
   EXPECT_FALSE(contains(sql, "GRANT INSERT ON TABLE \"public\".\"accounts\" TO \"processor\""));
   EXPECT_TRUE(contains(sql, "GRANT USAGE ON SEQUENCE \"billing\".\"invoice_seq\" TO \"processor\""));
-  EXPECT_TRUE(contains(sql, "ALTER DEFAULT PRIVILEGES FOR ROLE \"app\" IN SCHEMA \"billing\" GRANT INSERT ON TABLES TO \"processor\""));
-  EXPECT_TRUE(contains(sql, "ALTER DEFAULT PRIVILEGES FOR ROLE \"app\" IN SCHEMA \"billing\" GRANT USAGE ON SEQUENCES TO \"processor\""));
-  EXPECT_TRUE(contains(sql, "ALTER DEFAULT PRIVILEGES FOR ROLE \"app\" IN SCHEMA \"public\" GRANT SELECT ON SEQUENCES TO \"processor\""));
+  // Future tables and sequences: writes where it writes a whole schema, reads where it reads one.
+  for (const auto& [schema, grant] : std::vector<std::pair<std::string, std::string>>{
+           {"billing", "INSERT ON TABLES"}, {"billing", "USAGE ON SEQUENCES"}, {"public", "SELECT ON SEQUENCES"}}) {
+    std::string want = fmt::format("ALTER DEFAULT PRIVILEGES FOR ROLE \"app\" IN SCHEMA \"{}\" GRANT {} TO \"processor\"",
+                                   schema, grant);
+    EXPECT_TRUE(contains(sql, want)) << want;
+  }
 }
 
 TEST(RoleStatements, AbsentRoleThatOwnsObjectsIsRefused) {
