@@ -18,6 +18,10 @@ namespace {
 
 using Reader = util::StrictYaml;
 
+constexpr PublicGrant kPublicGrants[] = {PublicGrant::temp,           PublicGrant::large_object_writes,
+                                         PublicGrant::create_on_public, PublicGrant::advisory_locks,
+                                         PublicGrant::logical_messages, PublicGrant::notify};
+
 void check_role_name(const Reader& r, const YAML::Node& node, const std::string& name) {
   if (name.empty() || name.size() > 63) r.fail(node, fmt::format("role name '{}' must be 1 to 63 bytes", name));
 }
@@ -29,12 +33,15 @@ void check_setting_name(const Reader& r, const YAML::Node& node, const std::stri
 }
 
 AccessSpec parse_access(const Reader& r, const YAML::Node& node) {
-  r.only_keys(node, {"read", "defaultPrivilegesFor", "settings"}, "access");
+  r.only_keys(node, {"read", "write", "defaultPrivilegesFor", "settings"}, "access");
   AccessSpec a;
-  if (node["read"]) a.read = r.list(node["read"], "read");
-  for (const auto& pattern : a.read) {
-    if (pattern.empty() || pattern.find('.') != pattern.rfind('.')) {
-      r.fail(node["read"], fmt::format("read pattern '{}' must be schema or schema.table", pattern));
+  for (auto [key, into] : {std::pair{"read", &a.read}, {"write", &a.write}}) {
+    if (!node[key]) continue;
+    *into = r.list(node[key], key);
+    for (const auto& pattern : *into) {
+      if (pattern.empty() || pattern.find('.') != pattern.rfind('.')) {
+        r.fail(node[key], fmt::format("{} pattern '{}' must be schema or schema.table", key, pattern));
+      }
     }
   }
   if (node["defaultPrivilegesFor"]) a.default_privileges_for = r.list(node["defaultPrivilegesFor"], "defaultPrivilegesFor");
@@ -45,7 +52,7 @@ AccessSpec parse_access(const Reader& r, const YAML::Node& node) {
   return a;
 }
 
-RoleSpec parse_role(const Reader& r, const YAML::Node& node) {
+RoleSpec parse_role(const Reader& r, const YAML::Node& node, Passwords passwords) {
   r.only_keys(node,
               {"name", "comment", "ensure", "login", "inherit", "connectionLimit", "validUntil", "inRoles",
                "superuser", "createdb", "createrole", "replication", "bypassrls", "passwordSecret",
@@ -79,12 +86,13 @@ RoleSpec parse_role(const Reader& r, const YAML::Node& node) {
     if (!ps["name"]) r.fail(ps, "'passwordSecret' needs a 'name'");
     role.password_secret = r.text(ps["name"], "passwordSecret.name");
   }
-  if (const YAML::Node pw = node["password"]) {
+  role.password_declared = node["password"].IsDefined();
+  if (const YAML::Node pw = node["password"]; pw && passwords == Passwords::expand) {
     std::string value = state::expand_env(r.text(pw, "password"), r.at(pw) + ": password");
     util::register_secret(value);
     role.password = value;
   }
-  if (role.disable_password && (role.password || !role.password_secret.empty())) {
+  if (role.disable_password && (role.password_declared || !role.password_secret.empty())) {
     r.fail(node, fmt::format("role '{}' both sets and disables a password", role.name));
   }
   if (const YAML::Node a = node["access"]) role.access = parse_access(r, a);
@@ -98,10 +106,16 @@ PublicSpec parse_public(const Reader& r, const YAML::Node& node) {
     if (!node["revoke"].IsSequence()) r.fail(node["revoke"], "'revoke' must be a list");
     for (const auto& item : node["revoke"]) {
       std::string name = r.text(item, "revoke");
-      if (name == "temp") p.revoke.push_back(PublicGrant::temp);
-      else if (name == "large-object-writes") p.revoke.push_back(PublicGrant::large_object_writes);
-      else if (name == "create-on-public") p.revoke.push_back(PublicGrant::create_on_public);
-      else r.fail(item, fmt::format("unknown PUBLIC grant '{}' (known: temp, large-object-writes, create-on-public)", name));
+      std::string known;
+      bool found = false;
+      for (PublicGrant g : kPublicGrants) {
+        known += (known.empty() ? "" : ", ") + public_grant_name(g);
+        if (public_grant_name(g) == name) {
+          p.revoke.push_back(g);
+          found = true;
+        }
+      }
+      if (!found) r.fail(item, fmt::format("unknown PUBLIC grant '{}' (known: {})", name, known));
     }
   }
   if (node["grantTo"]) p.grant_to = r.list(node["grantTo"], "grantTo");
@@ -115,6 +129,9 @@ std::string public_grant_name(PublicGrant g) {
     case PublicGrant::temp: return "temp";
     case PublicGrant::large_object_writes: return "large-object-writes";
     case PublicGrant::create_on_public: return "create-on-public";
+    case PublicGrant::advisory_locks: return "advisory-locks";
+    case PublicGrant::logical_messages: return "logical-messages";
+    case PublicGrant::notify: return "notify";
   }
   return "?";
 }
@@ -126,7 +143,7 @@ const RoleSpec* RolesFile::find(const std::string& name) const {
   return nullptr;
 }
 
-RolesFile parse_roles_yaml(const std::string& text, const std::string& path) {
+RolesFile parse_roles_yaml(const std::string& text, const std::string& path, Passwords passwords) {
   Reader r(path);
   YAML::Node root = r.parse(text);
   RolesFile file;
@@ -137,7 +154,7 @@ RolesFile parse_roles_yaml(const std::string& text, const std::string& path) {
     if (!roles.IsSequence()) r.fail(roles, "'roles' must be a list");
     std::set<std::string> seen;
     for (const auto& node : roles) {
-      RoleSpec role = parse_role(r, node);
+      RoleSpec role = parse_role(r, node, passwords);
       if (!seen.insert(role.name).second) r.fail(node, fmt::format("role '{}' is declared twice", role.name));
       file.roles.push_back(std::move(role));
     }
@@ -146,15 +163,37 @@ RolesFile parse_roles_yaml(const std::string& text, const std::string& path) {
   return file;
 }
 
-RolesFile load_roles_file(const std::string& path) {
-  return parse_roles_yaml(util::read_text_file(path, "-f"), path);
+RolesFile load_roles_file(const std::string& path, Passwords passwords) {
+  return parse_roles_yaml(util::read_text_file(path, "-f"), path, passwords);
 }
 
-const std::vector<std::string>& large_object_write_functions() {
-  static const std::vector<std::string> names = {"lo_from_bytea", "lo_put",        "lo_import", "lo_export",
-                                                 "lo_create",     "lo_creat",      "lo_unlink", "lowrite",
-                                                 "lo_truncate",   "lo_truncate64"};
-  return names;
+const std::vector<std::string>& public_grant_functions(PublicGrant g) {
+  static const std::vector<std::string> none;
+  static const std::vector<std::string> large_objects = {"lo_from_bytea", "lo_put",    "lo_import", "lo_export",
+                                                         "lo_create",     "lo_creat",  "lo_unlink", "lowrite",
+                                                         "lo_truncate",   "lo_truncate64"};
+  static const std::vector<std::string> advisory = {"pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock",
+                                                    "pg_try_advisory_lock_shared"};
+  static const std::vector<std::string> messages = {"pg_logical_emit_message"};
+  static const std::vector<std::string> notify = {"pg_notify"};
+  switch (g) {
+    case PublicGrant::large_object_writes: return large_objects;
+    case PublicGrant::advisory_locks: return advisory;
+    case PublicGrant::logical_messages: return messages;
+    case PublicGrant::notify: return notify;
+    default: return none;
+  }
+}
+
+const std::vector<std::string>& public_grant_all_functions() {
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> out;
+    for (PublicGrant g : kPublicGrants) {
+      for (const auto& f : public_grant_functions(g)) out.push_back(f);
+    }
+    return out;
+  }();
+  return all;
 }
 
 }  // namespace pgshift::access

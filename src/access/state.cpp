@@ -74,8 +74,16 @@ std::string grants_sql() {
          "UNION ALL SELECT 'function', 'pg_catalog', p.oid::regprocedure::text, '', a.privilege_type, w.name "
          "FROM pg_proc p CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a "
          "JOIN who w ON w.oid = a.grantee "
-         "WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname = ANY($2::text[])";
+         "WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname = ANY($2::text[]) "
+         "UNION ALL SELECT 'function', n.nspname, " PGSHIFT_DEFINER_SIGNATURE("p") ", '', a.privilege_type, w.name "
+         "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+         "CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a "
+         "JOIN who w ON w.oid = a.grantee WHERE " PGSHIFT_CALLABLE_DEFINER("p", "n");
 }
+
+constexpr std::string_view kDefiners =
+    "SELECT n.nspname, " PGSHIFT_DEFINER_SIGNATURE("p") " AS signature, pg_get_userbyid(p.proowner)::text AS owner "
+    "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE " PGSHIFT_CALLABLE_DEFINER("p", "n");
 
 std::string default_grants_sql() {
   return std::string(kWho) +
@@ -86,7 +94,7 @@ std::string default_grants_sql() {
          "WHERE a.grantee <> d.defaclrole";
 }
 
-constexpr std::string_view kLoFunctions =
+constexpr std::string_view kCatalogFunctions =
     "SELECT p.proname, p.oid::regprocedure::text AS signature FROM pg_proc p "
     "WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname = ANY($1::text[]) ORDER BY 2";
 
@@ -99,7 +107,7 @@ CatalogState read_state(pg::Connection& conn, const RolesFile& file) {
   for (const auto& r : file.roles) names.push_back(r.name);
   for (const auto& g : file.public_grants.grant_to) names.push_back(g);
   const std::string roles_param = text_array_literal(names);
-  const std::string lo_param = text_array_literal(large_object_write_functions());
+  const std::string lo_param = text_array_literal(public_grant_all_functions());
 
   pg::Transaction tx(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   CatalogState st;
@@ -166,8 +174,13 @@ CatalogState read_state(pg::Connection& conn, const RolesFile& file) {
     pg::Row d = defaults.row(i);
     st.default_grants.insert({d.text("owner"), d.text("schema"), d.view("objtype")[0], d.text("privilege"), d.text("grantee")});
   }
-  pg::Result lo = conn.exec(kLoFunctions, {lo_param});
-  for (int i = 0; i < lo.rows(); ++i) st.lo_functions[lo.row(i).text("proname")].push_back(lo.row(i).text("signature"));
+  pg::Result lo = conn.exec(kCatalogFunctions, {lo_param});
+  for (int i = 0; i < lo.rows(); ++i) st.catalog_functions[lo.row(i).text("proname")].push_back(lo.row(i).text("signature"));
+  pg::Result definers = conn.exec(kDefiners);
+  for (int i = 0; i < definers.rows(); ++i) {
+    pg::Row d = definers.row(i);
+    st.definers[{d.text("nspname"), d.text("signature")}] = d.text("owner");
+  }
   for (const auto& r : file.roles) {
     if (r.valid_until.empty()) continue;
     st.valid_until_epochs[r.valid_until] = conn.exec(kEpoch, {r.valid_until}).scalar();
@@ -187,6 +200,10 @@ CatalogState bootstrap_state(int major, const std::string& database, const std::
   if (major >= 15) st.existing_roles.insert("pg_checkpoint");
   if (major >= 16) st.existing_roles.insert({"pg_use_reserved_connections", "pg_create_subscription"});
   if (major >= 17) st.existing_roles.insert("pg_maintain");
+  // CloudNativePG's initdb bootstrap runs CREATE ROLE <owner> LOGIN and CREATE DATABASE <db>
+  // OWNER <owner> before postInitApplicationSQL: the owner exists, as that statement makes it.
+  RoleState& owner_role = st.roles[owner];
+  owner_role.login = true;
   st.schemas = {"public"};
   st.grants.insert({"schema", "public", "", "", "USAGE", "PUBLIC"});
   if (major < 15) st.grants.insert({"schema", "public", "", "", "CREATE", "PUBLIC"});
@@ -201,8 +218,25 @@ CatalogState bootstrap_state(int major, const std::string& database, const std::
       {"lo_truncate64", "lo_truncate64(integer,bigint)"}, {"lo_unlink", "lo_unlink(oid)"},
       {"lowrite", "lowrite(integer,bytea)"}};
   for (const auto& [name, signature] : lo) {
-    st.lo_functions[name].push_back(signature);
+    st.catalog_functions[name].push_back(signature);
     if (name != "lo_import" && name != "lo_export") st.grants.insert({"function", "pg_catalog", signature, "", "EXECUTE", "PUBLIC"});
+  }
+  std::vector<std::pair<std::string, std::string>> availability;
+  for (const char* name : {"pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock", "pg_try_advisory_lock_shared"}) {
+    availability.emplace_back(name, fmt::format("{}(bigint)", name));
+    availability.emplace_back(name, fmt::format("{}(integer,integer)", name));
+  }
+  if (major >= 17) {
+    availability.emplace_back("pg_logical_emit_message", "pg_logical_emit_message(boolean,text,text,boolean)");
+    availability.emplace_back("pg_logical_emit_message", "pg_logical_emit_message(boolean,text,bytea,boolean)");
+  } else {
+    availability.emplace_back("pg_logical_emit_message", "pg_logical_emit_message(boolean,text,text)");
+    availability.emplace_back("pg_logical_emit_message", "pg_logical_emit_message(boolean,text,bytea)");
+  }
+  availability.emplace_back("pg_notify", "pg_notify(text,text)");
+  for (const auto& [name, signature] : availability) {
+    st.catalog_functions[name].push_back(signature);
+    st.grants.insert({"function", "pg_catalog", signature, "", "EXECUTE", "PUBLIC"});
   }
   return st;
 }

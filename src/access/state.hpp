@@ -1,6 +1,7 @@
 // What a database holds that a roles.yaml declares: the declared roles' attributes, direct
 // memberships and role-wide settings; the direct grants of the declared roles and of PUBLIC on
-// schemas, tables, sequences, columns, the database and the large-object functions; the default
+// schemas, tables, sequences, columns, the database, the functions of the PUBLIC grant kinds and
+// the SECURITY DEFINER routines of user schemas; the default
 // privileges granting to them; and the relations the read patterns can match. read_state() reads
 // it from a live database; bootstrap_state() is what a freshly initialised database of a major
 // version holds (for `cnpg render`, whose SQL runs at bootstrap).
@@ -58,8 +59,13 @@ struct CatalogState {
   std::vector<Relation> relations;           // user relations (r p v m f S)
   std::set<Grant> grants;
   std::set<DefaultGrant> default_grants;
-  // Large-object write functions present: name -> identity signatures, e.g. "lo_put(oid,bigint,bytea)".
-  std::map<std::string, std::vector<std::string>> lo_functions;
+  // The pg_catalog functions of the PUBLIC grant kinds present: name -> identity signatures, e.g.
+  // "lo_put(oid,bigint,bytea)".
+  std::map<std::string, std::vector<std::string>> catalog_functions;
+  // SECURITY DEFINER routines in user schemas that can be called (not trigger functions):
+  // (schema, "name"(args) quoted for GRANT ... ON ROUTINE) -> owner. Their EXECUTE grants to
+  // PUBLIC and to the file's roles are in `grants` with kind "function" and that schema.
+  std::map<std::pair<std::string, std::string>, std::string> definers;
   // validUntil values of the file as the server reads them: text -> epoch seconds.
   std::map<std::string, std::string> valid_until_epochs;
   bool bootstrap = false;  // from bootstrap_state(): nothing exists yet
@@ -68,8 +74,9 @@ struct CatalogState {
 // Reads the state that `file` declares from the connected database (one REPEATABLE READ snapshot).
 CatalogState read_state(pg::Connection& conn, const RolesFile& file);
 
-// A fresh database of major version `major` (e.g. 15) owned by `owner`, before any role of `file`
-// exists, with only the public schema.
+// A fresh database of major version `major` (e.g. 15) owned by `owner`, as CloudNativePG's initdb
+// bootstrap leaves it before postInitApplicationSQL: `owner` exists (LOGIN, nothing else), no
+// other role of a roles file does, and there is only the public schema.
 CatalogState bootstrap_state(int major, const std::string& database, const std::string& owner);
 
 }  // namespace pgshift::access

@@ -24,9 +24,10 @@ struct Phases {
   std::vector<Statement> roles, memberships, passwords, comments, publics, grants, revokes, defaults, settings, drops;
 
   void add(std::vector<Statement>& into, const std::string& role, StatementKind kind, std::string sql,
-           std::string shown = {}) {
+           std::string shown = {}, std::string what = {}) {
     if (shown.empty()) shown = sql;
-    into.push_back({role, kind, std::move(sql), std::move(shown)});
+    if (what.empty()) what = shown;
+    into.push_back({role, kind, std::move(sql), std::move(shown), std::move(what)});
   }
 };
 
@@ -88,7 +89,8 @@ std::string object_word(const std::string& kind) {
 std::string object_sql(const Grant& g) {
   if (g.kind == "schema") return "SCHEMA " + quote_ident(g.schema);
   if (g.kind == "database") return "DATABASE " + quote_ident(g.name);
-  if (g.kind == "function") return "FUNCTION pg_catalog." + g.name;
+  if (g.kind == "function" && g.schema == "pg_catalog") return "FUNCTION pg_catalog." + g.name;
+  if (g.kind == "function") return "ROUTINE " + quote_ident(g.schema) + "." + g.name;  // name: "f"(args), quoted
   return object_word(g.kind) + " " + pg::qualified_name(g.schema, g.name);
 }
 
@@ -133,6 +135,7 @@ class Planner {
     validate_references();
     for (const auto& role : file_.roles) plan_role(role);
     plan_public();
+    plan_definers();
     for (auto* phase : {&ph_.roles, &ph_.memberships, &ph_.passwords, &ph_.comments, &ph_.publics, &ph_.grants,
                         &ph_.revokes, &ph_.defaults, &ph_.settings, &ph_.drops}) {
       for (auto& s : *phase) out_.statements.push_back(std::move(s));
@@ -200,22 +203,26 @@ class Planner {
       ph_.add(ph_.roles, r.name, StatementKind::create_role,
               fmt::format("CREATE ROLE {} WITH {}{}", quote_ident(r.name), attributes(r), valid));
     } else if (std::string changes = changed_attributes(r, s, st_); !changes.empty()) {
-      ph_.add(ph_.roles, r.name, StatementKind::alter_role, fmt::format("ALTER ROLE {} WITH{}", quote_ident(r.name), changes));
+      ph_.add(ph_.roles, r.name, StatementKind::alter_role, fmt::format("ALTER ROLE {} WITH{}", quote_ident(r.name), changes),
+              {}, fmt::format("role attributes differ from the file, which says:{}", changes));
     }
     plan_password(r, s, there);
     if (r.comment != s.comment) {
       ph_.add(ph_.comments, r.name, StatementKind::comment,
-              fmt::format("COMMENT ON ROLE {} IS {}", quote_ident(r.name), r.comment.empty() ? "NULL" : quote_literal(r.comment)));
+              fmt::format("COMMENT ON ROLE {} IS {}", quote_ident(r.name), r.comment.empty() ? "NULL" : quote_literal(r.comment)),
+              {}, "the role's comment differs from the file's");
     }
     std::set<std::string> want(r.in_roles.begin(), r.in_roles.end());
     for (const auto& g : want) {
       if (!s.member_of.count(g)) {
-        ph_.add(ph_.memberships, r.name, StatementKind::membership, fmt::format("GRANT {} TO {}", quote_ident(g), quote_ident(r.name)));
+        ph_.add(ph_.memberships, r.name, StatementKind::membership, fmt::format("GRANT {} TO {}", quote_ident(g), quote_ident(r.name)),
+                {}, fmt::format("not a member of {}, which the file's inRoles names", g));
       }
     }
     for (const auto& g : s.member_of) {
       if (!want.count(g)) {
-        ph_.add(ph_.memberships, r.name, StatementKind::membership, fmt::format("REVOKE {} FROM {}", quote_ident(g), quote_ident(r.name)));
+        ph_.add(ph_.memberships, r.name, StatementKind::membership, fmt::format("REVOKE {} FROM {}", quote_ident(g), quote_ident(r.name)),
+                {}, fmt::format("member of {}, which the file's inRoles does not name", g));
       }
     }
     if (r.access) plan_access(r);
@@ -226,7 +233,8 @@ class Planner {
     const std::string role = quote_ident(r.name);
     if (r.disable_password) {
       if (there && (!s.password_readable || s.password)) {
-        ph_.add(ph_.passwords, r.name, StatementKind::password, fmt::format("ALTER ROLE {} WITH PASSWORD NULL", role));
+        ph_.add(ph_.passwords, r.name, StatementKind::password, fmt::format("ALTER ROLE {} WITH PASSWORD NULL", role), {},
+                "password: the role has one, the file disables it");
       }
       return;
     }
@@ -236,39 +244,54 @@ class Planner {
     if (same || (there && !s.password_readable)) return;
     ph_.add(ph_.passwords, r.name, StatementKind::password,
             fmt::format("ALTER ROLE {} WITH PASSWORD {}", role, quote_literal(*r.password)),
-            fmt::format("ALTER ROLE {} WITH PASSWORD '{}'", role, util::kRedacted));
+            fmt::format("ALTER ROLE {} WITH PASSWORD '{}'", role, util::kRedacted),
+            there ? "password: the stored password is not the file's" : "password: not set yet");
   }
 
-  std::set<Grant> desired_grants(const RoleSpec& r, std::set<std::string>& schemas_whole) {
+  // The grants the role's read and write patterns ask for; whole schemas (for default
+  // privileges) into read_whole and write_whole.
+  std::set<Grant> desired_grants(const RoleSpec& r, std::set<std::string>& read_whole, std::set<std::string>& write_whole) {
     std::set<Grant> want;
-    for (const auto& pattern : r.access->read) {
-      ReadTarget t = split_pattern(pattern);
-      if (!st_.schemas.count(t.schema)) {
-        out_.warnings.push_back(fmt::format("role {}: read '{}': schema {} does not exist{}", r.name, pattern, t.schema,
-                                            st_.bootstrap ? " at bootstrap; run `pgshift roles apply` once it does" : ""));
-        continue;
-      }
-      want.insert({"schema", t.schema, "", "", "USAGE", r.name});
-      if (t.whole_schema()) schemas_whole.insert(t.schema);
-      int matched = 0;
-      for (const auto& rel : st_.relations) {
-        if (rel.schema != t.schema || (!t.whole_schema() && !matches(t.table, rel.name))) continue;
-        // Reading a foreign table runs its wrapper (a file_fdw program, a remote query): only
-        // when named by a table pattern, never through a whole schema.
-        if (rel.kind == 'f' && t.whole_schema()) continue;
-        want.insert({rel.kind == 'S' ? "sequence" : "table", rel.schema, rel.name, "", "SELECT", r.name});
-        ++matched;
-      }
-      if (!matched && !t.whole_schema()) {
-        out_.warnings.push_back(fmt::format("role {}: read '{}' matches no table", r.name, pattern));
+    for (bool writes : {false, true}) {
+      for (const auto& pattern : writes ? r.access->write : r.access->read) {
+        ReadTarget t = split_pattern(pattern);
+        const char* list = writes ? "write" : "read";
+        if (!st_.schemas.count(t.schema)) {
+          out_.warnings.push_back(fmt::format("role {}: {} '{}': schema {} does not exist{}", r.name, list, pattern, t.schema,
+                                              st_.bootstrap ? " at bootstrap; run `pgshift roles apply` once it does" : ""));
+          continue;
+        }
+        want.insert({"schema", t.schema, "", "", "USAGE", r.name});
+        if (t.whole_schema()) (writes ? write_whole : read_whole).insert(t.schema);
+        int matched = 0;
+        for (const auto& rel : st_.relations) {
+          if (rel.schema != t.schema || (!t.whole_schema() && !matches(t.table, rel.name))) continue;
+          // Reading a foreign table runs its wrapper (a file_fdw program, a remote query): only
+          // when named by a table pattern, never through a whole schema.
+          if (rel.kind == 'f' && t.whole_schema()) continue;
+          const std::string kind = rel.kind == 'S' ? "sequence" : "table";
+          for (const char* privilege : privileges(rel.kind == 'S' ? 'S' : 'r', writes)) {
+            want.insert({kind, rel.schema, rel.name, "", privilege, r.name});
+          }
+          ++matched;
+        }
+        if (!matched && !t.whole_schema()) {
+          out_.warnings.push_back(fmt::format("role {}: {} '{}' matches no table", r.name, list, pattern));
+        }
       }
     }
     return want;
   }
 
+  // What a read or write pattern grants on a table ('r': also views) or a sequence ('S').
+  static std::vector<const char*> privileges(char objtype, bool writes) {
+    if (objtype == 'S') return writes ? std::vector<const char*>{"SELECT", "USAGE"} : std::vector<const char*>{"SELECT"};
+    return writes ? std::vector<const char*>{"SELECT", "INSERT", "UPDATE", "DELETE"} : std::vector<const char*>{"SELECT"};
+  }
+
   void plan_access(const RoleSpec& r) {
-    std::set<std::string> schemas_whole;
-    std::set<Grant> want = desired_grants(r, schemas_whole);
+    std::set<std::string> read_whole, write_whole;
+    std::set<Grant> want = desired_grants(r, read_whole, write_whole);
     std::set<Grant> have;
     for (const auto& g : st_.grants) {
       if (g.grantee == r.name && g.kind != "function" && !(g.kind == "database" && g.privilege == "CONNECT")) have.insert(g);
@@ -279,9 +302,18 @@ class Planner {
     for (const auto& g : have) {
       if (!want.count(g)) ph_.add(ph_.revokes, r.name, StatementKind::revoke, revoke_sql(g));
     }
+    // Future tables and sequences of the owners, in the whole schemas it reads or writes.
     std::set<DefaultGrant> want_defaults;
     for (const auto& owner : r.access->default_privileges_for) {
-      for (const auto& schema : schemas_whole) want_defaults.insert({owner, schema, 'r', "SELECT", r.name});
+      for (bool writes : {false, true}) {
+        for (const auto& schema : writes ? write_whole : read_whole) {
+          for (char objtype : {'r', 'S'}) {
+            for (const char* privilege : privileges(objtype, writes)) {
+              want_defaults.insert({owner, schema, objtype, privilege, r.name});
+            }
+          }
+        }
+      }
     }
     std::set<DefaultGrant> have_defaults;
     for (const auto& d : st_.default_grants) {
@@ -305,11 +337,16 @@ class Planner {
       auto h = have.find(k);
       if (h == have.end() || h->second != v) {
         ph_.add(ph_.settings, r.name, StatementKind::setting,
-                fmt::format("ALTER ROLE {} SET {} TO {}", quote_ident(r.name), k, quote_literal(v)));
+                fmt::format("ALTER ROLE {} SET {} TO {}", quote_ident(r.name), k, quote_literal(v)), {},
+                h == have.end() ? fmt::format("setting {} is not set on the role; the file says {}", k, v)
+                                : fmt::format("setting {} is {} on the role; the file says {}", k, h->second, v));
       }
     }
     for (const auto& [k, v] : have) {
-      if (!want.count(k)) ph_.add(ph_.settings, r.name, StatementKind::setting, fmt::format("ALTER ROLE {} RESET {}", quote_ident(r.name), k));
+      if (!want.count(k)) {
+        ph_.add(ph_.settings, r.name, StatementKind::setting, fmt::format("ALTER ROLE {} RESET {}", quote_ident(r.name), k),
+                {}, fmt::format("setting {} is {} on the role; the file does not set it", k, v));
+      }
     }
   }
 
@@ -332,11 +369,13 @@ class Planner {
         case PublicGrant::create_on_public:
           if (st_.schemas.count("public")) move_public_grant({"schema", "public", "", "", "CREATE", "PUBLIC"});
           break;
-        case PublicGrant::large_object_writes:
-          for (const auto& [name, signatures] : st_.lo_functions) {
+        default:
+          for (const auto& name : public_grant_functions(which)) {
+            auto it = st_.catalog_functions.find(name);
+            if (it == st_.catalog_functions.end()) continue;
             // Server-file functions stay superuser-only: never granted on, only revoked.
             const bool server_files = name == "lo_import" || name == "lo_export";
-            for (const auto& sig : signatures) {
+            for (const auto& sig : it->second) {
               Grant g{"function", "pg_catalog", sig, "", "EXECUTE", "PUBLIC"};
               if (server_files) {
                 if (st_.grants.count(g)) ph_.add(ph_.publics, "PUBLIC", StatementKind::public_grant, revoke_sql(g));
@@ -346,6 +385,41 @@ class Planner {
             }
           }
           break;
+      }
+    }
+  }
+
+  // SECURITY DEFINER routines in the schemas the read-only roles read: EXECUTE is taken from
+  // PUBLIC (and from read-only roles granted it directly) and given back explicitly to the roles
+  // of the file that may write (declared without an access block, and public.grantTo). The
+  // owner keeps it: its own ACL entry stays.
+  void plan_definers() {
+    std::set<std::string> covered, read_only;
+    for (const auto& r : file_.roles) {
+      if (!r.read_only()) continue;
+      read_only.insert(r.name);
+      for (const auto& pattern : r.access->read) covered.insert(split_pattern(pattern).schema);
+    }
+    std::set<std::string> writers(file_.public_grants.grant_to.begin(), file_.public_grants.grant_to.end());
+    for (const auto& r : file_.roles) {
+      if (r.writer()) writers.insert(r.name);
+    }
+    for (const auto& [key, owner] : st_.definers) {
+      const auto& [schema, signature] = key;
+      if (!covered.count(schema)) continue;
+      Grant from_public{"function", schema, signature, "", "EXECUTE", "PUBLIC"};
+      if (st_.grants.count(from_public)) {
+        ph_.add(ph_.publics, "PUBLIC", StatementKind::public_grant, revoke_sql(from_public));
+        for (const auto& w : writers) {
+          Grant g = from_public;
+          g.grantee = w;
+          if (w != owner && !st_.grants.count(g)) ph_.add(ph_.publics, "PUBLIC", StatementKind::public_grant, grant_sql(g));
+        }
+      }
+      for (const auto& r : read_only) {
+        Grant g = from_public;
+        g.grantee = r;
+        if (st_.grants.count(g)) ph_.add(ph_.revokes, r, StatementKind::revoke, revoke_sql(g));
       }
     }
   }

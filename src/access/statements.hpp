@@ -24,6 +24,7 @@ struct Statement {
   StatementKind kind = StatementKind::grant;
   std::string sql;    // to run; may hold a password: never print it
   std::string shown;  // what to print: the password replaced by ****
+  std::string what;   // the difference it removes, naming the setting or attribute (no password)
 };
 
 struct RolePlan {

@@ -102,20 +102,34 @@ constexpr std::string_view kLargeObjectFunctions =
     "FROM pg_largeobject_metadata l CROSS JOIN LATERAL aclexplode(l.lomacl) a "
     "WHERE a.privilege_type = 'UPDATE' AND a.grantee <> l.lomowner AND " REACHES("a.grantee") " ORDER BY 3";
 
+// The availability paths PUBLIC grants by default ($2: the function names of advisory-locks,
+// logical-messages and notify).
+constexpr std::string_view kAvailabilityFunctions =
+    "SELECT 'availability' AS kind, 'pg_catalog' AS schema, p.oid::regprocedure::text AS name, p.proname AS sub, "
+    "a.privilege_type AS privilege, " GRANTEE("a.grantee") " AS grantee, '' AS note FROM pg_proc p "
+    "CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a "
+    "WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname = ANY($2::text[]) "
+    "AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner AND " REACHES("a.grantee") " ORDER BY 3";
+
+// PREPARE TRANSACTION needs no privilege: with prepared transactions enabled any role can leave
+// one behind that holds its locks (and the xmin horizon) until someone commits or rolls it back.
+constexpr std::string_view kPreparedTransactions =
+    "SELECT setting FROM pg_settings WHERE name = 'max_prepared_transactions' AND setting::int > 0";
+
 constexpr std::string_view kLoCompat =
     "SELECT setting = 'on' FROM pg_settings WHERE name = 'lo_compat_privileges'";
 
-// SECURITY DEFINER routines the role may call whose body may write: volatile, or in a language
-// other than SQL and PL/pgSQL (which refuse writes in STABLE and IMMUTABLE functions).
+// SECURITY DEFINER routines the role may call, whatever their declared volatility: a STABLE SQL
+// function may call a VOLATILE one that writes (the read-only check applies to its own
+// statements only), and everything it calls, at any depth, runs with the owner's rights.
 constexpr std::string_view kSecurityDefiner =
     "SELECT 'security-definer' AS kind, n.nspname AS schema, p.proname AS name, "
     "pg_get_function_identity_arguments(p.oid) AS sub, 'EXECUTE' AS privilege, " GRANTEE("a.grantee") " AS grantee, "
     "pg_get_userbyid(p.proowner)::text AS note FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
     "CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a "
-    "WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND a.privilege_type = 'EXECUTE' "
+    "WHERE " PGSHIFT_CALLABLE_DEFINER("p", "n") " AND a.privilege_type = 'EXECUTE' "
     "AND a.grantee <> p.proowner AND " REACHES("a.grantee") " AND NOT pg_has_role($1, p.proowner, 'MEMBER') "
     "AND has_schema_privilege($1, n.oid, 'USAGE') "
-    "AND (p.provolatile = 'v' OR p.prolang NOT IN (SELECT oid FROM pg_language WHERE lanname IN ('sql', 'plpgsql'))) "
     "ORDER BY 2, 3";
 
 // pg_user_mappings (not pg_user_mapping, which only a superuser may read).
@@ -160,7 +174,11 @@ constexpr std::string_view kDefaultPrivileges =
 
 constexpr std::string_view kGuardrails =
     "SELECT CASE WHEN s.setrole = 0 THEN 'database ' || current_database() "
-    "WHEN s.setdatabase = 0 THEN 'role' ELSE 'role in database ' || current_database() END AS scope, c.setting "
+    "WHEN s.setdatabase = 0 THEN 'role' ELSE 'role in database ' || current_database() END AS scope, c.setting, "
+    // Only user-context parameters can be changed by the role itself (pgaudit.* are superuser-only);
+    // a parameter this server does not know is taken as settable.
+    "coalesce((SELECT ps.context = 'user' FROM pg_settings ps WHERE ps.name = lower(split_part(c.setting, '=', 1))), "
+    "true) AS settable "
     "FROM pg_db_role_setting s CROSS JOIN LATERAL unnest(s.setconfig) AS c(setting) "
     "WHERE (s.setrole = (SELECT oid FROM pg_roles WHERE rolname = $1) "
     "AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))) "
@@ -223,10 +241,21 @@ WritePath to_path(const Finding& f, const std::string& admin) {
       p.detail = fmt::format("UPDATE on {} granted to {}", p.object, f.grantee);
       p.fix = fmt::format("REVOKE UPDATE ON LARGE OBJECT {} FROM {};", f.name, g);
     }
+  } else if (f.kind == "availability") {
+    p.object = "function pg_catalog." + f.name;
+    std::string what = f.sub == "pg_logical_emit_message"
+                           ? "it writes WAL even inside a read-only transaction (public: revoke: [logical-messages])"
+                       : f.sub == "pg_notify"
+                           ? "it fills the notification queue (public: revoke: [notify])"
+                           : "a session-level advisory lock stays held while the session idles outside any transaction "
+                             "(public: revoke: [advisory-locks])";
+    p.detail = fmt::format("EXECUTE on {} granted to {}: {}", p.object, f.grantee, what);
+    p.fix = fmt::format("REVOKE EXECUTE ON FUNCTION pg_catalog.{} FROM {};", f.name, g);
   } else if (f.kind == "security-definer") {
     p.object = fmt::format("function {}({})", pg::display_name(f.schema, f.name), f.sub);
-    p.detail = fmt::format("{} is SECURITY DEFINER, may write (volatile), runs as {} and is executable by {}", p.object,
-                           f.note, f.grantee);
+    p.detail = fmt::format("{} is SECURITY DEFINER, runs as {} and is executable by {}: it and everything it calls "
+                           "run with {}'s rights, whatever its declared volatility",
+                           p.object, f.note, f.grantee, f.note);
     p.fix = fmt::format("REVOKE EXECUTE ON ROUTINE {}({}) FROM {};", pg::qualified_name(f.schema, f.name), f.sub, g);
   } else if (f.kind == "foreign-server") {
     p.object = "foreign server " + f.name;
@@ -331,13 +360,20 @@ std::vector<WritePath> find_write_paths(pg::Connection& conn, const std::string&
   }
 
   std::vector<Finding> findings;
-  const std::string lo_param = text_array_literal(large_object_write_functions());
+  const std::string lo_param = text_array_literal(public_grant_functions(PublicGrant::large_object_writes));
   for (std::string_view sql : {kRelationPrivileges, kColumnPrivileges, kSchemaCreate, kDatabase, kTablespace, kOwnership,
                                kSecurityDefiner, kForeignServers, kForeignTablePrograms, kDblink,
                                kDefaultPrivileges}) {
     for (auto& f : run_findings(conn, sql, {role})) findings.push_back(std::move(f));
   }
   for (auto& f : run_findings(conn, kLargeObjectFunctions, {role, lo_param})) findings.push_back(std::move(f));
+  std::vector<std::string> availability;
+  for (PublicGrant g : {PublicGrant::advisory_locks, PublicGrant::logical_messages, PublicGrant::notify}) {
+    for (const auto& name : public_grant_functions(g)) availability.push_back(name);
+  }
+  for (auto& f : run_findings(conn, kAvailabilityFunctions, {role, text_array_literal(availability)})) {
+    findings.push_back(std::move(f));
+  }
   if (conn.server_version() >= 150000) {
     for (auto& f : run_findings(conn, kParameters, {role})) findings.push_back(std::move(f));
   }
@@ -345,6 +381,13 @@ std::vector<WritePath> find_write_paths(pg::Connection& conn, const std::string&
     WritePath p = to_path(f, admin);
     if (own(f.grantee)) paths.push_back(std::move(p));
     else group_of(f.grantee).reasons.push_back(p.detail);
+  }
+  if (pg::Result prepared = conn.exec(kPreparedTransactions); !prepared.empty()) {
+    paths.push_back({"availability", "setting max_prepared_transactions", "PREPARE TRANSACTION", "PUBLIC",
+                     fmt::format("max_prepared_transactions = {}: any role can PREPARE TRANSACTION (no privilege "
+                                 "needed) and leave it holding its locks and the xmin horizon until it is resolved",
+                                 prepared.scalar()),
+                     "ALTER SYSTEM SET max_prepared_transactions = 0; -- takes effect after a restart"});
   }
   if (conn.exec(kLoCompat).scalar() == "t") {
     paths.push_back({"large-object", "setting lo_compat_privileges", "", "PUBLIC",
@@ -371,7 +414,8 @@ std::vector<Guardrail> read_guardrails(pg::Connection& conn, const std::string& 
   for (int i = 0; i < r.rows(); ++i) {
     std::string kv = r.row(i).text("setting");
     size_t eq = kv.find('=');
-    out.push_back({kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1), r.row(i).text("scope")});
+    out.push_back({kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1), r.row(i).text("scope"),
+                   r.row(i).boolean("settable")});
   }
   return out;
 }

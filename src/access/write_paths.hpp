@@ -6,7 +6,10 @@
 // write functions, large objects, SECURITY DEFINER functions that may write, parameters), an
 // object it (or a role it reaches) owns, a usable foreign-server user mapping, a foreign table
 // whose read runs a program (file_fdw), dblink_connect_u,
-// or a default privilege that will grant it write on future objects.
+// or a default privilege that will grant it write on future objects. Availability paths are
+// reported the same way (kind "availability"): session advisory locks, pg_logical_emit_message
+// and pg_notify executable by the role, and PREPARE TRANSACTION when max_prepared_transactions
+// is above 0.
 // Role settings (default_transaction_read_only and the timeouts) are guardrails the role can
 // change itself, not barriers: read_guardrails() reports them separately.
 // This is the shared "what can this role write" reader: `roles check` uses it. The console and
@@ -23,7 +26,7 @@ namespace pgshift::access {
 struct WritePath {
   std::string kind;       // attribute, membership, table, column, sequence, schema, database, tablespace,
                           // ownership, large-object, function, security-definer, foreign-server, foreign-table,
-                          // dblink, parameter, default-privileges, setting, probe
+                          // dblink, parameter, default-privileges, availability, spec, probe
   std::string object;     // "table public.accounts", "role writer", "database app"
   std::string privilege;  // "UPDATE", "SUPERUSER", "EXECUTE", ... ("" when not a privilege)
   std::string grantee;    // who holds it: the role, PUBLIC, or a role it reaches
@@ -34,6 +37,7 @@ struct WritePath {
 struct Guardrail {
   std::string setting, value;
   std::string scope;  // "role", "role in database X", "database X"
+  bool settable = true;  // the role can SET it itself (a user-context parameter); false: superuser-only
 };
 
 // Every write path of `role` in the connected database. Throws UsageError when the role does

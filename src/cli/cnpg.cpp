@@ -23,7 +23,8 @@ void print(const std::string& text) {
 int run_render(const std::string& file, const std::string& source, const std::string& out_dir, bool json) {
   cnpg::ClusterFile cluster = cnpg::load_cluster_file(file);
   std::optional<access::RolesFile> roles;
-  if (!cluster.roles_file.empty()) roles = access::load_roles_file(cluster.roles_file);
+  // Passwords come from passwordSecret: render needs no password variable.
+  if (!cluster.roles_file.empty()) roles = access::load_roles_file(cluster.roles_file, access::Passwords::ignore);
   std::optional<cnpg::SourceFacts> facts;
   if (!source.empty()) {
     pg::Connection conn = pg::Connection::open(pg::ConnInfo::parse(source, "--source"), "source");

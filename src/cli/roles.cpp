@@ -76,7 +76,8 @@ void register_roles(CLI::App& app, Context& ctx) {
   check->add_option("--probe-url", flags->probe_urls,
                     "Connect as a role for the live probe (its user is the role; repeatable)")
       ->allow_extra_args(false);
-  check->add_flag("--no-probe", flags->no_probe, "Skip the live probe");
+  check->add_flag("--no-probe", flags->no_probe,
+                  "Skip the live probe (otherwise a role the check cannot log in as fails it)");
   check->callback([flags, &ctx] {
     ctx.prepare("roles-check");
     access::RolesFile file;

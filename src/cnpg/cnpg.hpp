@@ -9,7 +9,8 @@
 //         minus passwords, which CloudNativePG sets from passwordSecret). With SourceFacts (from
 //         --source), the image, extensions, storage and replication settings are derived.
 // lint:   documents against CRD schemas (valijson; unknown fields are errors; int-or-string and
-//         nullable handled) and pgshift's ports of CloudNativePG's admission-webhook rules.
+//         nullable handled), the CRDs' own CEL rules (x-kubernetes-validations, cel.hpp) and
+//         pgshift's ports of CloudNativePG's admission-webhook rules.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -34,9 +35,19 @@ struct PoolerSpec {
 
 struct BackupSpec {
   bool enabled = false;
-  std::string method = "in-tree";  // in-tree | plugin
+  // plugin (the barman-cloud plugin, the default) | in-tree (spec.backup.barmanObjectStore,
+  // removed in CloudNativePG 1.31: only when asked, with a warning)
+  std::string method = "plugin";
   std::string destination_path, endpoint_url, credentials_secret, retention, schedule;
   std::string wal_compression = "gzip";
+  long long rpo_seconds = 0;  // rpo: the most data a restore may lose; 0: not given
+};
+
+// postgresql.synchronous: quorum (any) or priority (first) replication to `number` standbys.
+struct SynchronousSpec {
+  std::string method = "any";
+  int number = 0;  // 0: asynchronous
+  std::string data_durability;  // "" (operator default) | required | preferred
 };
 
 struct ClusterFile {
@@ -45,7 +56,9 @@ struct ClusterFile {
   int instances = 3;
   std::string image_name;
   std::string storage_size, storage_class;
-  std::string cpu, memory;
+  std::string cpu, memory;  // requests and limits alike (Guaranteed QoS), unless qos is burstable
+  std::string qos = "guaranteed";
+  SynchronousSpec synchronous;
   std::map<std::string, std::string> parameters;
   std::map<std::string, std::string> pgaudit;  // pgaudit.* settings when asked
   BackupSpec backup;
@@ -75,6 +88,10 @@ struct Rendered {
   std::vector<std::string> warnings;
 };
 
+// The archive_timeout that keeps WAL archiving within an RPO: half of it (the other half is
+// for the upload), at least 60 s, in seconds.
+long long archive_timeout_for_rpo(long long rpo_seconds);
+
 // Throws UsageError for a file that cannot render (e.g. a 5-field schedule, with the fix).
 Rendered render(const ClusterFile& file, const std::optional<access::RolesFile>& roles,
                 const std::optional<SourceFacts>& source);
@@ -89,6 +106,15 @@ std::vector<Json> yaml_documents(const std::string& text, const std::string& whe
 // descriptor (@daily, @every 1h). A 5-field schedule gets the explanation and the corrected value.
 std::optional<std::string> schedule_problem(const std::string& schedule);
 
+// The tag of an image reference ("" for a digest or none) and the PostgreSQL major version it
+// names (its leading number: "16.4-bookworm" -> 16; 0 when it names none).
+std::string image_tag(const std::string& image);
+int image_major(const std::string& image);
+
+// A Kubernetes resource quantity ("250Gi", "500m", "8G") as a number (bytes, cores); nullopt
+// when the API server would refuse it ("250GB").
+std::optional<double> parse_quantity(const std::string& text);
+
 struct Problem {
   std::string where;    // file:document N (Kind/name)
   std::string path;     // JSON pointer or field path in the document
@@ -96,9 +122,17 @@ struct Problem {
   std::string rule;     // "schema" or the webhook rule name
 };
 
-// The CRD schemas: "<group>/<version>/<Kind>" -> strict JSON Schema.
+// One x-kubernetes-validations rule of a CRD: where in the object it applies (property names,
+// "[]" for every item of a list, "{}" for every value of a map), the CEL expression and its message.
+struct CelRule {
+  std::vector<std::string> path;
+  std::string rule, message;
+};
+
+// The CRD schemas: "<group>/<version>/<Kind>" -> strict JSON Schema, and the CEL rules by the same key.
 struct CrdSet {
   std::map<std::string, Json> schemas;
+  std::map<std::string, std::vector<CelRule>> rules;
   std::vector<std::string> sources;
 };
 // From files or directories of CRD YAML (a release manifest may hold other kinds; they are skipped).
@@ -110,6 +144,9 @@ Json strict_schema(const Json& openapi);
 
 std::vector<Problem> validate_schema(const Json& doc, const CrdSet& crds, const std::string& where);
 std::vector<Problem> webhook_rules(const Json& doc, const std::string& where);
+// The CRD's CEL rules (x-kubernetes-validations) evaluated on a new object (transition rules,
+// which read oldSelf, do not apply); a rule outside the evaluator's subset is a problem saying so.
+std::vector<Problem> cel_rules(const Json& doc, const CrdSet& crds, const std::string& where);
 
 // Both, for every document of every file.
 std::vector<Problem> lint_files(const std::vector<std::string>& files, const CrdSet& crds);

@@ -13,6 +13,30 @@
 namespace pgshift::cnpg {
 namespace {
 
+// Every x-kubernetes-validations rule under `schema`, with the object path it applies to.
+void collect_rules(const Json& schema, std::vector<std::string>& path, std::vector<CelRule>& out) {
+  if (!schema.is_object()) return;
+  if (const auto it = schema.find("x-kubernetes-validations"); it != schema.end() && it->is_array()) {
+    for (const auto& v : *it) {
+      if (v.contains("rule")) out.push_back({path, v["rule"].get<std::string>(), v.value("message", "")});
+    }
+  }
+  if (const auto it = schema.find("properties"); it != schema.end() && it->is_object()) {
+    for (const auto& [name, sub] : it->items()) {
+      path.push_back(name);
+      collect_rules(sub, path, out);
+      path.pop_back();
+    }
+  }
+  for (auto [key, step] : {std::pair{"items", "[]"}, {"additionalProperties", "{}"}}) {
+    if (const auto it = schema.find(key); it != schema.end() && it->is_object()) {
+      path.push_back(step);
+      collect_rules(*it, path, out);
+      path.pop_back();
+    }
+  }
+}
+
 void add_crd(CrdSet& set, const Json& crd, const std::string& source) {
   const Json* spec = crd.contains("spec") ? &crd["spec"] : nullptr;
   if (!spec || !spec->contains("group") || !spec->contains("names") || !spec->contains("versions")) return;
@@ -20,7 +44,10 @@ void add_crd(CrdSet& set, const Json& crd, const std::string& source) {
   std::string kind = (*spec)["names"].value("kind", "");
   for (const auto& v : (*spec)["versions"]) {
     if (!v.contains("schema") || !v["schema"].contains("openAPIV3Schema")) continue;
-    set.schemas[fmt::format("{}/{}/{}", group, v.value("name", ""), kind)] = strict_schema(v["schema"]["openAPIV3Schema"]);
+    const std::string key = fmt::format("{}/{}/{}", group, v.value("name", ""), kind);
+    set.schemas[key] = strict_schema(v["schema"]["openAPIV3Schema"]);
+    std::vector<std::string> path;
+    collect_rules(v["schema"]["openAPIV3Schema"], path, set.rules[key]);
   }
   set.sources.push_back(source + ": " + kind);
 }

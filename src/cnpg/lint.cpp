@@ -1,5 +1,5 @@
 // Validates documents against the CRD schemas with valijson (JSON Schema draft 4, which the
-// Kubernetes structural schemas follow), then applies the webhook rules.
+// Kubernetes structural schemas follow) and the CRDs' CEL rules, then applies the webhook rules.
 #define VALIJSON_USE_EXCEPTIONS 1
 #include <fmt/format.h>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
@@ -10,6 +10,7 @@
 
 #include <memory>
 
+#include "cnpg/cel.hpp"
 #include "cnpg/cnpg.hpp"
 #include "util/strict_yaml.hpp"
 
@@ -71,6 +72,52 @@ std::vector<Problem> validate_schema(const Json& doc, const CrdSet& crds, const 
   return out.empty() ? cascades : out;
 }
 
+namespace {
+
+// Every node of `doc` at `path` (expanding "[]" and "{}"), with its dotted path.
+void nodes_at(const Json& node, const std::vector<std::string>& path, size_t i, const std::string& at,
+              std::vector<std::pair<const Json*, std::string>>& out) {
+  if (i == path.size()) {
+    out.emplace_back(&node, at.empty() ? "(document)" : at);
+    return;
+  }
+  const std::string& step = path[i];
+  if (step == "[]") {
+    if (!node.is_array()) return;
+    for (size_t k = 0; k < node.size(); ++k) nodes_at(node[k], path, i + 1, fmt::format("{}[{}]", at, k), out);
+  } else if (step == "{}") {
+    if (!node.is_object()) return;
+    for (const auto& [k, v] : node.items()) nodes_at(v, path, i + 1, at + "." + k, out);
+  } else if (node.is_object() && node.contains(step)) {
+    nodes_at(node[step], path, i + 1, at.empty() ? step : at + "." + step, out);
+  }
+}
+
+}  // namespace
+
+std::vector<Problem> cel_rules(const Json& doc, const CrdSet& crds, const std::string& where) {
+  std::vector<Problem> out;
+  auto it = crds.rules.find(fmt::format("{}/{}", doc.value("apiVersion", "?"), doc.value("kind", "?")));
+  if (it == crds.rules.end()) return out;
+  for (const auto& rule : it->second) {
+    if (cel::is_transition_rule(rule.rule)) continue;
+    std::vector<std::pair<const Json*, std::string>> nodes;
+    nodes_at(doc, rule.path, 0, "", nodes);
+    for (const auto& [node, path] : nodes) {
+      try {
+        Json v = cel::evaluate(rule.rule, *node);
+        if (!v.is_boolean() || !v.get<bool>()) out.push_back({where, path, rule.message.empty() ? "failed rule: " + rule.rule : rule.message, "cel"});
+      } catch (const cel::EvalError& e) {
+        out.push_back({where, path, fmt::format("{} (rule {} could not be evaluated: {})", rule.message, rule.rule, e.what()), "cel"});
+      } catch (const cel::Unsupported& e) {
+        out.push_back({where, path, fmt::format("CEL rule {} is outside what lint evaluates ({}): check it with the API "
+                                                "server (kubectl apply --dry-run=server)", rule.rule, e.what()), "cel"});
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<Problem> lint_files(const std::vector<std::string>& files, const CrdSet& crds) {
   std::vector<Problem> out;
   for (const auto& file : files) {
@@ -80,6 +127,7 @@ std::vector<Problem> lint_files(const std::vector<std::string>& files, const Crd
       std::string name = d.is_object() && d.contains("metadata") ? d["metadata"].value("name", "?") : "?";
       std::string where = fmt::format("{}: document {} ({} {})", file, i + 1, d.is_object() ? d.value("kind", "?") : "?", name);
       for (auto& p : validate_schema(d, crds, where)) out.push_back(std::move(p));
+      for (auto& p : cel_rules(d, crds, where)) out.push_back(std::move(p));
       for (auto& p : webhook_rules(d, where)) out.push_back(std::move(p));
     }
   }

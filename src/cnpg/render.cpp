@@ -7,6 +7,7 @@
 #include "access/statements.hpp"
 #include "cnpg/cnpg.hpp"
 #include "pg/quote.hpp"
+#include "util/duration.hpp"
 #include "util/error.hpp"
 
 namespace pgshift::cnpg {
@@ -28,31 +29,7 @@ const std::set<std::string>& image_extensions() {
 }
 
 // "250Gi" -> bytes; 0 when it cannot tell.
-long long quantity_bytes(const std::string& q) {
-  static const std::vector<std::pair<std::string, double>> units = {
-      {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
-      {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12}};
-  for (const auto& [suffix, factor] : units) {
-    if (q.size() > suffix.size() && q.ends_with(suffix)) {
-      try {
-        return static_cast<long long>(std::stod(q.substr(0, q.size() - suffix.size())) * factor);
-      } catch (const std::exception&) {
-        return 0;
-      }
-    }
-  }
-  return 0;
-}
-
-int image_major(const std::string& image) {
-  size_t colon = image.rfind(':');
-  if (colon == std::string::npos) return 0;
-  try {
-    return std::stoi(image.substr(colon + 1));
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
+long long quantity_bytes(const std::string& q) { return static_cast<long long>(parse_quantity(q).value_or(0.0)); }
 
 Json secret_ref(const std::string& secret, const char* key) { return Json{{"name", secret}, {"key", key}}; }
 
@@ -120,6 +97,27 @@ class Renderer {
     Json p = Json::object();
     for (const auto& [k, v] : f_.parameters) p[k] = v;
     for (const auto& [k, v] : f_.pgaudit) p[k] = v;
+    if (f_.backup.enabled && f_.backup.rpo_seconds) {
+      // WAL reaches the archive when a segment is switched: archive_timeout bounds how long a
+      // quiet primary keeps it; half the RPO leaves the other half for the upload.
+      const long long derived = archive_timeout_for_rpo(f_.backup.rpo_seconds);
+      if (p.contains("archive_timeout")) {
+        const std::string given = p["archive_timeout"].get<std::string>();
+        long long seconds = 0;
+        try {
+          seconds = util::parse_duration(given, "parameters.archive_timeout").count() / 1000;
+        } catch (const UsageError&) {
+          seconds = 0;  // a PostgreSQL unit the parser does not know (min): leave it to the server
+        }
+        if (seconds > derived) {
+          throw UsageError(fmt::format("{}: parameters.archive_timeout {} cannot meet backup.rpo {}s (archiving alone may "
+                                       "wait that long); use at most {}s or drop it to have it derived",
+                                       f_.path, given, f_.backup.rpo_seconds, derived));
+        }
+      } else {
+        p["archive_timeout"] = fmt::format("{}s", derived);
+      }
+    }
     if (src_) {
       // The reverse replication of a cutover publishes from this cluster back to the source.
       auto at_least = [&](const std::string& key, const std::string& value) {
@@ -187,6 +185,11 @@ class Renderer {
     if (!f_.image_name.empty()) spec["imageName"] = f_.image_name;
     else if (src_) spec["imageName"] = fmt::format("{}:{}", kImage, src_->major);
     spec["postgresql"] = {{"parameters", parameters()}};
+    if (f_.synchronous.number > 0) {
+      Json sync = {{"method", f_.synchronous.method}, {"number", f_.synchronous.number}};
+      if (!f_.synchronous.data_durability.empty()) sync["dataDurability"] = f_.synchronous.data_durability;
+      spec["postgresql"]["synchronous"] = sync;
+    }
     Json initdb = {{"database", f_.database}, {"owner", f_.owner}};
     std::vector<std::string> sql = post_init_sql();
     if (!sql.empty()) initdb["postInitApplicationSQL"] = sql;
@@ -196,15 +199,22 @@ class Renderer {
       Json requests = Json::object();
       if (!f_.cpu.empty()) requests["cpu"] = f_.cpu;
       if (!f_.memory.empty()) requests["memory"] = f_.memory;
-      Json res = {{"requests", requests}};
-      if (!f_.memory.empty()) res["limits"] = {{"memory", f_.memory}};
+      // Guaranteed QoS: limits equal to requests for CPU and memory, so the kubelet neither
+      // throttles below the request nor evicts the primary first under node pressure.
+      Json limits = Json::object();
+      if (!f_.cpu.empty() && f_.qos == "guaranteed") limits["cpu"] = f_.cpu;
+      if (!f_.memory.empty()) limits["memory"] = f_.memory;
+      Json res = {{"requests", requests}, {"limits", limits}};
+      if (f_.qos == "guaranteed" && (f_.cpu.empty() || f_.memory.empty())) {
+        out_.warnings.push_back("resources: Guaranteed QoS needs both cpu and memory; the pods will be Burstable");
+      }
       spec["resources"] = res;
     }
     if (roles_ && !roles_->roles.empty()) {
       Json managed = Json::array();
       for (const auto& r : roles_->roles) {
         managed.push_back(managed_role(r));
-        if (r.password && r.password_secret.empty()) {
+        if (r.password_declared && r.password_secret.empty()) {
           out_.warnings.push_back(fmt::format("role {}: a password but no passwordSecret: CloudNativePG cannot set it; "
                                               "create a kubernetes.io/basic-auth secret and name it in passwordSecret",
                                               r.name));
@@ -214,6 +224,8 @@ class Renderer {
     }
     spec["replicationSlots"] = {{"highAvailability", {{"enabled", true}}}, {"updateInterval", 30}};
     if (f_.backup.enabled && f_.backup.method == "in-tree") {
+      out_.warnings.push_back("backup.method in-tree (spec.backup.barmanObjectStore) is deprecated and removed in "
+                              "CloudNativePG 1.31: use method: plugin (the barman-cloud plugin, the default)");
       Json backup = {{"barmanObjectStore", object_store(f_.backup)}};
       if (!f_.backup.retention.empty()) backup["retentionPolicy"] = f_.backup.retention;
       spec["backup"] = backup;

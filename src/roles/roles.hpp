@@ -40,13 +40,18 @@ struct ProbeAttempt {
   std::string message;
 };
 
+// A role passes when it has no path (write, availability, or a difference from roles.yaml: kind
+// "spec"), every probe was refused, and the probe ran unless it was turned off (--no-probe): a
+// proof that did not run is not a pass.
 struct RoleCheck {
   std::string role;
   std::vector<access::WritePath> paths;
   std::vector<access::Guardrail> guardrails;
+  bool probe_required = false;
   bool probed = false;
   std::string probe_note;  // why it was not probed, or what it did
   std::vector<ProbeAttempt> probes;
+  std::vector<std::string> notes;  // what cannot be revoked and is bounded otherwise (NOTIFY)
   bool ok() const;
 };
 
@@ -61,8 +66,11 @@ struct CheckOptions {
   bool probe_enabled = true;
 };
 
-// The roles it checks: the file's read-only roles, then extra_roles. Probes a role when its
-// password is in the file or options.probe has a URL for it (connecting like `db`, as the role).
+// The roles it checks: the file's read-only roles, then extra_roles. For the file's roles, every
+// statement `roles plan` has for the role (a setting the role reset or changed, its password,
+// attributes, memberships, grants) is a "spec" path naming the difference. Probes a role when
+// its password is in the file or options.probe has a URL for it (connecting like `db`, as the
+// role); when probing is on and it cannot, the role fails.
 CheckReport check(pg::Connection& conn, const pg::ConnInfo& db, const access::RolesFile& file,
                   const CheckOptions& options);
 

@@ -13,10 +13,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "cnpg/cel.hpp"
 #include "cnpg/cnpg.hpp"
 #include "pg/quote.hpp"
 #include "support/support.hpp"
 #include "util/process.hpp"
+#include "util/strict_yaml.hpp"
 
 using namespace pgshift;
 using namespace pgshift::testing;
@@ -226,6 +228,19 @@ TEST_F(CnpgRenderTest, EachWebhookRuleHasAFailingFixture) {
       {"reserved_role.yaml", "reserved-role-name"},
       {"synchronize_logical_decoding.yaml", "synchronize-logical-decoding"},
       {"synchronize_logical_decoding_17.yaml", "synchronize-logical-decoding"},
+      {"fixed_parameter.yaml", "fixed-parameter"},
+      {"fixed_archive_command.yaml", "fixed-parameter"},
+      {"name_not_dns1035.yaml", "name"},
+      {"name_too_long.yaml", "name"},
+      {"wal_level_minimal.yaml", "wal-level"},
+      {"storage_gb.yaml", "quantity"},
+      {"image_latest.yaml", "image"},
+      {"image_unsupported.yaml", "image"},
+      {"synchronous_too_many.yaml", "synchronous"},
+      {"pgbouncer_reserved.yaml", "pgbouncer-parameter"},
+      {"cel_image_and_catalog.yaml", "cel"},
+      {"cel_icu_locale.yaml", "cel"},
+      {"cel_data_durability.yaml", "cel"},
   };
   std::vector<std::string> paths;
   for (const auto& [file, rule] : fixtures) paths.push_back(fixture("lint/" + file));
@@ -243,6 +258,137 @@ TEST_F(CnpgRenderTest, EachWebhookRuleHasAFailingFixture) {
   CliRun cron = lint({fixture("lint/five_field_cron.yaml")});
   EXPECT_NE(cron.out.find("every hour at minute 3"), std::string::npos) << cron.out;
   EXPECT_NE(cron.out.find("write '0 0 3 * * *'"), std::string::npos) << cron.out;
+}
+
+// Every x-kubernetes-validations rule of the CRDs is inside the evaluator's subset (or is a
+// transition rule, which does not apply to a new object): none is skipped unseen.
+TEST_F(CnpgRenderTest, EveryCelRuleOfTheCrdsIsEvaluated) {
+  cnpg::CrdSet crds = cnpg::load_crds({crds_dir()});
+  int rules = 0, transitions = 0;
+  for (const auto& [kind, list] : crds.rules) {
+    for (const auto& rule : list) {
+      ++rules;
+      if (cnpg::cel::is_transition_rule(rule.rule)) {
+        ++transitions;
+        continue;
+      }
+      try {
+        cnpg::cel::evaluate(rule.rule, cnpg::Json::object());
+      } catch (const cnpg::cel::Unsupported& e) {
+        ADD_FAILURE() << kind << ": " << rule.rule << ": " << e.what();
+      } catch (const cnpg::cel::EvalError&) {
+        // no such key on an empty object: evaluated, not unsupported
+      }
+    }
+  }
+  EXPECT_GE(rules, 15);
+  EXPECT_GE(transitions, 5);
+}
+
+// What lint refuses, render refuses too (it runs the same rules on what it would write), with
+// the file and line when the cnpg.yaml itself is wrong.
+TEST_F(CnpgRenderTest, RenderRefusesWhatLintRefuses) {
+  struct Case {
+    std::string yaml, error;
+  };
+  const std::vector<Case> cases = {
+      {"name: app-db\nstorage: {size: 10Gi}\nparameters: {synchronous_standby_names: \"ANY 1 (*)\"}\n",
+       "synchronous_standby_names is fixed by CloudNativePG"},
+      {"name: app-db\nstorage: {size: 10Gi}\nparameters: {archive_command: /bin/true}\n", "archive_command is fixed"},
+      {"name: app-db\ninstances: 3\nstorage: {size: 10Gi}\nparameters: {wal_level: minimal, max_wal_senders: \"0\"}\n",
+       "wal_level minimal is refused"},
+      {"name: app-db\nstorage: {size: 250GB}\n", "bad.yaml:2: storage size '250GB' is not a Kubernetes quantity"},
+      {"name: production-application-database-cluster-eu-west-001\nstorage: {size: 1Gi}\n", "CloudNativePG allows 50"},
+      {"name: 1app\nstorage: {size: 1Gi}\n", "must be a DNS-1035 label"},
+      {"name: app-db\nimageName: ghcr.io/cloudnative-pg/postgresql:latest\nstorage: {size: 1Gi}\n", "the tag 'latest' is refused"},
+      {"name: app-db\nimageName: ghcr.io/cloudnative-pg/postgresql:12\nstorage: {size: 1Gi}\n", "PostgreSQL 12 is not supported"},
+      {"name: app-db\nstorage: {size: 1Gi}\npoolers: {rw: {parameters: {listen_port: \"6432\"}}}\n", "listen_port"},
+      {"name: app-db\ninstances: 2\nstorage: {size: 1Gi}\nsynchronous: {method: any, number: 2}\n",
+       "bad.yaml:4: synchronous number 2 must be 1 to instances - 1 (1)"},
+      {"name: app-db\nstorage: {size: 1Gi}\npgaudit: {foo: \"1\"}\n", "pgaudit: unknown setting 'foo'"},
+      {"name: app-db\nstorage: {size: 1Gi}\npgaudit: {log: \"ddl, writes\"}\n", "unknown class 'writes'"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    std::string file = write_temp_file("bad.yaml", c.yaml);
+    CliRun r = run_pgshift({"cnpg", "render", "-f", file});
+    EXPECT_EQ(r.exit_code, 2) << r.all();
+    EXPECT_NE(r.err.find(c.error), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+}
+
+// The production plan of the issue: 3 instances, 2 synchronous replicas, Guaranteed QoS, an RPO
+// of 5 minutes, the barman-cloud plugin by default, passwords only through Secrets (no password
+// variable set), a processor role with per-table writes, default privileges on sequences too.
+TEST_F(CnpgRenderTest, TheProductionPlanCanBeExpressed) {
+  std::string dir = fs::path(write_temp_file("plan.yaml", "")).parent_path().string();
+  write_temp_file("plan-roles.yaml", R"yaml(roles:
+  - name: processor
+    login: true
+    password: ${PROCESSOR_PASSWORD_NOT_SET}
+    passwordSecret: {name: processor-password}
+    access:
+      read: [public]
+      write: ["public.jobs", "public.job_*"]
+      defaultPrivilegesFor: [app]
+  - name: ops_ro
+    login: true
+    passwordSecret: {name: ops-ro-password}
+    access:
+      read: [public]
+      defaultPrivilegesFor: [app]
+      settings: {default_transaction_read_only: "on"}
+)yaml");
+  std::string file = write_temp_file("plan.yaml", R"yaml(name: app-db
+namespace: db
+instances: 3
+imageName: ghcr.io/cloudnative-pg/postgresql:16
+storage: {size: 250Gi}
+resources: {cpu: "2", memory: 8Gi}
+synchronous: {method: any, number: 2, dataDurability: required}
+pgaudit: {log: "ddl, role", log_relation: "on"}
+backup:
+  destinationPath: s3://bucket/app
+  credentialsSecret: creds
+  retention: 30d
+  schedule: "0 0 3 * * *"
+  rpo: 5m
+roles: plan-roles.yaml
+poolers: {rw: {instances: 2}, ro: {instances: 2}}
+)yaml");
+  ASSERT_EQ(dir, fs::path(file).parent_path().string());
+  CliRun json = run_pgshift({"cnpg", "render", "-f", file, "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.all();
+  nlohmann::json out = nlohmann::json::parse(json.out);
+  const auto& cluster = out["documents"][0];
+  ASSERT_EQ(cluster["kind"], "Cluster");
+  const auto& spec = cluster["spec"];
+  EXPECT_EQ(spec["postgresql"]["synchronous"], nlohmann::json::parse(R"({"method":"any","number":2,"dataDurability":"required"})"));
+  EXPECT_EQ(spec["postgresql"]["parameters"]["archive_timeout"], "150s");
+  EXPECT_EQ(spec["resources"]["limits"]["cpu"], "2");
+  EXPECT_EQ(spec["resources"]["limits"]["memory"], "8Gi");
+  EXPECT_EQ(spec["resources"]["requests"]["cpu"], "2");
+  EXPECT_FALSE(spec.contains("backup")) << "in-tree only on request";
+  EXPECT_EQ(spec["plugins"][0]["name"], "barman-cloud.cloudnative-pg.io");
+  std::string sql = spec["bootstrap"]["initdb"]["postInitApplicationSQL"].dump();
+  EXPECT_NE(sql.find("GRANT SELECT ON SEQUENCES TO \\\"ops_ro\\\""), std::string::npos) << sql;
+  EXPECT_NE(sql.find("GRANT SELECT ON SEQUENCES TO \\\"processor\\\""), std::string::npos) << sql;
+  std::string warnings = out["warnings"].dump();
+  EXPECT_EQ(warnings.find("in-tree"), std::string::npos) << warnings;
+  // Its per-table writes are granted by `roles apply` once the tables exist; render says so.
+  EXPECT_NE(warnings.find("role processor: write 'public.jobs' matches no table"), std::string::npos) << warnings;
+
+  std::vector<std::string> files = render(file, "plan");
+  expect_valid_everywhere(files);
+
+  // in-tree only when asked, and then with the warning.
+  std::string text = util::read_text_file(file, "t");
+  text.replace(text.find("backup:\n"), 8, "backup:\n  method: in-tree\n");
+  std::string in_tree = write_temp_file("plan-in-tree.yaml", text);
+  CliRun r = run_pgshift({"cnpg", "render", "-f", in_tree, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_NE(r.err.find("removed in CloudNativePG 1.31"), std::string::npos) << r.err;
 }
 
 TEST_F(CnpgRenderTest, RenderRefusesAFiveFieldScheduleWithTheCorrectedValue) {
@@ -265,6 +411,52 @@ TEST_F(CnpgRenderTest, RenderRefusesAFiveFieldScheduleWithTheCorrectedValue) {
   EXPECT_NE(r.err.find("typo.yaml:3: unknown key 'instance'"), std::string::npos) << r.err;
 }
 
+// CloudNativePG's initdb bootstrap, replayed on a real server: initdb (start_cluster), then as
+// the superuser CREATE ROLE <owner> LOGIN and CREATE DATABASE <db> OWNER <owner>, then every
+// postInitApplicationSQL statement on its own in <db> with search_path "$user", public
+// (pkg/management/postgres/initdb.go, ConfigureNewInstance). Each statement must succeed.
+void replay_bootstrap(LocalCluster& cluster, const std::string& database, const std::string& owner,
+                      const std::vector<std::string>& sql) {
+  pg::Connection admin = connect(cluster);
+  run_sql(admin, fmt::format("CREATE ROLE {} LOGIN", pg::quote_ident(owner)));
+  run_sql(admin, fmt::format("CREATE DATABASE {} OWNER {}", pg::quote_ident(database), pg::quote_ident(owner)));
+  pg::Connection app = connect(cluster, database);
+  run_sql(app, "SET search_path TO \"$user\", public");
+  for (const auto& s : sql) {
+    try {
+      app.exec(s);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "postInitApplicationSQL statement fails after CloudNativePG's bootstrap: " << s << "\n" << e.what();
+    }
+  }
+}
+
+// After the replay: `roles check` passes and `roles plan` has nothing to add (one generator).
+void expect_checked_and_planned(LocalCluster& cluster, const std::string& roles_file) {
+  CliRun check = run_pgshift({"roles", "check", "-f", roles_file, "--db", cluster.url("app"), "--no-probe"});
+  EXPECT_EQ(check.exit_code, 0) << check.all();
+  CliRun plan = run_pgshift({"roles", "plan", "-f", roles_file, "--db", cluster.url("app"), "--json"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.all();
+  EXPECT_EQ(nlohmann::json::parse(plan.out).at("statements").size(), 0u) << "one generator: " << plan.out;
+}
+
+TEST_F(CnpgRenderTest, ThePostInitSqlRunsAfterCloudNativePGsOwnBootstrapWhenTheOwnerIsDeclared) {
+  std::string dir = fs::path(write_temp_file("owner.yaml", "")).parent_path().string();
+  fs::copy_file(fixture("roles_owner.yaml"), dir + "/roles_owner.yaml", fs::copy_options::overwrite_existing);
+  std::string file = write_temp_file("owner.yaml",
+                                     "name: app-db\nnamespace: db\nimageName: ghcr.io/cloudnative-pg/postgresql:15\n"
+                                     "storage: {size: 10Gi}\nroles: roles_owner.yaml\n");
+  std::vector<std::string> files = render(file, "owner");
+  expect_valid_everywhere(files);
+  cnpg::Json doc = load(files.at(0));
+  std::vector<std::string> sql = doc["spec"]["bootstrap"]["initdb"]["postInitApplicationSQL"].get<std::vector<std::string>>();
+  for (const auto& s : sql) EXPECT_FALSE(s.starts_with("CREATE ROLE \"app\"")) << "CloudNativePG has created app already";
+
+  auto cluster = start_cluster("cnpg-bootstrap");
+  replay_bootstrap(*cluster, "app", "app", sql);
+  expect_checked_and_planned(*cluster, fixture("roles_owner.yaml"));
+}
+
 TEST_F(CnpgRenderTest, SourceDerivationsAndThePostInitSqlLeavesCheckedRoles) {
   auto cluster = start_cluster("cnpg-source");
   cluster->create_database("shop");
@@ -283,16 +475,8 @@ TEST_F(CnpgRenderTest, SourceDerivationsAndThePostInitSqlLeavesCheckedRoles) {
   EXPECT_EQ(sql.at(0), "CREATE EXTENSION IF NOT EXISTS \"hstore\"");
   EXPECT_EQ(sql.at(1), "CREATE EXTENSION IF NOT EXISTS \"pg_trgm\"");
 
-  // What CloudNativePG's bootstrap would do: database app owned by app, then the SQL, as superuser.
-  pg::Connection admin = connect(*cluster);
-  run_sql(admin, "CREATE ROLE app LOGIN; CREATE DATABASE app OWNER app");
-  pg::Connection app = connect(*cluster, "app");
-  for (const auto& s : sql) app.exec(s);
-  CliRun check = run_pgshift({"roles", "check", "-f", fixture("roles.yaml"), "--db", cluster->url("app"), "--no-probe"});
-  EXPECT_EQ(check.exit_code, 0) << check.all();
-  CliRun plan = run_pgshift({"roles", "plan", "-f", fixture("roles.yaml"), "--db", cluster->url("app"), "--json"});
-  ASSERT_EQ(plan.exit_code, 0) << plan.all();
-  EXPECT_EQ(nlohmann::json::parse(plan.out).at("statements").size(), 0u) << "one generator: " << plan.out;
+  replay_bootstrap(*cluster, "app", "app", sql);
+  expect_checked_and_planned(*cluster, fixture("roles.yaml"));
 }
 
 }  // namespace

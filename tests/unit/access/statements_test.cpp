@@ -1,5 +1,6 @@
 // The role SQL generator on synthetic states: what a fresh database needs, nothing when the state
 // already matches, revokes for drift, refusals for absent roles that own objects.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -77,6 +78,7 @@ TEST(RoleStatements, MatchingStatePlansNothingAndDriftIsUndone) {
   st.grants.insert({"table", "public", "accounts", "", "SELECT", "ops_ro"});
   st.grants.insert({"table", "billing", "invoices", "", "SELECT", "ops_ro"});
   st.default_grants.insert({"app", "public", 'r', "SELECT", "ops_ro"});
+  st.default_grants.insert({"app", "public", 'S', "SELECT", "ops_ro"});
   EXPECT_TRUE(plan_statements(file, st).statements.empty()) << sql_of(plan_statements(file, st)).front();
 
   st.grants.insert({"column", "public", "accounts", "balance", "UPDATE", "ops_ro"});
@@ -86,6 +88,84 @@ TEST(RoleStatements, MatchingStatePlansNothingAndDriftIsUndone) {
   EXPECT_EQ(sql, (std::vector<std::string>{"REVOKE \"app\" FROM \"ops_ro\"",
                                            "REVOKE UPDATE (\"balance\") ON TABLE \"public\".\"accounts\" FROM \"ops_ro\"",
                                            "ALTER ROLE \"ops_ro\" RESET work_mem"}));
+}
+
+TEST(RoleStatements, DefinerFunctionsInReadSchemasLeavePublicForTheWriters) {
+  RolesFile file = parse_roles_yaml(
+      "roles:\n  - {name: ops_ro, access: {read: [public]}}\n  - {name: processor}\n"
+      "public: {grantTo: [app]}\n",
+      "r.yaml");
+  CatalogState st = live_state();
+  st.definers[{"public", "\"bump\"(org integer)"}] = "app";
+  st.definers[{"billing", "\"close\"()"}] = "app";  // billing is not read: left alone
+  st.grants.insert({"function", "public", "\"bump\"(org integer)", "", "EXECUTE", "PUBLIC"});
+  st.grants.insert({"function", "billing", "\"close\"()", "", "EXECUTE", "PUBLIC"});
+  std::vector<std::string> sql = sql_of(plan_statements(file, st));
+  EXPECT_TRUE(contains(sql, "REVOKE EXECUTE ON ROUTINE \"public\".\"bump\"(org integer) FROM PUBLIC"));
+  EXPECT_TRUE(contains(sql, "GRANT EXECUTE ON ROUTINE \"public\".\"bump\"(org integer) TO \"processor\""));
+  EXPECT_FALSE(contains(sql, "GRANT EXECUTE ON ROUTINE \"public\".\"bump\"(org integer) TO \"app\"")) << "app owns it";
+  EXPECT_FALSE(contains(sql, "GRANT EXECUTE ON ROUTINE \"public\".\"bump\"(org integer) TO \"ops_ro\""));
+  for (const auto& s : sql) EXPECT_EQ(s.find("close"), std::string::npos) << s;
+
+  // Applied: PUBLIC lost it, processor has it; a direct grant to the read-only role is revoked.
+  st.grants.erase({"function", "public", "\"bump\"(org integer)", "", "EXECUTE", "PUBLIC"});
+  st.grants.insert({"function", "public", "\"bump\"(org integer)", "", "EXECUTE", "processor"});
+  st.grants.insert({"function", "public", "\"bump\"(org integer)", "", "EXECUTE", "ops_ro"});
+  sql = sql_of(plan_statements(file, st));
+  EXPECT_TRUE(contains(sql, "REVOKE EXECUTE ON ROUTINE \"public\".\"bump\"(org integer) FROM \"ops_ro\""));
+  EXPECT_FALSE(contains(sql, "REVOKE EXECUTE ON ROUTINE \"public\".\"bump\"(org integer) FROM PUBLIC"));
+}
+
+TEST(RoleStatements, EachDifferenceNamesTheSettingItChanges) {
+  RolesFile file = parse_roles_yaml(kFile, "roles.yaml");
+  CatalogState st = live_state();
+  st.existing_roles.insert("ops_ro");
+  st.roles["ops_ro"].login = true;
+  st.roles["ops_ro"].connection_limit = 10;
+  st.roles["ops_ro"].settings = {{"statement_timeout", "0"}, {"default_transaction_read_only", "off"}};
+  std::vector<std::string> what;
+  for (const auto& s : plan_statements(file, st).statements) {
+    if (s.kind == StatementKind::setting) what.push_back(s.what);
+  }
+  EXPECT_TRUE(contains(what, "setting statement_timeout is 0 on the role; the file says 5s"));
+  EXPECT_TRUE(contains(what, "setting default_transaction_read_only is off on the role; the file does not set it"));
+}
+
+TEST(RoleStatements, AvailabilityFunctionsMoveFromPublicAtBootstrap) {
+  RolesFile file = parse_roles_yaml("roles: []\npublic: {revoke: [advisory-locks, logical-messages, notify], grantTo: [app]}\n",
+                                    "r.yaml");
+  std::vector<std::string> sql = sql_of(plan_statements(file, bootstrap_state(15, "app", "app")));
+  for (const char* want : {"REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_lock(bigint) FROM PUBLIC",
+                           "GRANT EXECUTE ON FUNCTION pg_catalog.pg_try_advisory_lock_shared(integer,integer) TO \"app\"",
+                           "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean,text,bytea) FROM PUBLIC",
+                           "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_notify(text,text) FROM PUBLIC"}) {
+    EXPECT_TRUE(contains(sql, want)) << want;
+  }
+  EXPECT_FALSE(contains(sql, "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_advisory_xact_lock(bigint) FROM PUBLIC"));
+}
+
+TEST(RoleStatements, AWriteListGrantsWritesAndMakesTheRoleAWriterNotReadOnly) {
+  RolesFile file = parse_roles_yaml(
+      "roles:\n  - {name: processor, access: {read: [public], write: [\"billing.inv*\", billing], "
+      "defaultPrivilegesFor: [app]}}\n",
+      "r.yaml");
+  ASSERT_FALSE(file.roles[0].read_only());
+  EXPECT_TRUE(file.roles[0].writer());
+  CatalogState st = live_state();
+  st.relations.push_back({"billing", "invoice_seq", 'S'});
+  std::vector<std::string> sql = sql_of(plan_statements(file, st));
+  for (const char* p : {"SELECT", "INSERT", "UPDATE", "DELETE"}) {
+    EXPECT_TRUE(contains(sql, fmt::format("GRANT {} ON TABLE \"billing\".\"invoices\" TO \"processor\"", p))) << p;
+  }
+  EXPECT_FALSE(contains(sql, "GRANT INSERT ON TABLE \"public\".\"accounts\" TO \"processor\""));
+  EXPECT_TRUE(contains(sql, "GRANT USAGE ON SEQUENCE \"billing\".\"invoice_seq\" TO \"processor\""));
+  // Future tables and sequences: writes where it writes a whole schema, reads where it reads one.
+  for (const auto& [schema, grant] : std::vector<std::pair<std::string, std::string>>{
+           {"billing", "INSERT ON TABLES"}, {"billing", "USAGE ON SEQUENCES"}, {"public", "SELECT ON SEQUENCES"}}) {
+    std::string want = fmt::format("ALTER DEFAULT PRIVILEGES FOR ROLE \"app\" IN SCHEMA \"{}\" GRANT {} TO \"processor\"",
+                                   schema, grant);
+    EXPECT_TRUE(contains(sql, want)) << want;
+  }
 }
 
 TEST(RoleStatements, AbsentRoleThatOwnsObjectsIsRefused) {
