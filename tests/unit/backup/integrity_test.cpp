@@ -7,16 +7,26 @@
 
 using namespace pgshift::backup;
 
+namespace {
+
+void expect_finding(const AmcheckFinding& f, const std::string& kind, const std::string& relation, const std::string& where,
+                    const std::string& message) {
+  EXPECT_EQ(f.kind, kind);
+  EXPECT_EQ(f.relation, relation);
+  EXPECT_EQ(f.where, where);
+  EXPECT_EQ(f.message, message);
+}
+
+}  // namespace
+
 TEST(DrillIntegrity, ParsesATupleFinding) {
   auto f = parse_amcheck_output(
       "heap table \"postgres.public.invoices\", block 2, offset 86, attribute 2:\n"
       "    attribute with length 4294967295 ends at offset 702537766 beyond total tuple length 46\n",
       "postgres");
   ASSERT_EQ(f.size(), 1u);
-  EXPECT_EQ(f[0].kind, "heap table");
-  EXPECT_EQ(f[0].relation, "public.invoices");
-  EXPECT_EQ(f[0].where, ", block 2, offset 86, attribute 2");
-  EXPECT_EQ(f[0].message, "attribute with length 4294967295 ends at offset 702537766 beyond total tuple length 46");
+  expect_finding(f[0], "heap table", "public.invoices", ", block 2, offset 86, attribute 2",
+                 "attribute with length 4294967295 ends at offset 702537766 beyond total tuple length 46");
 }
 
 TEST(DrillIntegrity, ParsesChecksumErrorsAndSkipsTheQueryText) {
@@ -31,11 +41,8 @@ TEST(DrillIntegrity, ParsesChecksumErrorsAndSkipsTheQueryText) {
       "    ERROR:  invalid page in block 2 of relation base/5/16384\n",
       "my.db");
   ASSERT_EQ(f.size(), 2u);
-  EXPECT_EQ(f[0].relation, "public.invoices");
-  EXPECT_EQ(f[0].where, "");
-  EXPECT_EQ(f[0].message, "ERROR: XX001: invalid page in block 2 of relation base/5/16384");
-  EXPECT_EQ(f[1].kind, "btree index");
-  EXPECT_EQ(f[1].relation, "public.invoices_pkey");
+  expect_finding(f[0], "heap table", "public.invoices", "", "ERROR: XX001: invalid page in block 2 of relation base/5/16384");
+  expect_finding(f[1], "btree index", "public.invoices_pkey", "", "ERROR: invalid page in block 2 of relation base/5/16384");
   EXPECT_TRUE(parse_amcheck_output("", "postgres").empty());
 }
 
