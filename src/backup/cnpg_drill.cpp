@@ -66,7 +66,7 @@ DrillReport run_cnpg_drill(const CnpgDrillOptions& o) {
     auto tm = Clock::now();
     write_marker(live, r, deadline, o.progress);
     r.marker_s = seconds_since(tm);
-    nlohmann::json manifest = render_cnpg_recovery(cluster, r.marker_nonce.substr(0, 8));
+    nlohmann::json manifest = render_cnpg_recovery(cluster, drill_name_suffix());
     guard.name = manifest["metadata"]["name"];
     r.backup_id = guard.name;
     if (o.progress) o.progress("applying recovery Cluster " + ns + "/" + guard.name);

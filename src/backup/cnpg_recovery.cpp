@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "backup/drill.hpp"
+#include "cnpg/names.hpp"
 #include "util/error.hpp"
 
 namespace pgshift::backup {
@@ -63,8 +64,7 @@ nlohmann::json render_cnpg_recovery(const nlohmann::json& live, const std::strin
                                  "no object store to recover from",
                                  ns, name));
   }
-  std::string drill_name = name + "-drill-" + suffix;
-  if (drill_name.size() > 50) drill_name = drill_name.substr(0, 50);
+  std::string drill_name = cnpg::suffixed_name(name + "-drill", suffix);
   nlohmann::json spec = {
       {"instances", 1},
       {"bootstrap", {{"recovery", {{"source", origin}}}}},

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "backup/drill_checks.hpp"
+#include "backup/drill_integrity.hpp"
 #include "backup/drill_steps.hpp"
 #include "backup/restore.hpp"
 #include "backup/scratch_server.hpp"
@@ -28,6 +29,8 @@ namespace {
 
 constexpr std::string_view kPreload = "SELECT current_setting('shared_preload_libraries')";
 constexpr std::string_view kSubscriptions = "SELECT subname FROM pg_subscription WHERE subenabled";
+// The role initdb created (BOOTSTRAP_SUPERUSERID): pg_amcheck runs as it over the private socket.
+constexpr std::string_view kBootstrapSuperuser = "SELECT rolname FROM pg_roles WHERE oid = 10";
 
 // Libraries that act on the outside world when a server starts.
 constexpr std::string_view kOutwardLibraries[] = {"pg_cron", "pg_net"};
@@ -60,10 +63,39 @@ const BackupEntry& choose_backup(const SourceInventory& inv, const std::string& 
     throw DrillFailed(fmt::format("{} has no usable backup to restore", inv.source));
   }
   for (const auto& b : inv.backups) {
-    if (b.id == wanted) return b;
+    if (b.id != wanted) continue;
+    if (!b.usable()) throw DrillFailed(fmt::format("backup {} in {} is {}: {}", b.id, inv.source, b.status, b.error.empty() ? b.phase : b.error));
+    return b;
   }
-  throw UsageError(fmt::format("--backup {}: no such backup in {}", wanted, inv.source));
+  std::string have;
+  for (const auto& b : inv.backups) have += (have.empty() ? "" : ", ") + b.id;
+  // A finding, not bad usage: a scheduled drill whose backup expired must report and notify.
+  throw DrillFailed(fmt::format("--backup {}: no such backup in {} (it has: {})", wanted, inv.source, have.empty() ? "none" : have));
 }
+
+// The phase in progress: its time is recorded when the next begins or when it fails, so a
+// failed phase shows how long it ran.
+struct PhaseClock {
+  DrillReport& r;
+  std::string name;
+  double* slot = nullptr;
+  Clock::time_point start;
+  void begin(std::string phase, double* into) {
+    end();
+    name = std::move(phase);
+    slot = into;
+    start = Clock::now();
+  }
+  void end() {
+    if (slot) *slot = seconds_since(start);
+    slot = nullptr;
+  }
+  void failed() {
+    if (!slot) return;
+    r.failed_phase = name;
+    end();
+  }
+};
 
 }  // namespace
 
@@ -79,9 +111,8 @@ DrillReport run_drill(const DrillOptions& o) {
   DrillReport r;
   r.source = o.source;
   std::unique_ptr<ScratchServer> server;
-  std::string stage = "connecting to live";
-  auto step = [&o, &stage](std::string what) {
-    stage = what;
+  PhaseClock phase{r, "", nullptr, {}};
+  auto step = [&o](const std::string& what) {
     if (o.progress) o.progress(what);
   };
   try {
@@ -95,15 +126,14 @@ DrillReport run_drill(const DrillOptions& o) {
     r.backup_method = b.method;
     r.backup_stop_time = b.stop_time;
     step("writing the marker on live");
-    auto tm = Clock::now();
+    phase.begin("marker", &r.marker_s);
     try {
       write_marker(live, r, deadline, o.progress);
     } catch (const pg::SqlError& e) {
       throw RuntimeError(fmt::format("cannot write the drill marker on live: {}", e.what()));
     }
-    r.marker_s = seconds_since(tm);
     step("restoring " + b.id + " from " + o.source);
-    auto tr = Clock::now();
+    phase.begin("restore", &r.restore_s);
     server = ScratchServer::create();
     r.server_dir = server->root();
     std::string restore_command;
@@ -116,7 +146,7 @@ DrillReport run_drill(const DrillOptions& o) {
       if (what.find("is not installed") != std::string::npos) throw;
       throw DrillFailed(what);
     }
-    r.restore_s = seconds_since(tr);
+    phase.end();
     r.pg_major = server->major();
     std::string pkglib = std::filesystem::path(server->bindir()).parent_path().string() + "/lib";
     std::map<std::string, std::string> settings = {
@@ -138,7 +168,7 @@ DrillReport run_drill(const DrillOptions& o) {
         {"cluster_name", "pgshift-drill"},
     };
     step(fmt::format("recovering (PostgreSQL {}, {})", r.pg_major, server->root()));
-    auto tv = Clock::now();
+    phase.begin("recovery", &r.recovery_s);
     try {
       server->start(settings);
       r.server_port = server->port();
@@ -146,12 +176,15 @@ DrillReport run_drill(const DrillOptions& o) {
     } catch (const RuntimeError& e) {
       throw DrillFailed(e.what());
     }
-    r.recovery_s = seconds_since(tv);
-    step("checking schema, row counts and the marker");
     pg::Connection restored = pg::Connection::open(server->conninfo(o.live.dbname(), o.live.user()), "restored");
-    for (int i = 0; i < 600 && restored.exec("SELECT pg_is_in_recovery()").scalar() == "t"; ++i) {
+    while (restored.exec("SELECT pg_is_in_recovery()").scalar() == "t") {  // promotion follows the end of recovery
+      if (Clock::now() >= deadline) throw DrillFailed("timed out waiting for the restored server's promotion");
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    phase.end();
+    r.rto_s = r.restore_s + r.recovery_s;
+    step("checking schema, row counts, the marker and the restored pages (pg_amcheck)");
+    phase.begin("checks", &r.checks_s);
     for (const auto& sub : [&] {
            std::vector<std::string> names;
            pg::Result s = restored.exec(kSubscriptions);
@@ -161,11 +194,21 @@ DrillReport run_drill(const DrillOptions& o) {
       restored.exec("ALTER SUBSCRIPTION " + pg::quote_ident(sub) + " DISABLE");
       r.notes.push_back("subscription " + sub + " disabled in the restore");
     }
-    check_restore(live, restored, o.tolerance, r);
+    IntegrityOptions io;
+    io.bindir = server->bindir();
+    io.major = std::atoi(r.pg_major.c_str());
+    io.superuser = server->conninfo(o.live.dbname(), restored.exec(kBootstrapSuperuser).scalar());
+    io.log_dir = server->root();
+    io.heapallindexed_budget = o.heapallindexed_budget;
+    io.deadline = deadline;
+    check_restore(live, restored, o.tolerance, r, [&] { check_integrity(io, r); });
+    phase.slot = nullptr;  // check_restore timed checks and integrity itself
   } catch (const DrillFailed& e) {
+    phase.failed();
     record_error(r, e, false);
   } catch (const Error& e) {
     if (e.exit_code() == ExitCode::usage) throw;
+    phase.failed();
     // Before the restore the drill could not run; a failure from the restore on is a finding.
     record_error(r, e, !server || std::string(e.what()).find("is not installed") != std::string::npos);
   }

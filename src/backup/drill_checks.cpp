@@ -82,10 +82,18 @@ void run_checks(pg::Connection& live, pg::Connection& restored, double tolerance
     }
     TableCheck c;
     c.name = t.ref.display();
+    c.schema = t.ref.schema;
+    c.relname = t.ref.name;
     std::string sql = "SELECT count(*) FROM " + t.ref.quoted();
     c.live = live.exec(sql).scalar_int64();
-    if (rs.table(t.ref)) c.restored = restored.exec(sql).scalar_int64();
-    c.ok = c.restored && count_within(c.live, *c.restored, tolerance);
+    if (rs.table(t.ref)) {
+      try {
+        c.restored = restored.exec(sql).scalar_int64();
+      } catch (const pg::SqlError& e) {
+        c.count_error = e.what();  // present, unreadable: a damaged page ("invalid page in block ...")
+      }
+    }
+    c.ok = c.restored && c.count_error.empty() && count_within(c.live, *c.restored, tolerance);
     r.tables.push_back(std::move(c));
   }
   try {

@@ -26,7 +26,12 @@ constexpr std::string_view kMarkerInsert =
 constexpr std::string_view kMarkerWal =
     "SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS wal, pg_current_wal_insert_lsn()::text AS lsn";
 constexpr std::string_view kSwitchWal = "SELECT pg_switch_wal()";
-constexpr std::string_view kLastArchived = "SELECT last_archived_wal, last_failed_wal FROM pg_stat_archiver";
+constexpr std::string_view kLastArchived =
+    "SELECT last_archived_wal, last_failed_wal, failed_count, "
+    "coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) AS failing FROM pg_stat_archiver";
+// How long the archiver may keep failing after the marker before the drill gives up: it retries
+// a segment 3 times a second apart, then every minute or at the next WAL switch.
+constexpr auto kFailingGrace = std::chrono::seconds(30);
 
 std::string random_nonce() {
   unsigned char buf[12];
@@ -51,6 +56,8 @@ std::optional<WalName> archived_segment(const std::string& name) {
 
 }  // namespace
 
+std::string drill_name_suffix() { return random_nonce().substr(0, 8); }
+
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 void write_marker(pg::Connection& live, DrillReport& r, Clock::time_point deadline,
@@ -61,14 +68,27 @@ void write_marker(pg::Connection& live, DrillReport& r, Clock::time_point deadli
   r.marker_written = true;
   pg::Result w = live.exec(kMarkerWal);
   r.marker_wal = w.row(0).text("wal");
+  int64_t failed_before = live.exec(kLastArchived).row(0).int64("failed_count");
   live.exec(kSwitchWal);
   auto want = parse_wal_name(r.marker_wal, 16 * 1024 * 1024);
   if (progress) progress(fmt::format("marker {} written; waiting for {} to be archived", r.marker_nonce, r.marker_wal));
+  auto failing_since = Clock::time_point::max();  // max: not failing
   while (true) {
     pg::Result a = live.exec(kLastArchived);
     auto got = archived_segment(a.row(0).text("last_archived_wal"));
     if (got && want && got->timeline >= want->timeline && got->segno >= want->segno) return;
     if (util::interrupted()) throw DrillFailed("interrupted (SIGINT/SIGTERM) while waiting for the marker's WAL to be archived");
+    int64_t failures = a.row(0).int64("failed_count") - failed_before;
+    if (failures > 0 && a.row(0).boolean("failing")) {
+      if (failing_since == Clock::time_point::max()) failing_since = Clock::now();
+      if (Clock::now() - failing_since >= kFailingGrace) {
+        throw DrillFailed(fmt::format("archive_command is failing on live (pg_stat_archiver: {} failures since the marker, last on {}; "
+                                      "last archived {}): the marker's segment {} cannot reach the archive",
+                                      failures, a.row(0).text("last_failed_wal"), a.row(0).text("last_archived_wal"), r.marker_wal));
+      }
+    } else {
+      failing_since = Clock::time_point::max();
+    }
     if (Clock::now() >= deadline) {
       std::string failed = a.row(0).text("last_failed_wal");
       throw DrillFailed(fmt::format("the marker's WAL segment {} was not archived before the deadline (last archived {}{})",
@@ -86,12 +106,23 @@ void conclude(DrillReport& r, double tolerance) {
       for (size_t i = 0; i < r.schema_differences.size() && i < 5; ++i) list += (i ? "; " : "") + r.schema_differences[i];
       reasons.push_back("schema differs from live: " + list);
     }
-    for (const auto& t : r.tables) {
+    for (auto& t : r.tables) {
+      if (!t.corruption.empty()) {
+        t.ok = false;
+        std::string first = t.corruption.front();
+        reasons.push_back(t.corruption.size() == 1
+                              ? fmt::format("{}: pg_amcheck found corruption in the restore: {}", t.name, first)
+                              : fmt::format("{}: pg_amcheck found {} corruptions in the restore, first: {}", t.name,
+                                            t.corruption.size(), first));
+        continue;
+      }
       if (t.ok) continue;
-      reasons.push_back(t.restored ? fmt::format("{}: {} rows restored, {} on live (more than {:.0f}% apart)", t.name,
-                                                 *t.restored, t.live, tolerance * 100)
-                                   : fmt::format("{}: missing from the restore", t.name));
+      if (!t.count_error.empty()) reasons.push_back(fmt::format("{}: count(*) failed in the restore: {}", t.name, t.count_error));
+      else if (!t.restored) reasons.push_back(fmt::format("{}: missing from the restore", t.name));
+      else reasons.push_back(fmt::format("{}: {} rows restored, {} on live (more than {:.0f}% apart)", t.name, *t.restored, t.live,
+                                         tolerance * 100));
     }
+    for (const auto& p : r.integrity.problems) reasons.push_back(p);
     if (!r.marker_found) {
       reasons.push_back(fmt::format("marker {} not restored: recovery ended at {} before the marker's segment {} "
                                     "(a WAL segment missing from the archive?)",
@@ -101,10 +132,16 @@ void conclude(DrillReport& r, double tolerance) {
     r.passed = reasons.empty();
 }
 
-void check_restore(pg::Connection& live, pg::Connection& restored, double tolerance, DrillReport& r) {
+void check_restore(pg::Connection& live, pg::Connection& restored, double tolerance, DrillReport& r,
+                   const std::function<void()>& check_pages) {
   auto tc = Clock::now();
   run_checks(live, restored, tolerance, r);
   r.checks_s = seconds_since(tc);
+  if (check_pages) {
+    auto ti = Clock::now();
+    check_pages();
+    r.integrity_s = seconds_since(ti);
+  }
   conclude(r, tolerance);
 }
 

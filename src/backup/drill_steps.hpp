@@ -30,8 +30,10 @@ void write_marker(pg::Connection& live, DrillReport& r, Clock::time_point deadli
 // Sets passed and reason from the checks run_checks() filled in.
 void conclude(DrillReport& r, double tolerance);
 
-// run_checks(), timed into checks_s, then conclude().
-void check_restore(pg::Connection& live, pg::Connection& restored, double tolerance, DrillReport& r);
+// run_checks(), timed into checks_s, then check_pages (the restored data itself, timed into
+// integrity_s) when given, then conclude().
+void check_restore(pg::Connection& live, pg::Connection& restored, double tolerance, DrillReport& r,
+                   const std::function<void()>& check_pages = {});
 
 // The error that ended a drill: its redacted message becomes the reason.
 void record_error(DrillReport& r, const std::exception& e, bool could_not_run);

@@ -1,6 +1,7 @@
-// pgbackrest:STANZA: `pgbackrest info --output=json`, `pgbackrest verify` (its exit code is 0
-// even when it finds damage, pgbackrest #2502: the output is what counts) and `repo-ls` of the
-// archive for WAL continuity.
+// pgbackrest:STANZA: `pgbackrest info --output=json`, `repo-ls` of each backup's directory (its
+// manifest must be there: verify mentions a missing one only at DETAIL), `pgbackrest verify` (its
+// exit code is 0 even when it finds damage, pgbackrest #2502: the output is what counts) and
+// `repo-ls` of the archive for WAL continuity.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -19,6 +20,33 @@ std::string trim(std::string s) {
   if (a == std::string::npos) return "";
   size_t b = s.find_last_not_of(" \t\r");
   return s.substr(a, b - a + 1);
+}
+
+// Each backup's directory must hold backup.manifest (or at least backup.manifest.copy, which
+// pgbackrest restore falls back to): `pgbackrest verify` only says so at DETAIL and exits 0.
+void check_manifests(SourceInventory& inv, const InventoryOptions& o, const std::string& stanza) {
+  for (auto& b : inv.backups) {
+    std::vector<std::string> ls = pgbackrest_argv(o, stanza);
+    ls.insert(ls.end(), {"--output=json", "repo-ls", "backup/" + stanza + "/" + b.id});
+    util::RunResult lr = run_tool(tool_spec(ls, true), "pgbackrest repo-ls (backup " + b.id + ")", util::Millis(300'000));
+    bool main = false, copy = false;
+    try {
+      nlohmann::json listing = nlohmann::json::parse(lr.out);
+      main = listing.contains("backup.manifest");
+      copy = listing.contains("backup.manifest.copy");
+    } catch (const nlohmann::json::exception& e) {
+      throw RuntimeError(fmt::format("pgbackrest repo-ls: output is not JSON: {}", e.what()));
+    }
+    if (!main && !copy) {
+      b.status = "invalid";
+      b.phase = "manifest missing";
+      b.error = "backup.manifest and backup.manifest.copy are missing: pgbackrest cannot restore it (error 055)";
+      inv.problem(fmt::format("backup {}: {}", b.id, b.error));
+    } else if (!main || !copy) {
+      inv.problem(fmt::format("backup {}: {} is missing from the repository (restorable from the other copy only)", b.id,
+                              main ? "backup.manifest.copy" : "backup.manifest"));
+    }
+  }
 }
 
 // The text after "INFO: " / "WARN: " / "ERROR: " in a pgBackRest console line, or the line.
@@ -131,6 +159,7 @@ SourceInventory read_pgbackrest(const SourceSpec& spec, const InventoryOptions& 
   argv.insert(argv.end(), {"--output=json", "info"});
   util::RunResult r = run_tool(tool_spec(argv, true), "pgbackrest info (stanza " + stanza + ")", util::Millis(300'000));
   SourceInventory inv = parse_pgbackrest_info(spec.text, stanza, r.out);
+  check_manifests(inv, o, stanza);
   if (o.verify && !inv.backups.empty()) {
     std::vector<std::string> v = pgbackrest_argv(o, stanza);
     v.insert(v.end(), {"--log-level-console=info", "verify"});

@@ -32,13 +32,6 @@ void write_file(const std::string& path, const std::string& text, mode_t mode = 
   if (u.drop && ::chown(path.c_str(), u.uid, u.gid) != 0) throw RuntimeError("cannot chown " + path);
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
 std::unique_ptr<ScratchServer> ScratchServer::create() {
@@ -61,7 +54,7 @@ ScratchServer::~ScratchServer() {
 }
 
 std::string ScratchServer::major() const {
-  std::string v = read_text(data() + "/PG_VERSION");
+  std::string v = read_log(data() + "/PG_VERSION");
   while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
   if (v.empty()) throw RuntimeError(fmt::format("the restore left no PG_VERSION in {}: not a PostgreSQL data directory", data()));
   return v;
@@ -117,7 +110,7 @@ void ScratchServer::start(const std::map<std::string, std::string>& settings) {
 }
 
 std::string ScratchServer::log_tail() const {
-  std::string all = read_text(log_file());
+  std::string all = read_log(log_file());
   return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
 }
 
@@ -161,7 +154,7 @@ void ScratchServer::stop() {
 std::string ScratchServer::keep(const std::string& db, const std::string& user) {
   stop();
   std::string name = fs::path(root_).filename().string();  // pgshift-drill-<pid>-XXXXXX
-  std::string kept = "/tmp/pgshift-drill-kept-" + name.substr(name.rfind('-') + 1);
+  std::string kept = fs::path(root_).parent_path().string() + "/pgshift-drill-kept-" + name.substr(name.rfind('-') + 1);
   std::error_code ec;
   fs::rename(root_, kept, ec);
   if (ec) throw RuntimeError(fmt::format("cannot keep the drill directory {}: {}", root_, ec.message()));

@@ -62,6 +62,13 @@ util::ProcessSpec tool_spec(std::vector<std::string> argv, bool as_server_user) 
   return spec;
 }
 
+std::string read_log(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 std::string first_error_line(const std::string& text) {
   std::istringstream in(text);
   std::string line, last;
@@ -96,28 +103,31 @@ util::RunResult run_tool(const util::ProcessSpec& spec, const std::string& what,
   return r;
 }
 
-void run_watched(const util::ProcessSpec& given, const std::string& what, const std::string& log_file,
-                 std::chrono::steady_clock::time_point deadline) {
+int run_watched(const util::ProcessSpec& given, const std::string& what, const std::string& log_file,
+                std::chrono::steady_clock::time_point deadline, bool allow_failure) {
+  // The tool runs under a guard shell leading a process group of its own: on SIGTERM (ours, or
+  // its parent-death signal when we are killed, even with -9) the guard kills the whole group,
+  // so helpers the tool started (pgbackrest's restore:local workers) do not outlive the drill.
   util::ProcessSpec spec = given;
+  spec.argv = {"/bin/sh", "-c", "trap 'kill -KILL 0' TERM; \"$@\" & wait $!", "pgshift-guard"};
+  spec.argv.insert(spec.argv.end(), given.argv.begin(), given.argv.end());
   spec.output_file = log_file;
-  spec.parent_death_signal = SIGKILL;
+  spec.parent_death_signal = SIGTERM;
+  spec.new_session = true;
   util::Child child = util::spawn(spec);
   auto stop = [&child](const std::string& why) {
     child.signal(SIGTERM);
-    if (!child.wait_for(util::Millis(5000))) {
-      child.signal(SIGKILL);
-      child.wait();
-    }
+    if (!child.wait_for(util::Millis(2000))) child.signal(SIGKILL);
+    ::kill(-child.pid(), SIGKILL);  // the group, whatever the guard managed
+    child.wait();
     return why;
   };
   while (true) {
     if (auto code = child.wait_for(util::Millis(100))) {
-      if (*code == 0) return;
-      std::ifstream in(log_file);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      if (*code == 127) throw RuntimeError(fmt::format("{}: {} is not installed", what, spec.argv[0]));
-      throw RuntimeError(fmt::format("{} failed (exit {}): {}", what, *code, first_error_line(ss.str())));
+      if (*code == 0) return 0;
+      if (*code == 127) throw RuntimeError(fmt::format("{}: {} is not installed", what, given.argv[0]));
+      if (allow_failure) return *code;
+      throw RuntimeError(fmt::format("{} failed (exit {}): {}", what, *code, first_error_line(read_log(log_file))));
     }
     if (util::interrupted()) throw RuntimeError(stop(fmt::format("interrupted (SIGINT/SIGTERM) during {}", what)));
     if (std::chrono::steady_clock::now() >= deadline) throw RuntimeError(stop(fmt::format("timed out during {}", what)));

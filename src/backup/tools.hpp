@@ -35,10 +35,15 @@ util::ProcessSpec tool_spec(std::vector<std::string> argv, bool as_server_user);
 util::RunResult run_tool(const util::ProcessSpec& spec, const std::string& what, util::Millis timeout,
                          bool allow_failure = false);
 
-// Like run_tool, with output to log_file, stopping the child (SIGTERM, then SIGKILL) when
-// interrupted or at the deadline; throws RuntimeError saying which.
-void run_watched(const util::ProcessSpec& spec, const std::string& what, const std::string& log_file,
-                 std::chrono::steady_clock::time_point deadline);
+// Like run_tool, with output to log_file (stdout to spec.stdout_fd when set), in a process group
+// of its own that is killed whole when we are interrupted, reach the deadline or die (even by
+// SIGKILL: a guard shell gets a parent-death signal); throws RuntimeError saying which. Returns
+// the exit code: 0, or any code when allow_failure (else RuntimeError).
+int run_watched(const util::ProcessSpec& spec, const std::string& what, const std::string& log_file,
+                std::chrono::steady_clock::time_point deadline, bool allow_failure = false);
+
+// The whole text of a tool's output file; "" when it cannot be read.
+std::string read_log(const std::string& path);
 
 // The first line of text that looks like an error ("ERROR", "FATAL", "error:"), else its last
 // non-empty line; at most 300 characters.

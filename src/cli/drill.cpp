@@ -71,7 +71,7 @@ void print_drill(const backup::DrillReport& r, bool json, Context& ctx) {
 
 void register_drill(CLI::App& app, Context& ctx) {
   struct Flags {
-    std::string db, from, backup = "latest", tolerance = "10%", timeout = "30m", notify;
+    std::string db, from, backup = "latest", tolerance = "10%", timeout = "30m", notify, heapallindexed_budget = "5m";
     bool keep = false, json = false;
     std::string cnpg, cluster_json;
     bool render = false, apply = false;
@@ -84,6 +84,9 @@ void register_drill(CLI::App& app, Context& ctx) {
   cmd->add_option("--backup", f->backup, "Backup id, or latest")->capture_default_str();
   cmd->add_option("--tolerance", f->tolerance, "How far a table's restored row count may be from live's")->capture_default_str();
   cmd->add_option("--timeout", f->timeout, "Deadline for the whole drill")->capture_default_str();
+  cmd->add_option("--heapallindexed-budget", f->heapallindexed_budget,
+                  "Time for pg_amcheck --heapallindexed on the restored tables, smallest first (0: none; heap and B-tree are always checked)")
+      ->capture_default_str();
   cmd->add_flag("--keep-on-failure", f->keep, "Keep the restored server's files when the drill fails, and say how to connect");
   cmd->add_option("--notify-command", f->notify, "Shell command run on failure with the JSON report on stdin");
   cmd->add_option("--cnpg", f->cnpg, "CloudNativePG NAMESPACE/CLUSTER (with --render)");
@@ -112,9 +115,7 @@ void register_drill(CLI::App& app, Context& ctx) {
       }
       if (!f->render) throw UsageError("--cnpg: add --render to print the recovery Cluster, or --apply to run the drill");
       nlohmann::json live = read_cluster_json(f->cluster_json, f->cnpg, f->tools);
-      std::string suffix = backup::iso_time(backup::now_seconds()).substr(0, 10);
-      suffix.erase(std::remove(suffix.begin(), suffix.end(), '-'), suffix.end());
-      nlohmann::json manifest = backup::render_cnpg_recovery(live, suffix);
+      nlohmann::json manifest = backup::render_cnpg_recovery(live, backup::drill_name_suffix());
       if (f->json) {
         print_json(manifest);
       } else {
@@ -133,6 +134,7 @@ void register_drill(CLI::App& app, Context& ctx) {
     o.backup = f->backup;
     o.tolerance = parse_tolerance(f->tolerance);
     o.timeout = util::parse_duration(f->timeout, "--timeout");
+    o.heapallindexed_budget = util::parse_duration(f->heapallindexed_budget, "--heapallindexed-budget");
     o.keep_on_failure = f->keep;
     o.notify_command = f->notify;
     o.tools = f->tools;

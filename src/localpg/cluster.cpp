@@ -148,12 +148,30 @@ void remove_tree(const std::string& path) {
   if (ec) spdlog::debug("could not remove {}: {}", path, ec.message());
 }
 
-std::string make_private_dir(const std::string& label) {
-  // Sweep directories of processes that are gone (killed before their destructors ran).
+// $TMPDIR when it names a directory, else /tmp.
+static std::string temp_root() {
+  const char* env = std::getenv("TMPDIR");
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/tmp", ec)) {
+  if (env && *env == '/' && fs::is_directory(env, ec)) {
+    std::string dir = env;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    return dir;
+  }
+  return "/tmp";
+}
+
+std::string make_private_dir(const std::string& label) {
+  // Sweep directories of processes that are gone (killed before their destructors ran), only
+  // those owned as ours would be: another user's are theirs to remove, even when we are root.
+  ServerUser user = server_user();
+  uid_t owner = user.drop ? user.uid : geteuid();
+  std::string root = temp_root();
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
     std::string name = entry.path().filename().string();
     if (name.rfind("pgshift-", 0) != 0) continue;
+    struct stat st {};
+    if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != owner) continue;
     size_t last = name.rfind('-');
     size_t before = last == std::string::npos || last == 0 ? std::string::npos : name.rfind('-', last - 1);
     if (before == std::string::npos) continue;
@@ -162,12 +180,11 @@ std::string make_private_dir(const std::string& label) {
   }
   std::string clean;
   for (char c : label) clean += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  std::string pattern = fmt::format("/tmp/pgshift-{}-{}-XXXXXX", clean, getpid());
+  std::string pattern = fmt::format("{}/pgshift-{}-{}-XXXXXX", root, clean, getpid());
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (!mkdtemp(buf.data())) throw RuntimeError(fmt::format("mkdtemp {}: {}", pattern, std::strerror(errno)));
   std::string dir(buf.data());
-  ServerUser user = server_user();
   if (user.drop && ::chown(dir.c_str(), user.uid, user.gid) != 0) {
     throw RuntimeError(fmt::format("chown {}: {}", dir, std::strerror(errno)));
   }

@@ -74,8 +74,8 @@ struct ServerUser {
 };
 ServerUser server_user();
 
-// Creates a private directory /tmp/pgshift-<label>-<pid>-XXXXXX owned by server_user(), after
-// sweeping directories left by processes that no longer exist.
+// Creates a private directory $TMPDIR/pgshift-<label>-<pid>-XXXXXX (else /tmp/...) owned by server_user(),
+// after sweeping such directories of processes that no longer exist (this owner's only, even as root).
 std::string make_private_dir(const std::string& label);
 
 // Removes a directory tree; errors are logged, not thrown.

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -36,10 +37,12 @@ inline util::RunResult run_as_server(std::vector<std::string> argv, const std::m
 }
 
 // pg_basebackup of cluster into dir (created by the tool), plain or tar, WAL not included.
-inline void basebackup(const LocalCluster& c, const std::string& dir, const std::string& format = "plain") {
-  run_as_server({localpg::postgres_bindir() + "/pg_basebackup", "-d", c.url(), "-D", dir, "-F", format, "-X", "none",
-                 "-c", "fast", "--no-sync"},
-                {{"PGPASSWORD", localpg::kLocalPassword}});
+inline void basebackup(const LocalCluster& c, const std::string& dir, const std::string& format = "plain",
+                       const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> argv = {localpg::postgres_bindir() + "/pg_basebackup", "-d", c.url(), "-D", dir, "-F", format, "-X", "none",
+                                   "-c", "fast", "--no-sync"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  run_as_server(argv, {{"PGPASSWORD", localpg::kLocalPassword}});
 }
 
 // Switches WAL and waits until the archiver has archived the segment that was current.
@@ -56,15 +59,65 @@ inline void archive_now(pg::Connection& conn) {
       << "segment " << wal << " was not archived";
 }
 
-inline void flip_byte(const std::string& path, long offset = 100) {
+// Inverts count bytes of path from offset.
+inline void flip_byte(const std::string& path, long offset = 100, int count = 1) {
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
   ASSERT_TRUE(f) << path;
+  std::string bytes(static_cast<size_t>(count), '\0');
   f.seekg(offset);
-  char c = 0;
-  f.read(&c, 1);
+  f.read(bytes.data(), count);
+  ASSERT_EQ(f.gcount(), count) << path << " is shorter than " << offset + count;
+  for (char& c : bytes) c = static_cast<char>(c ^ 0xff);
   f.seekp(offset);
-  c = static_cast<char>(c ^ 0xff);
-  f.write(&c, 1);
+  f.write(bytes.data(), count);
+}
+
+// Where the contents of member `name` (e.g. base/5/16384, with or without a leading ./) start
+// in an uncompressed ustar/pax tar file, or -1 when it holds no such member.
+inline long tar_member_offset(const std::string& tar, const std::string& name) {
+  std::ifstream in(tar, std::ios::binary);
+  char h[512];
+  long pos = 0;
+  while (in.seekg(pos) && in.read(h, sizeof h)) {
+    if (h[0] == '\0') return -1;  // the end-of-archive blocks
+    std::string member(h, strnlen(h, 100));
+    std::string prefix(h + 345, strnlen(h + 345, 155));
+    if (!prefix.empty()) member = prefix + "/" + member;
+    long size = std::strtol(std::string(h + 124, 12).c_str(), nullptr, 8);
+    pos += 512;
+    if (member == name || member == "./" + name) return pos;
+    pos += (size + 511) / 512 * 512;
+  }
+  return -1;
+}
+
+// A table whose pages nothing touches after a backup (no autovacuum, frozen), so that WAL replay
+// leaves a damaged page as the backup has it; rows of about 40 bytes fill every page.
+inline void create_untouched_table(pg::Connection& c, const std::string& name, int rows) {
+  run_sql(c, fmt::format("CREATE TABLE {0} (id int PRIMARY KEY, customer text NOT NULL, total numeric) WITH (autovacuum_enabled = off);"
+                         "INSERT INTO {0} SELECT g, 'customer ' || g, g * 1.5 FROM generate_series(1, {1}) g;"
+                         "VACUUM (FREEZE) {0}; CHECKPOINT",
+                         name, rows));
+}
+
+// The data file of table (base/DBOID/RELFILENODE) as the tar members name it.
+inline std::string relation_path(pg::Connection& c, const std::string& table) {
+  return c.exec("SELECT pg_relation_filepath($1::regclass)", {table}).scalar();
+}
+
+// Inverts 16 bytes in the middle of block 2 of `relation` inside the tar file.
+inline void damage_page_in_tar(const std::string& tar, const std::string& relation) {
+  long at = tar_member_offset(tar, relation);
+  ASSERT_GE(at, 0) << relation << " not in " << tar;
+  flip_byte(tar, at + 2 * 8192 + 4096, 16);
+}
+
+// The drill report's entry for table, or null.
+inline nlohmann::json drilled_table(const nlohmann::json& report, const std::string& table) {
+  for (const auto& t : report["checks"]["tables"]) {
+    if (t["name"] == table) return t;
+  }
+  return nullptr;
 }
 
 inline bool port_free(int port) {

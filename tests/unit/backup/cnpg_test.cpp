@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "backup/drill.hpp"
+#include "cnpg/names.hpp"
 #include "backup/inventory.hpp"
 #include "backup/time_text.hpp"
 #include "fixtures.hpp"
@@ -69,6 +70,22 @@ TEST(BackupCnpg, RecoveryClusterFromInTreeObjectStore) {
   EXPECT_EQ(m["spec"]["postgresql"]["parameters"]["max_logical_replication_workers"], "0");
   std::string yaml = to_yaml(m);
   EXPECT_NE(yaml.find("kind: \"Cluster\""), std::string::npos) << yaml;
+}
+
+TEST(BackupCnpg, RecoveryClusterNamesAreUniqueValidAndKeepTheirSuffix) {
+  nlohmann::json live = fixture_json("cnpg_cluster_intree.json");
+  std::string a = render_cnpg_recovery(live, drill_name_suffix())["metadata"]["name"];
+  std::string b = render_cnpg_recovery(live, drill_name_suffix())["metadata"]["name"];
+  EXPECT_NE(a, b) << "two drills the same day get two Clusters";
+  EXPECT_EQ(a.rfind("shop-drill-", 0), 0u) << a;
+  EXPECT_EQ(a.size(), std::string("shop-drill-").size() + 8);
+  live["metadata"]["name"] = std::string(48, 'a') + "-x";
+  std::string long_name = render_cnpg_recovery(live, "1a2b3c4d")["metadata"]["name"];
+  EXPECT_LE(long_name.size(), 50u);
+  EXPECT_EQ(long_name.substr(long_name.size() - 9), "-1a2b3c4d") << "the suffix survives the cut: " << long_name;
+  EXPECT_EQ(cnpg::suffixed_name("Shop_DB--", "x1", 10), "shop-db-x1");
+  EXPECT_EQ(cnpg::suffixed_name("abcdefghij", "12345678", 12), "abc-12345678");
+  EXPECT_EQ(cnpg::suffixed_name("abc-defghij", "12345678", 13), "abc-12345678") << "no '--' left by the cut";
 }
 
 TEST(BackupCnpg, RecoveryClusterFromPluginObjectStore) {
