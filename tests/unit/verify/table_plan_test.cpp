@@ -100,7 +100,7 @@ TEST(TablePlan, ColumnDifferencesBetweenSides) {
   EXPECT_EQ(p.columns[1].name, "total");
   // numeric(12,2) vs numeric(10,2): the source's value as numeric(10,2) takes it.
   EXPECT_EQ(p.columns[1].method, HashMethod::numeric);
-  EXPECT_NE(p.source.terms[1].find("format('%s', \"total\") END)::numeric(10,2)"), std::string::npos)
+  EXPECT_NE(p.source.terms[1].find("format('%s', \"total\") END))::numeric(10,2)"), std::string::npos)
       << p.source.terms[1];
   EXPECT_EQ(p.target.terms[1].find("format("), std::string::npos) << p.target.terms[1];
   ASSERT_FALSE(p.notes.empty());
