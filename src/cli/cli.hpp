@@ -65,6 +65,7 @@ int run_check(const state::Plan& plan, bool json, bool allow_missing_tables = fa
 // `pgshift verify` flags beyond the plan's.
 struct VerifyFlags {
   std::vector<std::string> tables;
+  std::vector<std::string> exclude_columns;
   int jobs = 4;
   int64_t chunk_rows = 100'000;
   std::string mode = "full";

@@ -45,8 +45,9 @@ struct SwitchFlags {
 
 // The data gate, from the verify room: it runs before the pause while writes go on, so a
 // difference is re-checked after the lag fence (the old subscription's slot).
-cutover::GateFn make_gate(verify::Mode mode, int jobs) {
-  return [mode, jobs](const pg::ConnInfo& old_writer, const pg::ConnInfo& new_writer,
+// allow_missing: --allow-missing-tables, so a table on the writer only does not fail the gate.
+cutover::GateFn make_gate(verify::Mode mode, int jobs, bool allow_missing) {
+  return [mode, jobs, allow_missing](const pg::ConnInfo& old_writer, const pg::ConnInfo& new_writer,
                       const std::vector<std::string>& excludes, const std::string& slot) {
     verify::Options o;
     o.source = old_writer;
@@ -55,6 +56,7 @@ cutover::GateFn make_gate(verify::Mode mode, int jobs) {
     o.mode = mode;
     o.jobs = jobs;
     o.slot = slot;
+    o.allow_source_only = allow_missing;
     verify::Report report = verify::run(o);
     cutover::GateOutcome g;
     g.ok = report.exit_code() == 0;
@@ -107,7 +109,8 @@ cutover::SwitchOptions build_options(const SwitchFlags& f) {
     o.verify = cutover::VerifyGate::none;
   } else if (f.verify == "counts" || f.verify == "full") {
     o.verify = f.verify == "counts" ? cutover::VerifyGate::counts : cutover::VerifyGate::full;
-    o.gate = make_gate(f.verify == "counts" ? verify::Mode::counts : verify::Mode::full, f.verify_jobs);
+    o.gate = make_gate(f.verify == "counts" ? verify::Mode::counts : verify::Mode::full, f.verify_jobs,
+                       f.allow_missing_tables);
   } else {
     throw UsageError("--verify: expected counts, full or none, got " + f.verify);
   }

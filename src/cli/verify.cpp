@@ -78,6 +78,7 @@ int run_verify(const state::Plan& given, const VerifyFlags& flags, bool show_pro
   }
   o.excludes = plan.exclude_patterns();
   for (const auto& t : flags.tables) o.tables.emplace_back(t);
+  o.exclude_columns = flags.exclude_columns;
   o.mode = parse_mode(flags.mode);
   o.jobs = flags.jobs;
   o.chunk_rows = flags.chunk_rows;
@@ -111,6 +112,8 @@ void register_verify(CLI::App& app, Context& ctx) {
   CLI::App* cmd = app.add_subcommand("verify", "Compare source and target row by row: counts, checksums, differing keys");
   add_plan_flags(cmd, flags->plan);
   cmd->add_option("--tables", flags->verify.tables, "Table pattern to verify (name, schema.name, wildcards); repeatable");
+  cmd->add_option("--exclude-column", flags->verify.exclude_columns,
+                  "Leave a column out of the comparison: schema.table.column; repeatable (listed in the report)");
   cmd->add_option("--jobs", flags->verify.jobs, "Connection pairs working in parallel")->capture_default_str();
   cmd->add_option("--chunk-rows", flags->verify.chunk_rows, "Rows per key-range chunk")->capture_default_str();
   cmd->add_option("--mode", flags->verify.mode, "counts (row counts only) or full (content)")

@@ -85,12 +85,28 @@ std::string strip_typmod(std::string_view type) {
   return collapsed;
 }
 
+bool same_type(const catalog::Column& source, const catalog::Column& target) {
+  return source.type == target.type && source.type_kind == target.type_kind && source.domain_base == target.domain_base;
+}
+
+bool builtin_type(const catalog::Column& column) {
+  // format_type qualifies every type outside pg_catalog (verify's search_path); a domain or an
+  // enum is never built in.
+  return column.type_kind != "domain" && column.type_kind != "enum" && column.type_kind != "composite" &&
+         column.type.find('.') == std::string::npos && column.type.find('"') == std::string::npos;
+}
+
+std::string output_text(std::string_view column_sql) {
+  // format('%s') calls the type's output function (a cast to text may not: char(n) drops its
+  // padding); it turns NULL into '', hence the CASE.
+  return fmt::format("(CASE WHEN {0} IS NOT NULL THEN format('%s', {0}) END)", column_sql);
+}
+
 HashMethod hash_method(const catalog::Column& source, const catalog::Column& target) {
-  // A different declared type on the two sides (integer vs bigint, varchar(10) vs text): the
-  // text form is the only reading both sides share.
-  if (source.type != target.type || source.type_kind != target.type_kind ||
-      source.domain_base != target.domain_base) {
-    return HashMethod::text_form;
+  // A different declared type on the two sides (integer vs bigint, char(10) vs varchar(10), json
+  // vs jsonb): the source's value as the target's type takes it, hashed as the target's type.
+  if (!same_type(source, target)) {
+    return builtin_type(target) ? native_method(strip_typmod(target.type)) : HashMethod::text_form;
   }
   if (source.type_kind != "base" && source.type_kind != "domain") return HashMethod::text_form;
   return native_method(effective_type(source));
@@ -153,9 +169,12 @@ std::string hash_term(HashMethod method, std::string_view column_sql, size_t pos
                          method == HashMethod::timestamptz ? "timestamptz" : "timestamp");
       break;
     case HashMethod::numeric:
-      // hash_numeric_extended ignores trailing zeros; the display scale tells 1.0 from 1.00
-      // (NaN and infinities have no scale).
-      expr = fmt::format("(hash_numeric_extended({0}, {1}) # coalesce(scale({0}), -1)::bigint)", c, seed);
+      // hash_numeric_extended ignores trailing zeros; the display scale tells 1.0 from 1.00.
+      // NaN, Infinity and -Infinity all hash to the seed and have no scale: their text tells
+      // them apart (evaluated for those values only).
+      expr = fmt::format("(hash_numeric_extended({0}, {1}) # coalesce(scale({0})::bigint, "
+                         "hashtextextended(({0})::text, {1})))",
+                         c, seed);
       break;
     case HashMethod::float4:
     case HashMethod::float8:

@@ -15,12 +15,20 @@
 //                                microseconds, whatever the TimeZone (timestamptz is an instant)
 //   time                         time_hash_extended
 //                                (infinite dates and timestamps hash their text form)
-//   numeric                      hash_numeric_extended, XOR the display scale: 1.0 <> 1.00
+//   numeric                      hash_numeric_extended, XOR the display scale: 1.0 <> 1.00;
+//                                NaN, Infinity, -Infinity XOR their text hash (the hash alone
+//                                is the seed for all three)
 //   real, double precision       hashfloat{4,8}extended, XOR a negative-zero flag: -0 <> 0
 //   everything else              hashtextextended(col::text COLLATE "C"): interval ('1 day' <>
 //                                '24 hours'), jsonb (1.0 <> 1.00), json, citext ('A' <> 'a'),
 //                                enums (by label, never by OID), arrays, bytea, domains of those
-//   types that differ between the two sides   text form on both sides
+//   types that differ between the two sides   as replication carries the value: the source's
+//                                output text (output_text) cast to the target's declared type,
+//                                then hashed as that type on both sides (char(10) -> varchar(10)
+//                                keeps the padding, json -> jsonb normalises, integer -> bigint
+//                                hashes the number); when the target's type is not built in (a
+//                                domain, an enum, an extension's type), the output text on both
+//                                sides
 //
 // Each column gets its own seed, so equal values in two columns do not cancel in the row's XOR;
 // a NULL becomes a per-column constant, so NULL and '' differ.
@@ -42,6 +50,16 @@ std::string to_string(HashMethod method);
 
 // The method for a column present on both sides (compared by name).
 HashMethod hash_method(const catalog::Column& source, const catalog::Column& target);
+
+// Same declared type (and kind, and domain base) on both sides.
+bool same_type(const catalog::Column& source, const catalog::Column& target);
+
+// The column's type is built in, so it can be named (cast to) on the other side too.
+bool builtin_type(const catalog::Column& column);
+
+// The value's text as its type's output function writes it (what logical replication sends),
+// NULL for NULL.
+std::string output_text(std::string_view column_sql);
 
 // The type a value of the column is cast to before hashing natively: the domain's base type
 // for a domain, "" when no cast is needed.

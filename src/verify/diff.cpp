@@ -5,12 +5,30 @@
 namespace pgshift::verify {
 namespace {
 
-Difference keyed(DiffKind kind, const Key& key, std::vector<std::string> columns = {}) {
+Difference keyed(DiffKind kind, const Key& key, int64_t source_copies, int64_t target_copies,
+                 std::vector<std::string> columns = {}) {
   Difference d;
   d.kind = kind;
   d.key = key;
   d.columns = std::move(columns);
+  d.source_copies = source_copies;
+  d.target_copies = target_copies;
   return d;
+}
+
+// A key present on both sides a different number of times: the surplus is missing or extra.
+template <class Copies>
+bool copies_differ(const Key& k, const Copies& a, const Copies& b, std::vector<Difference>& out) {
+  if (a.size() == b.size()) return false;
+  auto sc = static_cast<int64_t>(a.size()), tc = static_cast<int64_t>(b.size());
+  out.push_back(keyed(sc > tc ? DiffKind::missing_on_target : DiffKind::extra_on_target, k, sc, tc));
+  return true;
+}
+
+template <class T>
+std::vector<T> sorted(std::vector<T> v) {
+  std::sort(v.begin(), v.end());
+  return v;
 }
 
 // Walks two maps ordered by the same key; `both` decides what a key present on both sides is.
@@ -22,10 +40,10 @@ std::vector<Difference> merge(const Map& source, const Map& target, Both both) {
   auto t = target.begin();
   while (s != source.end() || t != target.end()) {
     if (t == target.end() || (s != source.end() && less(s->first, t->first))) {
-      out.push_back(keyed(DiffKind::missing_on_target, s->first));
+      out.push_back(keyed(DiffKind::missing_on_target, s->first, static_cast<int64_t>(s->second.size()), 0));
       ++s;
     } else if (s == source.end() || less(t->first, s->first)) {
-      out.push_back(keyed(DiffKind::extra_on_target, t->first));
+      out.push_back(keyed(DiffKind::extra_on_target, t->first, 0, static_cast<int64_t>(t->second.size())));
       ++t;
     } else {
       both(s->first, s->second, t->second, out);
@@ -48,21 +66,34 @@ std::string to_string(DiffKind kind) {
 }
 
 std::vector<Difference> diff_rows(const RowHashes& source, const RowHashes& target) {
-  return merge(source, target, [](const Key& k, const std::string& a, const std::string& b, auto& out) {
-    if (a != b) out.push_back(keyed(DiffKind::different, k));
-  });
+  return merge(source, target,
+               [](const Key& k, const std::vector<std::string>& a, const std::vector<std::string>& b, auto& out) {
+                 if (copies_differ(k, a, b, out)) return;
+                 if (sorted(a) != sorted(b)) {
+                   auto n = static_cast<int64_t>(a.size());
+                   out.push_back(keyed(DiffKind::different, k, n, n));
+                 }
+               });
 }
 
 std::vector<Difference> diff_terms(const RowTerms& source, const RowTerms& target,
                                    const std::vector<std::string>& column_names, bool compare_content) {
   return merge(source, target,
-               [&](const Key& k, const std::vector<std::string>& a, const std::vector<std::string>& b, auto& out) {
-                 if (!compare_content) return;
+               [&](const Key& k, const std::vector<std::vector<std::string>>& a,
+                   const std::vector<std::vector<std::string>>& b, auto& out) {
+                 if (copies_differ(k, a, b, out) || !compare_content) return;
+                 // Copies pair up in sorted order (one copy each in the usual case).
+                 auto sa = sorted(a), sb = sorted(b);
                  std::vector<std::string> columns;
-                 for (size_t i = 0; i < a.size() && i < b.size() && i < column_names.size(); ++i) {
-                   if (a[i] != b[i]) columns.push_back(column_names[i]);
+                 for (size_t i = 0; i < column_names.size(); ++i) {
+                   bool differs = false;
+                   for (size_t c = 0; c < sa.size(); ++c) {
+                     differs = differs || (i < sa[c].size() && i < sb[c].size() && sa[c][i] != sb[c][i]);
+                   }
+                   if (differs) columns.push_back(column_names[i]);
                  }
-                 if (!columns.empty()) out.push_back(keyed(DiffKind::different, k, std::move(columns)));
+                 auto n = static_cast<int64_t>(a.size());
+                 if (!columns.empty()) out.push_back(keyed(DiffKind::different, k, n, n, std::move(columns)));
                });
 }
 
@@ -91,9 +122,10 @@ std::vector<Difference> diff_keyless(const KeylessRows& source, const KeylessRow
 }
 
 int64_t rows_of(const Difference& d) {
-  if (!d.key.empty()) return 1;
+  if (d.kind == DiffKind::different) return 1;
   int64_t surplus = d.source_copies - d.target_copies;
-  return surplus < 0 ? -surplus : surplus;
+  surplus = surplus < 0 ? -surplus : surplus;
+  return surplus > 0 ? surplus : 1;
 }
 
 }  // namespace pgshift::verify

@@ -74,7 +74,7 @@ RowHashes read_rows(Session& s, const Query& q, size_t key_size) {
   pg::Result r = s.run(q);
   RowHashes out;
   int h = r.column_index("h");
-  for (int i = 0; i < r.rows(); ++i) out.emplace(key_of(r, i, key_size), std::string(r.view(i, h)));
+  for (int i = 0; i < r.rows(); ++i) out[key_of(r, i, key_size)].emplace_back(r.view(i, h));
   return out;
 }
 
@@ -85,7 +85,7 @@ RowTerms read_terms(Session& s, const Query& q, size_t key_size, size_t terms) {
     std::vector<std::string> t;
     t.reserve(terms);
     for (size_t j = 0; j < terms; ++j) t.emplace_back(r.view(i, static_cast<int>(key_size + j)));
-    out.emplace(key_of(r, i, key_size), std::move(t));
+    out[key_of(r, i, key_size)].push_back(std::move(t));
   }
   return out;
 }

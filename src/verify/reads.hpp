@@ -16,8 +16,10 @@
 
 namespace pgshift::verify {
 
-using RowHashes = std::map<Key, std::string, KeyLess>;              // key -> row hash
-using RowTerms = std::map<Key, std::vector<std::string>, KeyLess>;  // key -> per-column hashes
+// Rows by key. A key normally has one row; a side without a unique index on the key (a target
+// without a key, or with a wider one) can hold several copies, and each copy is kept.
+using RowHashes = std::map<Key, std::vector<std::string>, KeyLess>;               // key -> row hash per copy
+using RowTerms = std::map<Key, std::vector<std::vector<std::string>>, KeyLess>;  // key -> per-column hashes per copy
 struct KeylessRow {
   int64_t copies = 0;
   std::string text;  // the row as text, for the report

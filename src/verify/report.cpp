@@ -40,6 +40,9 @@ std::string shorten(const std::string& s, size_t n) {
   return s.size() <= n ? s : s.substr(0, n) + "...";
 }
 
+// A key held more than once on a side (a side without a unique index on it).
+bool duplicated(const Difference& d) { return !d.key.empty() && (d.source_copies > 1 || d.target_copies > 1); }
+
 std::string difference_line(const TableReport& t, const Difference& d) {
   if (d.key.empty()) {
     return fmt::format("  {:<18} {}  (source {} cop{}, target {})", kind_text(d.kind), shorten(d.row, 120),
@@ -47,6 +50,10 @@ std::string difference_line(const TableReport& t, const Difference& d) {
   }
   std::string line = fmt::format("  {:<18} {}", kind_text(d.kind), describe_key(t.key_columns, d.key));
   if (!d.columns.empty()) line += fmt::format("  ({})", fmt::join(d.columns, ", "));
+  if (duplicated(d)) {
+    line += fmt::format("  (duplicate key: source {} cop{}, target {})", d.source_copies,
+                        d.source_copies == 1 ? "y" : "ies", d.target_copies);
+  }
   return line;
 }
 
@@ -66,6 +73,10 @@ nlohmann::json difference_json(const TableReport& t, const Difference& d) {
     for (size_t i = 0; i < d.key.size() && i < t.key_columns.size(); ++i) key[t.key_columns[i]] = d.key[i];
     j["key"] = key;
     if (d.kind == DiffKind::different) j["columns"] = d.columns;
+    if (duplicated(d)) {
+      j["source_copies"] = d.source_copies;
+      j["target_copies"] = d.target_copies;
+    }
   }
   return j;
 }
@@ -117,7 +128,7 @@ std::string render_text(const Report& r, size_t max_listed) {
   util::TextTable table({"TABLE", "STATUS", "SOURCE ROWS", "TARGET ROWS", "CHUNKS", "STRATEGY", "TIME"});
   for (size_t c : {2, 3, 4, 6}) table.set_align(c, util::TextTable::Align::right);
   for (const auto& t : r.tables) {
-    bool ran = t.status == TableStatus::match || t.status == TableStatus::mismatch;
+    bool ran = (t.status == TableStatus::match || t.status == TableStatus::mismatch) && !t.strategy.empty();
     table.add_row({t.table.display(), to_string(t.status), ran ? grouped(t.source_rows) : "",
                    ran ? grouped(t.target_rows) : "", ran ? std::to_string(t.chunks) : "", t.strategy,
                    ran ? seconds_text(t.seconds) : ""});
@@ -128,7 +139,10 @@ std::string render_text(const Report& r, size_t max_listed) {
     std::string head = util::paint(t.table.display(), util::Color::bold);
     switch (t.status) {
       case TableStatus::mismatch: {
-        out += fmt::format("\n{} {}: {}", head, util::paint("MISMATCH", util::Color::red), total_text(t));
+        // A table that was never compared (on the source only) says why instead of a count.
+        bool compared = !t.strategy.empty();
+        out += fmt::format("\n{} {}: {}", head, util::paint("MISMATCH", util::Color::red),
+                           compared ? total_text(t) : t.reason);
         if (t.source_rows != t.target_rows) {
           out += fmt::format(" (source {} rows, target {})", grouped(t.source_rows), grouped(t.target_rows));
         }
@@ -168,6 +182,12 @@ std::string render_text(const Report& r, size_t max_listed) {
         }
         break;
     }
+    // Whatever the verdict, it says which columns it did not look at.
+    if (!t.excluded_columns.empty()) {
+      bool headed = t.status != TableStatus::match || t.cleared_by_recheck || t.source_rows != t.target_rows;
+      if (!headed) out += fmt::format("\n{} {}\n", head, util::paint("match", util::Color::green));
+      out += fmt::format("  columns not compared (--exclude-column): {}\n", fmt::join(t.excluded_columns, ", "));
+    }
     // Notes explain a result; for a plain match they are in the JSON report only.
     if (t.status == TableStatus::mismatch || t.status == TableStatus::error || t.cleared_by_recheck) {
       for (const auto& n : t.notes) out += fmt::format("  note: {}\n", n);
@@ -176,11 +196,15 @@ std::string render_text(const Report& r, size_t max_listed) {
 
   double rate = r.seconds > 0 ? static_cast<double>(r.rows()) / r.seconds : 0;
   size_t mismatches = r.count(TableStatus::mismatch), errors = r.count(TableStatus::error);
+  // counts mode compared row counts (and keys where they differed), never content.
+  std::string matched = r.mode == Mode::counts ? "row counts match (content not compared; --mode full compares it)"
+                                               : "the target matches the source";
   std::string verdict = errors      ? util::paint("incomplete: some tables could not be verified", util::Color::red)
                         : mismatches ? util::paint("the target differs from the source", util::Color::red)
-                                     : util::paint("the target matches the source", util::Color::green);
-  out += fmt::format("\n{} tables: {} match, {} mismatch, {} skipped, {} error; {} rows in {} ({} rows/s): {}\n",
-                     r.tables.size(), r.count(TableStatus::match), mismatches, r.count(TableStatus::skipped), errors,
+                                     : util::paint(matched, util::Color::green);
+  out += fmt::format("\n{} table{}: {} match, {} mismatch, {} skipped, {} error; {} rows in {} ({} rows/s): {}\n",
+                     r.tables.size(), r.tables.size() == 1 ? "" : "s", r.count(TableStatus::match), mismatches,
+                     r.count(TableStatus::skipped), errors,
                      grouped(r.rows()), seconds_text(r.seconds), grouped(static_cast<int64_t>(rate)), verdict);
   return out;
 }
@@ -207,6 +231,7 @@ nlohmann::json to_json(const Report& r) {
                       {"differences_total", t.differences_total},
                       {"differences_total_exact", t.differences_total_exact},
                       {"missing_columns", t.missing_columns},
+                      {"excluded_columns", t.excluded_columns},
                       {"notes", t.notes},
                       {"seconds", t.seconds}});
   }
@@ -217,7 +242,8 @@ nlohmann::json to_json(const Report& r) {
               {"jobs", r.jobs},
               {"chunk_rows", r.chunk_rows},
               {"fence", {{"enabled", !r.fence_slot.empty()}, {"slot", r.fence_slot}, {"note", r.fence_note}}},
-              {"direction", r.direction},
+              // null unless verify runs against the replication's direction (after cutover).
+              {"direction", r.direction.empty() ? json(nullptr) : json(r.direction)},
               {"tables", tables},
               {"summary",
                {{"tables", r.tables.size()},

@@ -35,6 +35,7 @@ struct TableReport {
   int64_t differences_total = 0;         // rows that differ
   bool differences_total_exact = true;   // false: at least differences_total
   std::vector<std::string> missing_columns;  // source columns the target lacks
+  std::vector<std::string> excluded_columns; // not compared: --exclude-column
   std::vector<std::string> notes;
   double seconds = 0;
 };

@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <tuple>
 
 #include "util/duration.hpp"
 
@@ -14,7 +16,7 @@ namespace pgshift::verify {
 namespace {
 
 constexpr size_t kKeysPerQuery = 1000;
-constexpr size_t kKeyScanBatch = 4;          // chunks read per query by a key-scan leaf
+constexpr int64_t kKeyScanBatchRows = 400'000;  // rows of differing chunks read per key-scan leaf query
 constexpr size_t kKeylessBucketBatch = 256;  // hash buckets read per query
 
 template <class T>
@@ -37,7 +39,10 @@ Resolver::Resolver(Pair& pair, const TablePlan& plan, const LagFence& fence, con
 
 bool Resolver::pass_fence(Findings& f) {
   if (!fence_usable()) return false;
-  if (!fence_.timed_out() && fence_.pass(pair_.source.conn())) return true;
+  if (!fence_.timed_out() && fence_.pass(pair_.source.conn())) {
+    f.fenced = true;
+    return true;
+  }
   fence_failed_ = true;
   // Whether this chunk waited or an earlier one did, its table says so.
   f.notes.push_back(fmt::format("replication slot {} did not confirm the source's position within {}: "
@@ -164,33 +169,51 @@ void Resolver::confirm(const std::vector<Difference>& candidates, Findings& f) {
                                   "counted as differences; cutover's final check compares them with writes stopped",
                                   in_flux.size(), list, in_flux.size() > shown ? ", ..." : ""));
   }
-  f.total = static_cast<int64_t>(diffs.size());
+  for (const auto& d : diffs) f.total += rows_of(d);
   keep_first(diffs, limits_.max_keys);
   f.differences = std::move(diffs);
 }
 
-Findings Resolver::buckets(const std::vector<Key>& bounds, std::vector<int> mismatching) {
+Findings Resolver::buckets(const std::vector<Key>& bounds, std::vector<int> mismatching, std::vector<Agg> src,
+                           std::vector<Agg> tgt) {
   Findings f;
   const size_t n = bounds.size() + 1;
   for (int i = 0; i < limits_.rechecks && !mismatching.empty() && pass_fence(f); ++i) {
     ++f.rechecks;
-    // Not a structured binding: clang before 16 cannot capture one in the lambda below.
-    auto both = pair_.both([&](Session& c, Side side) { return read_buckets(c, hash_query(sql(side), {}, bounds), n); });
-    const std::vector<Agg>& a = both.first;
-    const std::vector<Agg>& b = both.second;
-    std::erase_if(mismatching, [&](int k) { return a[k] == b[k]; });
+    std::tie(src, tgt) =
+        pair_.both([&](Session& c, Side side) { return read_buckets(c, hash_query(sql(side), {}, bounds), n); });
+    std::erase_if(mismatching, [&](int k) { return src[k] == tgt[k]; });
     if (mismatching.empty()) f.cleared_by_recheck = true;
   }
   if (mismatching.empty()) return f;
+  // Each leaf read scans the table once, so differing chunks are read together, up to
+  // kKeyScanBatchRows rows a read. As for key ranges, the search explores up to explore_keys
+  // candidates per differing chunk.
   std::vector<Difference> candidates;
-  for (const auto& batch : batches(mismatching, kKeyScanBatch)) {
-    if (candidates.size() >= limits_.explore_keys) {
-      f.exact = false;
-      break;
-    }
+  int64_t unexplored = 0;  // rows known to differ in chunks left unread: at least the count gap, or 1
+  size_t explored = 0;
+  std::vector<int> batch;
+  int64_t batch_rows = 0;
+  auto flush = [&] {
+    if (batch.empty()) return;
     leaf({}, bounds, batch, candidates);
+    explored += batch.size();
+    batch.clear();
+    batch_rows = 0;
+  };
+  for (int k : mismatching) {
+    if (candidates.size() >= limits_.explore_keys * std::max<size_t>(explored, 1)) {
+      f.exact = false;
+      unexplored += std::max<int64_t>(1, std::abs(src[k].rows - tgt[k].rows));
+      continue;
+    }
+    batch.push_back(k);
+    batch_rows += std::max(src[k].rows, tgt[k].rows);
+    if (batch_rows >= kKeyScanBatchRows) flush();
   }
+  flush();
   confirm(candidates, f);
+  f.total += unexplored;
   return f;
 }
 

@@ -45,6 +45,7 @@ struct Findings {
   bool exact = true;                    // false when the search stopped at explore_keys
   int rechecks = 0;                     // fenced re-hashes done
   bool cleared_by_recheck = false;      // a fenced re-hash matched: it was lag
+  bool fenced = false;                  // the lag fence passed at least once (rows may have moved)
   std::vector<std::string> notes;
   bool mismatch() const { return total > 0; }
 };
@@ -55,8 +56,9 @@ class Resolver {
 
   // key_ranges: one chunk whose aggregates were s and t.
   Findings range(const Range& chunk, const Agg& s, const Agg& t);
-  // key_scan: the buckets (over bounds, whole table) that differed.
-  Findings buckets(const std::vector<Key>& bounds, std::vector<int> mismatching);
+  // key_scan: the buckets (over bounds, whole table) that differed, and every bucket's aggregates.
+  Findings buckets(const std::vector<Key>& bounds, std::vector<int> mismatching, std::vector<Agg> source,
+                   std::vector<Agg> target);
   // whole-table (no key).
   Findings whole(const Agg& s, const Agg& t);
 

@@ -8,7 +8,7 @@ namespace pgshift::verify {
 
 Selection choose_tables(const catalog::Snapshot& source, const catalog::Snapshot& target,
                         const std::vector<catalog::TablePattern>& excludes,
-                        const std::vector<catalog::TablePattern>& patterns) {
+                        const std::vector<catalog::TablePattern>& patterns, bool allow_source_only) {
   catalog::TableSelection sel = catalog::select_tables(source, target, excludes);
   for (const auto& p : patterns) {
     bool hit = false;
@@ -30,6 +30,12 @@ Selection choose_tables(const catalog::Snapshot& source, const catalog::Snapshot
     t.table = lo.table;
     t.status = TableStatus::skipped;
     t.reason = catalog::explain(lo.reason) + (lo.detail.empty() ? "" : " (" + lo.detail + ")");
+    if (lo.reason == catalog::LeftOutReason::source_only && !allow_source_only) {
+      // The migration would leave its rows behind: a difference, unless excluded.
+      t.status = TableStatus::mismatch;
+      t.reason = "exists on the source only: the migration would leave it behind; create it on the target or "
+                 "--exclude it";
+    }
     out.skipped.push_back(std::move(t));
   }
   return out;

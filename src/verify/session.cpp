@@ -3,7 +3,9 @@
 namespace pgshift::verify {
 namespace {
 
-// One statement, values as parameters. set_config(..., false) lasts for the session. jit is
+// One statement, values as parameters. row_security off: a read that a row-level security
+// policy would filter fails instead (SQLSTATE 42501), so both sides are never compared through
+// the same filter. set_config(..., false) lasts for the session. jit is
 // off: compiling a chunk query's expressions costs more than running them.
 constexpr std::string_view kPinSettingsSql = R"sql(
 SELECT set_config('TimeZone', $1, false), set_config('DateStyle', $2, false),
@@ -11,7 +13,7 @@ SELECT set_config('TimeZone', $1, false), set_config('DateStyle', $2, false),
        set_config('bytea_output', $5, false), set_config('client_encoding', $6, false),
        set_config('lc_monetary', $7, false), set_config('search_path', $8, false),
        set_config('default_transaction_read_only', $9, false), set_config('jit', $10, false),
-       set_config('max_parallel_workers_per_gather', $11, false)
+       set_config('max_parallel_workers_per_gather', $11, false), set_config('row_security', $12, false)
 )sql";
 
 // A chunk of a key range is read with a bitmap heap scan: pages in physical order, every row of
@@ -26,7 +28,7 @@ pg::Connection open_session(const pg::ConnInfo& info, const std::string& role) {
   pg::ConnectOptions options = pg::default_connect_options();
   options.role = role;
   pg::Connection conn = pg::Connection::open(info, options);
-  conn.exec(kPinSettingsSql, {"UTC", "ISO, YMD", "postgres", "3", "hex", "UTF8", "C", "pg_catalog", "on", "off", "0"});
+  conn.exec(kPinSettingsSql, {"UTC", "ISO, YMD", "postgres", "3", "hex", "UTF8", "C", "pg_catalog", "on", "off", "0", "off"});
   return conn;
 }
 

@@ -4,7 +4,9 @@
 //   TimeZone UTC, DateStyle ISO/YMD, IntervalStyle postgres, extra_float_digits 3 (shortest
 //   exact floats), bytea_output hex, client_encoding UTF8, lc_monetary C, search_path
 //   pg_catalog (reg* types print schema-qualified); plus default_transaction_read_only on and
-//   jit off.
+//   jit off, and row_security off: a table whose rows a policy would hide from the role is an
+//   error naming it (the role needs BYPASSRLS, superuser, or ownership without FORCE), never a
+//   comparison of what the policy lets through.
 //
 // Parallel query is off (max_parallel_workers_per_gather 0): verify's parallelism is its pool
 // of connections (--jobs), so the load it puts on a server is what the operator chose.

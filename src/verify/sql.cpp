@@ -11,7 +11,7 @@ class Binder {
  public:
   Binder() = default;
   // For a query that contains the side's hash terms: their parameters come first.
-  explicit Binder(const SideSql& side) : params_(side.term_params) {}
+  explicit Binder(pg::Params params) : params_(std::move(params)) {}
   std::string bind(const std::string& value, const std::string& type) {
     params_.emplace_back(value);
     return fmt::format("${}::{}", params_.size(), type);
@@ -95,7 +95,7 @@ std::string order_list(const SideSql& side) {
 }  // namespace
 
 Query hash_query(const SideSql& side, const Range& range, const std::vector<Key>& bounds) {
-  Binder b = side.row_hash.empty() ? Binder() : Binder(side);
+  Binder b(side.row_params());
   std::string where = range_predicate(side, range, b);
   if (bounds.empty()) {
     return {fmt::format("SELECT 0 AS bucket, count(*) AS rows, {} AS sum FROM {} WHERE {}", sum_expr(side),
@@ -110,7 +110,7 @@ Query hash_query(const SideSql& side, const Range& range, const std::vector<Key>
 
 Query rows_query(const SideSql& side, const Range& range, const std::vector<Key>& bounds,
                  const std::vector<int>& wanted) {
-  Binder b = side.row_hash.empty() ? Binder() : Binder(side);
+  Binder b(side.row_params());
   std::string where = range_predicate(side, range, b);
   if (!bounds.empty() && !wanted.empty()) {
     std::vector<std::string> ids;
@@ -147,7 +147,7 @@ Query sample_query(const SideSql& side, double percent, int64_t chunks) {
 }
 
 Query keys_query(const SideSql& side, const std::vector<Key>& keys) {
-  Binder b(side);
+  Binder b(side.term_params);
   std::vector<std::string> terms;
   for (size_t i = 0; i < side.terms.size(); ++i) terms.push_back(fmt::format("({})::text AS t{}", side.terms[i], i));
   std::string select = key_texts(side) + (terms.empty() ? "" : ", " + fmt::format("{}", fmt::join(terms, ", ")));
@@ -178,7 +178,7 @@ Query keyless_buckets_query(const SideSql& side) {
 namespace {
 
 Query keyless_rows(const SideSql& side, const std::string& filter, const std::string& array, const std::string& type) {
-  Binder b(side);
+  Binder b(side.term_params);
   std::string wanted = b.bind(array, type);
   return {fmt::format("SELECT h::text AS h, count(*) AS copies, min(r COLLATE \"C\") AS row "
                       "FROM (SELECT {} AS h, pgshift_row::text AS r FROM {} AS pgshift_row) s "

@@ -24,17 +24,31 @@ std::string effective_type(const catalog::Column& c) {
   return strip_typmod(c.type_kind == "domain" ? c.domain_base : c.type);
 }
 
+bool integer_type(const catalog::Column& c) {
+  return c.type_kind == "base" && (c.type == "smallint" || c.type == "integer" || c.type == "bigint");
+}
+
 KeyPart key_part(const catalog::Column& here, const catalog::Column& there, bool linguistic) {
   KeyPart k;
   k.column = here.name;
   const std::string q = pg::quote_ident(here.name);
   const std::string type = effective_type(here);
-  const bool same_type = here.type == there.type && here.domain_base == there.domain_base;
+  const bool same = same_type(here, there);
   k.text_expr = "(" + q + ")::text";
-  if (same_type && stable_order(type)) {
+  if (!same && integer_type(here) && integer_type(there)) {
+    // integer against bigint: compared as numbers. Bounds and lookups are bigint on both sides
+    // (the integer btree family compares across widths, so the index still serves them).
+    k.order_expr = q;
+    k.bound_type = "bigint";
+    k.lookup_expr = q;
+    k.lookup_type = "bigint";
+    return k;
+  }
+  if (!same) k.text_expr = output_text(q);  // as replication carries it: char(n) keeps its padding
+  if (same && stable_order(type)) {
     k.order_expr = q;
     k.bound_type = here.type;
-  } else if (same_type && text_like(type)) {
+  } else if (same && text_like(type)) {
     // Text compares byte-wise on both sides. bpchar keeps its own type: casting it to text
     // would strip the padding and hide the index.
     k.bound_type = type == "character" ? here.type : "text";
@@ -45,7 +59,7 @@ KeyPart key_part(const catalog::Column& here, const catalog::Column& there, bool
     k.bound_type = "text";
     k.index_order = false;
   }
-  if (same_type && (stable_order(type) || text_like(type))) {
+  if (same && (stable_order(type) || text_like(type))) {
     k.lookup_expr = q;
     k.lookup_type = here.type;
   } else {
@@ -68,9 +82,24 @@ std::vector<std::string> choose_key(const catalog::Table& t) {
   return {};
 }
 
+// A compared column on one side, before hashing: the column (its domain's base type when hashed
+// natively), or, when its type differs between the sides, the value as replication carries it:
+// the source's output text cast to the target's type (output text on both sides when the
+// target's type cannot be named on the source).
+std::string column_ref(const catalog::Column& col, const catalog::Column& other, HashMethod method, bool is_source) {
+  std::string q = pg::quote_ident(col.name);
+  if (same_type(col, other)) {
+    std::string cast = native_cast(col);
+    return method != HashMethod::text_form && !cast.empty() ? "(" + q + ")::" + cast : q;
+  }
+  const catalog::Column& target = is_source ? other : col;
+  if (!builtin_type(target)) return output_text(q);
+  return is_source ? "(" + output_text(q) + ")::" + target.type : q;
+}
+
 SideSql side_sql(const catalog::Table& here, const catalog::Table& there, const std::vector<std::string>& key,
                  const std::vector<CompareColumn>& columns, const std::set<std::string>& linguistic, Mode mode,
-                 const EnumLabels& enums) {
+                 const EnumLabels& enums, bool is_source) {
   SideSql s;
   s.relation = here.ref.quoted();
   for (const auto& name : key) {
@@ -79,11 +108,10 @@ SideSql side_sql(const catalog::Table& here, const catalog::Table& there, const 
   s.has_key_index = !key.empty() && has_index_on(here, key);
   for (size_t i = 0; i < columns.size(); ++i) {
     const catalog::Column& col = *here.column(columns[i].name);
-    std::string ref = pg::quote_ident(col.name);
-    std::string cast = native_cast(col);
-    if (columns[i].method != HashMethod::text_form && !cast.empty()) ref = "(" + ref + ")::" + cast;
+    const catalog::Column& other = *there.column(columns[i].name);
+    std::string ref = column_ref(col, other, columns[i].method, is_source);
     auto labels = enums.find(col.type);
-    if (col.type_kind == "enum" && labels != enums.end()) {
+    if (col.type_kind == "enum" && labels != enums.end() && same_type(col, other)) {
       s.terms.push_back(enum_term(ref, col.type, labels->second, i, !col.not_null, s.term_params));
     } else {
       s.terms.push_back(hash_term(columns[i].method, ref, i, !col.not_null));
@@ -93,6 +121,20 @@ SideSql side_sql(const catalog::Table& here, const catalog::Table& there, const 
     s.row_hash = s.terms.empty() ? "0::bigint" : fmt::format("{}", fmt::join(s.terms, " # "));
   }
   return s;
+}
+
+// Counts mode where a side has no unique index on the key: that side may hold a key twice (a
+// duplicate in place of a missing row keeps the count), so each side's checksum is over the
+// keys (their hashes' XOR per row), which a count alone is not.
+void key_set_hash(TablePlan& p) {
+  for (SideSql* side : {&p.source, &p.target}) {
+    std::vector<std::string> terms;
+    for (size_t i = 0; i < side->key.size(); ++i) {
+      terms.push_back(hash_term(HashMethod::text_form, side->key[i].text_expr, i, true));
+    }
+    side->row_hash = fmt::format("{}", fmt::join(terms, " # "));
+    side->row_hash_binds_terms = false;
+  }
 }
 
 }  // namespace
@@ -114,11 +156,14 @@ EnumLabels enum_labels(const catalog::Snapshot& snapshot) {
 
 TablePlan plan_table(const catalog::Table& source, const catalog::Table& target,
                      const std::set<std::string>& linguistic_source, const std::set<std::string>& linguistic_target,
-                     Mode mode, const EnumLabels& source_enums, const EnumLabels& target_enums) {
+                     Mode mode, const EnumLabels& source_enums, const EnumLabels& target_enums,
+                     const std::set<std::string>& excluded_columns) {
   TablePlan p;
   p.table = source.ref;
   for (const auto& c : source.columns) {
-    if (const catalog::Column* t = target.column(c.name)) {
+    if (excluded_columns.count(c.name)) {
+      p.excluded_columns.push_back(c.name);
+    } else if (const catalog::Column* t = target.column(c.name)) {
       p.columns.push_back({c.name, hash_method(c, *t)});
     } else {
       p.missing_on_target.push_back(c.name);
@@ -126,7 +171,7 @@ TablePlan plan_table(const catalog::Table& source, const catalog::Table& target,
   }
   std::vector<std::string> extra;
   for (const auto& c : target.columns) {
-    if (!source.column(c.name)) extra.push_back(c.name);
+    if (!source.column(c.name) && !excluded_columns.count(c.name)) extra.push_back(c.name);
   }
   if (!extra.empty()) {
     p.notes.push_back(fmt::format("target-only columns not compared: {}", fmt::join(extra, ", ")));
@@ -142,8 +187,8 @@ TablePlan plan_table(const catalog::Table& source, const catalog::Table& target,
     }
   }
   p.key_columns = key;
-  p.source = side_sql(source, target, key, p.columns, linguistic_source, mode, source_enums);
-  p.target = side_sql(target, source, key, p.columns, linguistic_target, mode, target_enums);
+  p.source = side_sql(source, target, key, p.columns, linguistic_source, mode, source_enums, true);
+  p.target = side_sql(target, source, key, p.columns, linguistic_target, mode, target_enums, false);
 
   if (key.empty()) {
     p.strategy = Strategy::whole;
@@ -161,6 +206,7 @@ TablePlan plan_table(const catalog::Table& source, const catalog::Table& target,
     if (!side->has_key_index) no_index.push_back(name);
   }
   p.strategy = bytewise.empty() && no_index.empty() ? Strategy::key_ranges : Strategy::key_scan;
+  if (mode == Mode::counts && !no_index.empty()) key_set_hash(p);
   if (!bytewise.empty()) {
     p.notes.push_back(fmt::format("key compared byte-wise (COLLATE \"C\"), which the index cannot serve ({}): "
                                   "one scan per side",

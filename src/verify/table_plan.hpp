@@ -46,8 +46,12 @@ struct SideSql {
   std::vector<KeyPart> key;        // empty for whole-table hashing
   std::vector<std::string> terms;  // per compared column: a never-NULL bigint hash
   pg::Params term_params;          // parameters $1..$n the terms use (enum labels)
-  std::string row_hash;            // XOR of the terms; "" in counts mode
+  std::string row_hash;            // XOR of the terms; in counts mode "", or the key columns' terms
+                                   // when a side has no unique index on the key (duplicates)
   bool has_key_index = false;      // a unique index on exactly the key columns, in order
+  bool row_hash_binds_terms = true;  // row_hash uses term_params (false: a key-set hash)
+  // The parameters a query over row_hash binds first.
+  pg::Params row_params() const { return row_hash.empty() || !row_hash_binds_terms ? pg::Params{} : term_params; }
 };
 
 struct CompareColumn {
@@ -63,6 +67,7 @@ struct TablePlan {
   SideSql source;
   SideSql target;
   std::vector<std::string> missing_on_target;  // source columns the target lacks: a mismatch
+  std::vector<std::string> excluded_columns;   // left out by --exclude-column, source order
   std::vector<std::string> notes;              // extra target columns, why not key ranges, ...
 };
 
@@ -74,6 +79,7 @@ EnumLabels enum_labels(const catalog::Snapshot& snapshot);
 // "C" (reads.hpp). Throws nothing; a table without common columns still gets a plan.
 TablePlan plan_table(const catalog::Table& source, const catalog::Table& target,
                      const std::set<std::string>& linguistic_source, const std::set<std::string>& linguistic_target,
-                     Mode mode, const EnumLabels& source_enums = {}, const EnumLabels& target_enums = {});
+                     Mode mode, const EnumLabels& source_enums = {}, const EnumLabels& target_enums = {},
+                     const std::set<std::string>& excluded_columns = {});
 
 }  // namespace pgshift::verify

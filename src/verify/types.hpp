@@ -38,7 +38,8 @@ std::vector<Range> split_range(const Range& parent, const std::vector<Key>& boun
 std::string describe(const Range& range, const std::vector<std::string>& key_columns);
 
 // Row count and checksum of a set of rows on one side. sum is the exact decimal sum of the
-// 64-bit row hashes ("0" for no rows, and always "0" in counts mode).
+// 64-bit row hashes ("0" for no rows; in counts mode "0", or the sum of key hashes where a
+// side may hold a key twice, see table_plan.hpp).
 struct Agg {
   int64_t rows = 0;
   std::string sum = "0";

@@ -14,7 +14,8 @@
 // Tables: those the migration replicates (catalog::select_tables: on both sides, minus
 // excludes, unlogged and extension tables; partitioned tables through their root, which reads
 // every partition), then narrowed by `tables` patterns. Tables left out are reported as
-// skipped with the reason. See column_hash.hpp for how values are hashed and why it is exact,
+// skipped with the reason, except a table on the source only that is not excluded: the
+// migration would leave it behind, so it is a mismatch (unless allow_source_only). See column_hash.hpp for how values are hashed and why it is exact,
 // table_plan.hpp for keys and strategies, resolve.hpp for what happens to a difference.
 #pragma once
 
@@ -48,11 +49,13 @@ struct Options {
   pg::ConnInfo target;
   std::vector<catalog::TablePattern> excludes;  // the migration's excludes
   std::vector<catalog::TablePattern> tables;    // empty: every replicated table
+  std::vector<std::string> exclude_columns;     // "schema.table.column": not compared (column_excludes.hpp)
   Mode mode = Mode::full;
   int jobs = 4;                 // connection pairs (one to each side) working in parallel
   int64_t chunk_rows = 100'000;
   std::string slot;             // subscription slot for the lag fence; "" or absent: no fence
   std::string direction;        // shown in the report when set (which way replication runs)
+  bool allow_source_only = false;  // a table on the source only is skipped, not a mismatch
   util::Millis fence_timeout{60'000};
   Limits limits;
   ProgressFn progress;          // called from worker threads, one call at a time

@@ -58,8 +58,18 @@ TEST(ColumnHash, DomainsHashAsTheirBaseTypeAndDifferingTypesAsText) {
   EXPECT_EQ(same("public.price", "domain", "numeric(10,2)"), HashMethod::numeric);
   EXPECT_EQ(native_cast(col("public.price", "domain", "numeric(10,2)")), "numeric");
   EXPECT_EQ(native_cast(col("integer")), "");
-  EXPECT_EQ(hash_method(col("integer"), col("bigint")), HashMethod::text_form);
-  EXPECT_EQ(hash_method(col("character varying(10)"), col("text")), HashMethod::text_form);
+  // Types that differ: hashed as the target's type (the source's value converted to it), or by
+  // output text when the target's type is not built in.
+  EXPECT_EQ(hash_method(col("integer"), col("bigint")), HashMethod::int8);
+  EXPECT_EQ(hash_method(col("character varying(10)"), col("text")), HashMethod::text);
+  EXPECT_EQ(hash_method(col("character(10)"), col("character varying(10)")), HashMethod::text);
+  EXPECT_EQ(hash_method(col("json"), col("jsonb")), HashMethod::text_form);
+  EXPECT_EQ(hash_method(col("text"), col("public.citext")), HashMethod::text_form);
+  EXPECT_EQ(hash_method(col("text"), col("public.mood", "enum")), HashMethod::text_form);
+  EXPECT_TRUE(builtin_type(col("character varying(10)[]", "array")));
+  EXPECT_FALSE(builtin_type(col("public.citext")));
+  EXPECT_FALSE(builtin_type(col("public.price", "domain", "numeric(10,2)")));
+  EXPECT_EQ(output_text("\"c\""), "(CASE WHEN \"c\" IS NOT NULL THEN format('%s', \"c\") END)");
 }
 
 TEST(ColumnHash, TermsAreCollationFreeAndNullAware) {
@@ -70,6 +80,9 @@ TEST(ColumnHash, TermsAreCollationFreeAndNullAware) {
   EXPECT_EQ(form.rfind("coalesce(", 0), 0u) << form;
   std::string numeric = hash_term(HashMethod::numeric, "\"n\"", 0, false);
   EXPECT_NE(numeric.find("scale(\"n\")"), std::string::npos) << numeric;
+  // NaN and the infinities (no scale, and the seed as their hash) are told apart by their text.
+  EXPECT_NE(numeric.find("coalesce(scale(\"n\")::bigint, hashtextextended((\"n\")::text, 1))"), std::string::npos)
+      << numeric;
   std::string flt = hash_term(HashMethod::float8, "\"f\"", 0, false);
   EXPECT_NE(flt.find("atan2(\"f\", -1) < 0"), std::string::npos) << flt;
   std::string at = hash_term(HashMethod::timestamptz, "\"at\"", 0, false);

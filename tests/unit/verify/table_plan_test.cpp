@@ -98,7 +98,11 @@ TEST(TablePlan, ColumnDifferencesBetweenSides) {
   EXPECT_EQ(p.missing_on_target, std::vector<std::string>{"note"});
   ASSERT_EQ(p.columns.size(), 2u);
   EXPECT_EQ(p.columns[1].name, "total");
-  EXPECT_EQ(p.columns[1].method, HashMethod::text_form);  // numeric(12,2) vs numeric(10,2)
+  // numeric(12,2) vs numeric(10,2): the source's value as numeric(10,2) takes it.
+  EXPECT_EQ(p.columns[1].method, HashMethod::numeric);
+  EXPECT_NE(p.source.terms[1].find("format('%s', \"total\") END))::numeric(10,2)"), std::string::npos)
+      << p.source.terms[1];
+  EXPECT_EQ(p.target.terms[1].find("format("), std::string::npos) << p.target.terms[1];
   ASSERT_FALSE(p.notes.empty());
   EXPECT_NE(p.notes[0].find("tenant"), std::string::npos);
 }
@@ -109,4 +113,41 @@ TEST(TablePlan, TargetWithoutKeyIndexIsScanned) {
   TablePlan p = plan_table(s, t, {}, {}, Mode::full);
   EXPECT_EQ(p.strategy, Strategy::key_scan);
   EXPECT_NE(p.notes.back().find("on the target"), std::string::npos) << p.notes.back();
+}
+
+// In counts mode, a side that may hold a key twice gets a checksum over its keys.
+TEST(TablePlan, CountsModeHashesKeysWhereASideMayRepeatThem) {
+  auto s = table({col("id", "integer", true), col("m", "public.mood", false, "enum")}, {"id"});
+  auto t = table({col("id", "integer", true), col("m", "public.mood", false, "enum")}, {});
+  EnumLabels labels = {{"public.mood", {"ok"}}};
+  TablePlan p = plan_table(s, t, {}, {}, Mode::counts, labels, labels);
+  EXPECT_EQ(p.strategy, Strategy::key_scan);
+  EXPECT_NE(p.target.row_hash.find("hashtextextended(((\"id\")::text)::text"), std::string::npos) << p.target.row_hash;
+  // The enum's label parameters are not bound to a query that does not use them.
+  EXPECT_FALSE(p.source.term_params.empty());
+  EXPECT_TRUE(p.source.row_params().empty());
+  TablePlan unique = plan_table(s, s, {}, {}, Mode::counts);
+  EXPECT_TRUE(unique.source.row_hash.empty());
+}
+
+TEST(TablePlan, IntegerAgainstBigintKeyIsRangedNumerically) {
+  auto s = table({col("id", "integer", true), col("v", "text")}, {"id"});
+  auto t = table({col("id", "bigint", true), col("v", "text")}, {"id"});
+  TablePlan p = plan_table(s, t, {}, {}, Mode::full);
+  EXPECT_EQ(p.strategy, Strategy::key_ranges);
+  EXPECT_TRUE(p.notes.empty()) << p.notes[0];
+  for (const SideSql* side : {&p.source, &p.target}) {
+    EXPECT_EQ(side->key[0].order_expr, "\"id\"");
+    EXPECT_EQ(side->key[0].bound_type, "bigint");
+    EXPECT_EQ(side->key[0].lookup_type, "bigint");
+  }
+}
+
+TEST(TablePlan, ExcludedColumnsAreNotCompared) {
+  auto t = table({col("id", "integer", true), col("v", "text"), col("w", "text")}, {"id"});
+  TablePlan p = plan_table(t, t, {}, {}, Mode::full, {}, {}, {"v"});
+  ASSERT_EQ(p.columns.size(), 2u);
+  EXPECT_EQ(p.columns[1].name, "w");
+  EXPECT_EQ(p.excluded_columns, std::vector<std::string>{"v"});
+  EXPECT_TRUE(p.notes.empty());
 }
