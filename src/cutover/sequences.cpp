@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "pg/transaction.hpp"
+#include "access/text_array.hpp"
 
 namespace pgshift::cutover {
 namespace {
@@ -21,7 +21,11 @@ SELECT n.nspname AS schema, c.relname AS name, s.seqincrement AS increment
  ORDER BY 1, 2
 )sql";
 
-constexpr std::string_view kSetvalSql = "SELECT setval($1::regclass, $2::bigint, $3::boolean)";
+// One statement, so all or none are set.
+constexpr std::string_view kSetvalsSql = R"sql(
+SELECT count(setval(u.seq::regclass, u.val, u.called))
+  FROM unnest($1::text[], $2::bigint[], $3::boolean[]) AS u(seq, val, called)
+)sql";
 
 }  // namespace
 
@@ -49,20 +53,33 @@ std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& t
   }
   std::vector<SequenceCopy> out;
   pg::Result list = from.exec(kListSequencesSql);
-  pg::Transaction tx(to);
+  if (list.rows() == 0) return out;
+  // One round trip each way whatever the count (this runs inside the cutover's pause): every
+  // sequence read in one UNION ALL, every setval in one statement over unnest()ed arrays.
+  std::string read_sql;
   for (int i = 0; i < list.rows(); ++i) {
     catalog::TableRef ref{list.row(i).text("schema"), list.row(i).text("name")};
-    pg::Result v = from.exec(fmt::format("SELECT last_value, is_called FROM {}", ref.quoted()));
-    SequenceCopy c = plan_sequence_copy(ref, v.row(0).int64("last_value"), v.row(0).boolean("is_called"),
+    read_sql += fmt::format("{}SELECT {} AS i, last_value, is_called FROM {}", i ? " UNION ALL " : "", i, ref.quoted());
+  }
+  pg::Result values = from.exec(read_sql + " ORDER BY i");
+  std::vector<std::string> names, set_values, set_called;
+  for (int i = 0; i < list.rows(); ++i) {
+    catalog::TableRef ref{list.row(i).text("schema"), list.row(i).text("name")};
+    SequenceCopy c = plan_sequence_copy(ref, values.row(i).int64("last_value"), values.row(i).boolean("is_called"),
                                         list.row(i).int64("increment"), margin);
     if (!on_target.count(ref)) {
       c.set_to.reset();
     } else {
-      to.exec(kSetvalSql, {ref.quoted(), *c.set_to, c.set_called});
+      names.push_back(ref.quoted());
+      set_values.push_back(std::to_string(*c.set_to));
+      set_called.push_back(c.set_called ? "t" : "f");
     }
     out.push_back(std::move(c));
   }
-  tx.commit();
+  if (!names.empty()) {
+    to.exec(kSetvalsSql, {access::text_array_literal(names), access::text_array_literal(set_values),
+                          access::text_array_literal(set_called)});
+  }
   return out;
 }
 
