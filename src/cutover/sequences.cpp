@@ -10,10 +10,12 @@
 namespace pgshift::cutover {
 namespace {
 
-// pg_sequence_last_value() would need privileges on each sequence; reading the sequence
-// relation gives last_value and is_called, which setval() takes back.
+// Every sequence with its position in one query. pg_sequence_last_value() (which needs what
+// SELECT on the sequence needs) is NULL for a sequence not called since its start or a
+// setval(..., false): those few are read from the relation, which also gives is_called.
 constexpr std::string_view kListSequencesSql = R"sql(
-SELECT n.nspname AS schema, c.relname AS name, s.seqincrement AS increment
+SELECT n.nspname AS schema, c.relname AS name, s.seqincrement AS increment,
+       pg_sequence_last_value(c.oid) AS last_value
   FROM pg_sequence s
   JOIN pg_class c ON c.oid = s.seqrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -52,21 +54,23 @@ std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& t
     on_target.insert({target_list.row(i).text("schema"), target_list.row(i).text("name")});
   }
   std::vector<SequenceCopy> out;
+  // One round trip for the positions and one for the setvals, whatever the count (this runs
+  // inside the cutover's pause); only sequences never called are read one by one.
   pg::Result list = from.exec(kListSequencesSql);
-  if (list.rows() == 0) return out;
-  // One round trip each way whatever the count (this runs inside the cutover's pause): every
-  // sequence read in one UNION ALL, every setval in one statement over unnest()ed arrays.
-  std::string read_sql;
-  for (int i = 0; i < list.rows(); ++i) {
-    catalog::TableRef ref{list.row(i).text("schema"), list.row(i).text("name")};
-    read_sql += fmt::format("{}SELECT {} AS i, last_value, is_called FROM {}", i ? " UNION ALL " : "", i, ref.quoted());
-  }
-  pg::Result values = from.exec(read_sql + " ORDER BY i");
   std::vector<std::string> names, set_values, set_called;
   for (int i = 0; i < list.rows(); ++i) {
-    catalog::TableRef ref{list.row(i).text("schema"), list.row(i).text("name")};
-    SequenceCopy c = plan_sequence_copy(ref, values.row(i).int64("last_value"), values.row(i).boolean("is_called"),
-                                        list.row(i).int64("increment"), margin);
+    pg::Row row = list.row(i);
+    catalog::TableRef ref{row.text("schema"), row.text("name")};
+    int64_t last_value = 0;
+    bool is_called = true;
+    if (row.is_null("last_value")) {
+      pg::Result v = from.exec(fmt::format("SELECT last_value, is_called FROM {}", ref.quoted()));
+      last_value = v.row(0).int64("last_value");
+      is_called = v.row(0).boolean("is_called");
+    } else {
+      last_value = row.int64("last_value");
+    }
+    SequenceCopy c = plan_sequence_copy(ref, last_value, is_called, row.int64("increment"), margin);
     if (!on_target.count(ref)) {
       c.set_to.reset();
     } else {

@@ -199,7 +199,7 @@ class Engine {
     // The fence's per-table part: triggers on every table, inert until the pause arms them.
     step("prepare-fence", [&] {
       compensation(kWriterFence, {{"tables", tables_json(tables_)}});
-      fence::prepare(sides_->writer, tables_);
+      fence_prepared_ = fence::prepare(sides_->writer, tables_);
       return nlohmann::json{{"tables", tables_.size()},
                             {"summary", fmt::format("fence triggers on {} tables of the {} (inert)", tables_.size(),
                                                     d_.writer_role)}};
@@ -223,7 +223,7 @@ class Engine {
 
     step("fence", [&] {
       // One statement whatever the table count (the triggers are in place since prepare-fence).
-      fence::arm(sides_->writer, tables_, d_.writer_fence_reason);
+      fence::arm(sides_->writer, fence_prepared_, d_.writer_fence_reason);
       fenced_at_ = Clock::now();
       if (watchdog_) watchdog_->tell("fenced");
       fence_lsn_ = stats::current_wal_lsn(sides_->writer);
@@ -459,6 +459,7 @@ SELECT format('%I.%I', n.nspname, c.relname) AS name
   int64_t mid_ = 0;
   std::string current_step_;
   std::vector<catalog::TableRef> tables_;
+  fence::Prepared fence_prepared_;
   pg::Lsn fence_lsn_;
   std::optional<Clock::time_point> paused_at_, fenced_at_, unfenced_at_, resumed_at_;
   SwitchResult result_;

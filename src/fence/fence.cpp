@@ -92,6 +92,13 @@ SELECT m.name, m.relid::oid::text AS relid,
   FROM members m
 )sql";
 
+// Each fenced relation ($1) carries both triggers (a partition its inherited row trigger):
+// index lookups on pg_trigger (tgrelid, tgname), nothing per table in C++.
+constexpr std::string_view kTriggerCountSql = R"sql(
+SELECT count(DISTINCT (t.tgrelid, t.tgname)) FROM pg_trigger t
+ WHERE t.tgrelid = ANY($1::oid[]) AND t.tgname IN ($2, $3)
+)sql";
+
 // Client transactions holding a lock that writes ($1: the fenced relations): they may have
 // passed the inert body before arm() and not committed yet. Replication workers write past the
 // fence by design and are not waited for (a table-sync COPY would hold the wait for its length).
@@ -232,7 +239,7 @@ std::string reason_migrated_away(const std::string& target) {
   return fmt::format("this database was migrated to {} (pgshift cutover); write there", target);
 }
 
-void prepare(pg::Connection& conn, const std::vector<catalog::TableRef>& tables) {
+Prepared prepare(pg::Connection& conn, const std::vector<catalog::TableRef>& tables) {
   if (!function_exists(conn)) {
     pg::Transaction tx(conn);
     conn.exec(kLockTimeoutSql);
@@ -249,18 +256,22 @@ void prepare(pg::Connection& conn, const std::vector<catalog::TableRef>& tables)
   for (const auto& t : tables) {
     if (std::find(incomplete.begin(), incomplete.end(), t.quoted()) != incomplete.end()) put_triggers(conn, t);
   }
+  Prepared out;
+  for (const auto& m : members_of(conn, tables)) {
+    if (!m.relid.empty() && std::find(out.relids.begin(), out.relids.end(), m.relid) == out.relids.end()) {
+      out.relids.push_back(m.relid);
+    }
+  }
+  return out;
 }
 
-void arm(pg::Connection& conn, const std::vector<catalog::TableRef>& tables, const std::string& reason,
-         util::Millis wait) {
-  std::vector<std::string> relids, lacking;
-  for (const auto& m : members_of(conn, tables)) {
-    if (!m.relid.empty()) relids.push_back(m.relid);
-    if (!m.ready && std::find(lacking.begin(), lacking.end(), m.table) == lacking.end()) lacking.push_back(m.table);
-  }
-  if (!lacking.empty()) {
-    throw RuntimeError(fmt::format("{}: {} table(s) lack the fence triggers (first: {}); the fence was not armed",
-                                   conn.endpoint(), lacking.size(), lacking.front()));
+void arm(pg::Connection& conn, const Prepared& prepared, const std::string& reason, util::Millis wait) {
+  const std::string relids = access::text_array_literal(prepared.relids);
+  const int64_t triggers = conn.exec(kTriggerCountSql, {relids, kRowTrigger, kTruncateTrigger}).scalar_int64();
+  if (triggers != static_cast<int64_t>(2 * prepared.relids.size())) {
+    throw RuntimeError(fmt::format("{}: {} of {} fence triggers are in place (a table was dropped or a trigger "
+                                   "removed since they were put there); the fence was not armed",
+                                   conn.endpoint(), triggers, 2 * prepared.relids.size()));
   }
   {
     pg::Transaction tx(conn);
@@ -270,12 +281,11 @@ void arm(pg::Connection& conn, const std::vector<catalog::TableRef>& tables, con
     conn.exec(fmt::format(fmt::runtime(kArmedFunctionSql), fmt::arg("body", pg::quote_literal(body))));
     tx.commit();
   }
-  wait_for_writers(conn, relids, wait);
+  wait_for_writers(conn, prepared.relids, wait);
 }
 
 void fence(pg::Connection& conn, const std::vector<catalog::TableRef>& tables, const std::string& reason) {
-  prepare(conn, tables);
-  arm(conn, tables, reason);
+  arm(conn, prepare(conn, tables), reason);
 }
 
 size_t disarm(pg::Connection& conn) {

@@ -49,17 +49,24 @@ inline constexpr std::string_view kTruncateTrigger = "pgshift_fence_truncate";
 std::string reason_replication_target(const std::string& source);  // fenced until cutover
 std::string reason_migrated_away(const std::string& target);        // fenced after cutover
 
+// What prepare() leaves for arm(): every fenced relation (listed tables and their partitions)
+// by oid, so that arm() reads no catalog per table.
+struct Prepared {
+  std::vector<std::string> relids;  // distinct, as text
+};
+
 // Puts the triggers on the tables (regular or partitioned, and every partition) that lack them,
 // one short transaction per table, and creates the function inert when it does not exist (an
 // armed fence stays armed, and then also covers the new tables at once). Per-table work: call
 // it before a pause. Throws pg::SqlError when a table is missing.
-void prepare(pg::Connection& conn, const std::vector<catalog::TableRef>& tables);
+Prepared prepare(pg::Connection& conn, const std::vector<catalog::TableRef>& tables);
 
 // Turns the fence on with one statement, then waits (up to `wait`) until every client
 // transaction that held a write lock on a fenced table before has ended; RuntimeError when one
 // does not (the fence stays armed: lift or disarm it). A constant number of statements whatever
-// the table count. RuntimeError when a table lacks its triggers (prepare() first).
-void arm(pg::Connection& conn, const std::vector<catalog::TableRef>& tables, const std::string& reason,
+// the table count. RuntimeError when a prepared relation lost its triggers (or was dropped)
+// since prepare(); the fence is then not armed.
+void arm(pg::Connection& conn, const Prepared& prepared, const std::string& reason,
          util::Millis wait = util::Millis(10'000));
 
 // prepare() then arm(): the tables are fenced when it returns.

@@ -137,9 +137,8 @@ TEST_F(JournalFenceTest, ArmedInOneStatementOverPreparedTriggersWithoutTableLock
                 "CREATE TABLE p (id int, at date) PARTITION BY RANGE (at);"
                 "CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');");
   std::vector<catalog::TableRef> tables = {{"public", "a"}, {"public", "b"}, {"public", "p"}};
-  EXPECT_THROW(fence::arm(conn, tables, "x"), RuntimeError) << "no triggers yet: nothing to arm";
-
-  fence::prepare(conn, tables);
+  fence::Prepared prepared = fence::prepare(conn, tables);
+  EXPECT_EQ(prepared.relids.size(), 4u) << "a, b, p and its partition";
   EXPECT_FALSE(fence::is_fenced(conn)) << "prepared triggers are inert";
   EXPECT_EQ(fence::prepared_tables(conn), tables);
   EXPECT_EQ(arm::write_error(conn, "INSERT INTO a VALUES (1); UPDATE a SET id = 2; DELETE FROM a; "
@@ -159,7 +158,7 @@ TEST_F(JournalFenceTest, ArmedInOneStatementOverPreparedTriggersWithoutTableLock
   pg::Connection early = connect(*cluster_, "arm");
   run_sql(early, "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM pg_class");
 
-  fence::arm(conn, tables, "write elsewhere", util::Millis(2000));
+  fence::arm(conn, prepared, "write elsewhere", util::Millis(2000));
   EXPECT_TRUE(fence::is_fenced(conn));
   EXPECT_EQ(arm::write_error(early, "INSERT INTO a VALUES (5)"), "25006") << "a snapshot older than the fence";
   run_sql(early, "ROLLBACK");
@@ -181,7 +180,7 @@ TEST_F(JournalFenceTest, ArmedInOneStatementOverPreparedTriggersWithoutTableLock
   pg::Connection inflight = connect(*cluster_, "arm");
   run_sql(inflight, "BEGIN; INSERT INTO a VALUES (10)");
   try {
-    fence::arm(conn, tables, "write elsewhere", util::Millis(300));
+    fence::arm(conn, prepared, "write elsewhere", util::Millis(300));
     ADD_FAILURE() << "arm returned while a writer from before it was still open";
   } catch (const RuntimeError& e) {
     EXPECT_NE(std::string(e.what()).find("did not end"), std::string::npos) << e.what();
@@ -189,8 +188,16 @@ TEST_F(JournalFenceTest, ArmedInOneStatementOverPreparedTriggersWithoutTableLock
   }
   EXPECT_TRUE(fence::is_fenced(conn));
   run_sql(inflight, "COMMIT");
-  fence::arm(conn, tables, "write elsewhere", util::Millis(2000));  // nothing to wait for now
+  fence::arm(conn, prepared, "write elsewhere", util::Millis(2000));  // nothing to wait for now
   EXPECT_EQ(arm::write_error(inflight, "INSERT INTO a VALUES (11)"), "25006");
+
+  // A trigger removed since prepare(): arming refuses rather than leave a table open.
+  fence::disarm(conn);
+  run_sql(conn, "DROP TRIGGER pgshift_fence_truncate ON b");
+  EXPECT_THROW(fence::arm(conn, prepared, "write elsewhere"), RuntimeError);
+  EXPECT_FALSE(fence::is_fenced(conn));
+  fence::arm(conn, fence::prepare(conn, tables), "write elsewhere");
+  EXPECT_EQ(arm::write_error(conn, "TRUNCATE b"), "25006");
 
   EXPECT_EQ(fence::lift(conn), 3u);
   EXPECT_EQ(conn.exec("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'pgshift_fence%'").scalar_int64(), 0);
