@@ -90,6 +90,10 @@ struct SwitchOptions {
   std::string fail_at;  // testing: "STEP" fails that step, "STEP:kill" kills pgshift there
 };
 
+// `--resume` found an attempt that had not reached the switch and undid it: nothing failed, but
+// the writer did not change (0 would say it switched).
+inline constexpr int kExitRolledBack = 4;
+
 struct StepTiming {
   std::string step;
   double started_ms = 0;  // since the command started
@@ -101,7 +105,9 @@ struct SwitchResult {
   std::string action;  // "cutover", "rollback", "resume"
   int64_t migration_id = 0;
   bool switched = false;           // the writer changed
-  int exit_code = 0;               // 0 switched, 1 preconditions not met, 3 a step failed
+  int exit_code = 0;               // 0 switched, 1 preconditions not met, 3 a step failed,
+                                   // kExitRolledBack: --resume undid the interrupted attempt
+  bool rolled_back = false;        // --resume: the interrupted attempt was undone
   std::string writer;              // redacted endpoint of the writer afterwards
   std::string writer_role;         // "source" or "target"
   std::vector<StepTiming> timeline;

@@ -22,6 +22,8 @@ nlohmann::json to_json(const SwitchResult& r) {
   nlohmann::json j{{"action", r.action},
                    {"migration_id", r.migration_id},
                    {"switched", r.switched},
+                   {"rolled_back", r.rolled_back},
+                   {"exit_code", r.exit_code},
                    {"writer", r.writer},
                    {"writer_role", r.writer_role},
                    {"timeline", timeline},
@@ -54,6 +56,8 @@ std::string render(const SwitchResult& r) {
   }
   // The error goes to stderr once (cli), not here as well.
   std::string outcome = r.switched              ? r.action + " done"
+                        : r.rolled_back && r.failed_step.empty()
+                            ? r.action + ": the interrupted attempt was rolled back (exit 4)"
                         : r.failed_step.empty() ? r.action + " not done"
                                                 : fmt::format("{} not done (failed at {})", r.action, r.failed_step);
   out += util::paint(fmt::format("{}: the writer is the {} ({}), in {}", outcome,

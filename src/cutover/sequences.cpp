@@ -5,15 +5,17 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "pg/transaction.hpp"
+#include "access/text_array.hpp"
 
 namespace pgshift::cutover {
 namespace {
 
-// pg_sequence_last_value() would need privileges on each sequence; reading the sequence
-// relation gives last_value and is_called, which setval() takes back.
+// Every sequence with its position in one query. pg_sequence_last_value() (which needs what
+// SELECT on the sequence needs) is NULL for a sequence not called since its start or a
+// setval(..., false): those few are read from the relation, which also gives is_called.
 constexpr std::string_view kListSequencesSql = R"sql(
-SELECT n.nspname AS schema, c.relname AS name, s.seqincrement AS increment
+SELECT n.nspname AS schema, c.relname AS name, s.seqincrement AS increment,
+       pg_sequence_last_value(c.oid) AS last_value
   FROM pg_sequence s
   JOIN pg_class c ON c.oid = s.seqrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -21,7 +23,11 @@ SELECT n.nspname AS schema, c.relname AS name, s.seqincrement AS increment
  ORDER BY 1, 2
 )sql";
 
-constexpr std::string_view kSetvalSql = "SELECT setval($1::regclass, $2::bigint, $3::boolean)";
+// One statement, so all or none are set.
+constexpr std::string_view kSetvalsSql = R"sql(
+SELECT count(setval(u.seq::regclass, u.val, u.called))
+  FROM unnest($1::text[], $2::bigint[], $3::boolean[]) AS u(seq, val, called)
+)sql";
 
 }  // namespace
 
@@ -48,21 +54,36 @@ std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& t
     on_target.insert({target_list.row(i).text("schema"), target_list.row(i).text("name")});
   }
   std::vector<SequenceCopy> out;
+  // One round trip for the positions and one for the setvals, whatever the count (this runs
+  // inside the cutover's pause); only sequences never called are read one by one.
   pg::Result list = from.exec(kListSequencesSql);
-  pg::Transaction tx(to);
+  std::vector<std::string> names, set_values, set_called;
   for (int i = 0; i < list.rows(); ++i) {
-    catalog::TableRef ref{list.row(i).text("schema"), list.row(i).text("name")};
-    pg::Result v = from.exec(fmt::format("SELECT last_value, is_called FROM {}", ref.quoted()));
-    SequenceCopy c = plan_sequence_copy(ref, v.row(0).int64("last_value"), v.row(0).boolean("is_called"),
-                                        list.row(i).int64("increment"), margin);
+    pg::Row row = list.row(i);
+    catalog::TableRef ref{row.text("schema"), row.text("name")};
+    int64_t last_value = 0;
+    bool is_called = true;
+    if (row.is_null("last_value")) {
+      pg::Result v = from.exec(fmt::format("SELECT last_value, is_called FROM {}", ref.quoted()));
+      last_value = v.row(0).int64("last_value");
+      is_called = v.row(0).boolean("is_called");
+    } else {
+      last_value = row.int64("last_value");
+    }
+    SequenceCopy c = plan_sequence_copy(ref, last_value, is_called, row.int64("increment"), margin);
     if (!on_target.count(ref)) {
       c.set_to.reset();
     } else {
-      to.exec(kSetvalSql, {ref.quoted(), *c.set_to, c.set_called});
+      names.push_back(ref.quoted());
+      set_values.push_back(std::to_string(*c.set_to));
+      set_called.push_back(c.set_called ? "t" : "f");
     }
     out.push_back(std::move(c));
   }
-  tx.commit();
+  if (!names.empty()) {
+    to.exec(kSetvalsSql, {access::text_array_literal(names), access::text_array_literal(set_values),
+                          access::text_array_literal(set_called)});
+  }
   return out;
 }
 

@@ -33,8 +33,10 @@ struct SequenceCopy {
 SequenceCopy plan_sequence_copy(const catalog::TableRef& sequence, int64_t last_value, bool is_called,
                                 int64_t increment, int64_t margin);
 
-// Reads every sequence on `from` and sets the same-named ones on `to`, in one transaction on
-// `to`. Returns one entry per sequence of `from`.
+// Reads every sequence on `from` and sets the same-named ones on `to`: one query reads all
+// positions (plus one per sequence never called), one statement sets them all, whatever the
+// number of sequences (it runs inside the cutover's pause). Returns one entry per sequence of
+// `from`.
 std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& to, int64_t margin);
 
 nlohmann::json to_json(const std::vector<SequenceCopy>& copies);

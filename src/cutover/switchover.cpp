@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -195,6 +196,14 @@ class Engine {
       });
     }
     if (d_.new_replication) step("prepare-back", [&] { return prepare_back(); });
+    // The fence's per-table part: triggers on every table, inert until the pause arms them.
+    step("prepare-fence", [&] {
+      compensation(kWriterFence, {{"tables", tables_json(tables_)}});
+      fence_prepared_ = fence::prepare(sides_->writer, tables_);
+      return nlohmann::json{{"tables", tables_.size()},
+                            {"summary", fmt::format("fence triggers on {} tables of the {} (inert)", tables_.size(),
+                                                    d_.writer_role)}};
+    });
     if (!opt_.drain_query.empty()) step("drain", [&] { return drain(sides_->writer, opt_.drain_query, opt_.drain_timeout); });
     if (opt_.watchdog) start_watchdog();
 
@@ -213,8 +222,8 @@ class Engine {
     }
 
     step("fence", [&] {
-      compensation(kWriterFence, {{"tables", tables_json(tables_)}});
-      fence::fence(sides_->writer, tables_, d_.writer_fence_reason);
+      // One statement whatever the table count (the triggers are in place since prepare-fence).
+      fence::arm(sides_->writer, fence_prepared_, d_.writer_fence_reason);
       fenced_at_ = Clock::now();
       if (watchdog_) watchdog_->tell("fenced");
       fence_lsn_ = stats::current_wal_lsn(sides_->writer);
@@ -324,7 +333,7 @@ class Engine {
 
   nlohmann::json switch_command() {
     compensation(kReplicaFenceLifted, {{"tables", tables_json(tables_)}, {"reason", d_.replica_fence_reason}});
-    fence::lift(sides_->replica);
+    fence::disarm(sides_->replica);
     unfenced_at_ = Clock::now();
     if (watchdog_) watchdog_->tell("switching");
     util::ProcessSpec spec;
@@ -349,7 +358,8 @@ class Engine {
     try {
       step("resume", [&] {
         if (opt_.pooler) {
-          fence::lift(sides_->replica);
+          // Inert triggers stay until finalize (a rollback arms them again in one statement).
+          fence::disarm(sides_->replica);
           unfenced_at_ = Clock::now();
           pooler_->resume(opt_.pooler->database);
           resumed_at_ = Clock::now();
@@ -453,6 +463,7 @@ SELECT format('%I.%I', n.nspname, c.relname) AS name
   int64_t mid_ = 0;
   std::string current_step_;
   std::vector<catalog::TableRef> tables_;
+  fence::Prepared fence_prepared_;
   pg::Lsn fence_lsn_;
   std::optional<Clock::time_point> paused_at_, fenced_at_, unfenced_at_, resumed_at_;
   SwitchResult result_;
@@ -489,7 +500,7 @@ SwitchResult resume(const state::Plan& plan, const SwitchOptions& options) {
   r.migration_id = m->id;
   if (attempt_switched(journal, m->id, d.action)) {
     journal.run_step(m->id, "resume", [&] {
-      fence::lift(sides.replica);
+      fence::disarm(sides.replica);
       if (pooler) pooler->resume(options.pooler->database);
       return nlohmann::json{{"summary", "finished an interrupted switch"}};
     });
@@ -501,9 +512,20 @@ SwitchResult resume(const state::Plan& plan, const SwitchOptions& options) {
   } else {
     r.undone = undo_attempt(sides, d, journal, m->id, pooler);
     journal.record(m->id, "resume", state::EventStatus::info, {{"rolled_back", r.undone}});
-    journal.set_phase(m->id, d.aborted_phase);
     r.writer = d.writer.redacted();
     r.writer_role = d.writer_role;
+    bool all_undone = std::none_of(r.undone.begin(), r.undone.end(),
+                                   [](const std::string& u) { return u.rfind("FAILED", 0) == 0; });
+    if (all_undone) {
+      journal.set_phase(m->id, d.aborted_phase);
+      r.rolled_back = true;
+      r.exit_code = kExitRolledBack;
+    } else {
+      // The phase stays in flight, so the next --resume tries the rest again.
+      r.failed_step = "resume";
+      r.error = "an undo failed (see the list above); run pgshift " + d.action + " --resume again";
+      r.exit_code = 3;
+    }
   }
   r.took_ms = ms_between(t0, Clock::now());
   return r;

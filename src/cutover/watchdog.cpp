@@ -28,11 +28,12 @@ pg::ConnectOptions quick(const std::string& role) {
   return o;
 }
 
-// Lifts the fence on one side; returns what it did for the journal.
+// Lets writes through on one side (one statement); the inert triggers are for pgshift cutover
+// --resume (or finalize) to remove. Returns what it did for the journal.
 std::string lift_fence(const pg::ConnInfo& info, const std::string& role) {
   pg::Connection conn = pg::Connection::open(info, quick(role));
-  size_t n = fence::lift(conn);
-  return fmt::format("lifted the fence on {} tables of the {}", n, role);
+  size_t n = fence::disarm(conn);
+  return fmt::format("disarmed the fence on {} tables of the {}", n, role);
 }
 
 }  // namespace

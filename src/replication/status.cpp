@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "state/lock.hpp"
 #include "state/recorded_plan.hpp"
 #include "fence/fence.hpp"
 #include "replication/ddl_setup.hpp"
@@ -127,6 +128,19 @@ void record_error_baseline(state::Journal& journal, Status& st) {
   }
 }
 
+// select_tables() speaks of the publisher as "the source"; while replicating back the publisher
+// is the target, so the sides of the tables found on one only are swapped back.
+void name_sides_of_left_out(std::vector<catalog::LeftOut>& left_out) {
+  for (auto& lo : left_out) {
+    if (lo.reason == catalog::LeftOutReason::source_only) {
+      lo.reason = catalog::LeftOutReason::target_only;
+      lo.detail = "not in the replication back to the source";
+    } else if (lo.reason == catalog::LeftOutReason::target_only) {
+      lo.reason = catalog::LeftOutReason::source_only;
+    }
+  }
+}
+
 }  // namespace
 
 size_t Status::count_state(const std::string& wanted) const {
@@ -176,6 +190,7 @@ Status status(pg::Connection& source, pg::Connection& target, const state::Plan&
   }
   catalog::TableSelection sel = catalog::select_tables(src, tgt, plan.exclude_patterns());
   st.left_out = sel.left_out;
+  if (st.replicating_back) name_sides_of_left_out(st.left_out);
   if (st.publication_exists) {
     for (const auto& t : sel.replicated) {
       if (std::find(published.begin(), published.end(), t) != published.end()) continue;
@@ -203,6 +218,15 @@ Status status(pg::Connection& source, pg::Connection& target, const state::Plan&
   st.subscription_state = sub;
   if (st.migration_id && st.phase == state::Phase::starting) {
     st.copy = read_copy_status(target, journal, st.migration_id, st.tables);
+    // Between the copy's own sessions (planning, dropping the indexes it rebuilds, between
+    // units) none may be connected; while sync start holds the migration lock the copy is alive.
+    if (st.copy && st.copy->state == "interrupted" && state::MigrationLock::holder(target)) {
+      const CopyStatus& c = *st.copy;
+      st.copy->state = c.units_total == 0              ? "preparing"
+                       : c.units_done < c.units_total ? "copying"
+                       : c.deferred_open              ? "building indexes"
+                                                      : "done";
+    }
   }
 
   st.slot = stats::slot_progress(*publisher, plan.subscription);

@@ -275,13 +275,20 @@ std::string render(const Status& st, size_t table_limit) {
   out += fmt::format("fence   {} {} table(s) reject client writes\n", st.fenced_tables, st.subscriber_role());
   if (st.copy) {
     const CopyStatus& c = *st.copy;
-    int pct = c.bytes_total > 0 ? static_cast<int>(std::min<int64_t>(100, c.bytes_done * 100 / c.bytes_total)) : 0;
-    out += fmt::format("copy    parallel, {}: {} of about {} ({}%), {} of {} unit(s), {} rows in finished units{}{}\n",
-                       c.state == "interrupted" ? util::paint(c.state, util::Color::red) : c.state,
-                       util::format_bytes(c.bytes_done), util::format_bytes(c.bytes_total), pct, c.units_done,
-                       c.units_total, c.rows_done,
-                       c.eta_seconds ? fmt::format(", ETA {}", util::format_duration(util::Millis(static_cast<int64_t>(*c.eta_seconds * 1000)))) : "",
-                       c.deferred_open ? fmt::format("; {} index(es)/constraint(s) dropped until it ends", c.deferred_open) : "");
+    std::string state = c.state == "interrupted" ? util::paint(c.state, util::Color::red) : c.state;
+    if (c.units_total == 0) {
+      // No plan journaled yet: no sizes to show (not "0 B of about 0 B").
+      out += fmt::format("copy    parallel, {}: no plan yet (the snapshot, then dropping the indexes it rebuilds "
+                         "after{})\n",
+                         state, c.deferred_open ? fmt::format(": {} dropped so far", c.deferred_open) : "");
+    } else {
+      int pct = c.bytes_total > 0 ? static_cast<int>(std::min<int64_t>(100, c.bytes_done * 100 / c.bytes_total)) : 0;
+      out += fmt::format("copy    parallel, {}: {} of about {} ({}%), {} of {} unit(s), {} rows in finished units{}{}\n",
+                         state, util::format_bytes(c.bytes_done), util::format_bytes(c.bytes_total), pct, c.units_done,
+                         c.units_total, c.rows_done,
+                         c.eta_seconds ? fmt::format(", ETA {}", util::format_duration(util::Millis(static_cast<int64_t>(*c.eta_seconds * 1000)))) : "",
+                         c.deferred_open ? fmt::format("; {} index(es)/constraint(s) dropped until it ends", c.deferred_open) : "");
+    }
     if (c.state == "interrupted") {
       out += "        no pgshift copy is connected: run pgshift sync start again to resume, or sync stop to undo\n";
     }

@@ -18,17 +18,23 @@ constexpr std::string_view kHolderSql = R"sql(
 SELECT a.pid, coalesce(a.application_name, '') AS application, coalesce(host(a.client_addr), 'local') AS client
   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
  WHERE l.locktype = 'advisory' AND l.classid = 1885827944 AND l.objid = 1 AND l.granted
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND l.pid <> pg_backend_pid()
  LIMIT 1
 )sql";
 
 }  // namespace
 
+std::optional<std::string> MigrationLock::holder(pg::Connection& target) {
+  pg::Result holder = target.exec(kHolderSql);
+  if (holder.empty()) return std::nullopt;
+  return fmt::format("{} (pid {}, from {})", holder.row(0).text("application"), holder.row(0).text("pid"),
+                     holder.row(0).text("client"));
+}
+
 MigrationLock MigrationLock::acquire(pg::Connection& target) {
   if (target.exec(kTryLockSql).row(0).boolean("locked")) return MigrationLock(&target);
-  pg::Result holder = target.exec(kHolderSql);
-  std::string who = holder.empty() ? "another session"
-                                   : fmt::format("{} (pid {}, from {})", holder.row(0).text("application"),
-                                                 holder.row(0).text("pid"), holder.row(0).text("client"));
+  std::string who = holder(target).value_or("another session");
   throw RuntimeError(fmt::format("{}: another pgshift command holds the migration lock: {}; wait for it to "
                                  "finish and run this again",
                                  target.endpoint(), who));

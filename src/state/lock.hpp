@@ -4,6 +4,8 @@
 // away with the session, so a killed process never leaves it behind.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "pg/connection.hpp"
@@ -18,6 +20,8 @@ class MigrationLock {
   static MigrationLock acquire(pg::Connection& target);
   // The same, polling until `timeout` has passed before it throws.
   static MigrationLock acquire_within(pg::Connection& target, util::Millis timeout);
+  // Who holds the lock now, if another session does: "application (pid N, from ADDR)".
+  static std::optional<std::string> holder(pg::Connection& target);
 
   MigrationLock(MigrationLock&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
   MigrationLock& operator=(MigrationLock&&) = delete;

@@ -1,7 +1,7 @@
 // Cutover failures: a failure injected at each step before the switch leaves the source the
 // writer with replication intact and nothing half-done; pgshift killed with SIGKILL while the
 // pooler is paused gets traffic flowing again within 5 s (the watchdog), and --resume finishes
-// or rolls back from the journal.
+// (exit 0) or rolls back (exit 4) from the journal.
 #include "cutover_fixture.hpp"
 
 using namespace pgshift;
@@ -12,7 +12,7 @@ namespace {
 using CutoverFailures = CutoverPair;
 
 TEST_F(CutoverFailures, AFailureAtEachStepBeforeTheSwitchLeavesTheSourceWriting) {
-  for (const std::string step : {"preconditions", "verify", "prepare-back", "drain", "pause", "fence", "catch-up",
+  for (const std::string step : {"preconditions", "verify", "prepare-back", "prepare-fence", "drain", "pause", "fence", "catch-up",
                                  "sequences", "stop-replication", "replicate-back", "switch"}) {
     CliRun run = pgshift({"cutover", "--fail-at", step, "--drain-query", "SELECT 0"});
     EXPECT_EQ(run.exit_code, 3) << step << ": " << run.all();
@@ -74,8 +74,13 @@ TEST_F(CutoverFailures, KilledWhilePausedTrafficResumesWithinFiveSeconds) {
                 out.acknowledged_ids.size());
     EXPECT_EQ(count_ids(*source_, out.acknowledged_ids), static_cast<int64_t>(out.acknowledged_ids.size()));
     EXPECT_EQ(phase(), "cutting_over");
+    // Rolled back, not switched: its own exit code (0 would say the target is the writer).
     CliRun resumed = pgshift({"cutover", "--resume", "--json"});
-    ASSERT_EQ(resumed.exit_code, 0) << resumed.all();
+    ASSERT_EQ(resumed.exit_code, 4) << resumed.all();
+    json r = json::parse(resumed.out, nullptr, false);
+    EXPECT_EQ(r.value("rolled_back", false), true) << resumed.out;
+    EXPECT_EQ(r.value("switched", true), false) << resumed.out;
+    EXPECT_EQ(r.value("writer_role", ""), "source") << resumed.out;
     expect_source_writer_and_replication_intact("after --resume of a kill at " + at);
   }
 }
