@@ -39,11 +39,10 @@ SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind, c.relpersistenc
  ORDER BY n.nspname, c.relname
 )sql";
 
-// has_equality: the column's type (through a domain and an array) has a default btree or hash
-// operator class, or is an enum, range or composite (which get generic equality). The apply
-// worker needs it to find a row by REPLICA IDENTITY FULL: json and point columns break that.
+// Columns of user tables. Whether each column's type has equality is read separately
+// (kTypeEqualitySql), once per distinct type.
 constexpr std::string_view kColumnsSql = R"sql(
-SELECT a.attrelid AS table_oid, a.attname AS name, a.attnum,
+SELECT a.attrelid AS table_oid, a.attname AS name, a.attnum, a.atttypid AS type_oid,
        format_type(a.atttypid, a.atttypmod) AS type,
        CASE WHEN t.typtype = 'd' THEN 'domain'
             WHEN t.typcategory = 'A' THEN 'array'
@@ -58,11 +57,7 @@ SELECT a.attrelid AS table_oid, a.attname AS name, a.attnum,
        a.attnotnull AS not_null,
        a.atthasdef AS has_default,
        a.attgenerated::text AS generated,
-       a.attidentity::text AS identity,
-       (et.typtype IN ('e', 'r', 'c', 'm') OR EXISTS (
-          SELECT 1 FROM pg_opclass oc JOIN pg_am am ON am.oid = oc.opcmethod
-           WHERE oc.opcdefault AND am.amname IN ('btree', 'hash') AND oc.opcintype = et.oid))
-         AS has_equality
+       a.attidentity::text AS identity
   FROM pg_attribute a
   JOIN pg_class c ON c.oid = a.attrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -73,6 +68,50 @@ SELECT a.attrelid AS table_oid, a.attname AS name, a.attnum,
  WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't' AND a.attnum > 0
    AND NOT a.attisdropped AND {filter}
  ORDER BY a.attrelid, a.attnum
+)sql";
+
+// Whether each column type has the equality the apply worker needs to find a row by REPLICA
+// IDENTITY FULL: what PostgreSQL's type cache answers (lookup_type_cache's eq_opr), in SQL.
+// A type is taken apart into leaves: a domain into its base type, an array into its element, a
+// composite into its fields (array and record equality hold when their parts' do). A leaf has
+// equality when it is an enum, range or multirange (generic equality), or has a default btree
+// or hash operator class for itself or for a type it is binary-coercible to implicitly (varchar
+// uses text's, cidr inet's, regclass oid's). Pseudo types (anyarray in a catalog row) have none.
+// json, xml, point, box, line, circle, polygon, path, lseg, jsonpath, txid_snapshot, refcursor
+// and arrays or composites of them have none. Tested against PostgreSQL's own answer for every
+// built-in type (tests/integration/identity_equality_test.cpp).
+constexpr std::string_view kTypeEqualitySql = R"sql(
+WITH RECURSIVE roots AS (
+  SELECT DISTINCT a.atttypid AS root
+    FROM pg_attribute a
+    JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't' AND a.attnum > 0
+     AND NOT a.attisdropped AND {filter}
+),
+parts(root, part) AS (
+  SELECT root, root FROM roots
+  UNION
+  SELECT p.root, x.child
+    FROM parts p JOIN pg_type ty ON ty.oid = p.part
+   CROSS JOIN LATERAL (
+     SELECT ty.typbasetype WHERE ty.typtype = 'd'
+     UNION ALL SELECT ty.typelem WHERE ty.typtype <> 'd' AND ty.typcategory = 'A' AND ty.typelem <> 0
+     UNION ALL SELECT a.atttypid FROM pg_attribute a
+                WHERE ty.typtype = 'c' AND a.attrelid = ty.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+   ) AS x(child)
+)
+SELECT p.root AS type_oid,
+       bool_and(lt.typtype IN ('e', 'r', 'm') OR lt.typtype <> 'p' AND EXISTS (
+         SELECT 1 FROM pg_opclass oc JOIN pg_am am ON am.oid = oc.opcmethod
+          WHERE oc.opcdefault AND am.amname IN ('btree', 'hash')
+            AND (oc.opcintype = lt.oid OR EXISTS (
+                  SELECT 1 FROM pg_cast k
+                   WHERE k.castsource = lt.oid AND k.casttarget = oc.opcintype
+                     AND k.castmethod = 'b' AND k.castcontext = 'i')))) AS has_equality
+  FROM parts p JOIN pg_type lt ON lt.oid = p.part
+ WHERE lt.typtype NOT IN ('d', 'c') AND NOT (lt.typcategory = 'A' AND lt.typelem <> 0)
+ GROUP BY p.root
 )sql";
 
 constexpr std::string_view kUniqueIndexesSql = R"sql(
@@ -135,6 +174,12 @@ std::vector<Table> read_tables(pg::Connection& conn) {
     tables.push_back(std::move(table));
   }
 
+  std::unordered_map<uint32_t, bool> type_equality;
+  pg::Result e = conn.exec(with_filter(kTypeEqualitySql));
+  for (int i = 0; i < e.rows(); ++i) {
+    type_equality[static_cast<uint32_t>(e.row(i).int64("type_oid"))] = e.row(i).boolean("has_equality");
+  }
+
   pg::Result c = conn.exec(with_filter(kColumnsSql));
   for (int i = 0; i < c.rows(); ++i) {
     pg::Row row = c.row(i);
@@ -153,7 +198,8 @@ std::vector<Table> read_tables(pg::Connection& conn) {
     std::string identity = row.text("identity");
     col.generated = generated.empty() ? '\0' : generated[0];
     col.identity = identity.empty() ? '\0' : identity[0];
-    col.has_equality = row.boolean("has_equality");
+    auto eq = type_equality.find(static_cast<uint32_t>(row.int64("type_oid")));
+    col.has_equality = eq == type_equality.end() || eq->second;
     tables[it->second].columns.push_back(std::move(col));
   }
 

@@ -29,7 +29,8 @@ void check_identity(const Inputs& in, std::vector<Hazard>& out) {
       }
     }
     // A table that is (or will be) FULL needs equality on every column for the apply worker to
-    // find the row of an UPDATE or DELETE.
+    // find the row of an UPDATE or DELETE: a type with a default btree or hash operator class
+    // (its own or, as varchar, one it is binary-coercible to; catalog's has_equality).
     bool will_be_full = t->replica_identity == ReplicaIdentity::full ||
                         (!t->has_usable_identity() && !t->identity_candidate() && t->primary_key.empty());
     if (will_be_full) {
@@ -69,7 +70,8 @@ void check_identity(const Inputs& in, std::vector<Hazard>& out) {
                                "without equality; the target cannot apply UPDATE/DELETE to them",
                                full_without_equality.size()),
                    cap_list(full_without_equality),
-                   "add a primary key to those tables, or change json to jsonb (point to a type with =)"});
+                   "add a primary key (or a unique NOT NULL index) to those tables, or change those columns to "
+                   "a type with an = operator class (json to jsonb, xml to text)"});
   }
 }
 

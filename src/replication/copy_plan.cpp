@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace pgshift::replication {
@@ -76,8 +77,67 @@ nlohmann::json CopyPlan::to_json() const {
                     {"binary", r.binary}});
   }
   nlohmann::json keys = nlohmann::json::array();
-  for (const auto& u : units) keys.push_back({{"key", u.key}, {"relation", u.relation}, {"bytes", u.estimated_bytes}});
+  for (const auto& u : units) {
+    keys.push_back({{"key", u.key},
+                    {"relation", u.relation},
+                    {"bytes", u.estimated_bytes},
+                    {"first_block", u.first_block},
+                    {"end_block", u.end_block ? nlohmann::json(*u.end_block) : nlohmann::json(nullptr)},
+                    {"whole", u.whole}});
+  }
   return {{"relations", rels}, {"units", keys}, {"total_bytes", total_bytes}};
+}
+
+std::optional<CopyPlan> plan_from_record(const nlohmann::json& recorded, std::vector<CopyRelation> relations) {
+  CopyPlan plan;
+  std::vector<bool> taken(relations.size(), false);
+  for (const auto& r : recorded.at("relations")) {
+    std::string leaf = r.value("table", "");
+    size_t i = 0;
+    while (i < relations.size() && relations[i].leaf.display() != leaf) ++i;
+    if (i == relations.size() || taken[i]) return std::nullopt;
+    taken[i] = true;
+    relations[i].bytes = r.value("bytes", int64_t{0});
+    plan.relations.push_back(relations[i]);
+    plan.total_bytes += relations[i].bytes;
+  }
+  for (const auto& u : recorded.at("units")) {
+    if (!u.contains("first_block") || !u.contains("whole")) return std::nullopt;
+    CopyUnit unit;
+    unit.relation = u.value("relation", size_t{0});
+    if (unit.relation >= plan.relations.size()) return std::nullopt;
+    unit.first_block = u.value("first_block", int64_t{0});
+    if (u.contains("end_block") && !u.at("end_block").is_null()) unit.end_block = u.at("end_block").get<int64_t>();
+    unit.whole = u.value("whole", true);
+    unit.estimated_bytes = u.value("bytes", int64_t{0});
+    unit.key = u.value("key", "");
+    plan.units.push_back(std::move(unit));
+  }
+  for (size_t i = 0; i < relations.size(); ++i) {
+    if (taken[i]) continue;
+    plan.total_bytes += relations[i].bytes;
+    plan.units.push_back({0, plan.relations.size(), 0, std::nullopt, true, relations[i].bytes, relations[i].leaf.display()});
+    plan.relations.push_back(std::move(relations[i]));
+  }
+  for (size_t i = 0; i < plan.units.size(); ++i) plan.units[i].id = static_cast<int>(i);
+  return plan;
+}
+
+std::set<std::string> tables_copied(const CopyPlan& plan, const std::set<std::string>& done) {
+  std::map<std::string, bool> complete;  // by leaf and by target
+  for (const auto& u : plan.units) {
+    const CopyRelation& r = plan.relations[u.relation];
+    bool finished = done.count(u.key) > 0;
+    for (const std::string& name : {r.leaf.display(), r.target.display()}) {
+      auto [it, fresh] = complete.emplace(name, finished);
+      if (!fresh) it->second = it->second && finished;
+    }
+  }
+  std::set<std::string> out;
+  for (const auto& [name, all] : complete) {
+    if (all) out.insert(name);
+  }
+  return out;
 }
 
 }  // namespace pgshift::replication

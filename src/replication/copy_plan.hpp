@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,8 @@ struct CopyPlan {
   std::vector<CopyRelation> relations;
   std::vector<CopyUnit> units;        // largest first
   int64_t total_bytes = 0;
-  nlohmann::json to_json() const;     // relations (table, into, bytes, binary), units (key, relation, bytes)
+  nlohmann::json to_json() const;     // relations (table, into, bytes, binary), units (key, relation,
+                                      // bytes, first_block, end_block, whole)
 };
 
 struct CopyPlanOptions {
@@ -63,6 +65,18 @@ struct CopyPlanOptions {
 };
 
 CopyPlan plan_copy(std::vector<CopyRelation> relations, const CopyPlanOptions& options);
+
+// The plan an interrupted run recorded (CopyPlan::to_json), for a resume on the same snapshot:
+// the same units with the same block ranges whatever the tables' sizes or --jobs are now, so a
+// finished unit is never read again under another range. `relations` are read now (columns,
+// format) and matched by leaf name; one absent from the record becomes one whole unit. nullopt
+// when the record lacks the ranges (written by an older version) or names a relation that is
+// not in `relations`: the caller plans afresh.
+std::optional<CopyPlan> plan_from_record(const nlohmann::json& recorded, std::vector<CopyRelation> relations);
+
+// The tables (leaves and the tables they are copied into, by display name) whose every unit is
+// in `done`.
+std::set<std::string> tables_copied(const CopyPlan& plan, const std::set<std::string>& done);
 
 // Whether a column's values can travel in COPY's binary format between two databases: its
 // binary form must not embed a type oid only the source has (arrays and composites of user

@@ -15,6 +15,7 @@
 #include "pg/copy_stream.hpp"
 #include "pg/error.hpp"
 #include "pg/quote.hpp"
+#include "pg/transaction.hpp"
 #include "state/journal.hpp"
 #include "util/duration.hpp"
 
@@ -301,11 +302,14 @@ void run_copy_workers(const CopyPlan& plan, const CopyWorkerOptions& options, Co
   auto build = [&](Worker& worker, const PendingObject& b) {
     ensure_target(worker);
     try {
+      // Built and settled in one transaction (see restore_deferred): exactly once across kills.
+      pg::Transaction tx(*worker.target);
       rebuild(*worker.target, b.object);
+      settle_pending(*worker.journal, options.migration_id, b, {{"restored", true}, {"during_copy", true}});
+      tx.commit();
     } catch (const pg::SqlError& e) {
       throw RuntimeError(fmt::format("rebuilding {}: {}", b.object.describe(), e.what()));
     }
-    worker.journal->settle(options.migration_id, b.compensation, {{"restored", true}, {"during_copy", true}});
     meter.object_rebuilt();
   };
 

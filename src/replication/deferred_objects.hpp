@@ -55,13 +55,20 @@ struct DeferredObject {
   static DeferredObject from_json(const nlohmann::json& doc);
 };
 
-// One dropped object not rebuilt yet, with its compensation (to settle once rebuilt).
+// One dropped object not rebuilt yet, with its open compensations (settled together once it is
+// rebuilt: normally one; a journal written by an older version may hold two for one object).
 struct PendingObject {
-  state::Event compensation;
-  DeferredObject object;
+  std::vector<state::Event> compensations;
+  DeferredObject object;  // as first recorded (its definition before any drop)
+  std::string key() const;  // kind, table and name: one object
 };
-// The open compensations of the migration, most recent first.
+// The open compensations of the migration, one entry per object, most recent first.
 std::vector<PendingObject> pending_objects(state::Journal& journal, int64_t migration_id);
+
+// Settles every compensation of `pending` on `journal`; run it in the transaction that rebuilt
+// the object (on the same connection) so a kill leaves either both or neither.
+void settle_pending(state::Journal& journal, int64_t migration_id, const PendingObject& pending,
+                    const nlohmann::json& detail);
 
 // Creates the object on conn (idle, not in a transaction) unless it exists already (a rebuild
 // that crashed after CREATE and before its settle). A FOREIGN KEY or CHECK constraint that was
@@ -72,7 +79,9 @@ void rebuild(pg::Connection& conn, const DeferredObject& object, bool not_valid_
 std::vector<DeferredObject> read_deferrable(pg::Connection& target, const std::vector<catalog::TableRef>& tables);
 
 // Journals and drops each object (foreign keys and checks first, then unique constraints, then
-// indexes). Throws SqlError; what was dropped before the error stays journaled for restore().
+// indexes). An object that already has an open compensation (a run killed after journaling a
+// drop and before making it) is dropped without a second record: each object is journaled once
+// and so rebuilt once. Throws SqlError; what was dropped before the error stays journaled.
 void drop_deferred(pg::Connection& target, state::Journal& journal, int64_t migration_id,
                    const std::vector<DeferredObject>& objects);
 
@@ -94,8 +103,9 @@ struct RestoreOptions {
   bool keys_too = true;
 };
 
-// Rebuilds every open "copy-deferred" compensation of the migration and settles each. target is
-// the journal's connection; `info` opens the parallel build connections. Throws SqlError when an
+// Rebuilds every open "copy-deferred" compensation of the migration and settles each in the
+// transaction that rebuilt it (on the build connection). `journal` reads the compensations;
+// `info` opens the parallel build connections. Throws SqlError when an
 // object cannot be created (it stays journaled: run again after fixing the cause).
 RestoreResult restore_deferred(const pg::ConnInfo& info, state::Journal& journal,
                                int64_t migration_id, const RestoreOptions& options);

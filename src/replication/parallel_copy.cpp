@@ -18,6 +18,7 @@
 #include "replication/copy_workers.hpp"
 #include "replication/deferred_objects.hpp"
 #include "replication/snapshot_keeper.hpp"
+#include "replication/truncate_target.hpp"
 #include "util/duration.hpp"
 #include "util/interrupt.hpp"
 
@@ -137,9 +138,7 @@ std::set<std::string> finished_units(state::Journal& journal, int64_t migration_
 void empty_tables(const pg::ConnInfo& target_info, const std::vector<catalog::TableRef>& tables) {
   pg::Connection conn = pg::Connection::open(target_info, "target");
   conn.exec("SET session_replication_role = replica");
-  std::vector<std::string> quoted;
-  for (const auto& t : tables) quoted.push_back(t.quoted());
-  logical::exec_ddl(conn, fmt::format("TRUNCATE {}", fmt::join(quoted, ", ")));
+  detail::truncate_all(conn, tables);
 }
 
 // Every half second: progress, and whether to stop (Ctrl-C, or sync stop asked in the journal).
@@ -315,7 +314,7 @@ std::vector<catalog::TableRef> empty_unfinished_copy(const pg::ConnInfo& target_
 void end_recorded_keeper(pg::Connection& source, state::Journal& journal, int64_t migration_id) {
   std::optional<state::Event> slot = journal.last_event(migration_id, kStepCopySlot, EventStatus::finished);
   if (!slot) return;
-  if (end_keeper(source, slot->detail.value("backend_pid", 0), slot->detail.value("slot", ""))) {
+  if (end_keepers(source, slot->detail.value("slot", "")) > 0) {
     spdlog::info("source: ended the snapshot keeper of the copy");
   }
 }
@@ -337,32 +336,43 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
     options.on_progress(progress);
   };
 
-  // 1. The snapshot: the interrupted run's, when it still lives; else a new slot.
+  // 1. The snapshot: the interrupted run's, when it still lives (a new keeper takes it over, so
+  //    it outlives this run too); else a new slot.
   report("slot");
-  pg::Connection holder = pg::Connection::open(plan.source, "source");
   std::optional<SnapshotKeeper> keeper;
   std::string snapshot, generation;
   std::set<std::string> done;
   if (std::optional<state::Event> recorded = journal.last_event(mid, kStepCopySlot, EventStatus::finished)) {
     std::string slot = recorded->detail.value("slot", plan.subscription);
-    if (std::optional<std::string> adopted = adopt_snapshot(holder, recorded->detail.value("snapshot", ""))) {
-      snapshot = *adopted;
+    if (std::optional<SnapshotKeeper> heir = SnapshotKeeper::adopt(plan.source, slot, recorded->detail.value("snapshot", ""),
+                                                                   options.snapshot_grace)) {
+      keeper.emplace(std::move(*heir));
+      snapshot = keeper->slot().snapshot;
       generation = recorded->detail.value("generation", "");
       summary.consistent_point = recorded->detail.value("lsn", "");
       done = finished_units(journal, mid, generation);
-      end_keeper(source, recorded->detail.value("backend_pid", 0), slot);  // this process holds it now
+      journal.record(mid, kStepCopySlot, EventStatus::finished,
+                     {{"slot", slot},
+                      {"lsn", summary.consistent_point},
+                      {"snapshot", snapshot},
+                      {"generation", generation},
+                      {"backend_pid", keeper->backend_pid()},
+                      {"keeper_pid", keeper->pid()},
+                      {"adopted", true}});
+      end_keepers(source, slot, keeper->backend_pid());  // the earlier runs' keepers
       spdlog::info("copy: resuming on the interrupted run's snapshot; {} finished unit(s) kept", done.size());
     } else {
       spdlog::warn("copy: the interrupted run's snapshot is gone (its keeper ended: pgshift was away longer than "
                    "--snapshot-grace, or the source restarted); dropping slot {}, emptying the tables and copying "
                    "again from a new slot",
                    slot);
+      end_keepers(source, slot);
       logical::drop_slot(source, slot);
       empty_tables(plan.target, tables);
       summary.restarted = true;
     }
   }
-  if (snapshot.empty()) {
+  if (!keeper) {
     spdlog::info("source: creating slot {} with an exported snapshot (waits for transactions running there)",
                  plan.subscription);
     keeper.emplace(SnapshotKeeper::start(plan.source, plan.subscription, options.snapshot_grace));
@@ -401,27 +411,48 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
 
   std::optional<CopyMeter> meter;
   try {
-    // 2. Indexes and constraints out of the way (those still there: a resumed run dropped some).
+    // 2. The plan: on a resume the recorded one (same ranges), else a new one.
+    report("planning");
+    catalog::Snapshot src = catalog::read_snapshot(source);
+    catalog::Snapshot tgt = catalog::read_snapshot(target);
+    std::vector<CopyRelation> relations = read_relations(source, src, tgt, tables);
+    std::optional<CopyPlan> resumed;
+    std::optional<state::Event> recorded_plan = journal.last_event(mid, kStepCopyPlan);
+    if (!done.empty() && recorded_plan && recorded_plan->detail.value("generation", "") == generation) {
+      resumed = plan_from_record(recorded_plan->detail.at("plan"), relations);
+    }
+    if (!done.empty() && !resumed) {
+      // Another plan's ranges would overlap the finished ones: copy everything again.
+      spdlog::warn("copy: the interrupted run's plan cannot be reused; emptying the tables and copying them again");
+      empty_tables(plan.target, tables);
+      done.clear();
+    }
+    CopyPlanOptions plan_options;
+    plan_options.jobs = summary.jobs;
+    plan_options.min_unit_bytes = options.unit_bytes;
+    plan_options.ranges_allowed = source.server_version() >= 140000;  // TID range scans
+    plan_options.block_size = std::stoll(source.exec("SELECT current_setting('block_size') AS b").row(0).text("b"));
+    CopyPlan copy_plan = resumed ? std::move(*resumed) : plan_copy(std::move(relations), plan_options);
+    summary.relations = static_cast<int>(copy_plan.relations.size());
+    summary.units = static_cast<int>(copy_plan.units.size());
+
+    // 3. Indexes and constraints out of the way: those still there, except on tables an earlier
+    //    run copied completely (kept or rebuilt already: no row comes into them any more).
     report("dropping indexes");
     auto t = Clock::now();
-    drop_deferred(target, journal, mid, read_deferrable(target, tables));
+    std::set<std::string> copied = tables_copied(copy_plan, done);
+    std::vector<DeferredObject> deferrable;
+    for (auto& o : read_deferrable(target, tables)) {
+      if (!copied.count(o.table.display())) deferrable.push_back(std::move(o));
+    }
+    drop_deferred(target, journal, mid, deferrable);
     summary.drop_ms = util::ms_since(t);
     {
       std::lock_guard<std::mutex> lock(progress_mutex);
       progress.objects_total = static_cast<int>(open_deferred(journal, mid));
     }
 
-    // 3. The copy.
-    catalog::Snapshot src = catalog::read_snapshot(source);
-    catalog::Snapshot tgt = catalog::read_snapshot(target);
-    CopyPlanOptions plan_options;
-    plan_options.jobs = summary.jobs;
-    plan_options.min_unit_bytes = options.unit_bytes;
-    plan_options.ranges_allowed = source.server_version() >= 140000;  // TID range scans
-    plan_options.block_size = std::stoll(source.exec("SELECT current_setting('block_size') AS b").row(0).text("b"));
-    CopyPlan copy_plan = plan_copy(read_relations(source, src, tgt, tables), plan_options);
-    summary.relations = static_cast<int>(copy_plan.relations.size());
-    summary.units = static_cast<int>(copy_plan.units.size());
+    // 4. The copy.
     journal.record(mid, kStepCopyPlan, EventStatus::info,
                    {{"generation", generation}, {"jobs", summary.jobs}, {"plan", copy_plan.to_json()}});
     spdlog::info("copy: {} table(s) in {} unit(s), about {}, {} worker(s)", copy_plan.relations.size(),
@@ -467,7 +498,7 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
       progress.copy = v;
     }
 
-    // 4. Indexes and constraints back, in parallel.
+    // 5. Indexes and constraints back, in parallel.
     report("building indexes");
     RestoreResult r = restore_deferred(plan.target, journal, mid, restore);
     summary.indexes = r.indexes + v.objects_rebuilt;
@@ -495,10 +526,6 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
   }
   // The copy is whole: the snapshot is no longer needed (streaming starts at the slot's point).
   if (keeper) keeper->release();
-  try {
-    holder.exec("ROLLBACK");
-  } catch (const std::exception&) {
-  }
   summary.total_ms = util::ms_since(started);
   return summary;
 }

@@ -10,15 +10,20 @@
 //     throws (SqlError text of the server: no slot/WAL sender left, permission) with nothing
 //     created.
 //   - The keeper exits when told (release()), when its replication connection ends (another run
-//     adopting the snapshot terminates its backend: end_keeper()), on SIGTERM, or `grace` after
+//     adopting the snapshot terminates its backend: end_keepers()), on SIGTERM, or `grace` after
 //     its parent went away without releasing it. It never drops the slot: that is sync stop's.
-//   - adopt() imports a recorded snapshot into a REPEATABLE READ transaction on `holder` and
-//     exports it again from there (pg_export_snapshot), so this process holds it from then on;
-//     returns the new snapshot name, or nullopt when the snapshot is gone (keeper ended).
+//   - Keeper::adopt() spawns a keeper that takes over a recorded snapshot of an earlier run: it
+//     imports it into a REPEATABLE READ transaction on a plain connection, exports it again and
+//     holds that transaction (same application_name), so the snapshot outlives this run as it
+//     outlived the earlier one: a resume after a resume after a kill -9 still finds it. nullopt
+//     when the snapshot is gone (its keeper ended). The caller then ends the earlier keepers.
 #pragma once
 
 #include <optional>
 #include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "pg/connection.hpp"
 #include "pg/replication_connection.hpp"
@@ -29,6 +34,8 @@ namespace pgshift::replication {
 class SnapshotKeeper {
  public:
   static SnapshotKeeper start(const pg::ConnInfo& publisher, const std::string& slot, util::Millis grace);
+  static std::optional<SnapshotKeeper> adopt(const pg::ConnInfo& publisher, const std::string& slot,
+                                             const std::string& snapshot, util::Millis grace);
   SnapshotKeeper(SnapshotKeeper&& other) noexcept;
   SnapshotKeeper& operator=(SnapshotKeeper&&) = delete;
   SnapshotKeeper(const SnapshotKeeper&) = delete;
@@ -41,19 +48,18 @@ class SnapshotKeeper {
 
  private:
   SnapshotKeeper(int fd, int pid) : fd_(fd), pid_(pid) {}
+  // Spawns the keeper process with `config` and reads its one-line reply (throws on an error).
+  static std::pair<SnapshotKeeper, nlohmann::json> spawn(const pg::ConnInfo& publisher, nlohmann::json config);
   int fd_ = -1;
   int pid_ = -1;
   int backend_pid_ = 0;
   pg::ExportedSlot slot_;
 };
 
-// Imports `snapshot` on holder (which must be idle) and re-exports it; nullopt when it is gone.
-std::optional<std::string> adopt_snapshot(pg::Connection& holder, const std::string& snapshot);
-
-// Ends a keeper of an earlier run through the server: terminates its walsender backend (which
-// only the same role or a superuser may do), when that backend is still the keeper's (its
-// application_name names the slot). Returns whether one was ended.
-bool end_keeper(pg::Connection& publisher, int backend_pid, const std::string& slot);
+// Ends the keepers of `slot` through the server (terminates their backends, which only the same
+// role or a superuser may do; a keeper's application_name names the slot), except the one whose
+// backend is keep_backend_pid. Returns how many were ended.
+int end_keepers(pg::Connection& publisher, const std::string& slot, int keep_backend_pid = 0);
 
 // The keeper's main (`pgshift __snapshot-keeper`): reads its configuration from stdin.
 int run_snapshot_keeper();

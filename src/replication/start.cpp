@@ -13,6 +13,7 @@
 #include "replication/ddl_setup.hpp"
 #include "replication/internal.hpp"
 #include "replication/parallel_copy.hpp"
+#include "replication/truncate_target.hpp"
 #include "state/lock.hpp"
 #include "state/plan_diff.hpp"
 #include "stats/subscription_progress.hpp"
@@ -263,6 +264,7 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
                                     "run pgshift sync start --truncate-target",
                                     with_rows.size(), short_list(with_rows)));
   }
+  if (!with_rows.empty()) refuse_outside_references(target, tgt, result.plan.tables);
 
   state::Migration m = journal.begin(plan.to_json(), Phase::starting);
   result.migration_id = m.id;
@@ -299,11 +301,11 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
     });
     if (!with_rows.empty()) {
       journal.run_step(m.id, kStepTruncate, [&] {
-        std::vector<std::string> quoted;
-        for (const auto& t : with_rows) quoted.push_back(t.quoted());
-        exec_ddl(target, fmt::format("TRUNCATE {}", fmt::join(quoted, ", ")));
-        spdlog::info("target: truncated {}", short_list(with_rows));
-        return json{{"tables", table_list(with_rows)}};
+        // The whole set in one statement: an empty table referencing a full one is emptied with it.
+        truncate_all(target, result.plan.tables);
+        spdlog::info("target: truncated the {} replicated table(s) ({} held rows: {})", result.plan.tables.size(),
+                     with_rows.size(), short_list(with_rows));
+        return json{{"tables", table_list(result.plan.tables)}, {"held_rows", table_list(with_rows)}};
       });
       result.truncated = with_rows;
     }

@@ -229,6 +229,59 @@ TEST_F(SyncBadInputTest, KeysTheTargetCannotMatchAreRefused) {
   expect_nothing_created("keys");
 }
 
+// --truncate-target with foreign keys between a full table and empty ones (the trial's 0A000:
+// only the tables holding rows were truncated, and TRUNCATE refuses a table referenced by one it
+// does not empty). The whole set goes in one statement; a table outside the set referencing it
+// is named and nothing is created (pgshift never empties a table it does not replicate).
+TEST_F(SyncBadInputTest, TruncateTargetEmptiesTheWholeSetDespiteForeignKeys) {
+  constexpr std::string_view schema = R"sql(
+CREATE TABLE plans (id int PRIMARY KEY, name text);
+CREATE TABLE customers (id int PRIMARY KEY, plan_id int REFERENCES plans (id));
+CREATE TABLE invoices (id int PRIMARY KEY, customer_id int REFERENCES customers (id), plan_id int REFERENCES plans (id));
+)sql";
+  source_->create_database("fks");
+  target_->create_database("fks");
+  pg::Connection s = connect(*source_, "fks");
+  pg::Connection t = connect(*target_, "fks");
+  run_sql(s, schema);
+  run_sql(t, schema);
+  run_sql(s, R"sql(
+INSERT INTO plans SELECT g, 'p' || g FROM generate_series(1, 3) g;
+INSERT INTO customers SELECT g, 1 + g % 3 FROM generate_series(1, 20) g;
+INSERT INTO invoices SELECT g, 1 + g % 20, 1 + g % 3 FROM generate_series(1, 40) g;
+)sql");
+  // On the target only plans holds rows; customers and invoices (which reference it) are empty.
+  run_sql(t, "INSERT INTO plans VALUES (1, 'stale'), (9, 'gone')");
+  run_sql(t, "CREATE TABLE notes (id int PRIMARY KEY, plan_id int REFERENCES plans (id))");
+  std::vector<std::string> ends = {"--source", source_->url("fks"), "--target", target_->url("fks")};
+
+  for (const std::string mode : {"native", "parallel"}) {
+    SCOPED_TRACE(mode);
+    std::vector<std::string> start = {"start", "--truncate-target", "--copy", mode};
+    start.insert(start.end(), ends.begin(), ends.end());
+    if (mode == "native") {
+      CliRun refused = sync(start);
+      EXPECT_EQ(refused.exit_code, 1) << refused.all();
+      EXPECT_NE(refused.err.find("notes -> plans (notes_plan_id_fkey)"), std::string::npos) << refused.err;
+      EXPECT_EQ(line_count(refused.err.substr(refused.err.find("pgshift: "))), 1u) << refused.err;
+      expect_nothing_created("fks");
+      EXPECT_EQ(count_rows(t, "plans"), 2) << "nothing was truncated";
+      run_sql(t, "DROP TABLE notes");
+    } else {
+      run_sql(t, "INSERT INTO plans VALUES (1, 'stale'), (9, 'gone')");
+    }
+    CliRun run = sync(start);
+    ASSERT_EQ(run.exit_code, 0) << run.all();
+    EXPECT_TRUE(wait_until([&] { return count_rows(t, "invoices") == 40; }, util::Millis(30'000)));
+    EXPECT_EQ(count_rows(t, "plans"), 3);
+    EXPECT_EQ(t.exec("SELECT name FROM plans WHERE id = 1").scalar(), "p1") << "the stale row was replaced";
+    std::vector<std::string> stop = {"stop"};
+    stop.insert(stop.end(), ends.begin(), ends.end());
+    ASSERT_EQ(sync(stop).exit_code, 0);
+    run_sql(t, "TRUNCATE plans, customers, invoices");
+  }
+}
+
 TEST_F(SyncBadInputTest, NothingToReplicate) {
   CliRun run = sync({"start", "--source", source_->url("app"), "--target", target_->url("empty")});
   // The preflight refuses with the command that copies the schema.

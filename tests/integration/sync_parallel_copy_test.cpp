@@ -182,13 +182,14 @@ class SyncParallelCopyTest : public ::testing::Test {
     return text.str();
   }
   // After a case: nothing of the migration left, target tables empty for the next one.
-  static void reset_target() {
+  static void reset_target() { reset_target_keeping(definitions_before_); }
+  static void reset_target_keeping(const std::string& expected_definitions) {
     CliRun stop = pgshift(args({"sync", "stop"}));
     ASSERT_EQ(stop.exit_code, 0) << stop.all();
     pg::Connection t = connect(*target_, "app");
     t.exec("TRUNCATE customers, big, keyless, measurements");
     EXPECT_EQ(slots_on_source(), 0);
-    EXPECT_EQ(definitions(), definitions_before_);
+    EXPECT_EQ(definitions(), expected_definitions);
   }
 
   static inline LocalCluster* source_ = nullptr;
@@ -262,6 +263,52 @@ TEST_F(SyncParallelCopyTest, CopiesEverythingWithWritesDuringTheCopyAndStreamsOn
   reset_target();
 }
 
+// The trial's failure: views that GROUP BY a primary key depend on it (functional dependency),
+// so dropping it for the copy failed ("cannot drop constraint ... other objects depend on it").
+// Whatever depends on an index or constraint (views, materialized views, rules, foreign keys from
+// tables outside the copy) keeps it: the copy maintains it, everything else is deferred as before.
+TEST_F(SyncParallelCopyTest, KeysThatViewsAndOutsideKeysDependOnAreKept) {
+  constexpr std::string_view dependents = R"sql(
+CREATE VIEW customer_totals AS
+  SELECT c.id, c.email, count(b.id) AS orders FROM customers c LEFT JOIN big b ON b.customer_id = c.id GROUP BY c.id;
+CREATE MATERIALIZED VIEW big_by_id AS SELECT b.id, b.payload, count(*) AS n FROM big b GROUP BY b.id WITH NO DATA;
+CREATE TABLE keyless_log (at timestamptz, line text);
+CREATE RULE keyless_copy AS ON INSERT TO keyless_log DO ALSO
+  SELECT m.id, m.value FROM measurements m GROUP BY m.id, m.at LIMIT 0;
+)sql";
+  constexpr std::string_view views = R"sql(
+SELECT string_agg(c.relname || ': ' || pg_get_viewdef(c.oid), E'\n' ORDER BY c.relname) AS v
+  FROM pg_class c WHERE c.relkind IN ('v', 'm') AND c.relnamespace = 'public'::regnamespace
+)sql";
+  pg::Connection s = connect(*source_, "app");
+  pg::Connection t = connect(*target_, "app");
+  run_sql(s, dependents);
+  run_sql(t, dependents);
+  const std::string defs_without_notes = definitions();
+  // Outside the copy (on the target only): a key into customers' unique email index.
+  run_sql(t, "CREATE TABLE email_notes (email text REFERENCES customers (email), note text)");
+  const std::string defs_before = definitions();
+  const std::string views_before = t.exec(views).row(0).text("v");
+
+  CliRun run = pgshift(start_args({"--json"}));
+  ASSERT_EQ(run.exit_code, 0) << run.all();
+  json copy = json::parse(run.out)["copy"];
+  // customers_pkey, big_pkey (views), measurements' key (the rule) and customers_email (the
+  // outside key) are kept: 5 of the 9 indexes are rebuilt; the foreign key and checks as before.
+  EXPECT_EQ(copy["indexes"], 5) << copy.dump();
+  EXPECT_EQ(copy["constraints"], 3) << copy.dump();
+  EXPECT_EQ(definitions(), defs_before);
+  EXPECT_EQ(t.exec(views).row(0).text("v"), views_before);
+  CliRun verified = verify_after_catch_up();
+  EXPECT_EQ(verified.exit_code, 0) << verified.all();
+  run_sql(t, "DROP TABLE email_notes");  // TRUNCATE customers would refuse with it
+  reset_target_keeping(defs_without_notes);
+  for (pg::Connection* c : {&s, &t}) {
+    run_sql(*c, "DROP VIEW customer_totals; DROP MATERIALIZED VIEW big_by_id; DROP TABLE keyless_log");
+  }
+  EXPECT_EQ(definitions(), definitions_before_);
+}
+
 TEST_F(SyncParallelCopyTest, KilledMidCopyResumesOnTheSameSnapshot) {
   { pg::Connection t = connect(*target_, "app"); run_sql(t, kSlowCopy); }
   util::Child first = start_in_background("kill-1.log");
@@ -314,6 +361,82 @@ TEST_F(SyncParallelCopyTest, KilledWithTheSnapshotGoneRestartsOnANewSlot) {
   CliRun verified = verify_after_catch_up();
   EXPECT_EQ(verified.exit_code, 0) << verified.all();
   reset_target();
+}
+
+// The trial's resume failures: a resumed run killed in turn found the snapshot gone (it held the
+// snapshot itself and ended the keeper); a resume journaled a second drop of an index rebuilt but
+// not settled, and two builders then created it at once (duplicate pg_class name). Here kill -9
+// lands mid-copy, mid-copy of a resumed run, and during an index rebuild; the fourth run finishes
+// on the first snapshot with every index exactly once.
+TEST_F(SyncParallelCopyTest, KilledAtSeveralPointsResumesEachTimeAndBuildsEachIndexOnce) {
+  constexpr std::string_view slow_index = R"sql(
+CREATE FUNCTION slow_key(bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN PERFORM pg_sleep(0.0001); RETURN $1; END $$;
+CREATE INDEX big_slow ON big (slow_key(id));
+)sql";
+  pg::Connection t = connect(*target_, "app");
+  pg::Connection s = connect(*source_, "app");
+  run_sql(t, kSlowCopy);
+  run_sql(t, slow_index);
+  const std::string defs_before = definitions();
+  auto keepers = [&] {
+    return s.exec("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgshift snapshot%'").scalar_int64();
+  };
+  auto adopted_runs = [&] {
+    return t.exec("SELECT count(*) FROM pgshift.event WHERE step = 'copy-slot' AND (detail->>'adopted')::boolean "
+                  "AND migration_id = (SELECT max(id) FROM pgshift.migration)").scalar_int64();
+  };
+
+  // 1. Mid-copy.
+  util::Child first = start_in_background("several-1.log");
+  ASSERT_TRUE(wait_until([] { return finished_units() >= 2; }, util::Millis(120'000)));
+  first.signal(SIGKILL);
+  first.wait();
+  EXPECT_TRUE(wait_until([&] { return keepers() == 1; }, util::Millis(10'000))) << "the keeper outlives the killed run";
+
+  // 2. Mid-copy of a resumed run, once it took the snapshot over.
+  const int64_t before = finished_units();
+  util::Child second = start_in_background("several-2.log");
+  ASSERT_TRUE(wait_until([&] { return adopted_runs() >= 1 && finished_units() > before; }, util::Millis(120'000)));
+  second.signal(SIGKILL);
+  second.wait();
+  EXPECT_TRUE(wait_until([&] { return keepers() == 1; }, util::Millis(10'000)))
+      << "a new keeper holds the snapshot after the resumed run is killed too";
+
+  // 3. During an index rebuild (big's expression index takes seconds to build).
+  t.exec("DROP TRIGGER IF EXISTS slow ON big");
+  util::Child third = start_in_background("several-3.log");
+  ASSERT_TRUE(wait_until([&] {
+    return !t.exec("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX big_slow%' AND state = 'active'").empty();
+  }, util::Millis(120'000))) << file_text(target_->directory() + "/several-3.log");
+  third.signal(SIGKILL);
+  third.wait();
+  EXPECT_TRUE(wait_until([&] { return keepers() == 1; }, util::Millis(10'000)));
+
+  // 4. Finishes on the first snapshot.
+  CliRun last = pgshift(start_args({"--json"}));
+  ASSERT_EQ(last.exit_code, 0) << last.all();
+  json copy = json::parse(last.out)["copy"];
+  EXPECT_FALSE(copy["restarted"].get<bool>()) << copy.dump();
+  EXPECT_GE(copy["units_reused"].get<int>(), 3) << copy.dump();
+  EXPECT_EQ(definitions(), defs_before);
+  // Each object dropped is journaled once and settled once.
+  EXPECT_EQ(t.exec("SELECT count(*) FROM (SELECT detail->>'name' FROM pgshift.event WHERE step = 'copy-deferred' "
+                   "AND status = 'compensation' AND migration_id = (SELECT max(id) FROM pgshift.migration) "
+                   "GROUP BY 1 HAVING count(*) > 1) twice").scalar_int64(), 0);
+  EXPECT_EQ(t.exec("SELECT count(*) FROM pgshift.event c WHERE c.step = 'copy-deferred' AND c.status = 'compensation' "
+                   "AND NOT EXISTS (SELECT 1 FROM pgshift.event s WHERE s.status = 'settled' "
+                   "AND (s.detail->>'settles')::bigint = c.id)").scalar_int64(), 0);
+  EXPECT_EQ(t.exec("SELECT count(*) FROM pgshift.event WHERE step = 'copy-slot' AND status = 'finished' "
+                   "AND migration_id = (SELECT max(id) FROM pgshift.migration) AND detail->>'generation' <> "
+                   "(SELECT detail->>'generation' FROM pgshift.event WHERE step = 'copy-slot' AND status = 'finished' "
+                   "AND migration_id = (SELECT max(id) FROM pgshift.migration) ORDER BY id LIMIT 1)").scalar_int64(), 0)
+      << "one snapshot for all four runs";
+  EXPECT_TRUE(wait_until([&] { return keepers() == 0; }, util::Millis(10'000))) << "the keeper ends with the copy";
+  CliRun verified = verify_after_catch_up();
+  EXPECT_EQ(verified.exit_code, 0) << verified.all();
+  reset_target_keeping(defs_before);
+  run_sql(t, "DROP INDEX big_slow; DROP FUNCTION slow_key(bigint)");
+  EXPECT_EQ(definitions(), definitions_before_);
 }
 
 // A target error mid-copy (here a row the target refuses, as a full disk refuses a write): the
