@@ -136,7 +136,8 @@ int main(int argc, char** argv) {
 
   util::ProcessSpec spec;
   spec.argv = {PGSHIFT_BINARY, "mcp", "--db", cluster->url("postgres", "reader"), "--http", "127.0.0.1:0",
-               "--auth", "token", "--tokens", dir + "/tokens", "--rate", "100000/min"};
+               "--auth", "token", "--tokens", dir + "/tokens", "--rate", "100000/min",
+               "--max-connections-per-peer", "0"};  // every client is on loopback
   spec.output_file = dir + "/server.log";
   spec.parent_death_signal = SIGTERM;
   util::Child server = util::spawn(spec);

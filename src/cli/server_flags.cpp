@@ -59,6 +59,9 @@ void add_server_flags(CLI::App* cmd, ServerFlags& f, const std::string& listen_f
   cmd->add_option("--max-connections", f.max_connections, "Database connections at most")->capture_default_str();
   cmd->add_option("--identity-concurrency", f.identity_concurrency, "Statements one identity may run at once")
       ->capture_default_str();
+  cmd->add_option("--max-connections-per-peer", f.max_connections_per_peer,
+                  "HTTP connections one client address may hold at once (0: no cap; --trusted-proxy peers are not counted)")
+      ->capture_default_str();
   cmd->add_option("--row-limit", f.row_limit, "Rows a statement returns at most")->capture_default_str();
   cmd->add_option("--timeout", f.timeout, "Statement timeout, and the longest wait for a connection")
       ->capture_default_str();
@@ -98,6 +101,7 @@ void apply_config_file(CLI::App* cmd, ServerFlags& f, const ExtraKeys& extra, co
       {"audit-log", {"--audit-log", [&](const YAML::Node& n) { f.audit_log = scalar(file, "audit-log", n); }}},
       {"max-connections", {"--max-connections", [&](const YAML::Node& n) { f.max_connections = number<int>(file, "max-connections", n); }}},
       {"identity-concurrency", {"--identity-concurrency", [&](const YAML::Node& n) { f.identity_concurrency = number<int>(file, "identity-concurrency", n); }}},
+      {"max-connections-per-peer", {"--max-connections-per-peer", [&](const YAML::Node& n) { f.max_connections_per_peer = number<int>(file, "max-connections-per-peer", n); }}},
       {"row-limit", {"--row-limit", [&](const YAML::Node& n) { f.row_limit = number<long long>(file, "row-limit", n); }}},
       {"timeout", {"--timeout", [&](const YAML::Node& n) { f.timeout = scalar(file, "timeout", n); }}},
       {"journal", {"--journal", [&](const YAML::Node& n) { f.journal = scalar(file, "journal", n); }}},
@@ -131,7 +135,10 @@ http::ServerConfig server_config(const ServerFlags& f, const std::string& surfac
   c.auth.tokens_file = f.tokens;
   c.allowed_origins = f.allowed_origins;
   c.base_path = f.base_path;
-  c.threads = std::max(16, f.max_connections * 8);
+  // Threads wait on sockets, not the database: enough that peers at their cap still leave room.
+  c.threads = std::max(64, f.max_connections * 16);
+  if (f.max_connections_per_peer < 0) throw UsageError("--max-connections-per-peer: 0 (no cap) or more");
+  c.max_connections_per_peer = f.max_connections_per_peer;
   if (f.max_connections < 1 || f.max_connections > 1000) throw UsageError("--max-connections: between 1 and 1000");
   if (f.identity_concurrency < 1) throw UsageError("--identity-concurrency: at least 1");
   if (f.row_limit < 1 || f.row_limit > 1'000'000) throw UsageError("--row-limit: between 1 and 1000000");

@@ -4,6 +4,7 @@
 //
 // YAML keys are the long flag names without dashes' prefix: listen, auth, identity-header,
 // trusted-proxy (list), tokens, allowed-origin (list), audit-log, max-connections,
+// max-connections-per-peer,
 // identity-concurrency, row-limit, timeout, journal, base-path, allow-privileged-role, db,
 // allow-function (list), allow-foreign-table (list).
 // A flag given on the command line wins over the file. An unknown key is a usage error naming it
@@ -36,6 +37,7 @@ struct ServerFlags {
   std::string audit_log;
   int max_connections = 4;
   int identity_concurrency = 2;
+  int max_connections_per_peer = 16;
   long long row_limit = 1000;
   std::string timeout = "5s";
   std::string journal;

@@ -33,8 +33,8 @@ size_t char_count(std::string_view s) {
   return n;
 }
 
-std::string bytea_html(const std::string& hex) {
-  if (auto uuid = bytea_as_uuid(hex)) {
+std::string bytea_html(const std::string& hex, bool as_uuid) {
+  if (auto uuid = as_uuid ? bytea_as_uuid(hex) : std::nullopt) {
     return "<span class=\"uuid\" title=\"bytea, 16 bytes, shown as a UUID: " + html_escape(hex) + "\">" + *uuid +
            "</span>";
   }
@@ -69,11 +69,22 @@ bool is_numeric_column(std::string_view t) {
          t == "int8" || t == "float4" || t == "float8";
 }
 
-std::string cell_html(const nlohmann::json& value, std::string_view pg_type) {
+bool uuid_column(const nlohmann::json& rows, size_t i, std::string_view pg_type) {
+  if (pg_type != "bytea" || !rows.is_array()) return false;
+  bool any = false;
+  for (const auto& row : rows) {
+    if (!row.is_array() || i >= row.size() || row[i].is_null()) continue;
+    if (!row[i].is_string() || !bytea_as_uuid(row[i].get<std::string>())) return false;
+    any = true;
+  }
+  return any;
+}
+
+std::string cell_html(const nlohmann::json& value, std::string_view pg_type, bool uuid) {
   if (value.is_null()) return "<span class=\"null\">NULL</span>";
   std::string raw = parts::plain(value);
   if (raw.empty()) return "<span class=\"empty\" title=\"empty string\">''</span>";
-  if (pg_type == "bytea" && raw.starts_with("\\x")) return bytea_html(raw);
+  if (pg_type == "bytea" && raw.starts_with("\\x")) return bytea_html(raw, uuid);
   std::string text = query::display_text(raw);
   size_t chars = char_count(text);
   if (chars <= kTextShown) return html_escape(text);

@@ -100,7 +100,7 @@ std::optional<TableLink> table_link_columns(const json& report, const json& colu
 
 // One cell's content: a table-browser link, a UTC timestamp, or a typed value.
 std::string cell(const PageContext& ctx, const std::optional<TableLink>& links, const json& row, size_t i,
-                 const std::string& name, const std::string& type) {
+                 const std::string& type) {
   const json null_value;
   const json& v = row.is_array() && i < row.size() ? row[i] : null_value;
   if (links && i == links->table && row.is_array() && links->schema < row.size() && row[links->schema].is_string() &&
@@ -115,10 +115,8 @@ std::string cell(const PageContext& ctx, const std::optional<TableLink>& links, 
     if (shown.size() >= 19 && shown[10] == 'T') shown = shown.substr(0, 10) + " " + shown.substr(11, 8) + " UTC";
     return "<time datetime=\"" + html_escape(ts) + "\" title=\"" + html_escape(ts) + "\">" + html_escape(shown) + "</time>";
   }
-  // Process ids and other identifiers are counts by type but read as names: no separators.
-  if (type == "count" && (name == "pid" || name == "id" || name.ends_with("_pid") || name.ends_with("_id"))) {
-    return html_escape(plain(v));
-  }
+  // Process ids and other identifiers read as names: no separators.
+  if (type == "id") return html_escape(plain(v));
   return typed_value(v, type);
 }
 
@@ -141,7 +139,7 @@ std::string section_block(const PageContext& ctx, const json& report, const json
     out += "<div class=\"table-wrap\"><table class=\"data report record\">\n<tbody>\n";
     for (size_t i = 0; i < columns.size(); ++i) {
       std::string type = text_of(columns[i], "type", "text");
-      out += "<tr><th>" + html_escape(text_of(columns[i], "name")) + "</th><td>" + cell(ctx, links, rows[0], i, text_of(columns[i], "name"), type) +
+      out += "<tr><th>" + html_escape(text_of(columns[i], "name")) + "</th><td>" + cell(ctx, links, rows[0], i, type) +
              "</td></tr>\n";
     }
     return out + "</tbody>\n</table></div>\n</section>\n";
@@ -157,7 +155,7 @@ std::string section_block(const PageContext& ctx, const json& report, const json
     out += "<tr>";
     for (size_t i = 0; i < columns.size(); ++i) {
       std::string type = text_of(columns[i], "type", "text");
-      out += std::string("<td") + (is_numeric_type(type) ? " class=\"num\"" : "") + ">" + cell(ctx, links, row, i, text_of(columns[i], "name"), type) +
+      out += std::string("<td") + (is_numeric_type(type) ? " class=\"num\"" : "") + ">" + cell(ctx, links, row, i, type) +
              "</td>";
     }
     out += "</tr>\n";

@@ -167,13 +167,15 @@ std::string browser_body(const PageContext& ctx, const json& page) {
   out += filter_form(ctx, s, columns);
   out += pager(ctx, s, has_next);
   out += "<div class=\"table-wrap\"><table class=\"data browser-rows\">\n" + header_row(ctx, s, columns) + "<tbody>\n";
+  std::vector<bool> uuids;  // bytea shown as UUIDs: decided per column, never mixed
+  for (size_t i = 0; i < columns.size(); ++i) uuids.push_back(uuid_column(rows, i, text_of(columns[i], "type")));
   for (const auto& row : rows) {
     out += "<tr>";
     for (size_t i = 0; i < columns.size(); ++i) {
       std::string type = text_of(columns[i], "type");
       const json null_value;
       const json& v = row.is_array() && i < row.size() ? row[i] : null_value;
-      out += std::string(is_numeric_column(type) ? "<td class=\"num\">" : "<td>") + cell_html(v, type) + "</td>";
+      out += std::string(is_numeric_column(type) ? "<td class=\"num\">" : "<td>") + cell_html(v, type, uuids[i]) + "</td>";
     }
     out += "</tr>\n";
   }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include "console/pages.hpp"
@@ -13,6 +14,7 @@
 #include "pg/error.hpp"
 #include "query/audited_run.hpp"
 #include "query/format.hpp"
+#include "query/format_budget.hpp"
 #include "util/redact.hpp"
 #include "util/utf8.hpp"
 
@@ -24,6 +26,11 @@ using http::Method;
 
 constexpr std::string_view kSessionCookie = "pgshift_session";
 constexpr const char* kHtml = "text/html; charset=utf-8";
+// Value bytes the SQL tab puts on its page; a larger value is cut there (an export has the
+// statement's whole budget).
+constexpr long long kPageBytes = 4LL << 20;
+// Rows rendered per piece of a streamed export.
+constexpr size_t kExportRowsPerPiece = 200;
 
 using Diagnostic = std::function<stats::Report(pg::Connection&, const stats::Options&)>;
 
@@ -164,11 +171,13 @@ Failure Console::failure(std::exception_ptr error, const std::string& correlatio
     f.status = 404;
     f.body = with_id({{"message", e.what()}});
   } catch (const query::Timeout& e) {
-    f.status = 408;
-    f.body = with_id({{"message", util::redact(e.what())}});
+    // Not 408: a browser resends a POST answered 408 on its own, and the statement would run
+    // again. 422 is retried by no client, proxy or mesh.
+    f.status = 422;
+    f.body = with_id({{"sqlstate", "57014"}, {"timed_out", true}, {"message", util::redact(e.what())}});
   } catch (const query::Cancelled& e) {
-    f.status = 408;
-    f.body = with_id({{"message", util::redact(e.what())}});
+    f.status = 422;
+    f.body = with_id({{"sqlstate", "57014"}, {"cancelled", true}, {"message", util::redact(e.what())}});
   } catch (const query::PoolBusy& e) {
     f.status = 503;
     f.retry_after = e.retry_after_seconds();
@@ -374,9 +383,18 @@ void Console::sql(const http::Request& req, httplib::Response& res) {
   query::CancelSignal cancel;
   auto guard = req.on_disconnect([&cancel] { cancel.cancel(); });
   try {
-    query::Result r = query::run_audited(pool_, log_, who, body["sql"].get<std::string>(), o, &cancel);
+    auto r = std::make_shared<query::Result>(
+        query::run_audited(pool_, log_, who, body["sql"].get<std::string>(), o, &cancel));
+    // The budget holds for a single value too: the row that crossed it came whole.
+    const long long budget = format ? o.max_bytes : std::min(o.max_bytes, kPageBytes);
+    std::vector<query::CutValue> cuts = query::fit_to_budget(*r, budget);
     if (!format) {
-      http::send_json(res, 200, result_body(r, who.correlation_id));
+      json doc = result_body(*r, who.correlation_id);
+      if (!cuts.empty()) {
+        doc["cut_values"] = query::cuts_json(*r, cuts);
+        doc["max_bytes"] = budget;
+      }
+      http::send_json(res, 200, doc);
       return;
     }
     static const std::map<query::Format, std::pair<const char*, const char*>> kTypes = {
@@ -385,7 +403,17 @@ void Console::sql(const http::Request& req, httplib::Response& res) {
         {query::Format::markdown, {"text/markdown; charset=utf-8", "md"}}};
     const auto& [type, ext] = kTypes.at(*format);
     res.set_header("Content-Disposition", fmt::format("attachment; filename=\"pgshift-{}.{}\"", who.correlation_id, ext));
-    res.set_content(query::render(r, *format), type);
+    if (r->truncated) res.set_header("X-Pgshift-Truncated", r->truncated_by == query::Truncation::limit ? "limit" : "bytes");
+    if (!cuts.empty()) res.set_header("X-Pgshift-Cut-Values", query::describe_cuts(cuts, budget));
+    // Streamed in pieces: the whole file never exists in memory at once.
+    const query::Format f = *format;
+    res.set_chunked_content_provider(type, [r, f](size_t, httplib::DataSink& sink) {
+      bool written = query::render_pieces(*r, f, kExportRowsPerPiece, [&](std::string_view piece) {
+        return sink.write(piece.data(), piece.size());
+      });
+      if (written) sink.done();
+      return written;  // false: the client went away; the connection closes
+    });
   } catch (...) {
     send_failure_json(res, failure(std::current_exception(), who.correlation_id));
   }

@@ -11,7 +11,8 @@
 // writes or the table browser builds goes through query::run_audited (gate, READ ONLY engine,
 // audit line, application_name = pgshift/console/<correlation id>). Status codes: 400 gate
 // rejection ({"error": {rule, message, position}}) or bad parameter (naming it), 404 unknown
-// table, 408 timeout, 422 SQL error (sqlstate), 503 + Retry-After when the pool is busy or the
+// table, 422 SQL error (sqlstate) and timeout or cancel (sqlstate 57014, "timed_out" or
+// "cancelled": true; never 408, which browsers resend on their own), 503 + Retry-After when the pool is busy or the
 // database is unreachable. A client that disconnects cancels its running statement.
 // Metrics added: pgshift_statements_total{outcome,rule}, pgshift_pool_connections_{in_use,open},
 // pgshift_pool_waiting, and the database gauges of stats::gauges() at scrape time.

@@ -19,7 +19,8 @@ constexpr size_t kMaxFilters = 20;
 constexpr std::string_view kShape = R"sql(
 SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type,
        coalesce((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) WHERE k.attnum = a.attnum), 0)
-         AS pk_position
+         AS pk_position,
+       c.relkind
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -78,12 +79,18 @@ long long parse_page(const std::string& text) {
 
 TableShape read_shape(pg::Connection& conn, const std::string& schema, const std::string& table) {
   pg::Result r = conn.exec(kShape, {schema, table});
-  TableShape shape{schema, table, {}, {}};
+  TableShape shape{schema, table, {}, {}, {}};
   std::vector<std::pair<long long, std::string>> key;
   for (int i = 0; i < r.rows(); ++i) {
     long long pos = std::stoll(std::string(r.view(i, 2)));
     shape.columns.push_back({std::string(r.view(i, 0)), std::string(r.view(i, 1)), pos > 0});
     if (pos > 0) key.emplace_back(pos, std::string(r.view(i, 0)));
+  }
+  if (r.rows() > 0) {
+    // Rows of a table without a key still have a stable place: page them in that order.
+    const std::string_view kind = r.view(0, 3);
+    if (kind == "p") shape.physical_order = {"tableoid", "ctid"};
+    if (kind == "r" || kind == "m") shape.physical_order = {"ctid"};
   }
   if (shape.columns.empty()) {
     throw UnknownTable(fmt::format("no table {} that this role can read", pg::display_name(schema, table)));
@@ -160,6 +167,13 @@ BrowseQuery build_query(const TableShape& shape, const BrowseRequest& request, l
     order = " ORDER BY " + pg::quote_ident(*q.sort_column) + " " + dir;
     for (const auto& k : shape.primary_key) {
       if (k != *q.sort_column) order += ", " + pg::quote_ident(k) + " " + dir;
+    }
+  }
+  // Without a primary key, OFFSET alone would page an unordered result (rows repeat or go
+  // missing between pages): the row's physical place breaks ties, or is the order.
+  if (shape.primary_key.empty() && !shape.physical_order.empty()) {
+    for (const std::string& column : shape.physical_order) {
+      order += (order.empty() ? " ORDER BY " : ", ") + column + " " + dir;
     }
   }
   if (q.keyset) {

@@ -16,7 +16,8 @@
 // starts after the key it carries (`pk > $after`: one index descent, as fast at page 500 as at
 // page 1); a page asked for by number alone starts at the key found by an index-only scan
 // (`pk >= (SELECT pk ... ORDER BY pk OFFSET k LIMIT 1)`), which skips index entries, not rows.
-// Any other order uses OFFSET with the primary key as a tie-breaker so pages are stable.
+// Any other order uses OFFSET with the primary key as a tie-breaker so pages are stable; a table
+// without a primary key is ordered (or tie-broken) by ctid, its rows' physical place.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -56,6 +57,9 @@ struct TableShape {
   std::string schema, table;
   std::vector<BrowserColumn> columns;
   std::vector<std::string> primary_key;  // in key order
+  // System columns that order rows without a key: ctid (tables, materialized views), tableoid
+  // and ctid (partitioned tables), none (views, foreign tables: no stable order to offer).
+  std::vector<std::string> physical_order;
 };
 
 struct Filter {

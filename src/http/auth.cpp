@@ -113,7 +113,17 @@ Authenticator::Authenticator(AuthConfig config) : config_(std::move(config)) {
 
 AuthOutcome Authenticator::authenticate(std::string_view peer, std::string_view identity_value,
                                         std::string_view authorization) const {
+  std::vector<std::string> identity, auth;
+  if (!identity_value.empty()) identity.emplace_back(identity_value);
+  if (!authorization.empty()) auth.emplace_back(authorization);
+  return authenticate(peer, identity, auth);
+}
+
+AuthOutcome Authenticator::authenticate(std::string_view peer, const std::vector<std::string>& identity_values,
+                                        const std::vector<std::string>& authorizations) const {
   AuthOutcome out;
+  const std::string_view identity_value = identity_values.empty() ? std::string_view() : identity_values.front();
+  const std::string_view authorization = authorizations.empty() ? std::string_view() : authorizations.front();
   switch (config_.mode) {
     case AuthMode::none:
       out.ok = true;
@@ -126,6 +136,11 @@ AuthOutcome Authenticator::authenticate(std::string_view peer, std::string_view 
         out.reason = fmt::format("requests must come through the trusted proxy ({} is not in --trusted-proxy)", peer);
         return out;
       }
+      if (identity_values.size() > 1 || identity_value.find(',') != std::string_view::npos) {
+        out.reason = fmt::format("more than one {} value from the proxy (it appends instead of replacing?)",
+                                 config_.identity_header);
+        return out;
+      }
       if (!acceptable_identity(identity_value)) {
         out.reason = fmt::format("no usable {} header from the proxy", config_.identity_header);
         return out;
@@ -136,6 +151,10 @@ AuthOutcome Authenticator::authenticate(std::string_view peer, std::string_view 
     }
     case AuthMode::token: {
       constexpr std::string_view kBearer = "Bearer ";
+      if (authorizations.size() > 1) {
+        out.reason = "more than one Authorization header";
+        return out;
+      }
       if (authorization.size() <= kBearer.size() || authorization.substr(0, kBearer.size()) != kBearer) {
         out.reason = "no Authorization: Bearer token";
         return out;

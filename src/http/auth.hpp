@@ -4,6 +4,9 @@
 //                   oauth2-proxy, Tailscale-User-Login from Tailscale serve), accepted only when
 //                   the TCP peer is inside one of the --trusted-proxy ranges. From any other peer,
 //                   or without the header, the request is refused (401) and the header ignored.
+//                   More than one value (the header twice, or one header holding a comma list)
+//                   is refused too: a proxy that appends (Envoy's default, Caddy's
+//                   `header_up +`) would otherwise let the client choose its identity.
 //   token           "Authorization: Bearer T"; the file (--tokens) has lines "identity sha256hex"
 //                   (hex of SHA-256 of the token; '#' comments, blank lines). The presented
 //                   token's digest is compared with every line in constant time (CRYPTO_memcmp,
@@ -47,8 +50,12 @@ class Authenticator {
   // --identity-header or --trusted-proxy, an unreadable or malformed tokens file, with its line).
   explicit Authenticator(AuthConfig config);
 
-  // peer: the TCP peer address; identity_value: the identity header's value ("" when absent);
-  // authorization: the Authorization header ("" when absent).
+  // peer: the TCP peer address; identity_values: every value of the identity header in the
+  // request (empty when absent); authorizations: every Authorization header. More than one
+  // value of the header the mode reads is refused.
+  AuthOutcome authenticate(std::string_view peer, const std::vector<std::string>& identity_values,
+                           const std::vector<std::string>& authorizations) const;
+  // One value each ("" when absent).
   AuthOutcome authenticate(std::string_view peer, std::string_view identity_value,
                            std::string_view authorization) const;
 

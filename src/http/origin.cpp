@@ -47,11 +47,16 @@ OriginCheck::OriginCheck(const ListenAddress& listen, const std::vector<std::str
       throw UsageError(fmt::format("--allowed-origin: '{}' is not scheme://host[:port] (http or https, no path)", o));
     }
     origins_.insert(origin);
+    if (!hosts_.count(rest)) proxied_hosts_.insert(rest);
     hosts_.insert(rest);
     size_t colon = rest.rfind(':');
     bool has_port = colon != std::string::npos && rest.find(']', colon) == std::string::npos;
-    if (has_port && rest.substr(colon + 1) == std::to_string(default_port)) hosts_.insert(rest.substr(0, colon));
-    if (!has_port) hosts_.insert(rest + ":" + std::to_string(default_port));
+    auto add_proxied = [&](const std::string& h) {
+      if (!hosts_.count(h)) proxied_hosts_.insert(h);
+      hosts_.insert(h);
+    };
+    if (has_port && rest.substr(colon + 1) == std::to_string(default_port)) add_proxied(rest.substr(0, colon));
+    if (!has_port) add_proxied(rest + ":" + std::to_string(default_port));
   }
 }
 
@@ -74,8 +79,11 @@ bool OriginCheck::same_origin(std::string_view host, std::string_view origin, st
   if (origin.empty()) return lower(sec_fetch_site) == "same-origin";
   std::string o = lower(origin);
   if (origins_.count(o)) return true;
+  // pgshift itself speaks plain HTTP: its own origin is http://<Host>. An https origin (a TLS
+  // proxy in front), and any origin for a host that only an --allowed-origin names, must be
+  // listed there, scheme included.
   std::string h = lower(host);
-  return !h.empty() && (o == "http://" + h || o == "https://" + h);
+  return !h.empty() && !proxied_hosts_.count(h) && o == "http://" + h;
 }
 
 bool OriginCheck::origin_if_present(std::string_view host, std::string_view origin,

@@ -5,8 +5,10 @@
 //   127.0.0.1 and [::1] when that is loopback), the address the connection arrived on, or the
 //   host of an --allowed-origin. Otherwise 421 Misdirected Request.
 //
-//   Origin (cross-site requests): a request is same-origin when its Origin is
-//   http(s)://<its validated Host> or one of --allowed-origin; without an Origin header, when
+//   Origin (cross-site requests): a request is same-origin when its Origin is one of
+//   --allowed-origin (scheme, host and port), or http://<its validated Host> when that Host is
+//   the server's own address (the server speaks plain HTTP: https://<Host> is another origin,
+//   and a Host known only from an --allowed-origin takes that origin's scheme); without an Origin header, when
 //   Sec-Fetch-Site is "same-origin". The console requires that (plus X-Pgshift-Request: 1) on
 //   every POST; the MCP server requires it whenever an Origin is sent at all.
 //
@@ -39,6 +41,7 @@ class OriginCheck {
  private:
   std::set<std::string> hosts_;    // lowercase authorities: "127.0.0.1:8977", "db.example.com"
   std::set<std::string> origins_;  // lowercase: "https://db.example.com"
+  std::set<std::string> proxied_hosts_;  // hosts_ known only from an --allowed-origin
   int listen_port_ = 0;
   bool listen_any_ = false;        // 0.0.0.0 / :: : the arrival address stands for the listen host
 };

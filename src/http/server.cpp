@@ -27,6 +27,7 @@ constexpr std::string_view kRequests = "pgshift_http_requests_total";
 // http/own_sockets.hpp: cpp-httplib's own is 5).
 constexpr int kListenBacklog = 1024;
 constexpr std::string_view kDuration = "pgshift_http_request_duration_seconds";
+constexpr std::string_view kRefused = "pgshift_http_connections_refused_total";
 
 // What pre-routing learnt about the request this thread is serving (the same worker thread runs
 // pre-routing, the handler and the logger of one request, one request at a time).
@@ -71,6 +72,14 @@ void set_security_headers(httplib::Response& res, bool cacheable) {
   res.set_header("Cache-Control", cacheable ? "private, max-age=300" : "no-store");
 }
 
+// Every value of a header, in arrival order (none when name is "").
+std::vector<std::string> header_values(const httplib::Request& req, const std::string& name) {
+  std::vector<std::string> out;
+  if (name.empty()) return out;
+  for (size_t i = 0; i < req.get_header_value_count(name); ++i) out.push_back(req.get_header_value(name, i));
+  return out;
+}
+
 const char* status_text(int status) {
   switch (status) {
     case 400: return "bad request";
@@ -79,6 +88,7 @@ const char* status_text(int status) {
     case 404: return "not found";
     case 405: return "method not allowed";
     case 408: return "request timeout";
+    case 417: return "expectation failed";
     case 413: return "the request body is too large";
     case 414: return "the request URL is too long";
     case 421: return "misdirected request";
@@ -106,9 +116,31 @@ void send_busy(httplib::Response& res, int retry_after_seconds, std::string_view
   send_error(res, 503, message);
 }
 
+Request::Request(const httplib::Request& r, Server& s) : raw(r), server_(s) {
+  const size_t q = r.target.find('?');
+  if (q == std::string::npos) return;
+  std::string_view rest = std::string_view(r.target).substr(q + 1);
+  if (size_t hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string key(pair.substr(0, eq));
+    std::string value(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    query_.emplace(httplib::detail::decode_url(key, true), httplib::detail::decode_url(value, true));
+  }
+}
+
+std::string Request::param(const std::string& name) const {
+  auto it = query_.find(name);
+  return it == query_.end() ? std::string() : it->second;
+}
+
 std::vector<std::string> Request::params(const std::string& name) const {
   std::vector<std::string> out;
-  for (size_t i = 0; i < raw.get_param_value_count(name); ++i) out.push_back(raw.get_param_value(name, i));
+  for (auto [it, end] = query_.equal_range(name); it != end; ++it) out.push_back(it->second);
   return out;
 }
 
@@ -138,10 +170,15 @@ Server::Server(ServerConfig config)
     : config_((validate(config), std::move(config))),
       auth_(config_.auth),
       origin_(config_.listen, config_.allowed_origins),
-      http_(std::make_unique<httplib::Server>()),
+      http_(std::make_unique<GuardedHttpServer>(
+          ConnectionLimits{config_.header_timeout, config_.body_timeout, ConnectionLimits{}.max_header_bytes,
+                           config_.max_connections_per_peer, config_.auth.trusted_proxies},
+          [this](std::string_view reason) { metrics_.add(std::string(kRefused), {{"reason", std::string(reason)}}); })),
       watcher_(std::make_unique<DisconnectWatcher>()) {
   metrics_.describe(std::string(kRequests), "counter", "HTTP requests by route and status");
   metrics_.describe(std::string(kDuration), "histogram", "HTTP request duration by route, seconds");
+  metrics_.describe(std::string(kRefused), "counter",
+                    "Connections refused or cut: per_peer, header_timeout, header_too_large, body_timeout");
 
   const int threads = config_.threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
@@ -164,9 +201,23 @@ Server::Server(ServerConfig config)
                   res.status, seconds * 1000);
     t_state = RequestState{};
   });
-  http_->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+  // A body declared larger than the limit is refused before the client sends it.
+  http_->set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!declares_too_large_body(req)) return 100;
+    set_security_headers(res, false);
+    GuardedHttpServer::close_after_response();
+    res.status = 413;
+    return 413;
+  });
+  http_->set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty() || res.is_chunked_content_provider_ || res.content_provider_) {
       return httplib::Server::HandlerResponse::Unhandled;
+    }
+    if (ReadFailure failure = GuardedHttpServer::read_failure(); failure != ReadFailure::none) {
+      set_security_headers(res, false);
+      res.set_header("Connection", "close");
+      send_json(res, status_of(failure), {{"error", {{"message", describe(failure, http_->limits())}}}});
+      return httplib::Server::HandlerResponse::Handled;
     }
     send_json(res, res.status, {{"error", {{"message", status_text(res.status)}}}});
     return httplib::Server::HandlerResponse::Handled;
@@ -219,6 +270,14 @@ void Server::route(Method method, const std::string& pattern, const std::string&
   }
 }
 
+bool Server::declares_too_large_body(const httplib::Request& req) const {
+  const std::string declared = req.get_header_value("Content-Length");
+  if (declared.empty()) return false;
+  if (declared.find_first_not_of("0123456789") != std::string::npos) return false;  // httplib answers 400
+  if (declared.size() > 18) return true;
+  return std::stoull(declared) > config_.max_body_bytes;
+}
+
 const Server::Route* Server::find_route(const httplib::Request& req) const {
   for (size_t i = 0; i < routes_.size(); ++i) {
     if (method_name(route_regexes_[i].first) == req.method && std::regex_match(req.path, route_regexes_[i].second)) {
@@ -241,6 +300,13 @@ httplib::Server::HandlerResponse Server::pre_route(const httplib::Request& req, 
     send_error(res, 414, fmt::format("the request URL is longer than {} bytes", config_.max_target_bytes));
     return R::Handled;
   }
+  if (declares_too_large_body(req)) {
+    // Answered now, without reading (or waiting for) the body; the connection then closes.
+    GuardedHttpServer::close_after_response();
+    res.set_header("Connection", "close");
+    send_error(res, 413, fmt::format("the request body is larger than {} bytes", config_.max_body_bytes));
+    return R::Handled;
+  }
   if (stopping_) {
     res.set_header("Connection", "close");
     send_busy(res, 5, "the server is shutting down");
@@ -254,10 +320,8 @@ httplib::Server::HandlerResponse Server::pre_route(const httplib::Request& req, 
   }
   if (!route) return R::Unhandled;  // 404 from the router
   if (route->options.access == Access::authenticated) {
-    AuthOutcome who = auth_.authenticate(req.remote_addr, config_.auth.identity_header.empty()
-                                                             ? std::string()
-                                                             : req.get_header_value(config_.auth.identity_header),
-                                         req.get_header_value("Authorization"));
+    AuthOutcome who = auth_.authenticate(req.remote_addr, header_values(req, config_.auth.identity_header),
+                                         header_values(req, "Authorization"));
     if (!who.ok) {
       if (config_.auth.mode == AuthMode::token) res.set_header("WWW-Authenticate", "Bearer");
       send_error(res, 401, who.reason);

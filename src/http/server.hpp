@@ -9,7 +9,11 @@
 //     401 with a one-line JSON reason otherwise (WWW-Authenticate: Bearer in token mode);
 //   - Host check (421) on every request, Origin rules per route (403), both before any handler
 //     runs and before a POST body is read (http/origin.hpp);
-//   - limits: request body (413), request target (414);
+//   - limits: request body (413; a declared Content-Length beyond the limit is answered at once,
+//     without reading the body, and the connection closes), request target (414); a request's
+//     headers must arrive within header_timeout and its body within body_timeout (408), and one
+//     peer holds at most max_connections_per_peer connections (503 beyond; trusted proxies are
+//     not counted): slow clients cannot hold every thread (http/connection_guard.hpp);
 //   - headers on every response: a strict Content-Security-Policy (no inline script or style),
 //     X-Frame-Options DENY, X-Content-Type-Options nosniff, Referrer-Policy no-referrer, and
 //     Cache-Control no-store unless the route is `cacheable`;
@@ -40,6 +44,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <regex>
@@ -50,6 +55,7 @@
 
 #include "http/address.hpp"
 #include "http/auth.hpp"
+#include "http/connection_guard.hpp"
 #include "http/disconnect.hpp"
 #include "http/metrics.hpp"
 #include "http/origin.hpp"
@@ -76,6 +82,9 @@ struct ServerConfig {
   size_t max_body_bytes = 1 << 20;      // 413 beyond
   size_t max_target_bytes = 8192;       // 414 beyond (path + query)
   int threads = 64;                     // concurrent connections served (keep-alive holds one)
+  int max_connections_per_peer = 16;    // 0: no cap; peers in auth.trusted_proxies are not counted
+  util::Millis header_timeout{10'000};  // first byte of a request to the end of its headers
+  util::Millis body_timeout{30'000};    // end of the headers to the end of the body
   util::Millis shutdown_grace{5'000};   // running requests finish within it, then are cancelled
   std::string per_request_warning;      // logged as a warning on every request (privileged role)
 };
@@ -96,8 +105,10 @@ class Request {
   std::string peer;      // TCP peer address
 
   std::string header(const std::string& name) const { return raw.get_header_value(name); }
-  bool has_param(const std::string& name) const { return raw.has_param(name); }
-  std::string param(const std::string& name) const { return raw.get_param_value(name); }
+  // Query parameters, split at the first '=' of each (so "f=country:=:FR" is f = "country:=:FR";
+  // cpp-httplib keeps what follows the last '='), then percent-decoded ('+' is a space).
+  bool has_param(const std::string& name) const { return query_.count(name) > 0; }
+  std::string param(const std::string& name) const;  // the first value, "" when absent
   std::vector<std::string> params(const std::string& name) const;
   std::string match(size_t i) const;  // regex group i of the route's pattern (of the decoded path)
 
@@ -106,8 +117,9 @@ class Request {
 
  private:
   friend class Server;
-  Request(const httplib::Request& r, Server& s) : raw(r), server_(s) {}
+  Request(const httplib::Request& r, Server& s);
   Server& server_;
+  std::multimap<std::string, std::string> query_;
 };
 
 using Handler = std::function<void(const Request&, httplib::Response&)>;
@@ -149,6 +161,7 @@ class Server {
   };
   httplib::Server::HandlerResponse pre_route(const httplib::Request& req, httplib::Response& res);
   const Route* find_route(const httplib::Request& req) const;
+  bool declares_too_large_body(const httplib::Request& req) const;  // Content-Length > max_body_bytes
   void serve_builtin_routes();
   void shutdown();
 
@@ -156,7 +169,7 @@ class Server {
   Authenticator auth_;
   OriginCheck origin_;
   Metrics metrics_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<GuardedHttpServer> http_;
   std::unique_ptr<DisconnectWatcher> watcher_;
   std::vector<Route> routes_;
   std::vector<std::pair<Method, std::regex>> route_regexes_;  // parallel to routes_

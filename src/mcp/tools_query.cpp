@@ -3,6 +3,7 @@
 
 #include "mcp/tool_support.hpp"
 #include "query/format.hpp"
+#include "query/format_budget.hpp"
 #include "util/utf8.hpp"
 
 namespace pgshift::mcp {
@@ -27,7 +28,8 @@ Tool query_tool() {
       "SHOW) and returns columns with their types and the rows. Writes, DDL, several statements, locking "
       "clauses and dangerous functions are refused with the rule, the reason and the position, so the SQL can be "
       "fixed. Results stop at `limit` rows (default and maximum: the server's row limit) or at the server's "
-      "result-size budget; `truncated` says there was more. The statement is cancelled after the server's "
+      "result-size budget; `truncated` says there was more. A value larger than what is left of the budget is cut "
+      "(listed in `cut_values` with its full size). The statement is cancelled after the server's "
       "timeout.",
       object_schema(
           {{"sql", {{"type", "string"}, {"description", "One read-only SQL statement"}}},
@@ -43,6 +45,13 @@ Tool query_tool() {
                      {"truncated_by", {{"enum", json::array({"limit", "bytes", nullptr})}}},
                      {"limit", {{"type", "integer"}}},
                      {"max_result_bytes", {{"type", "integer"}}},
+                     {"cut_values",
+                      {{"type", "array"},
+                       {"items", object_schema({{"row", {{"type", "integer"}}},
+                                                {"column", {{"type", "string"}}},
+                                                {"bytes", {{"type", "integer"}}},
+                                                {"kept", {{"type", "integer"}}}},
+                                               {"row", "column", "bytes", "kept"}, false)}}},
                      {"elapsed_ms", {{"type", "number"}}},
                      {"correlation_id", {{"type", "string"}}}},
                     {"columns", "rows", "row_count", "truncated", "elapsed_ms"}, false),
@@ -51,8 +60,11 @@ Tool query_tool() {
         query::Options options = ctx.options.query;
         if (auto limit = integer_arg(args, "limit", 1, options.limit)) options.limit = *limit;
         query::Result result = run_sql(ctx, sql, options);
+        // The budget holds for a single value too: the row that crossed it came whole.
+        std::vector<query::CutValue> cuts = query::fit_to_budget(result, options.max_bytes);
         json out = query::result_json(result);
         out["max_result_bytes"] = options.max_bytes;
+        if (!cuts.empty()) out["cut_values"] = query::cuts_json(result, cuts);
         out["correlation_id"] = ctx.correlation_id;
         return ToolResult{std::move(out), {}, false, true};
       });

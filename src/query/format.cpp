@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
+#include "query/value.hpp"
 #include "util/error.hpp"
 #include "util/utf8.hpp"
 
@@ -25,6 +28,28 @@ std::string render(const Result& result, Format format) {
     case Format::markdown: return render_markdown(result);
   }
   return {};
+}
+
+std::vector<TypeClass> column_classes(const Result& result) {
+  std::vector<TypeClass> out;
+  for (const Column& c : result.columns) out.push_back(type_class(c.type_oid));
+  return out;
+}
+
+bool render_pieces(const Result& result, Format format, size_t rows_per_piece,
+                   const std::function<bool(std::string_view)>& write) {
+  if (format == Format::table) return write(render_table(result));
+  const size_t n = result.rows.size();
+  const size_t step = std::max<size_t>(1, rows_per_piece);
+  for (size_t first = 0;; first += step) {
+    const size_t last = std::min(n, first + step);
+    const bool opening = first == 0, closing = last >= n;
+    std::string piece = format == Format::csv    ? render_csv_part(result, first, last, opening)
+                        : format == Format::json ? render_json_part(result, first, last, opening, closing)
+                                                 : render_markdown_part(result, first, last, opening);
+    if (!piece.empty() && !write(piece)) return false;
+    if (closing) return true;
+  }
 }
 
 nlohmann::ordered_json result_json(const Result& result) {

@@ -18,10 +18,12 @@
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "query/query.hpp"
+#include "query/value.hpp"
 
 namespace pgshift::query {
 
@@ -35,6 +37,22 @@ std::string render_table(const Result& result);
 std::string render_csv(const Result& result);
 std::string render_json(const Result& result);
 std::string render_markdown(const Result& result);
+
+// Pieces of a rendering, for a download streamed in slices of rows [first, last): the header
+// (csv, markdown) or the opening bracket (json) when asked, the rows, the closing bracket (json).
+// Pieces over consecutive slices concatenate to render(). The table format is not streamed.
+std::string render_csv_part(const Result& result, size_t first, size_t last, bool header);
+std::string render_markdown_part(const Result& result, size_t first, size_t last, bool header);
+std::string render_json_part(const Result& result, size_t first, size_t last, bool opening, bool closing);
+
+// Calls write() with successive pieces of render(result, format) (csv, json, markdown: about
+// rows_per_piece rows each; table: one piece) until the end or until write() returns false,
+// so the whole text never exists at once. Returns false when write() stopped it.
+bool render_pieces(const Result& result, Format format, size_t rows_per_piece,
+                   const std::function<bool(std::string_view)>& write);
+
+// type_class() of every column, in order.
+std::vector<TypeClass> column_classes(const Result& result);
 
 // The rows as the json format's array of objects.
 nlohmann::ordered_json rows_json(const Result& result);

@@ -22,14 +22,19 @@ void field(std::string& out, std::string_view value, bool force_quotes) {
 
 }  // namespace
 
-std::string render_csv(const Result& result) {
+std::string render_csv(const Result& result) { return render_csv_part(result, 0, result.rows.size(), true); }
+
+std::string render_csv_part(const Result& result, size_t first, size_t last, bool header) {
   std::string out;
-  for (size_t c = 0; c < result.columns.size(); ++c) {
-    if (c) out += ',';
-    field(out, result.columns[c].name, result.columns[c].name.empty());
+  if (header) {
+    for (size_t c = 0; c < result.columns.size(); ++c) {
+      if (c) out += ',';
+      field(out, result.columns[c].name, result.columns[c].name.empty());
+    }
+    out += "\r\n";
   }
-  out += "\r\n";
-  for (const Row& row : result.rows) {
+  for (size_t r = first; r < last && r < result.rows.size(); ++r) {
+    const Row& row = result.rows[r];
     for (size_t c = 0; c < row.size(); ++c) {
       if (c) out += ',';
       if (row[c]) field(out, *row[c], row[c]->empty());  // NULL: nothing; empty string: ""

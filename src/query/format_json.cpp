@@ -154,25 +154,46 @@ std::vector<std::string> unique_names(const Result& result) {
   return out;
 }
 
+json row_object(const Result& result, const std::vector<std::string>& names, const std::vector<TypeClass>& types,
+                const Row& row) {
+  json object = json::object();
+  for (size_t c = 0; c < row.size() && c < names.size(); ++c) {
+    object[names[c]] = row[c] ? typed_column(*row[c], result.columns[c].type_oid, types[c]) : json();
+  }
+  return object;
+}
+
 }  // namespace
 
 json rows_json(const Result& result) {
   std::vector<std::string> names = unique_names(result);
-  std::vector<TypeClass> types;
-  for (const Column& c : result.columns) types.push_back(type_class(c.type_oid));
+  std::vector<TypeClass> types = column_classes(result);
   json rows = json::array();
-  for (const Row& row : result.rows) {
-    json object = json::object();
-    for (size_t c = 0; c < row.size() && c < names.size(); ++c) {
-      object[names[c]] = row[c] ? typed_column(*row[c], result.columns[c].type_oid, types[c]) : json();
-    }
-    rows.push_back(std::move(object));
-  }
+  for (const Row& row : result.rows) rows.push_back(row_object(result, names, types, row));
   return rows;
 }
 
-std::string render_json(const Result& result) {
-  return rows_json(result).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+std::string render_json(const Result& result) { return render_json_part(result, 0, result.rows.size(), true, true); }
+
+// The pieces join to what rows_json(result).dump(2) prints: "[", the objects indented by two
+// more spaces and separated by ",", "]" (an empty result is "[]").
+std::string render_json_part(const Result& result, size_t first, size_t last, bool opening, bool closing) {
+  if (result.rows.empty()) return opening ? "[]\n" : "";
+  std::vector<std::string> names = unique_names(result);
+  std::vector<TypeClass> types = column_classes(result);
+  std::string out = opening ? "[\n" : "";
+  for (size_t r = first; r < last && r < result.rows.size(); ++r) {
+    std::string object = row_object(result, names, types, result.rows[r]).dump(2, ' ', false, json::error_handler_t::replace);
+    out += "  ";
+    for (char ch : object) {
+      out += ch;
+      if (ch == '\n') out += "  ";  // JSON strings hold no raw newline: every one is layout
+    }
+    if (r + 1 < result.rows.size()) out += ',';
+    out += '\n';
+  }
+  if (closing) out += "]\n";
+  return out;
 }
 
 }  // namespace pgshift::query

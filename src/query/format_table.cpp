@@ -14,12 +14,6 @@ bool right_aligned(TypeClass t) {
   return t == TypeClass::integer || t == TypeClass::floating || t == TypeClass::numeric;
 }
 
-std::vector<TypeClass> classes(const Result& result) {
-  std::vector<TypeClass> out;
-  for (const Column& c : result.columns) out.push_back(type_class(c.type_oid));
-  return out;
-}
-
 // Display text with pipes escaped and line breaks as <br> (a Markdown table row is one line).
 std::string markdown_cell(std::string_view value, TypeClass type) {
   std::string out;
@@ -45,7 +39,7 @@ std::string render_table(const Result& result) {
   std::vector<std::string> headers;
   for (const Column& c : result.columns) headers.push_back(display_text(c.name));
   util::TextTable table(headers);
-  std::vector<TypeClass> types = classes(result);
+  std::vector<TypeClass> types = column_classes(result);
   for (size_t c = 0; c < types.size(); ++c) {
     if (right_aligned(types[c])) table.set_align(c, util::TextTable::Align::right);
   }
@@ -80,14 +74,22 @@ std::string render_table(const Result& result) {
 }
 
 std::string render_markdown(const Result& result) {
-  if (result.columns.empty()) return "*(no columns)*\n";
-  std::vector<TypeClass> types = classes(result);
-  std::string out = "|";
-  for (const Column& c : result.columns) out += " " + markdown_cell(c.name, TypeClass::text) + " |";
-  out += "\n|";
-  for (TypeClass t : types) out += right_aligned(t) ? " ---: |" : " --- |";
-  out += "\n";
-  for (const Row& row : result.rows) {
+  return render_markdown_part(result, 0, result.rows.size(), true);
+}
+
+std::string render_markdown_part(const Result& result, size_t first, size_t last, bool header) {
+  if (result.columns.empty()) return header ? "*(no columns)*\n" : "";
+  std::vector<TypeClass> types = column_classes(result);
+  std::string out;
+  if (header) {
+    out = "|";
+    for (const Column& c : result.columns) out += " " + markdown_cell(c.name, TypeClass::text) + " |";
+    out += "\n|";
+    for (TypeClass t : types) out += right_aligned(t) ? " ---: |" : " --- |";
+    out += "\n";
+  }
+  for (size_t r = first; r < last && r < result.rows.size(); ++r) {
+    const Row& row = result.rows[r];
     out += "|";
     for (size_t c = 0; c < row.size(); ++c) {
       std::string cell = row[c] ? markdown_cell(*row[c], types[c]) : std::string(kNull);

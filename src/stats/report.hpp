@@ -49,7 +49,8 @@ struct Fact {
 
 struct SectionColumn {
   std::string name;
-  std::string type;  // "text", "bytes", "count", "seconds", "ratio", "timestamp", "lsn", "bool", "json"
+  std::string type;  // "text", "bytes", "count", "id" (pid, oid, key: no separators), "seconds",
+                     // "ratio", "timestamp", "lsn", "bool", "json"
 };
 
 struct Section {

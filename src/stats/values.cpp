@@ -93,6 +93,12 @@ std::string column_type(std::string_view name, Oid oid) {
   if (oid == kLsn || name.ends_with("_lsn")) return "lsn";
   if (oid == kBool) return "bool";
   if (oid == kJson || oid == kJsonb) return "json";
+  // Process ids, object ids and keys are names that happen to be numbers: never 12,345.
+  if (is_integer_type(oid) && (name == "pid" || name == "id" || name == "oid" || name == "blocked_by" ||
+                               name == "blocked" || name == "blocker" || name.ends_with("_pid") ||
+                               name.ends_with("_id") || name.ends_with("_oid"))) {
+    return "id";
+  }
   if (is_integer_type(oid) || oid == kNumeric || oid == kFloat4 || oid == kFloat8) return "count";
   return "text";
 }

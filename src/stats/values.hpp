@@ -28,7 +28,8 @@ std::string iso_timestamp(std::string_view text);
 nlohmann::json cell_json(std::optional<std::string_view> text, Oid oid);
 
 // The SectionColumn type of a column: by name suffix first (_bytes, _seconds, _ratio), then by
-// type (timestamp, lsn, bool, json, numbers as "count"), else "text".
+// type (timestamp, lsn, bool, json, identifiers such as pid or *_id as "id", numbers as "count"),
+// else "text".
 std::string column_type(std::string_view name, Oid oid);
 
 }  // namespace pgshift::stats

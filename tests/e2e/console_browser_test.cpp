@@ -252,7 +252,7 @@ TEST_F(ConsoleBrowser, AnSqlErrorShowsItsSqlstate) {
 TEST_F(ConsoleBrowser, CmdEnterRunsAndATimeoutIsShownAsSuch) {
   const json& t = seen()["timeout"];
   EXPECT_NE(t["head"].get<std::string>().find("Timed out"), std::string::npos) << t.dump();
-  EXPECT_NE(t["status"].get<std::string>().find("HTTP 408"), std::string::npos) << t.dump();
+  EXPECT_NE(t["status"].get<std::string>().find("HTTP 422"), std::string::npos) << t.dump();
   EXPECT_EQ(t["rowsLeft"], 0) << "no stale result stays under an error";
 }
 

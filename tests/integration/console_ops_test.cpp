@@ -207,7 +207,8 @@ TEST_F(ConsoleOpsTest, SigtermCancelsRunningStatementsAndExitsZero) {
   ASSERT_TRUE(code.has_value()) << "did not exit after SIGTERM:\n" << s.output();
   EXPECT_EQ(*code, 0) << s.output();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
-  EXPECT_EQ(answer.status, 408) << answer.body;  // the statement was cancelled, and the client told
+  EXPECT_EQ(answer.status, 422) << answer.body;  // the statement was cancelled, and the client told
+  EXPECT_NE(answer.body.find("\"cancelled\":true"), std::string::npos) << answer.body;
   EXPECT_NE(s.output().find("shutting down"), std::string::npos);
   EXPECT_TRUE(wait_until([&] { return active_console_backends(admin) == 0; }, util::Millis(5'000)));
   EXPECT_EQ(http_get(s.port(), "/healthz").status, 0) << "still accepting after exit";
@@ -231,7 +232,7 @@ TEST_F(ConsoleOpsTest, ABusyPoolAnswers503WithRetryAfter) {
       EXPECT_EQ(a.header("retry-after"), "1");
       EXPECT_NE(a.body.find("busy"), std::string::npos) << a.body;
     }
-    if (a.status == 408) ++timed_out;
+    if (a.status == 422 && a.body.find("\"timed_out\":true") != std::string::npos) ++timed_out;
   }
   // One connection, three statements of 2 s each, waiting at most 2 s: not all can run.
   EXPECT_GE(busy, 1);
@@ -318,7 +319,7 @@ TEST_F(ConsoleOpsTest, IdentityConcurrencyQueuesOnlyThatIdentity) {
   ASSERT_TRUE(wait_until([&] { return long_running() == 1; }, util::Millis(5'000)));
   cancel_one();
   for (auto& c : clients) c.join();
-  for (const auto& a : alice_long) EXPECT_EQ(a.response.status, 408) << a.response.body;
+  for (const auto& a : alice_long) EXPECT_EQ(a.response.status, 422) << a.response.body;
 }
 
 TEST_F(ConsoleOpsTest, MigrationTabReadsTheJournalDatabase) {

@@ -112,6 +112,58 @@ int handshakes_completed(int port, int count, util::Millis wait) {
   return done;
 }
 
+// A raw connection from `source` (127.0.0.2 is another peer than the 127.0.0.1 of http_get)
+// that writes what it is told and reads whatever the server answers.
+class RawClient {
+ public:
+  RawClient(int port, const std::string& source) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    inet_pton(AF_INET, source.c_str(), &src.sin_addr);
+    ::bind(fd_, reinterpret_cast<const sockaddr*>(&src), sizeof src);
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons(static_cast<uint16_t>(port));
+    dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&dst), sizeof dst) == 0;
+  }
+  ~RawClient() { ::close(fd_); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool connected() const { return connected_; }
+  bool send(const std::string& data) {
+    return !ended_ && ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+  }
+  // Reads what arrived, without waiting; true once the server answered or closed.
+  bool poll_answer() {
+    char buf[4096];
+    while (!ended_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0) break;
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) {
+        ended_ = true;
+        error_ = n < 0 ? errno : 0;
+        break;
+      }
+      received_.append(buf, static_cast<size_t>(n));
+    }
+    return ended_ || received_.find("\r\n\r\n") != std::string::npos;
+  }
+  int status() const { return received_.size() >= 12 ? std::stoi(received_.substr(9, 3)) : 0; }
+  const std::string& received() const { return received_; }
+  int error() const { return error_; }
+
+ private:
+  int error_ = 0;
+  int fd_ = -1;
+  bool connected_ = false;
+  bool ended_ = false;
+  std::string received_;
+};
+
 }  // namespace
 
 TEST(HttpServer, SecurityHeadersOnEveryResponse) {
@@ -161,6 +213,15 @@ TEST(HttpServer, TrustedHeaderOnlyFromTheTrustedProxy) {
   HttpResponse untrusted = http_request(s.port, from_other);
   EXPECT_EQ(untrusted.status, 401) << untrusted.body;
   EXPECT_EQ(untrusted.body.find("alice@example.com"), std::string::npos);
+  // An appending proxy passes the client's value on, then its own: two values are refused, in
+  // either order, and neither identity is served.
+  HttpResponse twice = http_get(s.port, "/who", {{"X-Forwarded-Email", "alice@example.com"},
+                                                 {"X-Forwarded-Email", "root@example.com"}});
+  EXPECT_EQ(twice.status, 401) << twice.body;
+  EXPECT_NE(twice.body.find("more than one X-Forwarded-Email"), std::string::npos) << twice.body;
+  EXPECT_EQ(http_get(s.port, "/who", {{"X-Forwarded-Email", "root@example.com"},
+                                      {"X-Forwarded-Email", "alice@example.com"}}).status, 401);
+  EXPECT_EQ(http_get(s.port, "/who", {{"X-Forwarded-Email", "alice@example.com, root@example.com"}}).status, 401);
   // Probes and metrics need no identity.
   EXPECT_EQ(http_get(s.port, "/healthz").status, 200);
   from_other.target = "/metrics";
@@ -225,6 +286,97 @@ TEST(HttpServer, BodyAndUrlLimits) {
   EXPECT_EQ(http_request(s.port, big).status, 413);
   EXPECT_EQ(http_get(s.port, "/who?x=" + std::string(1000, 'a')).status, 414);
   EXPECT_EQ(http_get(s.port, "/who?x=" + std::string(100, 'a')).status, 200);
+}
+
+TEST(HttpServer, ADeclaredTooLargeBodyIsRefusedBeforeItIsSent) {
+  http::ServerConfig c = local_config();
+  c.max_body_bytes = 1 << 20;
+  Running s(c);
+  // The client declares 2 MiB and then trickles the body: reading (or skipping) it would keep the
+  // request open for as long as the client likes. The answer comes while the body is unsent.
+  RawClient client(s.port, "127.0.0.1");
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send(fmt::format("POST /run HTTP/1.1\r\nHost: 127.0.0.1:{0}\r\nOrigin: http://127.0.0.1:{0}\r\n"
+                                      "X-Pgshift-Request: 1\r\nContent-Length: 2097152\r\n\r\n",
+                                      s.port)));
+  size_t sent = 0;
+  EXPECT_TRUE(wait_until([&] {
+    if (client.poll_answer()) return true;
+    sent += client.send("x") ? 1 : 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return false;
+  }, util::Millis(20'000)));
+  EXPECT_EQ(client.status(), 413) << client.received();
+  EXPECT_NE(client.received().find("larger than 1048576 bytes"), std::string::npos) << client.received();
+  EXPECT_LT(sent, 2097152u);
+  EXPECT_EQ(s.posts_run, 0);
+}
+
+TEST(HttpServer, SlowClientsDoNotStarveOthers) {
+  http::ServerConfig c = local_config();  // 8 threads
+  c.max_connections_per_peer = 4;
+  c.header_timeout = util::Millis(3'000);
+  Running s(c);
+  // 60 clients from 127.0.0.2 send a request line, then one header line every 250 ms and never
+  // the blank line that ends the headers.
+  std::vector<std::unique_ptr<RawClient>> slow;
+  for (int i = 0; i < 60; ++i) {
+    slow.push_back(std::make_unique<RawClient>(s.port, "127.0.0.2"));
+    ASSERT_TRUE(slow.back()->connected());
+    slow.back()->send(fmt::format("GET /who HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", s.port));
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::thread trickle([&] {
+    while (!stop) {
+      int done = 0;
+      for (auto& client : slow) {
+        if (client->poll_answer()) {
+          ++done;
+        } else {
+          client->send("X-Slow: 1\r\n");
+        }
+      }
+      answered = done;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  });
+  // Meanwhile another client is served, and so is the probe.
+  auto start = std::chrono::steady_clock::now();
+  HttpResponse who = http_request(s.port, HttpRequest{"GET", "/who", {}, "", ""}, util::Millis(15'000));
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(who.status, 200) << "starved by 60 slow clients";
+  EXPECT_EQ(http_request(s.port, HttpRequest{"GET", "/healthz", {}, "", ""}, util::Millis(15'000)).status, 200);
+  std::printf("served in %.1f ms while 60 slow clients trickled headers\n", ms);
+  // Every slow client is answered: beyond the per-peer cap at once (503), the others when their
+  // headers did not arrive in time (408).
+  EXPECT_TRUE(wait_until([&] { return answered == 60; }, util::Millis(30'000))) << answered << " of 60 answered";
+  stop = true;
+  trickle.join();
+  int refused = 0, timed_out = 0;
+  for (auto& client : slow) {
+    refused += client->status() == 503;
+    timed_out += client->status() == 408;
+    if (client->status() != 503 && client->status() != 408) {
+      ADD_FAILURE() << "answered " << client->status() << " after " << client->received().size() << " bytes: "
+                    << client->received().substr(0, 200) << " errno " << client->error();
+    }
+  }
+  EXPECT_EQ(refused + timed_out, 60);
+  EXPECT_GE(refused, 1);
+  EXPECT_GE(timed_out, 1);
+  EXPECT_LE(timed_out, 4) << "more connections than the per-peer cap were served at once";
+  HttpResponse m = http_get(s.port, "/metrics");
+  EXPECT_NE(m.body.find("pgshift_http_connections_refused_total{reason=\"per_peer\"}"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("pgshift_http_connections_refused_total{reason=\"header_timeout\"}"), std::string::npos);
+}
+
+TEST(HttpServer, OversizedHeadersAreRefused) {
+  Running s(local_config());
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (int i = 0; i < 100; ++i) headers.emplace_back(fmt::format("X-Filler-{}", i), std::string(1000, 'a'));
+  HttpResponse r = http_get(s.port, "/who", headers);
+  EXPECT_EQ(r.status, 431) << r.body;
 }
 
 TEST(HttpServer, ProbesAndMetrics) {

@@ -2,7 +2,7 @@
 //   SQL tab: Ctrl+Enter / Cmd+Enter (or Run) POSTs {sql, limit} to {base}/api/sql with the
 //     header X-Pgshift-Request: 1 (same-origin fetch); shows columns with types, rows, the
 //     truncated flag, row count and time; a statement the gate rejects shows its rule, reason and
-//     a caret under the position; SQL errors (422), timeouts (408), a busy console (503) and
+//     a caret under the position; SQL errors (422), timeouts (422 with timed_out), a busy console (503) and
 //     refusals are shown as such. Export buttons POST to {base}/api/sql?format=... and save the
 //     file (fetch, blob, a[download], so the custom header is sent).
 //   Table browser: the filter form becomes one f=column:op:value parameter.
@@ -11,6 +11,7 @@
 
 (function () {
   const base = document.body.dataset.basePath || '';
+  const BYTEA_SHOWN = 32;  // bytes of a long bytea value shown (query::kByteaShown)
   const TEXT_SHOWN = 80;  // characters of a long value shown in a result cell (as the table browser)
 
   function el(tag, className, text) {
@@ -121,7 +122,8 @@
         link.remove();
         setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
         status.className = 'sql-status ok';
-        status.textContent = 'Exported ' + name + ' (' + blob.size.toLocaleString('en-US') + ' bytes)';
+        const cut = response.headers.get('X-Pgshift-Cut-Values');
+        status.textContent = 'Exported ' + name + ' (' + blob.size.toLocaleString('en-US') + ' bytes)' + (cut ? '; ' + cut : '');
       } catch (err) {
         showFailure('Cannot reach the console: ' + err.message);
       } finally {
@@ -132,6 +134,10 @@
     function showResult(doc) {
       const columns = Array.isArray(doc.columns) ? doc.columns : [];
       const rows = Array.isArray(doc.rows) ? doc.rows : [];
+      if (doc.kind === 'explain' && columns.length === 1) {
+        showPlan(doc, rows);
+        return;
+      }
       const keys = uniqueNames(columns.map(function (c) { return String(c.name); }));
       const table = el('table', 'data sql-rows');
       const head = table.createTHead().insertRow();
@@ -147,7 +153,7 @@
           const value = Array.isArray(row) ? row[i] : (row ? row[keys[i]] : null);
           const td = tr.insertCell();
           if (numericType(c.type)) td.className = 'num';
-          fillCell(td, value);
+          fillCell(td, value, c.type);
         });
       }
       result.replaceChildren(table);
@@ -159,9 +165,36 @@
           : ' (truncated at the limit' + (doc.limit ? ' of ' + doc.limit : '') + '; there are more)';
       }
       if (doc.elapsed_ms !== undefined) text += ' in ' + formatMs(doc.elapsed_ms);
+      const cuts = Array.isArray(doc.cut_values) ? doc.cut_values : [];
+      if (cuts.length) {
+        text += '; ' + cuts.length + (cuts.length === 1 ? ' value' : ' values') + ' cut to fit the page (' +
+          cuts.map(function (c) {
+            return String(c.column) + ' in row ' + (Number(c.row) + 1) + ': ' + Number(c.kept).toLocaleString('en-US') +
+              ' of ' + Number(c.bytes).toLocaleString('en-US') + ' bytes';
+          }).slice(0, 3).join(', ') + ')';
+      }
       status.className = 'sql-status ok' + (doc.truncated ? ' truncated' : '');
       status.replaceChildren(el('span', 'summary', text));
+      if (cuts.length) status.appendChild(el('span', 'badge sev-warning', 'values cut'));
       if (doc.truncated) status.appendChild(el('span', 'badge sev-warning', 'truncated'));
+      if (doc.correlation_id) status.appendChild(el('span', 'correlation', 'id ' + doc.correlation_id));
+    }
+
+    // A plan as a plan: the whole text, preformatted (FORMAT JSON/YAML/XML arrive as one value,
+    // FORMAT TEXT as one line per row), never cut into table cells.
+    function showPlan(doc, rows) {
+      const lines = rows.map(function (row) {
+        const value = Array.isArray(row) ? row[0] : null;
+        return value === null || value === undefined ? '' : (typeof value === 'object' ? JSON.stringify(value, null, 2) : String(value));
+      });
+      let text = lines.join('\n');
+      if (lines.length === 1 && /^\s*[\[{]/.test(text)) {
+        try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* shown as sent */ }
+      }
+      const pre = el('pre', 'plan', text);
+      result.replaceChildren(pre);
+      status.className = 'sql-status ok';
+      status.replaceChildren(el('span', 'summary', 'Plan' + (doc.elapsed_ms !== undefined ? ' in ' + formatMs(doc.elapsed_ms) : '')));
       if (doc.correlation_id) status.appendChild(el('span', 'correlation', 'id ' + doc.correlation_id));
     }
 
@@ -176,13 +209,13 @@
       if (response.status === 400 && error.rule) {
         title = 'Rejected by the gate';
         head.append(el('strong', '', title), el('code', 'rule', error.rule));
+      } else if (response.status === 422 && (error.timed_out || error.cancelled)) {
+        title = error.timed_out ? 'Timed out' : 'Cancelled';
+        head.append(el('strong', '', title + ': the statement was cancelled'));
       } else if (response.status === 422) {
         title = 'SQL error';
         head.append(el('strong', '', title));
         if (error.sqlstate) head.append(el('code', 'sqlstate', 'SQLSTATE ' + error.sqlstate));
-      } else if (response.status === 408) {
-        title = 'Timed out';
-        head.append(el('strong', '', title + ': the statement was cancelled'));
       } else if (response.status === 503) {
         title = 'Console busy';
         const retry = response.headers.get('Retry-After');
@@ -280,7 +313,7 @@
     return /^(smallint|integer|bigint|numeric|real|double precision|money|oid|int[248]|float[48])/.test(String(type || ''));
   }
 
-  function fillCell(td, value) {
+  function fillCell(td, value, type) {
     if (value === null || value === undefined) {
       td.appendChild(el('span', 'null', 'NULL'));
       return;
@@ -288,6 +321,15 @@
     const text = visible(typeof value === 'object' ? JSON.stringify(value) : String(value));
     if (text === '') {
       td.appendChild(el('span', 'empty', "''"));
+      return;
+    }
+    // bytea as the table browser shows it: \x and the first BYTEA_SHOWN bytes, the length in bytes.
+    if (type === 'bytea' && /^\\x[0-9a-fA-F]*$/.test(text) && text.length > 2 + 2 * BYTEA_SHOWN) {
+      const bytes = (text.length - 2) / 2;
+      const cutBytes = el('span', 'bytea cut', text.slice(0, 2 + 2 * BYTEA_SHOWN));
+      cutBytes.title = 'bytea, ' + bytes.toLocaleString('en-US') + ' bytes';
+      cutBytes.appendChild(el('span', 'more', '… (' + bytes.toLocaleString('en-US') + ' bytes)'));
+      td.appendChild(cutBytes);
       return;
     }
     const chars = Array.from(text);

@@ -251,7 +251,7 @@ TEST(ConsoleReport, AWideSingleRowSectionIsShownAsNameValuePairs) {
   EXPECT_NE(html.find("<div class=\"fact-value\">no</div>"), std::string::npos) << "booleans read yes/no";
   EXPECT_NE(html.find("<div class=\"fact-value long\">15.18 (Debian"), std::string::npos);
 
-  r["sections"][0]["columns"][1] = {{"name", "active_pid"}, {"type", "count"}};
+  r["sections"][0]["columns"][1] = {{"name", "active_pid"}, {"type", "id"}};  // stats::column_type's
   r["sections"][0]["rows"][0][1] = 12345;
   EXPECT_NE(console::render_report_page(ctx("backups"), r).find("<tr><th>active_pid</th><td>12345</td></tr>"),
             std::string::npos) << "process ids are not grouped like counts";

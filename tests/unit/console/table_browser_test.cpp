@@ -5,6 +5,7 @@
 #include "console/cell_value.hpp"
 #include "unit/console/csp_check.hpp"
 #include "console/pages.hpp"
+#include "console/table_browser.hpp"
 
 using namespace pgshift;
 using console::PageContext;
@@ -59,6 +60,20 @@ TEST(ConsoleCell, OnlyUuidShapedSixteenBytesAreUuids) {
   EXPECT_TRUE(console::bytea_as_uuid("\\x0011223344558077b899aabbccddeeff").has_value());  // v8, variant 10
 }
 
+TEST(ConsoleCell, ByteaIsShownAsUuidsPerColumnNeverMixed) {
+  const std::string uuid_hex = "\\x0F1E2D3C4B5A4978A1B2C3D4E5F60718";
+  const std::string other_hex = "\\x00112233445500778899aabbccddeeff";  // 16 bytes, version 0
+  json all_uuids = json::array({json::array({uuid_hex}), json::array({nullptr}), json::array({uuid_hex})});
+  json mixed = json::array({json::array({uuid_hex}), json::array({other_hex})});
+  EXPECT_TRUE(console::uuid_column(all_uuids, 0, "bytea"));
+  EXPECT_FALSE(console::uuid_column(mixed, 0, "bytea"));
+  EXPECT_FALSE(console::uuid_column(all_uuids, 0, "text"));
+  EXPECT_FALSE(console::uuid_column(json::array({json::array({nullptr})}), 0, "bytea"));
+  // In a mixed column the UUID-shaped value is hex like the others.
+  EXPECT_EQ(console::cell_html(uuid_hex, "bytea", false), "<span class=\"bytea\">" + uuid_hex + "</span>");
+  EXPECT_NE(console::cell_html(uuid_hex, "bytea", true).find("0f1e2d3c-4b5a-4978-a1b2-c3d4e5f60718"), std::string::npos);
+}
+
 TEST(ConsoleCell, LongByteaIsShortenedWithItsLength) {
   std::string html = console::cell_html("\\x" + std::string(200, 'a'), "bytea");
   EXPECT_NE(html.find("bytea, 100 bytes"), std::string::npos);
@@ -84,7 +99,9 @@ TEST(ConsoleTableBrowser, RendersRowsWithTypedPresentation) {
   std::string html = console::render_table_browser(ctx(), page_json());
   expect_csp_clean(html, "/ops/db");
   EXPECT_NE(html.find("<title>public.events · pgshift console</title>"), std::string::npos);
-  EXPECT_NE(html.find("0f1e2d3c-4b5a-4978-a1b2-c3d4e5f60718"), std::string::npos);
+  // uid holds a UUID-shaped value and a version-0 one: the column is hex throughout, not mixed.
+  EXPECT_EQ(html.find("0f1e2d3c-4b5a-4978-a1b2-c3d4e5f60718"), std::string::npos);
+  EXPECT_NE(html.find("\\x0f1e2d3c4b5a4978a1b2c3d4e5f60718"), std::string::npos);
   EXPECT_NE(html.find("\\x00112233445500778899aabbccddeeff"), std::string::npos);  // version 0: hex
   EXPECT_NE(html.find("(100 bytes)"), std::string::npos);
   EXPECT_NE(html.find("<span class=\"null\">NULL</span>"), std::string::npos);
@@ -181,4 +198,26 @@ TEST(ConsoleTableBrowser, UnexpectedShapesRenderWithoutThrowing) {
     EXPECT_NO_THROW(html = console::render_table_browser(ctx(), shape)) << shape.dump();
     EXPECT_NE(html.find("</html>"), std::string::npos);
   }
+}
+
+TEST(ConsoleTableBrowserQuery, AKeylessTablePagesInCtidOrder) {
+  console::TableShape shape{"public", "t", {{"a", "integer", false}, {"b", "text", false}}, {}, {"ctid"}};
+  console::BrowseRequest request;
+  request.page = "2";
+  console::BrowseQuery q = console::build_query(shape, request, 50);
+  EXPECT_NE(q.sql.find("FROM \"public\".\"t\" ORDER BY ctid ASC OFFSET $1::bigint"), std::string::npos) << q.sql;
+  request.sort = "a";
+  request.dir = "desc";
+  q = console::build_query(shape, request, 50);
+  EXPECT_NE(q.sql.find("ORDER BY \"a\" DESC, ctid DESC OFFSET"), std::string::npos) << q.sql;
+  shape.physical_order = {"tableoid", "ctid"};  // a partitioned table
+  q = console::build_query(shape, request, 50);
+  EXPECT_NE(q.sql.find("ORDER BY \"a\" DESC, tableoid DESC, ctid DESC OFFSET"), std::string::npos) << q.sql;
+  shape.physical_order = {};  // a view: no physical order to offer
+  request.sort.reset();
+  q = console::build_query(shape, request, 50);
+  EXPECT_EQ(q.sql.find("ORDER BY"), std::string::npos) << q.sql;
+  // With a primary key, ctid plays no part.
+  console::TableShape keyed{"public", "k", {{"id", "bigint", true}}, {"id"}, {"ctid"}};
+  EXPECT_EQ(console::build_query(keyed, console::BrowseRequest{}, 50).sql.find("ctid"), std::string::npos);
 }

@@ -50,6 +50,31 @@ TEST(HttpAuth, TrustedHeaderOnlyFromTrustedPeers) {
   EXPECT_FALSE(a.authenticate("127.0.0.1", std::string(300, 'a'), "").ok);
 }
 
+TEST(HttpAuth, MoreThanOneIdentityValueIsRefused) {
+  AuthConfig c;
+  c.mode = AuthMode::trusted_header;
+  c.identity_header = "X-Forwarded-Email";
+  c.trusted_proxies = {Cidr::parse("127.0.0.1/32", "--trusted-proxy")};
+  Authenticator a(c);
+  // An appending proxy: the client's value first, the proxy's after it.
+  AuthOutcome twice = a.authenticate("127.0.0.1", std::vector<std::string>{"a@x", "root@x"}, {});
+  EXPECT_FALSE(twice.ok);
+  EXPECT_NE(twice.reason.find("more than one X-Forwarded-Email"), std::string::npos) << twice.reason;
+  EXPECT_FALSE(a.authenticate("127.0.0.1", "a@x, root@x", "").ok);
+  EXPECT_TRUE(a.authenticate("127.0.0.1", std::vector<std::string>{"a@x"}, {}).ok);
+}
+
+TEST(HttpAuth, MoreThanOneAuthorizationIsRefused) {
+  std::string path = write_file("alice " + sha256_hex("alice-secret-token") + "\n");
+  AuthConfig c;
+  c.mode = AuthMode::token;
+  c.tokens_file = path;
+  Authenticator a(c);
+  EXPECT_FALSE(a.authenticate("10.0.0.1", {}, std::vector<std::string>{"Bearer alice-secret-token", "Bearer x"}).ok);
+  EXPECT_TRUE(a.authenticate("10.0.0.1", {}, std::vector<std::string>{"Bearer alice-secret-token"}).ok);
+  std::remove(path.c_str());
+}
+
 TEST(HttpAuth, TrustedHeaderNeedsHeaderAndProxy) {
   AuthConfig c;
   c.mode = AuthMode::trusted_header;

@@ -39,6 +39,21 @@ TEST(HttpOrigin, SameOriginRule) {
   EXPECT_FALSE(c.same_origin("127.0.0.1:8977", "", ""));
 }
 
+TEST(HttpOrigin, TheSchemeIsPartOfTheOrigin) {
+  OriginCheck c(ListenAddress::parse("127.0.0.1:8977", "--listen"), {"https://db.example.com"});
+  // The server speaks plain HTTP: an https page on its address is another origin.
+  EXPECT_TRUE(c.same_origin("127.0.0.1:8977", "http://127.0.0.1:8977", ""));
+  EXPECT_FALSE(c.same_origin("127.0.0.1:8977", "https://127.0.0.1:8977", ""));
+  EXPECT_FALSE(c.origin_if_present("127.0.0.1:8977", "https://127.0.0.1:8977", ""));
+  // Behind the TLS proxy of --allowed-origin: its scheme only.
+  EXPECT_TRUE(c.same_origin("db.example.com", "https://db.example.com", ""));
+  EXPECT_FALSE(c.same_origin("db.example.com", "http://db.example.com", ""));
+  EXPECT_FALSE(c.same_origin("db.example.com:443", "http://db.example.com:443", ""));
+  OriginCheck plain(ListenAddress::parse("127.0.0.1:8977", "--listen"), {"http://db.internal:8080"});
+  EXPECT_TRUE(plain.same_origin("db.internal:8080", "http://db.internal:8080", ""));
+  EXPECT_FALSE(plain.same_origin("db.internal:8080", "https://db.internal:8080", ""));
+}
+
 TEST(HttpOrigin, OriginIfPresentLetsNonBrowsersThrough) {
   OriginCheck c(ListenAddress::parse("127.0.0.1:8977", "--listen"), {});
   EXPECT_TRUE(c.origin_if_present("127.0.0.1:8977", "", ""));

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "query/format_budget.hpp"
 #include "query/value.hpp"
 
 using namespace pgshift;
@@ -169,4 +170,76 @@ TEST(Format, ResultsWithoutColumnsStillSaySomething) {
   EXPECT_EQ(query::render_table(r), "(no columns)\n");
   EXPECT_EQ(query::render_markdown(r), "*(no columns)*\n");
   EXPECT_EQ(query::render_json(r), "[\n  {},\n  {}\n]\n");
+}
+
+TEST(FormatPieces, JoinedPiecesAreTheWholeRendering) {
+  std::vector<query::Row> rows;
+  for (int i = 0; i < 7; ++i) {
+    rows.push_back({std::to_string(i), i % 3 == 0 ? std::optional<std::string>() : "a, \"b\"\nc", R"({"k": [1, {"x": 2}]})"});
+  }
+  Result r = make({col("id", 23), col("t", 25), col("j", 3802)}, rows);
+  for (query::Format f : {query::Format::csv, query::Format::json, query::Format::markdown, query::Format::table}) {
+    for (size_t step : {1u, 2u, 3u, 7u, 100u}) {
+      std::string joined;
+      int pieces = 0;
+      EXPECT_TRUE(query::render_pieces(r, f, step, [&](std::string_view p) {
+        joined += p;
+        ++pieces;
+        return true;
+      }));
+      EXPECT_EQ(joined, query::render(r, f)) << static_cast<int>(f) << " step " << step;
+      if (f != query::Format::table && step == 1) {
+        EXPECT_GE(pieces, 7);
+      }
+    }
+  }
+  Result empty = make({col("id", 23)}, {});
+  for (query::Format f : {query::Format::csv, query::Format::json, query::Format::markdown}) {
+    std::string joined;
+    query::render_pieces(empty, f, 10, [&](std::string_view p) { joined += p; return true; });
+    EXPECT_EQ(joined, query::render(empty, f));
+  }
+  // A writer that stops (the client went away) stops the rendering.
+  int calls = 0;
+  EXPECT_FALSE(query::render_pieces(r, query::Format::csv, 1, [&](std::string_view) { return ++calls < 2; }));
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(FormatBudget, ASingleValueIsCutToTheBudgetAndTheRestDropped) {
+  Result r = make({col("n", 23), col("big", 25), col("after", 25)},
+                  {{"1", std::string(1000, 'x'), "tail"}, {"2", "small", "z"}});
+  std::vector<query::CutValue> cuts = query::fit_to_budget(r, 101);
+  ASSERT_EQ(cuts.size(), 2u);
+  EXPECT_EQ(cuts[0].row, 0u);
+  EXPECT_EQ(cuts[0].column, 1u);
+  EXPECT_EQ(cuts[0].bytes, 1000u);
+  EXPECT_EQ(cuts[0].kept, 100u);  // "1" took one byte of the 101
+  EXPECT_EQ(*r.rows[0][1], std::string(100, 'x'));
+  EXPECT_EQ(cuts[1].column, 2u);  // nothing left for the rest of the row
+  EXPECT_EQ(*r.rows[0][2], "");
+  EXPECT_EQ(r.rows.size(), 1u) << "rows after the budget are dropped";
+  EXPECT_TRUE(r.truncated);
+  EXPECT_EQ(r.truncated_by, query::Truncation::bytes);
+  auto j = query::cuts_json(r, cuts);
+  EXPECT_EQ(j[0]["column"], "big");
+  EXPECT_EQ(j[0]["bytes"], 1000);
+  EXPECT_NE(query::describe_cuts(cuts, 101).find("2 values cut"), std::string::npos);
+  // Within the budget nothing changes.
+  Result fits = make({col("t", 25)}, {{"abc"}, {"def"}});
+  EXPECT_TRUE(query::fit_to_budget(fits, 6).empty());
+  EXPECT_FALSE(fits.truncated);
+}
+
+TEST(FormatBudget, CutsKeepWholeCharactersAndWholeBytes) {
+  Result text = make({col("t", 25)}, {{"ab\xC3\xA9\xC3\xA9"}});  // "abéé": é is two bytes
+  auto cuts = query::fit_to_budget(text, 3);
+  ASSERT_EQ(cuts.size(), 1u);
+  EXPECT_EQ(*text.rows[0][0], "ab");
+  Result bytea = make({col("b", 17)}, {{"\\xdeadbeef"}});
+  query::fit_to_budget(bytea, 7);
+  EXPECT_EQ(*bytea.rows[0][0], "\\xdead");
+  // A cut json value is no longer JSON: the json format shows it as a string.
+  Result doc = make({col("j", 3802)}, {{R"({"a": "long value"})"}});
+  query::fit_to_budget(doc, 8);
+  EXPECT_TRUE(nlohmann::json::parse(query::render_json(doc))[0]["j"].is_string());
 }

@@ -58,6 +58,10 @@ TEST(StatsValues, ColumnTypesFollowNamesThenTypes) {
   EXPECT_EQ(column_type("active", 16), "bool");
   EXPECT_EQ(column_type("blocked_by", 114), "json");
   EXPECT_EQ(column_type("calls", 20), "count");
+  EXPECT_EQ(column_type("pid", 23), "id");
+  EXPECT_EQ(column_type("blocked_by", 23), "id");
+  EXPECT_EQ(column_type("root_pid", 23), "id");
+  EXPECT_EQ(column_type("relid", 26), "count") << "a name ending in id without the underscore is not one";
   EXPECT_EQ(column_type("schema", 19), "text");
 }
 
