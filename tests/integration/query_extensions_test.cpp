@@ -228,3 +228,22 @@ TEST_F(QueryExtensionsTest, WhatTheStatementReallyCallsOutsideThePureExtensionsI
 }
 
 }  // namespace
+
+namespace {
+
+// Issue #23, item 8: `pgshift query` as a superuser warns on stderr (the console and the MCP
+// server refuse such a role without --allow-privileged-role); the flag silences it.
+TEST_F(QueryExtensionsTest, PgshiftQueryWarnsWhenTheRoleIsPrivileged) {
+  CliRun as_super = run_pgshift({"query", "--db", db_->cluster().url("app"), "SELECT 1"});
+  EXPECT_EQ(as_super.exit_code, 0) << as_super.all();
+  EXPECT_NE(as_super.err.find("is a superuser"), std::string::npos) << as_super.err;
+  EXPECT_NE(as_super.err.find("--allow-privileged-role"), std::string::npos) << as_super.err;
+  CliRun allowed = run_pgshift({"query", "--db", db_->cluster().url("app"), "--allow-privileged-role", "SELECT 1"});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.all();
+  EXPECT_EQ(allowed.err.find("superuser"), std::string::npos) << allowed.err;
+  CliRun reader = run_pgshift({"query", "--db", db_->cluster().url("app", "reader"), "SELECT 1"});
+  EXPECT_EQ(reader.exit_code, 0) << reader.all();
+  EXPECT_EQ(reader.err.find("--allow-privileged-role"), std::string::npos) << reader.err;
+}
+
+}  // namespace
