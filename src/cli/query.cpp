@@ -13,6 +13,7 @@
 #include "pg/connection.hpp"
 #include "query/format.hpp"
 #include "query/query.hpp"
+#include "query/role_guard.hpp"
 #include "util/error.hpp"
 #include "util/redact.hpp"
 
@@ -27,6 +28,7 @@ struct QueryFlags {
   std::string timeout = "5s";
   std::string format = "table";
   bool json = false;
+  bool allow_privileged_role = false;
   std::vector<std::string> allow_functions;
   std::vector<std::string> allow_foreign_tables;
   std::string sql;
@@ -78,6 +80,17 @@ int run_query(const QueryFlags& flags, const Context& ctx) {
   if (!verdict.accepted) return print_rejected(sql, verdict);
 
   pg::Connection conn = pg::Connection::open(info, "db");
+  // The console and the MCP server refuse such a role without --allow-privileged-role; a
+  // one-off command run by an operator warns instead (issue #23).
+  if (!flags.allow_privileged_role) {
+    query::RoleCheck role = query::inspect_role(conn);
+    if (role.privileged()) {
+      spdlog::warn("{} ({}): READ ONLY and the gate are the only barriers left (it can read server files, run "
+                   "programs or signal sessions); connect as a read-only role, or pass --allow-privileged-role to "
+                   "silence this warning",
+                   role.describe(), conn.endpoint());
+    }
+  }
   query::Result result;
   try {
     result = query::run(conn, sql, options);
@@ -111,6 +124,8 @@ void register_query(CLI::App& app, Context& ctx) {
                   "Allow reading this foreign table: schema.name (repeatable; a foreign table can run a program or "
                   "reach another server)")
       ->allow_extra_args(false);
+  cmd->add_flag("--allow-privileged-role", flags->allow_privileged_role,
+                "Do not warn when the role is a superuser or may read server files, run programs or signal sessions");
   cmd->add_option("sql", flags->sql, "The statement; '-' or nothing reads it from stdin");
   cmd->callback([flags, &ctx] {
     ctx.prepare("query");

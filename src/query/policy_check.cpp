@@ -30,28 +30,48 @@ using RefKind = sqlgate::Reference::Kind;
 // place in current_schemas(true) (NULL when not searched). Names arrive as JSON arrays, bound.
 constexpr std::string_view kLookupName = "pgshift_policy_lookup";
 constexpr std::string_view kLookup = R"sql(
-WITH found AS (
+WITH path AS (SELECT pg_catalog.current_schemas(true) AS schemas),
+found AS (
   SELECT 'f'::text AS kind, p.proname::text AS key, p.pronamespace AS ns, NULL::text AS detail, p.oid, p.proname,
          p.pronamespace, p.pronargs, p.pronargdefaults, p.provariadic, p.provolatile, p.prosecdef, p.prolang,
-         p.proargtypes
+         p.proargtypes, p.proowner,
+         EXISTS (SELECT FROM pg_catalog.pg_proc q, path
+                 WHERE q.proname = p.proname AND q.proargtypes = p.proargtypes AND q.oid <> p.oid
+                   AND q.pronamespace::pg_catalog.regnamespace::text NOT LIKE 'pg\_temp\_%'
+                   AND pg_catalog.array_position(path.schemas, q.pronamespace::pg_catalog.regnamespace::text)
+                     < pg_catalog.array_position(path.schemas, p.pronamespace::pg_catalog.regnamespace::text))
+           AS hidden,
+         NULL::text AS what
   FROM pg_catalog.pg_proc p
   WHERE p.proname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($1::jsonb)))
   UNION ALL
   SELECT 'o', o.oprname::text, o.oprnamespace, CASE WHEN o.oprleft = 0 THEN '1' ELSE '2' END, p.oid, p.proname,
          p.pronamespace, p.pronargs, p.pronargdefaults, p.provariadic, p.provolatile, p.prosecdef, p.prolang,
-         p.proargtypes
+         p.proargtypes, p.proowner,
+         EXISTS (SELECT FROM pg_catalog.pg_operator q, path
+                 WHERE q.oprname = o.oprname AND q.oprleft = o.oprleft AND q.oprright = o.oprright AND q.oid <> o.oid
+                   AND q.oprnamespace::pg_catalog.regnamespace::text NOT LIKE 'pg\_temp\_%'
+                   AND pg_catalog.array_position(path.schemas, q.oprnamespace::pg_catalog.regnamespace::text)
+                     < pg_catalog.array_position(path.schemas, o.oprnamespace::pg_catalog.regnamespace::text)),
+         CASE WHEN o.oprleft = 0 THEN o.oprname || ' ' || o.oprright::pg_catalog.regtype::text
+              ELSE o.oprleft::pg_catalog.regtype::text || ' ' || o.oprname || ' '
+                   || o.oprright::pg_catalog.regtype::text END
   FROM pg_catalog.pg_operator o,
        LATERAL (VALUES (o.oprcode::oid), (o.oprrest::oid), (o.oprjoin::oid)) AS f(fn),
        LATERAL (SELECT * FROM pg_catalog.pg_proc p WHERE p.oid = f.fn) p
   WHERE o.oprname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($2::jsonb)))
     AND (p.oid >= 16384 OR p.provolatile = 'v' OR p.prosecdef)
   UNION ALL
-  SELECT 't', t.typname::text, t.typnamespace, NULL, p.oid, p.proname, p.pronamespace, p.pronargs,
-         p.pronargdefaults, p.provariadic, p.provolatile, p.prosecdef, p.prolang, p.proargtypes
+  -- detail: 'i' the input function, 'b' a cast from a built-in type, 'u' a cast from another type
+  SELECT 't', t.typname::text, t.typnamespace, f.how, p.oid, p.proname, p.pronamespace, p.pronargs,
+         p.pronargdefaults, p.provariadic, p.provolatile, p.prosecdef, p.prolang, p.proargtypes, p.proowner, false,
+         f.source
   FROM pg_catalog.pg_type t,
-       LATERAL (SELECT t.typinput::oid
+       LATERAL (SELECT t.typinput::oid, 'i', NULL::text
                 UNION ALL
-                SELECT c.castfunc FROM pg_catalog.pg_cast c WHERE c.casttarget = t.oid AND c.castfunc <> 0) AS f(fn),
+                SELECT c.castfunc, CASE WHEN c.castsource < 16384 THEN 'b' ELSE 'u' END,
+                       c.castsource::pg_catalog.regtype::text
+                FROM pg_catalog.pg_cast c WHERE c.casttarget = t.oid AND c.castfunc <> 0) AS f(fn, how, source),
        LATERAL (SELECT * FROM pg_catalog.pg_proc p WHERE p.oid = f.fn) p
   WHERE t.typname = ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($3::jsonb)))
     AND (p.oid >= 16384 OR p.provolatile = 'v' OR p.prosecdef)
@@ -76,11 +96,13 @@ SELECT kind, key, schema, pg_catalog.array_position(pg_catalog.current_schemas(t
        pronargs, pronargdefaults, provariadic <> 0, provolatile, prosecdef,
        (SELECT lanname FROM pg_catalog.pg_language WHERE oid = prolang), coalesce(extname, ''),
        pronargs > 0 AND EXISTS (SELECT FROM pg_catalog.pg_type a WHERE a.oid = proargtypes[0] AND a.typrelid <> 0),
-       built_in
+       built_in, hidden, what,
+       coalesce((SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = proowner), false)
 FROM judged
 UNION ALL
 SELECT 'r', c.relname::text, n.nspname, pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname),
-       c.relkind::text, f.tables::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       c.relkind::text, f.tables::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN LATERAL (
@@ -114,7 +136,10 @@ struct Found {
   std::string key;
   std::string schema;            // of what was named (the function, operator, type or relation)
   std::optional<int> path_rank;  // its schema's place in the search path
-  std::string detail;            // operator: "1" prefix, "2" infix; relation: relkind
+  std::string detail;            // operator: "1" prefix, "2" infix; type: "i" input, "b"/"u" cast from a
+                                 // built-in / other type; relation: relkind
+  bool hidden = false;           // function, operator: one with the same arguments comes earlier in the path
+  std::string what;              // operator: "hstore - text"; type: a cast's source type
   sqlgate::FunctionFacts facts;  // functions only
   std::vector<std::pair<std::string, std::string>> foreign;  // relations: the foreign tables reading it reaches
 
@@ -157,6 +182,9 @@ std::vector<Found> lookup(pg::Connection& conn, const std::vector<Reference>& re
       f.facts.extension = r.view(i, 14);
       f.row_arg = r.view(i, 15) == "t";
       f.facts.built_in = r.view(i, 16) == "t";
+      f.hidden = r.view(i, 17) == "t";
+      f.what = r.view(i, 18);
+      f.facts.owner_superuser = r.view(i, 19) == "t";
     }
     out.push_back(std::move(f));
   }
@@ -179,12 +207,19 @@ bool named_by(const Found& f, const Reference& r) {
   return f.schema == r.schema;
 }
 
-// The functions a reference may reach, conservatively.
+// The functions a reference may reach, conservatively. As PostgreSQL resolves names: an
+// unqualified function or operator with the same argument types as one in a schema earlier in
+// the search path (pg_catalog first unless the path says otherwise) is never called, so
+// public.gen_random_uuid() (pgcrypto) does not stand in for pg_catalog's. A cast of a constant
+// converts from a built-in type (unknown, integer, numeric, boolean): casts into the type from
+// other types are not candidates.
 std::vector<const Found*> candidates(const std::vector<Found>& found, const Reference& r) {
   char kind = r.kind == RefKind::operator_ ? 'o' : r.kind == RefKind::type ? 't' : 'f';
   std::vector<const Found*> named, fitting;
   for (const Found& f : found) {
     if (f.kind != kind || !named_by(f, r)) continue;
+    if (f.hidden && r.schema.empty()) continue;
+    if (kind == 't' && r.constant && f.detail == "u") continue;
     if (r.kind == RefKind::operator_) {
       if (f.detail == std::to_string(r.nargs)) fitting.push_back(&f);
       continue;
@@ -204,8 +239,14 @@ std::string context(const Reference& r, const Found& f) {
     case RefKind::attribute: return fmt::format("(...).{} calls a function: ", r.name);
     case RefKind::row_attribute: return fmt::format("{} on a row calls a function: ", r.name);
     case RefKind::tablesample: return fmt::format("TABLESAMPLE {} calls its handler: ", r.name);
-    case RefKind::operator_: return fmt::format("operator {}.{} calls a function: ", f.schema, r.name);
-    case RefKind::type: return fmt::format("type {}.{} converts values with a function: ", f.schema, r.name);
+    case RefKind::operator_:
+      return fmt::format("the operator {} written here may resolve to {}.{} ({}; pgshift cannot know the argument "
+                         "types before running the statement), which calls a function: ",
+                         r.name, f.schema, r.name, f.what);
+    case RefKind::type:
+      return f.detail == "i" ? fmt::format("the type {} written here reads values with its input function: ", r.name)
+                             : fmt::format("the type {} written here converts from {} with a cast function: ",
+                                           r.name, f.what);
     case RefKind::relation: return "";
   }
   return "";

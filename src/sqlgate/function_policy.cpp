@@ -33,6 +33,36 @@ constexpr std::array<std::string_view, 62> kSafeVolatile = {
     "pg_available_wal_summaries", "pg_get_wal_summarizer_state", "pg_wal_summary_contents", "pg_stat_get_io",
     "pg_stat_get_backend_io"};
 
+// Pure data types and text matching: their functions compute from their arguments (and,
+// for unaccent, a rules file fixed at installation). Not here, and refused unless allowed by
+// name: extensions that run SQL (tablefunc), reach files or other servers (file_fdw,
+// postgres_fdw, dblink, adminpack), or shared state (pg_prewarm, lo, pg_stat_statements' reset).
+constexpr std::array<std::string_view, 3> kPgcryptoDigests = {"digest", "hmac", "crypt"};
+constexpr std::array<DefaultAllowedExtension, 14> kDefaultAllowed = {{
+    {"citext", {}, "case-insensitive text type: comparison, matching and its casts"},
+    {"hstore", {}, "key/value type: operators, accessors and casts (to json, jsonb, arrays)"},
+    {"pg_trgm", {}, "trigram similarity (similarity, %, <->, word_similarity) and its index support"},
+    {"ltree", {}, "label-tree type: path operators and matching (lquery, ltxtquery)"},
+    {"cube", {}, "multi-dimensional cube type: operators and distances"},
+    {"isn", {}, "product numbers (ISBN, EAN13, UPC, ...): types, validation, comparison"},
+    {"intarray", {}, "integer-array operators (&&, @>, query_int) and sorting helpers"},
+    {"btree_gin", {}, "GIN operator classes for scalar types: comparison support only"},
+    {"btree_gist", {}, "GiST operator classes for scalar types: comparison and distance support only"},
+    {"fuzzystrmatch", {}, "string distance and phonetic codes (levenshtein, soundex, metaphone)"},
+    {"unaccent", {}, "removes accents with the rules file installed with it"},
+    {"earthdistance", {}, "great-circle distances over cube or point"},
+    {"seg", {}, "line-segment (interval) type: operators"},
+    {"pgcrypto", kPgcryptoDigests, "digests only (digest, hmac, crypt): hashes computed from the arguments"},
+}};
+
+bool default_allowed(const FunctionFacts& f) {
+  if (f.volatility == 'v' || !f.owner_superuser || f.extension.empty()) return false;
+  return std::any_of(kDefaultAllowed.begin(), kDefaultAllowed.end(), [&](const DefaultAllowedExtension& e) {
+    return e.extension == f.extension &&
+           (e.functions.empty() || std::find(e.functions.begin(), e.functions.end(), f.name) != e.functions.end());
+  });
+}
+
 bool safe_volatile(std::string_view name) {
   return std::any_of(kSafeVolatile.begin(), kSafeVolatile.end(),
                      [&](std::string_view pattern) { return name_matches(pattern, name, -1); });
@@ -63,6 +93,7 @@ FunctionDecision judge_function(const FunctionFacts& f, std::span<const std::str
                               "refused {}",
                               f.signature, how));
   }
+  if (default_allowed(f)) return {};
   if (!f.extension.empty()) {
     return refuse(Rule::extension_function,
                   fmt::format("{} comes from extension {}: extension and user-defined functions can run SQL the "
@@ -104,5 +135,9 @@ std::string allow_entry_problem(std::string_view entry, std::string_view option,
 }
 
 std::span<const std::string_view> safe_volatile_functions() { return kSafeVolatile; }
+
+std::span<const DefaultAllowedExtension> default_allowed_extensions() {
+  return std::span(kDefaultAllowed.data(), kDefaultAllowed.size());
+}
 
 }  // namespace pgshift::sqlgate

@@ -8,6 +8,11 @@
 //      can allow it (rule denied-function).
 //   2. Named by an allow-list entry ("schema.name", or "schema.*" for a whole schema): allowed.
 //   3. SECURITY DEFINER: refused (it runs as its owner, not as the reader) (security-definer).
+//   3a. IMMUTABLE or STABLE, owned by a superuser, and a member of one of the pure data-type and
+//      text-matching extensions of default_allowed_extensions() (citext, hstore, pg_trgm, ...;
+//      for pgcrypto only its digests): allowed. Owned by a superuser: the members of a trusted
+//      extension belong to the bootstrap superuser, so a function the extension's owner added to
+//      it later (ALTER EXTENSION ADD) is not one of them.
 //   4. From an extension (pg_depend 'e'), or user-defined (anything outside the built-in set):
 //      refused; any extension or user function can run SQL text or act outside the
 //      transaction, and the gate cannot see into it (extension-function, user-function).
@@ -36,7 +41,16 @@ struct FunctionFacts {
   std::string language;           // lanname: internal, c, sql, plpgsql, ...
   std::string extension;          // the owning extension; "" when none
   bool built_in = false;          // see above
+  bool owner_superuser = false;   // proowner is a superuser
 };
+
+// An extension whose IMMUTABLE and STABLE functions are allowed without naming them, and why.
+struct DefaultAllowedExtension {
+  std::string_view extension;
+  std::span<const std::string_view> functions;  // empty: all of them; else only these names
+  std::string_view reason;
+};
+std::span<const DefaultAllowedExtension> default_allowed_extensions();
 
 struct FunctionDecision {
   bool allowed = true;

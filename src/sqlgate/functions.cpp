@@ -63,7 +63,8 @@ constexpr std::array<Names, 18> kLargeObjects = {
 constexpr std::array<Names, 2> kOtherSessions = {"dblink*", "pg_background*"};
 
 // ts_rewrite(query, 'SELECT target, substitute FROM ...') runs its text; the 3-argument form
-// rewrites with tsquery values only. table_to_xml* take a regclass, not text, and are not here.
+// rewrites with tsquery values only. table_to_xml* take a regclass, not text: the walker resolves
+// it (reads_relation_argument) and the relation rules apply to it.
 // tablefunc's crosstab family and connectby run the SQL text (or the table and column names)
 // they are given.
 constexpr std::array<Names, 11> kSqlText = {"query_to_xml*", "cursor_to_xml*", "schema_to_xml*",
@@ -221,6 +222,10 @@ const DeniedFamily* denied_relation(std::string_view folded_name) {
     }
   }
   return nullptr;
+}
+
+bool reads_relation_argument(std::string_view folded_name) {
+  return folded_name == "table_to_xml" || folded_name == "table_to_xml_and_xmlschema";
 }
 
 std::span<const DeniedFamily> denied_families() { return kFamilies; }

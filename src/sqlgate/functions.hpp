@@ -28,6 +28,13 @@ const DeniedFamily* denied_function(std::string_view folded_name, int nargs = -1
 // The same for relations (views that read server files, catalogs holding credentials).
 const DeniedFamily* denied_relation(std::string_view folded_name);
 
+// Whether the function (folded, unqualified name) reads the whole relation its argument `tbl`
+// (the first) names, as FROM would: table_to_xml and table_to_xml_and_xmlschema. The gate
+// treats that argument as a relation of the statement (foreign tables, views over them, file
+// views), and refuses the call when the argument is not a constant name it can resolve.
+// table_to_xmlschema reads only the catalog; query_to_xml and cursor_to_xml are denied above.
+bool reads_relation_argument(std::string_view folded_name);
+
 // Whether a pattern of these lists ("name", "prefix*", "name/N") matches a folded name called
 // with nargs arguments (-1: unknown, matches every arity).
 bool name_matches(std::string_view pattern, std::string_view name, int nargs);

@@ -9,6 +9,8 @@
 #include <tuple>
 #include <vector>
 
+#include "sqlgate/deep_stack.hpp"
+#include "sqlgate/nesting.hpp"
 #include "sqlgate/sqlgate.hpp"
 #include "sqlgate/tokens.hpp"
 #include "sqlgate/walk.hpp"
@@ -35,6 +37,15 @@ class Checker {
     }
     if (size_t bad = util::first_invalid_utf8(text_); bad != std::string_view::npos) {
       return reject_at(Rule::invalid_text, "the text is not valid UTF-8", bad);
+    }
+    // Before anything parses: the parser's output and fingerprint recurse once per level.
+    if (Nesting n = nesting_bound(text_, tokens()); n.depth > kMaxNesting) {
+      return reject_at(Rule::nesting_limit,
+                       fmt::format("the statement nests too deeply to be parsed safely (about {} levels here; at "
+                                   "most {}): each operator of a chain such as 1+1+...+1 nests one level; shorten "
+                                   "it, or use a list (IN (...), ARRAY[...], VALUES)",
+                                   n.depth, kMaxNesting),
+                       n.offset);
     }
     audit();
     PgQueryParseResult parsed = pg_query_parse(text_.c_str());
@@ -106,7 +117,7 @@ class Checker {
     for (const json& option : options) {
       if (!option.contains("DefElem")) continue;
       const json& def = option["DefElem"];
-      if (def.value("defname", "") == "analyze") {
+      if (def.value("defname", "") == "analyze" && !option_is_false(def)) {
         size_t at = def.value("location", -1) >= 0 ? static_cast<size_t>(def.value("location", 0)) : start_;
         return reject_at(Rule::explain_analyze,
                          "EXPLAIN ANALYZE executes the statement: use EXPLAIN without ANALYZE", at);
@@ -128,15 +139,27 @@ class Checker {
     return std::nullopt;
   }
 
+  // EXPLAIN (ANALYZE false) and (ANALYZE off), (ANALYZE 0): what defGetBoolean reads as false.
+  // No value means true; anything else is true or an error, and refused.
+  static bool option_is_false(const json& def) {
+    const json& arg = def.contains("arg") ? def["arg"] : json();
+    if (!arg.is_object() || arg.size() != 1) return false;
+    const json& value = arg.begin().value();
+    if (arg.begin().key() == "Integer") return value.value("ival", 0) == 0;
+    if (arg.begin().key() != "String") return false;
+    std::string word = upper(value.value("sval", ""));
+    return word == "FALSE" || word == "OFF";
+  }
+
   // In text order, each one once (its first occurrence), with character positions.
   std::vector<Reference> references(std::vector<LocatedReference> found) {
     std::sort(found.begin(), found.end(),
               [](const LocatedReference& a, const LocatedReference& b) { return a.offset < b.offset; });
     std::vector<Reference> out;
-    std::set<std::tuple<Reference::Kind, std::string, std::string, int, bool>> seen;
+    std::set<std::tuple<Reference::Kind, std::string, std::string, int, bool, bool>> seen;
     for (LocatedReference& l : found) {
       Reference& r = l.reference;
-      if (!seen.insert({r.kind, r.schema, r.name, r.nargs, r.in_from}).second) continue;
+      if (!seen.insert({r.kind, r.schema, r.name, r.nargs, r.in_from, r.constant}).second) continue;
       r.position = char_position(text_, l.offset);
       out.push_back(std::move(r));
     }
@@ -294,6 +317,8 @@ const char* rule_name(Rule rule) {
     case Rule::explain_target: return "explain-target";
     case Rule::denied_function: return "denied-function";
     case Rule::denied_relation: return "denied-relation";
+    case Rule::relation_argument: return "relation-argument";
+    case Rule::nesting_limit: return "nesting-limit";
     case Rule::volatile_function: return "volatile-function";
     case Rule::extension_function: return "extension-function";
     case Rule::user_function: return "user-function";
@@ -322,6 +347,32 @@ std::string Verdict::message() const {
   return position > 0 ? fmt::format("{} (at character {})", reason, position) : reason;
 }
 
-Verdict check(std::string_view sql) { return Checker(sql).run(); }
+// Texts up to this size parse on the caller's stack: they nest at most ~2,000 levels (a few
+// hundred KB of stack); longer ones on a deep stack (deep_stack.hpp).
+constexpr size_t kInlineParseBytes = 4096;
+
+Verdict check(std::string_view sql) {
+  if (sql.size() <= kInlineParseBytes || sql.size() > kMaxTextBytes) return Checker(sql).run();
+  Verdict verdict;
+  std::string failure;
+  bool ran = run_on_deep_stack([&] {
+    try {
+      verdict = Checker(sql).run();
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  });
+  if (!ran || !failure.empty()) {
+    Verdict v;
+    v.rule = Rule::invalid_text;
+    v.reason = ran ? fmt::format("the gate could not check this {}-byte text ({}); send a shorter statement",
+                                 sql.size(), failure)
+                   : fmt::format("the gate could not start a thread to parse this {}-byte text (out of memory?); "
+                                 "retry, or send a shorter statement",
+                                 sql.size());
+    return v;
+  }
+  return verdict;
+}
 
 }  // namespace pgshift::sqlgate

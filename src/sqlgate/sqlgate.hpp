@@ -59,6 +59,8 @@ enum class Rule {
   explain_target,        // "explain-target": EXPLAIN of DML, CREATE TABLE AS, EXECUTE, ...
   denied_function,       // "denied-function": a call to a denied function family
   denied_relation,       // "denied-relation": a view that reads server files
+  relation_argument,     // "relation-argument": table_to_xml(...) of something other than a constant name
+  nesting_limit,         // "nesting-limit": nested deeper than the gate parses (kMaxNesting)
   // The catalog check's rules (query::run(), after connecting):
   volatile_function,     // "volatile-function": a built-in VOLATILE function not on the safe list
   extension_function,    // "extension-function": a function from an extension, not allowed by name
@@ -89,6 +91,7 @@ struct Reference {
   int nargs = -1;         // function: arguments given (-1 unknown); operator: 1 prefix, 2 infix
   bool in_from = false;   // function: called as a table source
   int position = 0;       // 1-based character position
+  bool constant = false;  // type: what is converted is a constant ('x'::t, 1::t), of a built-in type
 };
 
 const char* rule_name(Rule rule);

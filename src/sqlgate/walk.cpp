@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sqlgate/functions.hpp"
+#include "sqlgate/relation_name.hpp"
 
 namespace pgshift::sqlgate {
 namespace {
@@ -136,8 +137,10 @@ class Walker {
         if (key == "intoClause" && value.is_object()) into_clause(value, here);
         if (key == "lockingClause" && value.is_array() && !value.empty()) locking_clause(j, value);
         // A TypeName sits unwrapped under "typeName" (TypeCast, ColumnDef, XmlSerialize).
-        if (key == "typeName" && value.is_object()) {
-          add(Reference::Kind::type, field(value, "names"), -1, location_of(value).value_or(here));
+        if (key == "typeName" && value.is_object() &&
+            add(Reference::Kind::type, field(value, "names"), -1, location_of(value).value_or(here))) {
+          // 'x'::t, 1::t, CAST(true AS t): the source is a built-in type (unknown, int, numeric, bool).
+          references_.back().reference.constant = node_type(field(j, "arg")) == "A_Const";
         }
         if (!key.empty() && key[0] >= 'A' && key[0] <= 'Z' && value.is_object()) {
           inspect(key, value, location_of(value).value_or(here));
@@ -169,8 +172,10 @@ class Walker {
 
   void inspect(const std::string& type, const json& node, size_t here) {
     if (type == "FuncCall") {
-      check_call(last_name(field(node, "funcname")), here, false, call_arity(node));
+      std::string name = last_name(field(node, "funcname"));
+      check_call(name, here, false, call_arity(node));
       add_call(node, here);
+      if (reads_relation_argument(fold_name(name))) relation_argument(name, node, here);
     } else if (type == "A_Indirection") {
       // (expr).name is a call to name(expr) when expr is not a composite with such a column.
       size_t after = location_of(unwrap(field(node, "arg"))).value_or(here);
@@ -275,6 +280,49 @@ class Walker {
     // LIKE's and IN's keywords name no operator (the tree names ~~, =, <> instead).
     if (op.empty() || std::isalpha(static_cast<unsigned char>(op[0]))) return;
     add(Reference::Kind::operator_, names, field(node, "lexpr").is_null() ? 1 : 2, here);
+  }
+
+  // table_to_xml('t'::regclass, ...) reads t as FROM t would: t becomes a relation of the
+  // statement. Anything but a constant name (an oid, a column such as pg_class.oid, an
+  // expression, to_regclass(...)) could name any relation, so the call is refused.
+  void relation_argument(const std::string& function, const json& call, size_t here) {
+    const json& args = field(call, "args");
+    const json* arg = args.is_array() && !args.empty() && node_type(args[0]) != "NamedArgExpr" ? &args[0] : nullptr;
+    if (args.is_array() && !arg) {
+      for (const json& a : args) {
+        const json& named = field(a, "NamedArgExpr");
+        if (text_field(named, "name") == "tbl") arg = &field(named, "arg");
+      }
+    }
+    size_t at = arg ? location_of(unwrap(*arg)).value_or(here) : here;
+    // 'name'::regclass, CAST('name' AS regclass), or 'name' alone.
+    while (arg && node_type(*arg) == "TypeCast" &&
+           fold_name(last_name(field(field(unwrap(*arg), "typeName"), "names"))) == "regclass") {
+      arg = &field(unwrap(*arg), "arg");
+    }
+    const json& constant = arg && node_type(*arg) == "A_Const" ? unwrap(*arg) : null_json();
+    std::optional<RelationName> named;
+    if (constant.contains("sval")) named = parse_relation_name(text_field(field(constant, "sval"), "sval"));
+    if (!named) {
+      report(Rule::relation_argument,
+             fmt::format("{}() reads the relation its first argument names: give it as a constant name "
+                         "('schema.table'::regclass) so the gate can check what it reads (foreign tables can run "
+                         "programs); an oid, a column or an expression is refused",
+                         function),
+             at);
+      return;
+    }
+    if (const DeniedFamily* family = denied_relation(fold_name(named->name))) {
+      report(Rule::denied_relation,
+             fmt::format("{}() reads {}, which is not allowed: {} [{}]", function, named->name, family->reason,
+                         family->family),
+             at);
+    }
+    Reference r;
+    r.kind = Reference::Kind::relation;
+    r.schema = named->schema;
+    r.name = named->name;
+    references_.push_back({std::move(r), at});
   }
 
   void add_relation(const json& node, size_t here) {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <vector>
 
 using namespace pgshift;
@@ -109,4 +110,42 @@ TEST(FunctionPolicy, AllowEntriesAreSchemaDotName) {
   }
   EXPECT_NE(sqlgate::allow_entry_problem("public.*", "allow-foreign-table", false, false), "");
   EXPECT_EQ(sqlgate::allow_entry_problem("public.pg_sleep", "allow-foreign-table", false, false), "");
+}
+
+TEST(FunctionPolicy, PureDataTypeExtensionsAreAllowedWhenImmutableOrStable) {
+  auto member = [](std::string name, std::string extension, char volatility) {
+    FunctionFacts f = from_extension(std::move(name), std::move(extension));
+    f.volatility = volatility;
+    f.owner_superuser = true;
+    return f;
+  };
+  EXPECT_EQ(rule(member("citext_eq", "citext", 'i')), Rule::none);
+  EXPECT_EQ(rule(member("similarity", "pg_trgm", 'i')), Rule::none);
+  EXPECT_EQ(rule(member("hstore_to_jsonb", "hstore", 'i')), Rule::none);
+  EXPECT_EQ(rule(member("unaccent", "unaccent", 's')), Rule::none);
+  EXPECT_EQ(rule(member("digest", "pgcrypto", 'i')), Rule::none);
+  // VOLATILE members (pg_trgm's set_limit sets a GUC), pgcrypto beyond its digests, extensions
+  // that run SQL or reach files and other servers: refused until named.
+  EXPECT_EQ(rule(member("set_limit", "pg_trgm", 'v')), Rule::extension_function);
+  EXPECT_EQ(rule(member("gen_random_bytes", "pgcrypto", 'v')), Rule::extension_function);
+  EXPECT_EQ(rule(member("pgp_sym_decrypt", "pgcrypto", 'i')), Rule::extension_function);
+  EXPECT_EQ(rule(member("normal_rand", "tablefunc", 'i')), Rule::extension_function);
+  EXPECT_EQ(rule(member("file_fdw_handler", "file_fdw", 's')), Rule::extension_function);
+  EXPECT_EQ(rule(member("postgres_fdw_get_connections", "postgres_fdw", 's')), Rule::extension_function);
+  EXPECT_EQ(rule(member("dblink_get_connections", "dblink", 's')), Rule::denied_function);
+  // A function the extension's owner added to it (owned by that owner, not a superuser), and a
+  // SECURITY DEFINER member, are not the extension's own.
+  FunctionFacts added = member("citext_evil", "citext", 'i');
+  added.owner_superuser = false;
+  EXPECT_EQ(rule(added), Rule::extension_function);
+  FunctionFacts definer = member("citext_eq", "citext", 'i');
+  definer.security_definer = true;
+  EXPECT_EQ(rule(definer), Rule::security_definer);
+  // The README table lists each once, with a reason.
+  std::set<std::string_view> seen;
+  for (const auto& e : sqlgate::default_allowed_extensions()) {
+    EXPECT_TRUE(seen.insert(e.extension).second) << e.extension;
+    EXPECT_FALSE(e.reason.empty()) << e.extension;
+  }
+  EXPECT_EQ(seen.size(), 14u);
 }

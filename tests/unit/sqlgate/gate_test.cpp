@@ -310,3 +310,32 @@ TEST(CaretExcerpt, CutsLongLinesAroundThePosition) {
   EXPECT_LT(line.size(), 150u);
   EXPECT_EQ(sqlgate::caret_excerpt(sql, 0), "");
 }
+
+TEST(Gate, ExplainAnalyzeFalseIsAPlainExplain) {
+  for (const char* sql : {"EXPLAIN (ANALYZE false) SELECT 1", "EXPLAIN (ANALYZE off, VERBOSE) SELECT 1",
+                          "EXPLAIN (analyze 0, FORMAT JSON) SELECT 1", "EXPLAIN (ANALYZE 'false') SELECT 1"}) {
+    sqlgate::Verdict v = check(sql);
+    EXPECT_TRUE(v.accepted) << sql << ": " << v.message();
+    EXPECT_EQ(v.kind, Kind::explain) << sql;
+  }
+  for (const char* sql : {"EXPLAIN ANALYZE SELECT 1", "EXPLAIN (ANALYZE) SELECT 1", "EXPLAIN (ANALYZE true) SELECT 1",
+                          "EXPLAIN (ANALYZE on) SELECT 1", "EXPLAIN (ANALYZE 1) SELECT 1",
+                          "EXPLAIN (ANALYZE false, ANALYZE true) SELECT 1", "EXPLAIN (ANALYZE maybe) SELECT 1"}) {
+    EXPECT_EQ(rule_of(sql), "explain-analyze") << sql;
+  }
+}
+
+TEST(Gate, CastsOfConstantsAreMarkedSoUserCastsFromOtherTypesAreNotCandidates) {
+  auto types = [](std::string_view sql) {
+    std::vector<std::pair<std::string, bool>> out;
+    for (const sqlgate::Reference& r : check(sql).references) {
+      if (r.kind == sqlgate::Reference::Kind::type) out.emplace_back(r.name, r.constant);
+    }
+    return out;
+  };
+  using V = std::vector<std::pair<std::string, bool>>;
+  EXPECT_EQ(types("SELECT 1::text"), (V{{"text", true}}));
+  EXPECT_EQ(types("SELECT '{}'::jsonb, CAST(true AS text)"), (V{{"jsonb", true}, {"text", true}}));
+  EXPECT_EQ(types("SELECT a::text FROM t"), (V{{"text", false}}));
+  EXPECT_EQ(types("SELECT 1::text, a::text FROM t"), (V{{"text", true}, {"text", false}}));
+}
