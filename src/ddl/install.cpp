@@ -22,6 +22,11 @@ VALUES (true, $1, ARRAY(SELECT jsonb_array_elements_text($2::jsonb)), ARRAY(SELE
 ON CONFLICT (only_row) DO UPDATE SET policy = EXCLUDED.policy, exclude_schema = EXCLUDED.exclude_schema,
                                      exclude_name = EXCLUDED.exclude_name
 )sql";
+constexpr std::string_view kSettingsSameSql = R"sql(
+SELECT count(*) FROM pgshift.ddl_settings
+ WHERE policy = $1 AND exclude_schema = ARRAY(SELECT jsonb_array_elements_text($2::jsonb))
+   AND exclude_name = ARRAY(SELECT jsonb_array_elements_text($3::jsonb))
+)sql";
 
 void write_settings(pg::Connection& conn, const Settings& settings) {
   nlohmann::json schemas = nlohmann::json::array(), names = nlohmann::json::array();
@@ -31,7 +36,10 @@ void write_settings(pg::Connection& conn, const Settings& settings) {
     schemas.push_back(dot == std::string::npos ? std::string("^.*$") : glob_to_regex(text.substr(0, dot)));
     names.push_back(glob_to_regex(dot == std::string::npos ? text : text.substr(dot + 1)));
   }
-  conn.exec(kSettingsSql, {to_string(settings.policy), schemas.dump(), names.dump()});
+  // Unchanged settings write nothing: a re-run of sync start must not even move the slot.
+  pg::Params params{to_string(settings.policy), schemas.dump(), names.dump()};
+  if (conn.exec(kSettingsSameSql, params).scalar() == "1") return;
+  conn.exec(kSettingsSql, params);
 }
 
 }  // namespace

@@ -208,6 +208,7 @@ DECLARE
   stmt text;
   old_role text := current_setting('role');
   old_path text := current_setting('search_path');
+  noted text[] := '{}';
 BEGIN
   IF EXISTS (SELECT 1 FROM pgshift.ddl_outcome o WHERE o.id = NEW.id) THEN
     RETURN NULL;
@@ -243,7 +244,19 @@ BEGIN
   END IF;
   BEGIN
     FOREACH stmt IN ARRAY NEW.statements LOOP
-      EXECUTE stmt;
+      -- Already made here by hand (the operator ran the migration on both sides), or already
+      -- gone: the end state is the one wanted, so note it and go on; drift shows any difference.
+      BEGIN
+        EXECUTE stmt;
+      EXCEPTION
+        WHEN duplicate_table OR duplicate_object OR duplicate_column OR duplicate_schema OR duplicate_function THEN
+          noted := noted || ('already there: ' || SQLERRM);
+        WHEN undefined_table OR undefined_object OR undefined_column THEN
+          IF pgshift.ddl_strip(stmt) !~* '^DROP\M' THEN
+            RAISE;
+          END IF;
+          noted := noted || ('already gone: ' || SQLERRM);
+      END;
     END LOOP;
   EXCEPTION WHEN OTHERS THEN
     RAISE EXCEPTION 'pgshift: schema change % failed here: % (statement: %)', NEW.id, SQLERRM, left(stmt, 500)
@@ -254,7 +267,8 @@ BEGIN
   PERFORM set_config('search_path', old_path, true);
   INSERT INTO pgshift.ddl_outcome (id, outcome, detail)
   VALUES (NEW.id, 'applied', CASE WHEN run_as IS NULL THEN 'as the apply worker''s role (' || NEW.role_name || ' does not exist here)'
-                                  ELSE 'as ' || run_as END);
+                                  ELSE 'as ' || run_as END
+                             || CASE WHEN cardinality(noted) > 0 THEN '; ' || array_to_string(noted, '; ') ELSE '' END);
   RETURN NULL;
 END
 $pgshift$;

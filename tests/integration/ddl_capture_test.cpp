@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ddl/ddl.hpp"
+#include "pg/error.hpp"
+#include "pg/transaction.hpp"
 #include "support/support.hpp"
 
 using namespace pgshift;
@@ -131,6 +133,33 @@ TEST_F(DdlCaptureTest, PgshiftSessionsAndPublicationsAreNotCaptured) {
   c.exec("CREATE PUBLICATION p_test FOR TABLE orders");
   c.exec("DROP PUBLICATION p_test");
   EXPECT_EQ(c.exec("SELECT count(*) FROM pgshift.ddl_log").scalar_int64(), before);
+}
+
+// The apply side: a change the other side already has (made there by hand) or an object it
+// no longer has is noted, not a stop; any other failure stops the apply with the id named.
+TEST_F(DdlCaptureTest, ApplyNotesWhatIsAlreadyThereAndStopsOnRealFailures) {
+  pg::Connection c = connect(*cluster_, "app");
+  auto apply = [&](const std::string& id, const std::string& statement) {
+    pg::Transaction tx(c);
+    c.exec("SET LOCAL session_replication_role = replica");  // as the apply worker runs
+    c.exec("INSERT INTO pgshift.ddl_log (id, seq, captured_at, role_name, search_path, command_tag, tables, statement, "
+           "part, verdict, reason, statements) VALUES ($1::uuid, 1000, now(), 'postgres', 'public', 'X', '{}', $2, 1, "
+           "'follow', '', ARRAY[$2])",
+           {id, statement});
+    tx.commit();
+    return c.exec("SELECT outcome || ': ' || detail FROM pgshift.ddl_outcome WHERE id = $1::uuid", {id}).scalar();
+  };
+  EXPECT_NE(apply("00000000-0000-0000-0000-000000000001", "CREATE TABLE orders (id int)").find("already there"),
+            std::string::npos);
+  EXPECT_NE(apply("00000000-0000-0000-0000-000000000002", "DROP INDEX no_such_index").find("already gone"),
+            std::string::npos);
+  try {
+    apply("00000000-0000-0000-0000-000000000003", "ALTER TABLE no_such_table ADD COLUMN x int");
+    ADD_FAILURE() << "a change that cannot be made here must stop the apply";
+  } catch (const pg::SqlError& e) {
+    EXPECT_NE(e.server_message().find("schema change 00000000-0000-0000-0000-000000000003 failed here"), std::string::npos)
+        << e.server_message();
+  }
 }
 
 TEST_F(DdlCaptureTest, UninstallLeavesNothing) {

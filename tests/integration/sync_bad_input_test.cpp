@@ -161,7 +161,7 @@ CREATE EVENT TRIGGER take_last_slot ON ddl_command_end WHEN TAG IN ('CREATE PUBL
   EXPECT_EQ(run.exit_code, 3) << run.all();
   EXPECT_NE(run.err.find("sync start failed:"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find(message), std::string::npos) << run.err;
-  EXPECT_NE(run.err.find("undone: fence lifted, publication dropped, replica identities restored"), std::string::npos)
+  EXPECT_NE(run.err.find("undone: fence lifted, publication dropped, schema change log removed, replica identities restored"), std::string::npos)
       << run.err;
   EXPECT_EQ(line_count(run.err.substr(run.err.find("pgshift: "))), 1u) << run.err;
   expect_nothing_created();
