@@ -96,6 +96,14 @@ TEST_F(VerifyGateTest, FullGateRefusesNaNTurnedIntoInfinity) {
 }
 
 TEST_F(VerifyGateTest, CountsGateRefusesADuplicateKeyOnTheTarget) {
+  // The previous case's source UPDATE must be applied before the target's key changes under it
+  // (an UPDATE arriving after it could not be applied, and the gate would never run).
+  pg::Connection s = connect(*source_, "app");
+  std::string lsn = s.exec("SELECT pg_current_wal_flush_lsn()::text").scalar();
+  ASSERT_TRUE(wait_until([&] {
+    return s.exec("SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'logical' AND confirmed_flush_lsn >= $1::pg_lsn",
+                  {lsn}).scalar_int64() > 0;
+  }, util::Millis(30'000)));
   on_target("ALTER TABLE items DROP CONSTRAINT items_pkey; ALTER TABLE items ADD PRIMARY KEY (id, label);"
             "INSERT INTO items VALUES (5, 'a second five')");
   expect_refused_at_verify(cutover("counts"), "items");
