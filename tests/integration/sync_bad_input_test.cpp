@@ -272,7 +272,10 @@ INSERT INTO invoices SELECT g, 1 + g % 20, 1 + g % 3 FROM generate_series(1, 40)
     }
     CliRun run = sync(start);
     ASSERT_EQ(run.exit_code, 0) << run.all();
-    EXPECT_TRUE(wait_until([&] { return count_rows(t, "invoices") == 40; }, util::Millis(30'000)));
+    // Native copy: each table has its own table-sync worker, so wait for all three.
+    EXPECT_TRUE(wait_until([&] {
+      return count_rows(t, "invoices") == 40 && count_rows(t, "customers") == 20 && count_rows(t, "plans") == 3;
+    }, util::Millis(30'000)));
     EXPECT_EQ(count_rows(t, "plans"), 3);
     EXPECT_EQ(t.exec("SELECT name FROM plans WHERE id = 1").scalar(), "p1") << "the stale row was replaced";
     std::vector<std::string> stop = {"stop"};
