@@ -5,6 +5,8 @@
 // explains it). Nothing is paused or fenced; the source keeps its writes.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "support/support.hpp"
@@ -61,7 +63,7 @@ class VerifyGateTest : public ::testing::Test {
     EXPECT_NE(run.exit_code, 0) << run.all();
     json j = json::parse(run.out, nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << run.all();
-    EXPECT_EQ(j["failed_step"], "verify") << run.out;
+    EXPECT_EQ(j["failed_step"], "verify") << run.out << "\ntarget log:\n" << tail_of(target_->log_file());
     EXPECT_NE(run.all().find(table), std::string::npos) << run.all();
     pg::Connection t = connect(*target_, "app");
     EXPECT_EQ(t.exec("SELECT phase FROM pgshift.migration ORDER BY id DESC LIMIT 1").scalar(), "syncing");
@@ -71,6 +73,12 @@ class VerifyGateTest : public ::testing::Test {
     pg::Connection s = connect(*source_, "app");
     EXPECT_EQ(s.exec("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'pgshift_fence%'").scalar_int64(), 0);
     EXPECT_NO_THROW(s.exec("UPDATE items SET label = label WHERE id = 1"));
+  }
+
+  static std::string tail_of(const std::string& path) {
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.size() > 6000 ? text.substr(text.size() - 6000) : text;
   }
 
   // Changes the target behind replication's back, as a broken subscriber would.
@@ -97,9 +105,11 @@ TEST_F(VerifyGateTest, FullGateRefusesNaNTurnedIntoInfinity) {
 
 TEST_F(VerifyGateTest, CountsGateRefusesADuplicateKeyOnTheTarget) {
   // The previous case's source UPDATE must be applied before the target's key changes under it
-  // (an UPDATE arriving after it could not be applied, and the gate would never run).
+  // (an UPDATE arriving after it could not be applied, and the gate would never run). The insert
+  // position, not the flushed one: local clusters run synchronous_commit = off, so a committed
+  // transaction can still be above the flushed position.
   pg::Connection s = connect(*source_, "app");
-  std::string lsn = s.exec("SELECT pg_current_wal_flush_lsn()::text").scalar();
+  std::string lsn = s.exec("SELECT pg_current_wal_insert_lsn()::text").scalar();
   ASSERT_TRUE(wait_until([&] {
     return s.exec("SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'logical' AND confirmed_flush_lsn >= $1::pg_lsn",
                   {lsn}).scalar_int64() > 0;
