@@ -152,10 +152,11 @@ class SyncParallelCopyTest : public ::testing::Test {
         .row(0)
         .int64("n");
   }
-  // Waits for the source's writes to be on the target, then runs verify.
+  // Waits for the source's writes to be on the target (the insert position: with synchronous_commit = off a
+  // committed transaction can be above the written one), then runs verify.
   static CliRun verify_after_catch_up() {
     pg::Connection s = connect(*source_, "app");
-    std::string lsn = s.exec("SELECT pg_current_wal_lsn()::text AS l").row(0).text("l");
+    std::string lsn = s.exec("SELECT pg_current_wal_insert_lsn()::text AS l").row(0).text("l");
     pg::Connection t = connect(*target_, "app");
     bool caught_up = wait_until(
         [&] {
