@@ -54,7 +54,8 @@
 //                archiver-stale (warning), archive-mode-off, archiver-idle, archiver-standby (info).
 //   migration    from schema pgshift (state::Journal readers). Facts: migration_id, phase,
 //                direction, source, target (redacted), subscription, lag_seconds (syncing) or
-//                lag_bytes (cut over, reverse slot), soak_state, soak_seconds, last_verify;
+//                lag_bytes (cut over, reverse slot), soak_state, soak_seconds, last_verify
+//                ("passed"/"failed"; hint: summary, when, command, mode), last_verify_at;
 //                sections: subscription (its tables), journal (newest first, at most
 //                Options::journal_limit rows). Findings: no-migration (info, the only content
 //                when nothing is recorded), migration-step-failed, soak-failed, verify-failed,

@@ -183,7 +183,7 @@ void unused_section(detail::Inspector& in, const Options& options, const std::st
   bool old_enough = age.known && age.seconds >= options.unused_index_min_stats_seconds;
   std::string since = age.known ? age.since + ", " + age_text(age.seconds) + " ago" : age.since;
   in.fact({"unused_index_max_scans", "Unused threshold", options.unused_index_max_scans, "count",
-           "an index scanned at most this many times since " + since + " is unused"});
+           "an index scanned at most this many times is unused"});
   in.fact({"stats_age_seconds", "Statistics age", age.known ? nlohmann::json(age.seconds) : nlohmann::json(nullptr),
            "seconds", "scans count since " + age.since});
   std::string unused_explanation = fmt::format(
