@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <spdlog/spdlog.h>
 
 #include "state/journal.hpp"
 #include "state/recorded_plan.hpp"
@@ -50,6 +52,31 @@ verify::Mode parse_mode(const std::string& mode) {
   throw UsageError("--mode: expected counts or full, got " + mode);
 }
 
+// The verdict in the target's journal (step "verify", passed or failed), for the console's
+// Migration tab and MCP's migration_status. Best effort: a journal that cannot be written is a
+// warning, the verdict on stdout and the exit code stand.
+void record_verdict(const pg::ConnInfo& target, int64_t migration_id, const verify::Report& report) {
+  size_t matched = report.count(verify::TableStatus::match), differ = report.count(verify::TableStatus::mismatch),
+         errors = report.count(verify::TableStatus::error), skipped = report.count(verify::TableStatus::skipped);
+  std::string summary = fmt::format("{} verify of {} table(s): {} match, {} differ, {} failed; {} rows compared in {:.1f}s",
+                                    verify::to_string(report.mode), matched + differ + errors, matched, differ, errors,
+                                    report.rows(), report.seconds);
+  if (skipped > 0) summary += fmt::format(" ({} skipped)", skipped);
+  nlohmann::json detail = {{"summary", summary},   {"mode", verify::to_string(report.mode)},
+                           {"tables_matched", matched}, {"tables_differing", differ},
+                           {"tables_failed", errors},   {"tables_skipped", skipped},
+                           {"rows", report.rows()},     {"seconds", report.seconds}};
+  if (!report.direction.empty()) detail["direction"] = report.direction;
+  try {
+    pg::Connection conn = pg::Connection::open(target, "target");
+    state::Journal journal(conn, "verify");
+    journal.record(migration_id, "verify", report.exit_code() == 0 ? state::EventStatus::passed : state::EventStatus::failed,
+                   detail);
+  } catch (const std::exception& e) {
+    spdlog::warn("verify: the verdict was not recorded in the target's journal: {}", e.what());
+  }
+}
+
 }  // namespace
 
 int run_verify(const state::Plan& given, const VerifyFlags& flags, bool show_progress) {
@@ -57,12 +84,14 @@ int run_verify(const state::Plan& given, const VerifyFlags& flags, bool show_pro
   // lag fence's slot), as for sync status: verify compares what is replicated.
   state::Plan plan = given;
   bool replicating_back = false;
+  std::optional<int64_t> migration_id;  // the verdict is recorded in its journal
   {
     pg::Connection target = pg::Connection::open(given.target, "target");
     plan = state::recorded_plan(target, given, false);
     state::Journal journal(target, "verify");
     if (std::optional<state::Migration> m = journal.current()) {
       replicating_back = m->phase == state::Phase::cut_over || m->phase == state::Phase::rolling_back;
+      migration_id = m->id;
     }
   }
   verify::Options o;
@@ -94,6 +123,7 @@ int run_verify(const state::Plan& given, const VerifyFlags& flags, bool show_pro
     throw;
   }
   line.clear();
+  if (migration_id) record_verdict(given.target, *migration_id, report);
   if (flags.json) {
     print_json(verify::to_json(report));
   } else {

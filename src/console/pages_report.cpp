@@ -120,6 +120,17 @@ std::string cell(const PageContext& ctx, const std::optional<TableLink>& links, 
   return typed_value(v, type);
 }
 
+// "12 rows", or "200 of 485 rows shown" when the query stopped at its limit (total_rows).
+std::string row_count(const json& section, size_t shown) {
+  long long total = section.is_object() && section.contains("total_rows") && section["total_rows"].is_number_integer()
+                        ? section["total_rows"].get<long long>()
+                        : -1;
+  if (total > static_cast<long long>(shown)) {
+    return group_thousands(static_cast<long long>(shown)) + " of " + group_thousands(total) + " rows shown";
+  }
+  return group_thousands(static_cast<long long>(shown)) + (shown == 1 ? " row" : " rows");
+}
+
 // A section with a single row and many columns reads better as name/value pairs.
 constexpr size_t kRecordMinColumns = 7;
 
@@ -128,8 +139,8 @@ std::string section_block(const PageContext& ctx, const json& report, const json
   const json& columns = array_of(section, "columns");
   const json& rows = array_of(section, "rows");
   std::string out = "<section class=\"report-section\" id=\"section-" + html_escape(id) + "\">\n";
-  out += "<h2>" + html_escape(text_of(section, "title", id)) + " <span class=\"count\">" +
-         group_thousands(static_cast<long long>(rows.size())) + (rows.size() == 1 ? " row" : " rows") + "</span></h2>\n";
+  out += "<h2>" + html_escape(text_of(section, "title", id)) + " <span class=\"count\">" + row_count(section, rows.size()) +
+         "</span></h2>\n";
   std::string explanation = text_of(section, "explanation");
   if (!explanation.empty()) out += "<p class=\"explanation\">" + html_escape(explanation) + "</p>\n";
   if (rows.empty()) return out + "<p class=\"empty-state\">No rows.</p>\n</section>\n";

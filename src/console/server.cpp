@@ -195,6 +195,7 @@ Failure Console::failure(std::exception_ptr error, const std::string& correlatio
     json err = {{"sqlstate", e.sqlstate()}, {"message", util::redact(e.server_message())}};
     if (!e.detail().empty()) err["detail"] = util::redact(e.detail());
     if (!e.hint().empty()) err["hint"] = util::redact(e.hint());
+    if (e.position() > 0) err["position"] = e.position();  // in the user's text (query::run moves it there)
     f.body = with_id(err);
   } catch (const UsageError& e) {
     f.status = 400;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <mutex>
 
 #include "pg/error.hpp"
@@ -153,7 +154,8 @@ Result Connection::check(PGresult* res, std::string_view sql) {
   std::string sqlstate = field(PG_DIAG_SQLSTATE);
   if (sqlstate.empty() && PQstatus(conn_.get()) == CONNECTION_BAD) sqlstate = "08006";
   spdlog::debug("{}: statement failed: {}: {}", endpoint(), one_line(sql).substr(0, 200), message);
-  throw SqlError(endpoint(), sqlstate, message, field(PG_DIAG_MESSAGE_DETAIL), field(PG_DIAG_MESSAGE_HINT));
+  throw SqlError(endpoint(), sqlstate, message, field(PG_DIAG_MESSAGE_DETAIL), field(PG_DIAG_MESSAGE_HINT),
+                 std::atoi(field(PG_DIAG_STATEMENT_POSITION).c_str()));
 }
 
 Result Connection::exec(std::string_view sql, const Params& params) {

@@ -27,7 +27,7 @@ ConnectError::ConnectError(std::string endpoint, std::string cause)
       cause_(util::redact(cause)) {}
 
 SqlError::SqlError(std::string endpoint, std::string sqlstate, std::string message, std::string detail,
-                   std::string hint)
+                   std::string hint, int position)
     : RuntimeError(util::redact(
           // A server can embed another server's multi-line error (CREATE SUBSCRIPTION does).
           sqlstate.empty() ? fmt::format("{}: {}", endpoint, one_line(message))
@@ -36,6 +36,13 @@ SqlError::SqlError(std::string endpoint, std::string sqlstate, std::string messa
       sqlstate_(std::move(sqlstate)),
       message_(util::redact(message)),
       detail_(util::redact(detail)),
-      hint_(util::redact(hint)) {}
+      hint_(util::redact(hint)),
+      position_(position > 0 ? position : 0) {}
+
+SqlError SqlError::at_position(int position) const {
+  SqlError copy = *this;
+  copy.position_ = position > 0 ? position : 0;
+  return copy;
+}
 
 }  // namespace pgshift::pg

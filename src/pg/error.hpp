@@ -23,11 +23,16 @@ class ConnectError : public RuntimeError {
 
 // A statement failed on the server (or the connection broke while running it).
 // what() reads "<endpoint>: <server message> (SQLSTATE <code>)".
+// position(): the server's PG_DIAG_STATEMENT_POSITION, a 1-based character (not byte) offset
+// into the statement text as sent; 0 when the server gave none. at_position() copies the error
+// with another position, for a caller that sent the user's text inside a longer one.
 class SqlError : public RuntimeError {
  public:
   SqlError(std::string endpoint, std::string sqlstate, std::string message, std::string detail = {},
-           std::string hint = {});
+           std::string hint = {}, int position = 0);
   const std::string& sqlstate() const { return sqlstate_; }
+  int position() const { return position_; }
+  SqlError at_position(int position) const;
   const std::string& server_message() const { return message_; }
   const std::string& detail() const { return detail_; }
   const std::string& hint() const { return hint_; }
@@ -39,6 +44,7 @@ class SqlError : public RuntimeError {
   std::string message_;
   std::string detail_;
   std::string hint_;
+  int position_ = 0;
 };
 
 // Collapses libpq's multi-line messages into one line (newlines and tabs become spaces).

@@ -12,6 +12,7 @@
 #include "query/policy_check.hpp"
 #include "query/read_only_transaction.hpp"
 #include "sqlgate/function_policy.hpp"
+#include "sqlgate/tokens.hpp"
 
 namespace pgshift::query {
 namespace {
@@ -113,6 +114,22 @@ void name_types(pg::Connection& conn, std::vector<Column>& columns) {
   built_in_type_names().remember(columns);
 }
 
+// Runs the user's statement, sent as prefix + statement; a server error's position (counted in
+// that text) is moved onto the user's text `sql`, so a caret lands under what the user wrote.
+pg::Result exec_statement(pg::Connection& conn, std::string_view prefix, std::string_view sql,
+                          const std::string& statement, const pg::Params& params) {
+  try {
+    return conn.exec(std::string(prefix) + statement, params);
+  } catch (const pg::SqlError& e) {
+    if (e.position() == 0) throw;
+    size_t at = sql.find(statement);
+    int in_statement = e.position() - sqlgate::char_position(prefix, prefix.size()) + 1;
+    // Not in the user's words (the prefix, or a statement the gate rewrote): no position.
+    if (at == std::string_view::npos || in_statement < 1) throw e.at_position(0);
+    throw e.at_position(sqlgate::char_position(sql, at) + in_statement - 1);
+  }
+}
+
 // Sets the result's truncation from the rows fetched (limit + 1 means there were more).
 void settle(Result& out, long long limit, bool bytes_ok) {
   if (static_cast<long long>(out.rows.size()) > limit) {
@@ -188,7 +205,7 @@ Result run(pg::Connection& conn, std::string_view sql, const pg::Params& params,
     ReadOnlyTransaction tx(conn, options);
     check_policy(conn, out.verdict, options);
     if (out.verdict.kind == sqlgate::Kind::query) {
-      conn.exec(std::string(kDeclare) + out.verdict.statement, params);
+      exec_statement(conn, kDeclare, sql, out.verdict.statement, params);
       const long long wanted = options.limit + 1;
       bool first = true;
       while (static_cast<long long>(out.rows.size()) < wanted && bytes_ok) {
@@ -207,7 +224,7 @@ Result run(pg::Connection& conn, std::string_view sql, const pg::Params& params,
         if (r.rows() < batch) break;  // the cursor is exhausted
       }
     } else {
-      pg::Result r = conn.exec(out.verdict.statement, params);
+      pg::Result r = exec_statement(conn, "", sql, out.verdict.statement, params);
       out.columns = columns_of(r);
       bytes_ok = take_rows(r, out, options.limit + 1, bytes, options.max_bytes);
     }

@@ -33,9 +33,15 @@
 //                cache-hit-ratio, connections-near-max, deadlocks (info), long-transaction,
 //                xid-wraparound, sequence-exhaustion.
 //   tables       section tables (schema, name separate columns). Findings: dead-tuples,
-//                table-bloat.
-//   indexes      sections indexes, unused, duplicate, invalid, missing. Findings: unused-index,
-//                duplicate-index, invalid-index, missing-index (info).
+//                table-bloat, table-locked (another session locks a table ACCESS EXCLUSIVE: its
+//                sizes are pg_class estimates, stats/locked_tables.hpp).
+//   indexes      facts index_count, index_bytes, unused_index_max_scans, stats_age_seconds;
+//                sections indexes, unused, duplicate, invalid, missing. Findings: unused-index
+//                (only once the statistics are Options::unused_index_min_stats_seconds old;
+//                before, one stats-too-young info), duplicate-index (INCLUDE columns, collations,
+//                NULLS NOT DISTINCT and constraints considered), invalid-index, missing-index
+//                (info), table-locked (a locked table's indexes are left out).
+//   A section whose query stopped at its LIMIT carries total_rows (stats/report.hpp).
 //   activity     sections sessions, blocking, idle_in_transaction, long_running. Findings:
 //                blocked-query, idle-in-transaction, long-running-query, insufficient-privilege
 //                (info: other roles' statements hidden).
@@ -48,7 +54,8 @@
 //                archiver-stale (warning), archive-mode-off, archiver-idle, archiver-standby (info).
 //   migration    from schema pgshift (state::Journal readers). Facts: migration_id, phase,
 //                direction, source, target (redacted), subscription, lag_seconds (syncing) or
-//                lag_bytes (cut over, reverse slot), soak_state, soak_seconds, last_verify;
+//                lag_bytes (cut over, reverse slot), soak_state, soak_seconds, last_verify
+//                ("passed"/"failed"; hint: summary, when, command, mode), last_verify_at;
 //                sections: subscription (its tables), journal (newest first, at most
 //                Options::journal_limit rows). Findings: no-migration (info, the only content
 //                when nothing is recorded), migration-step-failed, soak-failed, verify-failed,
@@ -102,6 +109,8 @@ struct Options {
   // indexes
   int64_t unused_index_max_scans = 0;          // idx_scan <= this since the stats reset: unused
                                                // (unique and primary-key indexes are never unused)
+  double unused_index_min_stats_seconds = 7 * 86'400;  // no unused-index finding (DROP advice) before
+                                               // the statistics are this old: stats-too-young instead
   int64_t missing_index_min_rows = 10'000;     // tables with at least this many rows ...
   int64_t missing_index_min_seq_scans = 100;   // ... read by this many sequential scans ...
                                                // ... more often than by an index

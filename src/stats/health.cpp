@@ -39,7 +39,7 @@ const std::vector<HealthCheck>& health_checks() {
       {"sequences", "Sequences near exhaustion", {"sequence-exhaustion"}},
       {"long-transactions", "Long transactions", {"long-transaction"}},
       {"bloat", "Bloat and dead tuples", {"table-bloat", "dead-tuples"}},
-      {"unused-indexes", "Unused indexes", {"unused-index"}},
+      {"unused-indexes", "Unused indexes", {"unused-index", "stats-too-young"}},
       {"duplicate-indexes", "Duplicate indexes", {"duplicate-index"}},
       {"invalid-indexes", "Invalid indexes", {"invalid-index"}},
       {"long-running-queries", "Long-running queries", {"long-running-query"}},

@@ -41,15 +41,25 @@ std::string seconds_param(double seconds) { return fmt::format("{}", seconds); }
 
 void fill_section(Section& section, const pg::Result& result) {
   std::vector<Oid> types;
+  int total_column = -1;
   for (int c = 0; c < result.columns(); ++c) {
     std::string name = result.column_name(c);
     types.push_back(result.column_type(c));
+    if (name == kTotalRowsColumn) {
+      total_column = c;
+      continue;
+    }
     section.columns.push_back({name, column_type(name, types.back())});
+  }
+  if (total_column >= 0) {
+    int64_t total = result.rows() > 0 ? result.row(0).int64(kTotalRowsColumn) : 0;
+    if (total > result.rows()) section.total_rows = total;
   }
   for (int r = 0; r < result.rows(); ++r) {
     std::vector<nlohmann::json> row;
     row.reserve(types.size());
     for (int c = 0; c < result.columns(); ++c) {
+      if (c == total_column) continue;
       std::optional<std::string_view> cell;
       if (!result.is_null(r, c)) cell = result.view(r, c);
       row.push_back(cell_json(cell, types[c]));

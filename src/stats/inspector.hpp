@@ -96,6 +96,10 @@ struct SoakState {
 };
 SoakState soak_state(Inspector& in, const std::vector<state::Event>& events);
 
+// A query that stops at a LIMIT names how many rows qualified in this column
+// (`count(*) OVER () AS total_rows`); fill_section takes it as Section::total_rows, not as a column.
+inline constexpr std::string_view kTotalRowsColumn = "total_rows";
+
 // Column names and cells of a result as a section's columns and rows.
 void fill_section(Section& section, const pg::Result& result);
 

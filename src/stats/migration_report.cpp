@@ -99,13 +99,24 @@ void soak_facts(detail::Inspector& in, const std::vector<state::Event>& events) 
            soak.state == "running" ? "clean time since the clock last (re)started" : "the clean time the soak required"});
 }
 
+// The newest verify verdict: `pgshift verify` records passed/failed (detail: summary, mode,
+// table counts), cutover's gate finished/failed. Value "passed" or "failed"; hint the summary,
+// when, by which command and in which mode; last_verify_at the time alone.
 void verify_fact(detail::Inspector& in, const std::vector<state::Event>& events) {
   for (auto it = events.rbegin(); it != events.rend(); ++it) {
     if (it->step != "verify" || it->status == EventStatus::started) continue;
-    in.fact({"last_verify", "Last verify", state::to_string(it->status) + ": " + event_summary(*it), "", it->at});
+    std::string verdict = it->status == EventStatus::failed ? "failed" : "passed";
+    std::string summary = event_summary(*it);
+    std::string hint = (summary.empty() ? "" : summary + "; ") + "at " + it->at + " by " +
+                       (it->command == "verify" ? "pgshift verify" : it->command);
+    if (it->detail.is_object() && it->detail.contains("mode") && it->detail["mode"].is_string()) {
+      hint += ", mode " + it->detail["mode"].get<std::string>();
+    }
+    in.fact({"last_verify", "Last verify", verdict, "", hint});
+    in.fact({"last_verify_at", "Last verify at", it->at, "", ""});
     return;
   }
-  in.fact({"last_verify", "Last verify", nullptr, "", "no verify recorded in the journal"});
+  in.fact({"last_verify", "Last verify", nullptr, "", "no verify recorded in the journal (pgshift verify records one)"});
 }
 
 void subscription_facts(detail::Inspector& in, const std::string& name) {

@@ -38,8 +38,10 @@ nlohmann::json Report::to_json() const {
     for (const auto& c : s.columns) cols.push_back({{"name", c.name}, {"type", c.type}});
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& r : s.rows) rows.push_back(r);
-    out["sections"].push_back({{"id", s.id}, {"title", s.title}, {"explanation", s.explanation},
-                               {"columns", cols}, {"rows", rows}, {"findings", findings_json(s.findings)}});
+    nlohmann::json section{{"id", s.id}, {"title", s.title}, {"explanation", s.explanation},
+                           {"columns", cols}, {"rows", rows}, {"findings", findings_json(s.findings)}};
+    if (s.total_rows >= 0) section["total_rows"] = s.total_rows;
+    out["sections"].push_back(std::move(section));
   }
   out["findings"] = findings_json(findings);
   return out;

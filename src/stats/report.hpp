@@ -15,7 +15,7 @@
 //               "unit": "ratio", "hint": "..."}],
 //    "sections": [{"id": "connections", "title": "...", "explanation": "...",
 //                  "columns": [{"name": "state", "type": "text"}], "rows": [["active", 3]],
-//                  "findings": [...]}],
+//                  "findings": [...], "total_rows": 485}],   (total_rows: only when rows were cut)
 //    "findings": [{"severity": "warning", "code": "unused-index", "object": "public.ix",
 //                  "message": "...", "advice": "..."}]}
 // Report::findings holds every finding of the report (its sections' included), most severe first.
@@ -60,6 +60,9 @@ struct Section {
   std::vector<SectionColumn> columns;
   std::vector<std::vector<nlohmann::json>> rows;  // one JSON value per column; null is SQL NULL
   std::vector<Finding> findings;
+  // How many rows qualified when the query stopped at a limit (rows holds the first ones);
+  // -1 when rows holds them all. In JSON as "total_rows" only when set.
+  int64_t total_rows = -1;
 };
 
 struct Report {

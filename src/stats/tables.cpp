@@ -5,6 +5,7 @@
 #include "stats/checks.hpp"
 #include "stats/diagnostics.hpp"
 #include "stats/inspector.hpp"
+#include "stats/locked_tables.hpp"
 
 namespace pgshift::stats {
 namespace {
@@ -18,6 +19,11 @@ inline constexpr int kTableLimit = 2'000;
 // fillfactor) against the pages the table has (relpages, as of its last VACUUM/ANALYZE). It is
 // NULL when the table was never analyzed or its columns are not readable by this role (pg_stats
 // shows only readable columns).
+//
+// Sizes come from the size functions, except for a table that another session locks ACCESS
+// EXCLUSIVE (itself, its TOAST table or one of its indexes; $3, from locked_relations()): a
+// size function would wait for that lock, so its sizes are relpages x block size from pg_class
+// (as of its last VACUUM/ANALYZE), which takes no lock.
 constexpr NamedQuery kTables{
     "tables", "Tables",
     "User tables by total size: table, index and TOAST bytes, row estimates, sequential vs index scans, dead "
@@ -29,7 +35,9 @@ WITH w AS (
 ), t AS (
   SELECT s.*, c.relpages, c.reltuples, c.reltoastrelid, w.width,
          current_setting('block_size')::int AS block,
-         coalesce((SELECT option_value::int FROM pg_options_to_table(c.reloptions) WHERE option_name = 'fillfactor'), 100) AS ff
+         coalesce((SELECT option_value::int FROM pg_options_to_table(c.reloptions) WHERE option_name = 'fillfactor'), 100) AS ff,
+         (s.relid = ANY($3::oid[]) OR c.reltoastrelid = ANY($3::oid[])
+          OR EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = s.relid AND x.indexrelid = ANY($3::oid[]))) AS locked
     FROM pg_stat_user_tables s
     JOIN pg_class c ON c.oid = s.relid
     LEFT JOIN w ON w.schemaname = s.schemaname AND w.tablename = s.relname
@@ -38,14 +46,28 @@ WITH w AS (
   SELECT t.*,
          CASE WHEN width IS NOT NULL AND reltuples >= 0 AND relpages > 0 THEN
            ceil(reltuples / greatest(floor((block - 24) * ff / 100.0 / (24 + ceil(width / 8) * 8 + 4)), 1))
-         END AS expected_pages
+         END AS expected_pages,
+         CASE WHEN locked THEN
+           (SELECT coalesce(sum(ic.relpages), 0) FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
+             WHERE x.indrelid = t.relid)::bigint * block END AS index_pages_bytes,
+         CASE WHEN locked THEN
+           (SELECT coalesce(sum(tc.relpages), 0) FROM pg_class tc
+             WHERE tc.oid = t.reltoastrelid
+                OR tc.oid IN (SELECT x.indexrelid FROM pg_index x WHERE x.indrelid = t.reltoastrelid))::bigint * block
+         END AS toast_pages_bytes
     FROM t
+), z AS (
+  SELECT e.*,
+         CASE WHEN locked THEN relpages::bigint * block ELSE pg_relation_size(relid) END AS table_bytes,
+         CASE WHEN locked THEN index_pages_bytes ELSE pg_indexes_size(relid) END AS index_bytes,
+         CASE WHEN reltoastrelid = 0 THEN 0 WHEN locked THEN toast_pages_bytes
+              ELSE pg_total_relation_size(reltoastrelid) END AS toast_bytes,
+         CASE WHEN locked THEN relpages::bigint * block + index_pages_bytes + toast_pages_bytes
+              ELSE pg_total_relation_size(relid) END AS total_bytes
+    FROM e
 )
 SELECT schemaname AS schema, relname AS name,
-       pg_total_relation_size(relid) AS total_bytes,
-       pg_relation_size(relid) AS table_bytes,
-       pg_indexes_size(relid) AS index_bytes,
-       coalesce(pg_total_relation_size(nullif(reltoastrelid, 0)), 0) AS toast_bytes,
+       total_bytes, table_bytes, index_bytes, toast_bytes,
        greatest(reltuples, 0)::bigint AS estimated_rows,
        seq_scan, seq_tup_read, idx_scan, n_live_tup AS live_tuples, n_dead_tup AS dead_tuples,
        n_mod_since_analyze AS modified_since_analyze,
@@ -53,9 +75,10 @@ SELECT schemaname AS schema, relname AS name,
        last_analyze AS last_analyze_at, last_autoanalyze AS last_autoanalyze_at,
        (greatest(relpages - expected_pages, 0) * block)::bigint AS bloat_bytes,
        CASE WHEN expected_pages IS NOT NULL THEN (greatest(relpages - expected_pages, 0) / relpages)::float8 END
-         AS bloat_ratio
-  FROM e
- ORDER BY pg_total_relation_size(relid) DESC, schemaname, relname
+         AS bloat_ratio,
+       count(*) OVER () AS total_rows
+  FROM z
+ ORDER BY total_bytes DESC, schemaname, relname
  LIMIT $2
 )sql"};
 
@@ -74,7 +97,11 @@ Report tables(pg::Connection& conn, const Options& options) {
     in.fact({"table_count", "Tables", count, "count",
              count > kTableLimit ? fmt::format("the {} largest are listed", kTableLimit) : ""});
   }
-  auto r = in.section(kTables, {detail::kInternalSchemas, kTableLimit});
+  detail::LockedRelations locked = detail::locked_relations(in);
+  auto r = in.section(kTables, {detail::kInternalSchemas, kTableLimit, locked.oids});
+  detail::add_locked_finding(in, locked,
+                             "their sizes are estimated from pg_class (relpages at their last VACUUM or ANALYZE)",
+                             kTables.id);
   if (!r) return in.finish();
   int64_t total = 0, dead = 0;
   for (int i = 0; i < r->rows(); ++i) {

@@ -57,7 +57,10 @@ constexpr std::string_view kExportSql =
     "SELECT id, uid, note, amount, created_at FROM events WHERE id <= 40 ORDER BY id";
 constexpr std::string_view kRejectedSql = "SELECT id,\n       pg_sleep(1)\n  FROM events";
 constexpr std::string_view kErrorSql = "SELECT 1 / (id - id) FROM events";
+constexpr std::string_view kCastSql = "SELECT id,\n       'abc'::int\n  FROM events";
+// pg_sleep is refused by the gate: a long count runs into the console's --timeout instead.
 constexpr std::string_view kSlowSql = "SELECT count(*) FROM generate_series(1, 2000000000)";
+constexpr int kTimeoutMs = 2'000;  // the console's --timeout
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -89,7 +92,8 @@ class ConsoleBrowser : public ::testing::Test {
     base_ = "http://127.0.0.1:" + std::to_string(port) + "/ops/db";
     util::ProcessSpec spec;
     spec.argv = {PGSHIFT_BINARY, "console", "--listen", "127.0.0.1:" + std::to_string(port), "--auth", "none",
-                 "--base-path", "/ops/db", "--timeout", "2s", "--audit-log", work_ + "/audit.jsonl"};
+                 "--base-path", "/ops/db", "--timeout", std::to_string(kTimeoutMs) + "ms", "--audit-log",
+                 work_ + "/audit.jsonl"};
     spec.env = {{"PGSHIFT_DB_URL", reader_url_}, {"NO_COLOR", "1"}};
     spec.output_file = artifacts_ + "/console.log";
     spec.parent_death_signal = SIGTERM;
@@ -105,6 +109,7 @@ class ConsoleBrowser : public ::testing::Test {
                    {"sqlExport", kExportSql},
                    {"sqlRejected", kRejectedSql},
                    {"sqlError", kErrorSql},
+                   {"sqlCast", kCastSql},
                    {"sqlSlow", kSlowSql},
                    {"table", {{"schema", "public"}, {"name", "events"}}},
                    {"filterId", kFilterId}};
@@ -116,6 +121,7 @@ class ConsoleBrowser : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << "browser script failed:\n" << r.err << "\nconsole log:\n"
                               << read_file(artifacts_ + "/console.log");
     seen_ = new json(json::parse(read_file(work_ + "/seen.json")));
+    audit_ = new std::string(read_file(work_ + "/audit.jsonl"));
   }
 
   static void TearDownTestSuite() {
@@ -125,6 +131,7 @@ class ConsoleBrowser : public ::testing::Test {
       delete console_;
     }
     delete seen_;
+    delete audit_;
     if (!work_.empty()) localpg::remove_tree(work_);
     delete cluster_;
   }
@@ -143,12 +150,14 @@ class ConsoleBrowser : public ::testing::Test {
   static LocalCluster* cluster_;
   static util::Child* console_;
   static json* seen_;
+  static std::string* audit_;  // the console's audit log after the browser run
   static std::string reader_url_, base_, artifacts_, work_;
 };
 
 LocalCluster* ConsoleBrowser::cluster_ = nullptr;
 util::Child* ConsoleBrowser::console_ = nullptr;
 json* ConsoleBrowser::seen_ = nullptr;
+std::string* ConsoleBrowser::audit_ = nullptr;
 std::string ConsoleBrowser::reader_url_, ConsoleBrowser::base_, ConsoleBrowser::artifacts_, ConsoleBrowser::work_;
 
 std::vector<std::string> column(const json& rows, size_t i) {
@@ -254,6 +263,30 @@ TEST_F(ConsoleBrowser, CmdEnterRunsAndATimeoutIsShownAsSuch) {
   EXPECT_NE(t["head"].get<std::string>().find("Timed out"), std::string::npos) << t.dump();
   EXPECT_NE(t["status"].get<std::string>().find("HTTP 422"), std::string::npos) << t.dump();
   EXPECT_EQ(t["rowsLeft"], 0) << "no stale result stays under an error";
+}
+
+TEST_F(ConsoleBrowser, ATimeoutRunsOncePerClick) {
+  // Every audit line of the slow statement: one keypress must be one execution.
+  std::vector<json> runs;
+  std::istringstream lines(*audit_);
+  for (std::string line; std::getline(lines, line);) {
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j["statement"] == kSlowSql) runs.push_back(j);
+  }
+  ASSERT_EQ(runs.size(), 1u) << "the browser resent the statement:\n" << *audit_;
+  EXPECT_EQ(runs[0]["outcome"], "timeout");
+  // The user waits for one timeout, not two.
+  EXPECT_LT(seen()["timeout"]["elapsedMs"].get<int>(), kTimeoutMs * 3 / 2 + 500) << seen()["timeout"].dump();
+}
+
+TEST_F(ConsoleBrowser, AServerErrorsPositionGetsACaret) {
+  const json& c = seen()["sqlCast"];
+  EXPECT_EQ(c["sqlstate"], "SQLSTATE 22P02");
+  size_t at = std::string(kCastSql).find("'abc'");
+  int position = static_cast<int>(at) + 1;  // ASCII text: characters are bytes
+  EXPECT_EQ(c["caret"], sqlgate::caret_excerpt(kCastSql, position)) << c.dump();
+  EXPECT_NE(c["caret"].get<std::string>().find("LINE 2:"), std::string::npos) << c.dump();
+  EXPECT_EQ(c["selection"][0], at) << "the editor selects the offending text";
 }
 
 TEST_F(ConsoleBrowser, TableBrowserSortsPagesAndShowsValuesAsTyped) {

@@ -3,7 +3,7 @@
 // nothing itself: the C++ test compares with the database and `pgshift query`.
 //   node console_browser.cjs CONFIG.json
 // CONFIG: {base, artifacts, downloads, userDataDir, output, limit, sqlExport, sqlRejected,
-//          sqlError, sqlSlow, table: {schema, name}, filterId}
+//          sqlError, sqlCast, sqlSlow, table: {schema, name}, filterId}
 'use strict';
 
 const fs = require('fs');
@@ -131,15 +131,30 @@ async function main() {
     sqlstate: await page.textContent('#sql-error .sqlstate'),
     message: await page.textContent('#sql-error .message'),
   };
-  // Cmd+Enter runs too; a statement past the console's --timeout is reported as a timeout.
+  // A server error with a position (22P02): the caret under it, the offending text selected.
+  await page.fill('#sql-editor', config.sqlCast);
+  await page.click('#sql-run');
+  await page.waitForSelector('#sql-error:not([hidden]) .sqlstate');
+  out.sqlCast = {
+    sqlstate: await page.textContent('#sql-error .sqlstate'),
+    caret: (await page.locator('#sql-error pre.caret').count()) ? await page.textContent('#sql-error pre.caret') : '',
+    selection: await page.$eval('#sql-editor', (t) => [t.selectionStart, t.selectionEnd]),
+    screenshot: await shot('sql-error-caret'),
+  };
+  // Cmd+Enter runs too; a statement past the console's --timeout is reported as a timeout. One
+  // keypress, one execution: the C++ side counts the audit lines (a 408 would make chromium
+  // resend the POST by itself, and the statement would run twice).
   await page.fill('#sql-editor', config.sqlSlow);
   await page.focus('#sql-editor');
+  const pressedAt = Date.now();
   await page.keyboard.press('Meta+Enter');
-  await page.waitForSelector('#sql-status.failed');
+  await page.waitForSelector('#sql-status.failed', { timeout: 60000 });
+  const elapsedMs = Date.now() - pressedAt;
   out.timeout = {
     head: await page.textContent('#sql-error .error-head'),
     status: await page.textContent('#sql-status'),
     rowsLeft: await page.locator('#sql-result tbody tr').count(),
+    elapsedMs,
   };
   await collectCsp();
 

@@ -260,3 +260,25 @@ TEST(ConsoleReport, AWideSingleRowSectionIsShownAsNameValuePairs) {
   r["sections"][0]["columns"] = columns;
   EXPECT_EQ(console::render_report_page(ctx("backups"), r).find("record"), std::string::npos);
 }
+
+TEST(ConsoleReport, ASectionCutAtItsLimitSaysHowManyQualified) {
+  stats::Report r;
+  r.id = "indexes";
+  r.title = "Indexes";
+  stats::Section cut;
+  cut.id = "unused";
+  cut.title = "Unused indexes";
+  cut.columns = {{"index", "text"}};
+  cut.rows = {{"a"}, {"b"}};
+  cut.total_rows = 485;
+  stats::Section whole = cut;
+  whole.id = "duplicate";
+  whole.total_rows = -1;
+  r.sections = {cut, whole};
+  json j = r.to_json();
+  EXPECT_EQ(j["sections"][0]["total_rows"], 485);
+  EXPECT_FALSE(j["sections"][1].contains("total_rows"));
+  std::string html = console::render_report_page(ctx("indexes"), j);
+  EXPECT_NE(html.find("<span class=\"count\">2 of 485 rows shown</span>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<span class=\"count\">2 rows</span>"), std::string::npos);
+}
