@@ -1,6 +1,7 @@
 // bench/mcp: builds the benchmark database once, then runs the HTTP sessions part and the stdio
 // side-by-side part (bench_mcp.hpp). Flags: --sessions N --seconds S (HTTP), --statements N
-// (stdio), --only http|stdio, --binary PATH (another pgshift build, e.g. main's, for a before/after).
+// (stdio), --only http|stdio, --binary PATH (run another pgshift build), --before PATH (stdio:
+// also run this build, e.g. main's, as a third server in the same interleaved run).
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,7 +17,7 @@ using namespace pgshift;
 
 int main(int argc, char** argv) {
   int sessions = 20, seconds = 30, statements = 1000;
-  std::string only, binary = PGSHIFT_BINARY;
+  std::string only, binary = PGSHIFT_BINARY, before;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--sessions") sessions = std::stoi(argv[i + 1]);
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
     else if (a == "--statements") statements = std::stoi(argv[i + 1]);
     else if (a == "--only") only = argv[i + 1];
     else if (a == "--binary") binary = argv[i + 1];
+    else if (a == "--before") before = argv[i + 1];
     else {
       std::fprintf(stderr, "bench/mcp: unknown flag %s\n", a.c_str());
       return 2;
@@ -49,7 +51,7 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "http") code = bench::run_http_sessions(*cluster, binary, dir, sessions, seconds);
   if (code == 0 && (only.empty() || only == "stdio")) {
     if (only.empty()) std::printf("\n");
-    code = bench::run_stdio_side_by_side(*cluster, binary, dir, statements);
+    code = bench::run_stdio_side_by_side(*cluster, binary, before, dir, statements);
   }
   std::filesystem::remove_all(dir);
   return code;

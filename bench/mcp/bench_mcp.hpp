@@ -17,7 +17,8 @@ int run_http_sessions(const localpg::LocalCluster& cluster, const std::string& b
 
 // `pgshift mcp` over stdio side by side with the reference server-postgres, the same statements
 // interleaved through the official SDK client (stdio_side_by_side.cpp / .mjs): p50/p99 and ratios.
-int run_stdio_side_by_side(const localpg::LocalCluster& cluster, const std::string& binary, const std::string& dir,
-                           int statements);
+// before: another pgshift executable run as a third server ("" for none).
+int run_stdio_side_by_side(const localpg::LocalCluster& cluster, const std::string& binary, const std::string& before,
+                           const std::string& dir, int statements);
 
 }  // namespace pgshift::bench

@@ -15,8 +15,8 @@
 
 namespace pgshift::bench {
 
-int run_stdio_side_by_side(const localpg::LocalCluster& cluster, const std::string& binary, const std::string& dir,
-                           int statements) {
+int run_stdio_side_by_side(const localpg::LocalCluster& cluster, const std::string& binary, const std::string& before,
+                           const std::string& dir, int statements) {
   const std::string source_dir = std::filesystem::current_path();
   const std::string script = source_dir + "/bench/mcp/stdio_side_by_side.mjs";
   nlohmann::json cfg = {{"binary", binary},
@@ -24,6 +24,7 @@ int run_stdio_side_by_side(const localpg::LocalCluster& cluster, const std::stri
                         {"audit_log", dir + "/stdio-audit.jsonl"},
                         {"warmup", 50},
                         {"statements", nlohmann::json::array()}};
+  if (!before.empty()) cfg["before"] = before;
   // Simple reads as an agent sends them: a primary-key lookup with a different key each time.
   std::mt19937 rng(23);
   for (int i = 0; i < statements; ++i) {

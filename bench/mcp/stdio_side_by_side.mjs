@@ -6,7 +6,8 @@
 // the ratios pgshift / reference. Warm-up calls (connections opened, plans prepared) are not
 // counted. Started by bench_mcp (which builds the database); config JSON in argv[2]:
 //   { "binary": "...", "db_url": "postgresql://reader:...@127.0.0.1:port/postgres",
-//     "audit_log": "/tmp/.../audit.jsonl", "statements": ["SELECT ...", ...], "warmup": 50 }
+//     "audit_log": "/tmp/.../audit.jsonl", "statements": ["SELECT ...", ...], "warmup": 50,
+//     "before": "/path/to/another/pgshift" }   (optional: a third server, for a before/after)
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -53,13 +54,15 @@ function percentile(values, p) {
   return v[Math.min(v.length - 1, Math.floor(p * v.length))];
 }
 
-const pgshift = await connect('pgshift', cfg.binary, [
-  'mcp', '--db', cfg.db_url, '--identity', 'bench', '--rate', '1000000/min', '--audit-log', cfg.audit_log,
-]);
+const pgshiftArgs = (audit) => [
+  'mcp', '--db', cfg.db_url, '--identity', 'bench', '--rate', '1000000/min', '--audit-log', audit,
+];
+const pgshift = await connect('pgshift', cfg.binary, pgshiftArgs(cfg.audit_log));
 const reference = await connect(`server-postgres ${referenceVersion}`, 'node', [
   join(dirname(referencePackage), 'dist/index.js'), cfg.db_url,
 ]);
-const servers = [pgshift, reference];
+const before = cfg.before ? await connect('pgshift (before)', cfg.before, pgshiftArgs(`${cfg.audit_log}.before`)) : null;
+const servers = before ? [pgshift, reference, before] : [pgshift, reference];
 
 const warmup = cfg.warmup ?? 50;
 for (let i = 0; i < warmup; i++) {
@@ -67,7 +70,8 @@ for (let i = 0; i < warmup; i++) {
 }
 const started = performance.now();
 for (let i = 0; i < cfg.statements.length; i++) {
-  const order = i % 2 === 0 ? servers : [...servers].reverse();
+  // Each server goes first as often as the others.
+  const order = servers.map((_, k) => servers[(i + k) % servers.length]);
   for (const s of order) await call(s, cfg.statements[i], true);
 }
 const seconds = (performance.now() - started) / 1000;
@@ -81,12 +85,14 @@ for (const s of servers) {
               `p90 ${fmt(percentile(m, 0.9))} ms  p99 ${fmt(percentile(m, 0.99))} ms  max ${fmt(percentile(m, 1))} ms  ` +
               `errors ${s.errors}${s.firstError ? ` (first: ${s.firstError})` : ''}`);
 }
-const ratio = (p) => percentile(pgshift.samples, p) / percentile(reference.samples, p);
-console.log(`pgshift / reference: p50 ${ratio(0.5).toFixed(2)}x  p90 ${ratio(0.9).toFixed(2)}x  ` +
-            `p99 ${ratio(0.99).toFixed(2)}x (goal: p99 within 1.5x)`);
+for (const s of before ? [pgshift, before] : [pgshift]) {
+  const ratio = (p) => percentile(s.samples, p) / percentile(reference.samples, p);
+  console.log(`${s.name} / reference: p50 ${ratio(0.5).toFixed(2)}x  p90 ${ratio(0.9).toFixed(2)}x  ` +
+              `p99 ${ratio(0.99).toFixed(2)}x (goal: p99 within 1.5x)`);
+}
 
 for (const s of servers) await s.client.close();
-if (pgshift.errors || reference.errors) {
+if (servers.some((s) => s.errors)) {
   for (const s of servers) if (s.errors) console.error(`${s.name} stderr:\n${s.stderr()}`);
   process.exit(1);
 }
