@@ -2,6 +2,7 @@
 #include "query/audited_run.hpp"
 
 #include <chrono>
+#include <utility>
 
 #include "pg/error.hpp"
 
@@ -70,11 +71,13 @@ Result run_audited(Pool& pool, audit::Log& log, const Caller& caller, std::strin
     throw Rejected(std::move(verdict));
   }
   options.application_name = audit::application_name(caller.surface, correlation_id);
+  options.reset_session = true;  // the ROLLBACK and the lease's session reset in one round trip
   try {
     Pool::Lease lease = pool.acquire(caller.identity);
     Attached attached(cancel, lease);
     if (cancel && cancel->cancelled()) throw Cancelled("the statement was cancelled before it started");
-    Result result = run(lease.conn(), sql, params, options);
+    Result result = run_checked(lease.conn(), std::move(verdict), params, options);
+    if (result.session_reset) lease.session_was_reset();
     record.rows = static_cast<long long>(result.rows.size());
     record.truncated = result.truncated;
     record.bytes = result_bytes(result);

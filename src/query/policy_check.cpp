@@ -8,6 +8,7 @@
 #include <set>
 #include <vector>
 
+#include "query/snapshot_cache.hpp"
 #include "sqlgate/function_policy.hpp"
 
 namespace pgshift::query {
@@ -148,16 +149,27 @@ struct Found {
   bool row_arg = false;
 };
 
-std::vector<Found> lookup(pg::Connection& conn, const std::vector<Reference>& refs) {
+using Answer = std::vector<Found>;
+
+// The lookup's answers, reused while the catalog provably did not change (query/snapshot_cache.hpp).
+SnapshotCache<Answer>& answers() {
+  static SnapshotCache<Answer> cache;
+  return cache;
+}
+
+std::shared_ptr<const Answer> lookup(pg::Connection& conn, const CatalogState& state,
+                                     const std::vector<Reference>& refs) {
   nlohmann::json names[4] = {nlohmann::json::array(), nlohmann::json::array(), nlohmann::json::array(),
                              nlohmann::json::array()};
   for (const Reference& r : refs) {
     int slot = r.kind == RefKind::operator_ ? 1 : r.kind == RefKind::type ? 2 : r.kind == RefKind::relation ? 3 : 0;
     names[slot].push_back(r.name);
   }
-  pg::Result r = conn.exec_prepared(std::string(kLookupName), kLookup,
-                                    {names[0].dump(), names[1].dump(), names[2].dump(), names[3].dump()});
-  std::vector<Found> out;
+  const pg::Params params = {names[0].dump(), names[1].dump(), names[2].dump(), names[3].dump()};
+  const std::string key = nlohmann::json::array({names[0], names[1], names[2], names[3]}).dump();
+  if (auto cached = answers().find(state, key)) return cached;
+  pg::Result r = conn.exec_prepared(std::string(kLookupName), kLookup, params);
+  auto out = std::make_shared<Answer>();
   for (int i = 0; i < r.rows(); ++i) {
     Found f;
     f.kind = r.view(i, 0).empty() ? '?' : r.view(i, 0)[0];
@@ -186,8 +198,9 @@ std::vector<Found> lookup(pg::Connection& conn, const std::vector<Reference>& re
       f.what = r.view(i, 18);
       f.facts.owner_superuser = r.view(i, 19) == "t";
     }
-    out.push_back(std::move(f));
+    out->push_back(std::move(f));
   }
+  answers().store(state, key, out);
   return out;
 }
 
@@ -275,9 +288,11 @@ const Found* relation(const std::vector<Found>& found, const Reference& r) {
 
 }  // namespace
 
-void check_policy(pg::Connection& conn, const sqlgate::Verdict& verdict, const Options& options) {
+void check_policy(pg::Connection& conn, const sqlgate::Verdict& verdict, const Options& options,
+                  const CatalogState& state) {
   if (verdict.references.empty()) return;
-  const std::vector<Found> found = lookup(conn, verdict.references);
+  const std::shared_ptr<const Answer> answer = lookup(conn, state, verdict.references);
+  const Answer& found = *answer;
   for (const Reference& r : verdict.references) {
     if (r.kind == RefKind::relation) {
       const Found* rel = relation(found, r);

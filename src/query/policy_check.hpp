@@ -12,20 +12,24 @@
 // candidate is refused. When no candidate fits the count, every function of that name is
 // judged. A name with no function at all is left to the server (it fails with 42883).
 //
-// The lookup is one query per statement, inside the statement's own read-only transaction,
-// just before the statement: no answer is cached, so a function created or altered a moment ago
-// is judged as it is now. Only its plan is kept: the lookup is a statement prepared once per
-// session (pg::Connection::exec_prepared; planning it took ~2 ms a call, more than running it),
-// which session hygiene leaves in place. Throws query::Rejected with a Verdict like the gate's
+// The lookup is one query, inside the statement's own read-only transaction, just before the
+// statement, so a function created or altered a moment ago is judged as it is now. Its answer
+// (for the same names) is reused only while the catalog provably did not change: when `state`,
+// the transaction's CatalogState, has the same context and snapshot as the transaction that
+// computed it (query/snapshot_cache.hpp; an empty state never reuses). Its plan is kept: the
+// lookup is a statement prepared once per session (pg::Connection::exec_prepared; planning it
+// took ~2 ms a call, more than running it), which session hygiene leaves in place. Throws query::Rejected with a Verdict like the gate's
 // (rule, reason, position); pg::SqlError when the lookup itself fails.
 #pragma once
 
 #include "pg/connection.hpp"
 #include "query/query.hpp"
+#include "query/read_only_transaction.hpp"
 
 namespace pgshift::query {
 
-void check_policy(pg::Connection& conn, const sqlgate::Verdict& verdict, const Options& options);
+void check_policy(pg::Connection& conn, const sqlgate::Verdict& verdict, const Options& options,
+                  const CatalogState& state = {});
 
 // The lookup's prepared statement: its name and exact text (what pg_prepared_statements shows),
 // the one prepared statement a clean pooled session may hold.

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "query/session_hygiene.hpp"
 #include "util/redact.hpp"
@@ -110,7 +111,7 @@ Pool::Lease Pool::acquire(const std::string& identity, util::Millis wait) {
 }
 
 void Pool::release(Slot* slot) {
-  bool clean = clean_session(*slot->conn);
+  bool clean = std::exchange(slot->reset_by_holder, false) || clean_session(*slot->conn);
   {
     std::lock_guard cl(slot->cancel_mutex);
     slot->cancel.reset();
@@ -137,6 +138,8 @@ Pool::Lease::~Lease() {
 }
 
 pg::Connection& Pool::Lease::conn() { return *slot_->conn; }
+
+void Pool::Lease::session_was_reset() { slot_->reset_by_holder = true; }
 
 void Pool::Lease::cancel() {
   if (pool_) pool_->cancel(slot_);

@@ -4,8 +4,9 @@
 //   Pool pool(info, {.max_connections = 4, .per_identity = 2});
 //   Pool::Lease lease = pool.acquire("alice");   // waits up to acquire_timeout, else PoolBusy
 //   query::run(lease.conn(), sql, options);       // or any fixed diagnostic SQL
-//   // ~Lease: clean_session() (query/session_hygiene.hpp); a connection that fails it is
-//   // closed and replaced by a fresh one on a later acquire.
+//   // ~Lease: clean_session() (query/session_hygiene.hpp), unless query::run() already reset
+//   // the session (Options::reset_session, then Lease::session_was_reset()); a connection
+//   // that fails it is closed and replaced by a fresh one on a later acquire.
 //
 // Contract:
 //   - acquire() gives a connection that is idle, outside a transaction, with no session state.
@@ -74,6 +75,10 @@ class Pool {
     ~Lease();
     pg::Connection& conn();
     void cancel();  // thread-safe
+    // The holder reset the session itself and found it clean (query::run with
+    // Options::reset_session, Result::session_reset), and will not use the connection again:
+    // releasing skips clean_session() this once.
+    void session_was_reset();
 
    private:
     friend class Pool;
@@ -99,6 +104,7 @@ class Pool {
     std::optional<pg::Connection> conn;
     std::string identity;
     bool leased = false;
+    bool reset_by_holder = false;  // Lease::session_was_reset()
     std::mutex cancel_mutex;
     std::unique_ptr<PGcancel, void (*)(PGcancel*)> cancel{nullptr, PQfreeCancel};
   };

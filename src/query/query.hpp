@@ -19,7 +19,8 @@
 //   4. A query (SELECT / VALUES / TABLE / WITH) runs through a server-side cursor: DECLARE
 //      ... NO SCROLL CURSOR, then FETCH FORWARD until limit + 1 rows or max_bytes of values,
 //      so memory is bounded by the limit whatever the table's size; `truncated` says there was
-//      more. EXPLAIN and SHOW run directly in the same transaction (their output is small).
+//      more. DECLARE and the first FETCH travel in one round trip (query/pipeline.hpp). EXPLAIN
+//      and SHOW run directly in the same transaction (their output is small).
 //   5. On a timeout, a cancel (call conn.cancel() from another thread) or any error, the
 //      transaction is rolled back; a connection that broke is re-established (pg::Connection::
 //      reset). When run() returns or throws, the connection is idle and usable, unless
@@ -57,6 +58,10 @@ struct Options {
   // application_name for the transaction (SET LOCAL), so the server's log (%a) and
   // pg_stat_activity name the request: "pgshift/console/<correlation id>". "": unchanged.
   std::string application_name;
+  // The connection is pooled (query/pool.hpp): after the ROLLBACK, run() resets the session in
+  // the same round trip (ReadOnlyTransaction::finish_and_reset) and says in
+  // Result::session_reset whether the session came out clean.
+  bool reset_session = false;
 };
 
 struct Column {
@@ -79,6 +84,7 @@ struct Result {
   Truncation truncated_by = Truncation::none;
   long long limit = 0;       // the row limit in force
   util::Millis elapsed{0};   // BEGIN to ROLLBACK
+  bool session_reset = false;  // Options::reset_session: the session was reset and is clean
 };
 
 // The gate refused the text (sqlgate::check(), or the catalog check after connecting). Exit code 1 (a check found a problem); verdict() has the rule,
@@ -123,5 +129,10 @@ Result run(pg::Connection& conn, std::string_view sql, const Options& options = 
 // The same with bound parameters for $1..$n in the text (the console's table browser builds its
 // SELECT from quoted identifiers and binds the filter values). The gate sees the text as written.
 Result run(pg::Connection& conn, std::string_view sql, const pg::Params& params, const Options& options);
+
+// The same for a text the caller has already put through sqlgate::check() (run_audited does, to
+// refuse before taking a connection): runs verdict.statement, the text the gate accepted, and
+// throws Rejected when the verdict is not an acceptance. Steps 1b to 5 are run()'s.
+Result run_checked(pg::Connection& conn, sqlgate::Verdict verdict, const pg::Params& params, const Options& options);
 
 }  // namespace pgshift::query

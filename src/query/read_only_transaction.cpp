@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "pg/quote.hpp"
+#include "query/session_hygiene.hpp"
 
 namespace pgshift::query {
 namespace {
@@ -16,7 +17,8 @@ namespace {
 // would refuse to send bytes that are not valid UTF-8 (the renderers sanitise them). Being a
 // query, the SELECT also takes the transaction's snapshot: from here on `SET
 // transaction_read_only = off` fails with "transaction read-write mode must be set before any
-// query".
+// query". The last three columns are the CatalogState (pg_current_snapshot() is the snapshot
+// of this very query).
 constexpr std::string_view kBeginWithSettings = R"sql(BEGIN TRANSACTION READ ONLY;
 SELECT set_config('statement_timeout', {}, true),
        set_config('lock_timeout', {}, true),
@@ -27,7 +29,12 @@ SELECT set_config('statement_timeout', {}, true),
                                        WHEN 'SQL_ASCII' THEN current_setting('client_encoding')
                                        ELSE 'UTF8' END, true),
        set_config('application_name', CASE WHEN {} = '' THEN current_setting('application_name')
-                                      ELSE {} END, true)
+                                      ELSE {} END, true),
+       pg_catalog.json_build_array(pg_catalog.pg_postmaster_start_time(), pg_catalog.inet_server_addr(),
+                                   pg_catalog.inet_server_port(), pg_catalog.current_database(), current_user,
+                                   pg_catalog.current_schemas(true))::text,
+       pg_catalog.pg_current_snapshot()::text,
+       pg_catalog.pg_is_in_recovery()
 )sql";
 
 }  // namespace
@@ -39,9 +46,11 @@ ReadOnlyTransaction::ReadOnlyTransaction(pg::Connection& conn, const Options& op
   try {
     util::Millis lock = std::min(options.lock_timeout, options.timeout);
     const std::string app = pg::quote_literal(options.application_name);
-    conn_.exec_simple(fmt::format(kBeginWithSettings, pg::quote_literal(setting_millis(options.timeout)),
+    pg::Result r = conn_.exec_simple(fmt::format(kBeginWithSettings, pg::quote_literal(setting_millis(options.timeout)),
                                   pg::quote_literal(setting_millis(lock)),
                                   pg::quote_literal(setting_millis(options.idle_timeout)), app, app));
+    catalog_.context = r.view(0, 7);
+    if (r.view(0, 9) == "f") catalog_.snapshot = r.view(0, 8);
   } catch (...) {
     finish();
     throw;
@@ -52,6 +61,25 @@ ReadOnlyTransaction::~ReadOnlyTransaction() { finish(); }
 
 void ReadOnlyTransaction::set_statement_timeout(util::Millis timeout) {
   conn_.exec("SELECT set_config('statement_timeout', $1, true)", {setting_millis(timeout)});
+}
+
+bool ReadOnlyTransaction::finish_and_reset() {
+  if (!open_ || !conn_.is_ok()) {
+    finish();
+    return false;
+  }
+  open_ = false;
+  try {
+    // The simple protocol runs the texts in order: ROLLBACK ends the transaction block, the reset
+    // opens and commits its own, the check runs on its own.
+    bool clean = conn_.exec_simple("ROLLBACK; " + session_reset_text()).scalar() == "t";
+    if (PQtransactionStatus(conn_.raw()) == PQTRANS_IDLE) return clean;
+  } catch (const std::exception& e) {
+    spdlog::debug("{}: ROLLBACK with the session reset failed: {}", conn_.endpoint(), e.what());
+  }
+  open_ = true;  // finish() rolls back what may still be open, or repairs the connection
+  finish();
+  return false;
 }
 
 void ReadOnlyTransaction::finish() {

@@ -3,6 +3,8 @@
 // always. It runs no user text itself: query::run() does, inside it. The tests use it directly
 // to show what would stop a statement that got past the gate.
 //
+// The same round trip reports what the catalog check may key reused answers on (CatalogState).
+//
 // The destructor never throws. It rolls back; when the connection broke (a timeout that killed
 // the session, a terminated backend) or is not idle afterwards, it re-establishes it with
 // pg::Connection::reset(), logging (not throwing) if that fails.
@@ -12,6 +14,19 @@
 #include "query/query.hpp"
 
 namespace pgshift::query {
+
+// Where and when the transaction reads the catalog, from its first query:
+//   context   the server (postmaster start time, address, port), database, user and
+//             current_schemas(true), as one JSON array: what a catalog answer may depend on
+//             besides the catalog's rows;
+//   snapshot  pg_current_snapshot() of that query: two snapshots that are equal see exactly
+//             the same committed rows (a catalog change needs a transaction id, and its commit
+//             moves xmax or leaves the in-progress list). Empty when equality proves nothing: on a
+//             standby (its snapshots do not list running transactions).
+struct CatalogState {
+  std::string context;
+  std::string snapshot;
+};
 
 class ReadOnlyTransaction {
  public:
@@ -26,9 +41,18 @@ class ReadOnlyTransaction {
   // Rolls back now (and repairs the connection if needed). Idempotent; never throws.
   void finish();
 
+  // Rolls back and, in the same round trip, resets the session as clean_session() does
+  // (query/session_hygiene.hpp). true when the session is then clean and idle, so a pool may
+  // reuse it without clean_session(); false (the reset or its check failed, or the transaction
+  // was already finished): the caller runs clean_session() as usual. Never throws.
+  bool finish_and_reset();
+
+  const CatalogState& catalog_state() const { return catalog_; }
+
  private:
   pg::Connection& conn_;
   bool open_ = false;
+  CatalogState catalog_;
 };
 
 // "1500ms": a duration as a PostgreSQL setting value.

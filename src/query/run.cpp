@@ -9,6 +9,7 @@
 
 #include "pg/error.hpp"
 #include "query/query.hpp"
+#include "query/pipeline.hpp"
 #include "query/policy_check.hpp"
 #include "query/read_only_transaction.hpp"
 #include "sqlgate/function_policy.hpp"
@@ -114,19 +115,24 @@ void name_types(pg::Connection& conn, std::vector<Column>& columns) {
   built_in_type_names().remember(columns);
 }
 
-// Runs the user's statement, sent as prefix + statement; a server error's position (counted in
+// The user's statement was sent as prefix + statement: a server error's position (counted in
 // that text) is moved onto the user's text `sql`, so a caret lands under what the user wrote.
+[[noreturn]] void throw_on_user_text(const pg::SqlError& e, std::string_view prefix, std::string_view sql,
+                                     const std::string& statement) {
+  if (e.position() == 0) throw e;
+  size_t at = sql.find(statement);
+  int in_statement = e.position() - sqlgate::char_position(prefix, prefix.size()) + 1;
+  // Not in the user's words (the prefix, or a statement the gate rewrote): no position.
+  if (at == std::string_view::npos || in_statement < 1) throw e.at_position(0);
+  throw e.at_position(sqlgate::char_position(sql, at) + in_statement - 1);
+}
+
 pg::Result exec_statement(pg::Connection& conn, std::string_view prefix, std::string_view sql,
                           const std::string& statement, const pg::Params& params) {
   try {
     return conn.exec(std::string(prefix) + statement, params);
   } catch (const pg::SqlError& e) {
-    if (e.position() == 0) throw;
-    size_t at = sql.find(statement);
-    int in_statement = e.position() - sqlgate::char_position(prefix, prefix.size()) + 1;
-    // Not in the user's words (the prefix, or a statement the gate rewrote): no position.
-    if (at == std::string_view::npos || in_statement < 1) throw e.at_position(0);
-    throw e.at_position(sqlgate::char_position(sql, at) + in_statement - 1);
+    throw_on_user_text(e, prefix, sql, statement);
   }
 }
 
@@ -191,7 +197,10 @@ void validate(const Options& o) {
 Result run(pg::Connection& conn, std::string_view sql, const Options& options) { return run(conn, sql, {}, options); }
 
 Result run(pg::Connection& conn, std::string_view sql, const pg::Params& params, const Options& options) {
-  sqlgate::Verdict verdict = sqlgate::check(sql);
+  return run_checked(conn, sqlgate::check(sql), params, options);
+}
+
+Result run_checked(pg::Connection& conn, sqlgate::Verdict verdict, const pg::Params& params, const Options& options) {
   if (!verdict.accepted) throw Rejected(std::move(verdict));
   validate(options);
 
@@ -203,25 +212,31 @@ Result run(pg::Connection& conn, std::string_view sql, const pg::Params& params,
   bool bytes_ok = true;
   try {
     ReadOnlyTransaction tx(conn, options);
-    check_policy(conn, out.verdict, options);
+    check_policy(conn, out.verdict, options, tx.catalog_state());
     if (out.verdict.kind == sqlgate::Kind::query) {
-      exec_statement(conn, kDeclare, sql, out.verdict.statement, params);
       const long long wanted = options.limit + 1;
-      bool first = true;
-      while (static_cast<long long>(out.rows.size()) < wanted && bytes_ok) {
-        if (!first) {
-          auto left = options.timeout - std::chrono::duration_cast<util::Millis>(Clock::now() - start);
-          if (left.count() <= 0) {
-            throw pg::SqlError(conn.endpoint(), "57014", "canceling statement due to statement timeout");
-          }
-          tx.set_statement_timeout(left);
+      long long batch = std::min(kBatchRows, wanted);
+      // DECLARE and the first FETCH in one round trip; most results end there.
+      std::vector<pg::Result> first;
+      try {
+        first = exec_pipelined(
+            conn, {{std::string(kDeclare) + out.verdict.statement, params}, {fmt::format(kFetch, batch), {}}});
+      } catch (const pg::SqlError& e) {
+        throw_on_user_text(e, kDeclare, sql, out.verdict.statement);
+      }
+      out.columns = columns_of(first[1]);
+      bytes_ok = take_rows(first[1], out, wanted, bytes, options.max_bytes);
+      bool more = first[1].rows() >= batch;  // else the cursor is exhausted
+      while (more && bytes_ok && static_cast<long long>(out.rows.size()) < wanted) {
+        auto left = options.timeout - std::chrono::duration_cast<util::Millis>(Clock::now() - start);
+        if (left.count() <= 0) {
+          throw pg::SqlError(conn.endpoint(), "57014", "canceling statement due to statement timeout");
         }
-        long long batch = std::min(kBatchRows, wanted - static_cast<long long>(out.rows.size()));
+        tx.set_statement_timeout(left);
+        batch = std::min(kBatchRows, wanted - static_cast<long long>(out.rows.size()));
         pg::Result r = conn.exec(fmt::format(kFetch, batch));
-        if (first) out.columns = columns_of(r);
-        first = false;
         bytes_ok = take_rows(r, out, wanted, bytes, options.max_bytes);
-        if (r.rows() < batch) break;  // the cursor is exhausted
+        more = r.rows() >= batch;
       }
     } else {
       pg::Result r = exec_statement(conn, "", sql, out.verdict.statement, params);
@@ -230,7 +245,11 @@ Result run(pg::Connection& conn, std::string_view sql, const pg::Params& params,
     }
     settle(out, options.limit, bytes_ok);
     name_types(conn, out.columns);
-    tx.finish();
+    if (options.reset_session) {
+      out.session_reset = tx.finish_and_reset();
+    } else {
+      tx.finish();
+    }
   } catch (const pg::SqlError& e) {
     rethrow(e, options, conn);
   }

@@ -7,16 +7,24 @@
 // AUTHORIZATION DEFAULT, RESET ALL, UNLISTEN *, pg_advisory_unlock_all(), DISCARD TEMP and
 // SEQUENCES) but for dropping prepared statements and plans, then checks that the backend holds
 // nothing of that kind any more (advisory locks, LISTEN channels, cursors, temporary tables,
-// prepared statements other than the policy lookup's own, matched by name and exact text). It
+// prepared statements other than the policy lookup's own, matched by name and exact text), both
+// in one round trip. It
 // returns false (and never throws) when the connection is broken, not idle (a transaction left
 // open), either step failed, or the check found state left: the caller must then replace the
 // connection rather than reuse it.
 #pragma once
+
+#include <string>
 
 #include "pg/connection.hpp"
 
 namespace pgshift::query {
 
 bool clean_session(pg::Connection& conn) noexcept;
+
+// What clean_session() sends: the reset and its check as one simple-query text, outside any
+// transaction block; its last result is one boolean, "t" when the session holds nothing.
+// ReadOnlyTransaction::finish_and_reset() sends it right after ROLLBACK, in the same round trip.
+const std::string& session_reset_text();
 
 }  // namespace pgshift::query
