@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <optional>
 
 #include "cli/cli.hpp"
 #include "pg/connection.hpp"
@@ -17,7 +18,9 @@ int run_check(const state::Plan& plan, bool json, bool allow_missing_tables) {
   options.publication = plan.publication;
   options.subscription = plan.subscription;
   options.allow_missing_tables = allow_missing_tables;
-  preflight::Report report = preflight::run_preflight(source, target, options);
+  std::optional<pg::Connection> subscriber;
+  if (plan.source_subscriber) subscriber.emplace(pg::Connection::open(*plan.source_subscriber, "source subscriber"));
+  preflight::Report report = preflight::run_preflight(source, target, options, subscriber ? &*subscriber : nullptr);
   if (json) {
     print_json(preflight::to_json(report));
   } else {
@@ -36,6 +39,7 @@ void register_check(CLI::App& app, Context& ctx) {
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("check", "Preflight: find every hazard that would break the migration");
   add_plan_flags(cmd, flags->plan);
+  add_source_subscriber_flag(cmd, flags->plan);
   cmd->add_flag("--json", flags->json, "Print the report as JSON");
   cmd->add_flag("--allow-missing-tables", flags->allow_missing_tables,
                 "Tables on the source only are a warning, not an error (they stay behind)");

@@ -31,6 +31,9 @@ struct Context {
 
 // --source, --target, -c/--config, and (when with_excludes) --exclude PATTERN (repeatable).
 void add_plan_flags(CLI::App* cmd, state::PlanInputs& inputs, bool with_excludes = true);
+// --source-subscriber (check, cutover, rollback, finalize): the source role that owns the
+// subscription back, when the sync role may not create one.
+void add_source_subscriber_flag(CLI::App* cmd, state::PlanInputs& inputs);
 
 // The command line for CLI11 (arguments after the program name, reversed as App::parse wants
 // them), taken before the passwords in argv are overwritten with '*' in place, so `ps` and

@@ -30,6 +30,12 @@ void add_plan_flags(CLI::App* cmd, state::PlanInputs& inputs, bool with_excludes
   }
 }
 
+void add_source_subscriber_flag(CLI::App* cmd, state::PlanInputs& inputs) {
+  cmd->add_option("--source-subscriber", inputs.source_subscriber,
+                  "Source URL of a role that may CREATE SUBSCRIPTION (same server and database as --source), used "
+                  "for the replication back when the sync role may not (env PGSHIFT_SOURCE_SUBSCRIBER_URL)");
+}
+
 std::vector<std::string> take_arguments(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = argc - 1; i > 0; --i) args.emplace_back(argv[i]);

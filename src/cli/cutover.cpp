@@ -124,6 +124,7 @@ cutover::SwitchOptions build_options(const SwitchFlags& f) {
 
 void add_switch_flags(CLI::App* cmd, SwitchFlags& f, bool is_cutover) {
   add_plan_flags(cmd, f.plan, false);
+  add_source_subscriber_flag(cmd, f.plan);
   cmd->add_option("--max-lag", f.max_lag, "Refuse to start above this replication lag")->capture_default_str();
   if (is_cutover) cmd->add_flag("--require-soak", f.require_soak, "Refuse without a passed `sync soak` since sync start");
   cmd->add_flag("--allow-missing-tables", f.allow_missing_tables,
@@ -205,6 +206,7 @@ void register_cutover(CLI::App& app, Context& ctx) {
   auto fin = std::make_shared<FinalizeFlags>();
   CLI::App* f = app.add_subcommand("finalize", "End the migration: drop replication, keep the old server fenced");
   add_plan_flags(f, fin->plan, false);
+  add_source_subscriber_flag(f, fin->plan);
   f->add_flag("--json", fin->json, "Print the result as JSON");
   f->callback([fin, &ctx] {
     ctx.prepare("finalize");

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 
 #include "cutover/cutover.hpp"
 #include "cutover/switchover.hpp"
@@ -24,6 +25,12 @@ FinalizeResult finalize(const state::Plan& plan) {
   o.role = "target";
   pg::Connection target = pg::Connection::open(plan.target, o);
   pg::Connection journal_conn = pg::Connection::open(plan.target, o);
+  // The subscription back is owned by --source-subscriber's role when cutover was given one.
+  std::optional<pg::Connection> subscriber;
+  if (plan.source_subscriber) {
+    o.role = "source subscriber";
+    subscriber.emplace(pg::Connection::open(*plan.source_subscriber, o));
+  }
   state::MigrationLock lock = state::MigrationLock::acquire(journal_conn);
   state::Journal journal(journal_conn, "finalize");
   std::optional<state::Migration> m = journal.current();
@@ -31,11 +38,12 @@ FinalizeResult finalize(const state::Plan& plan) {
     throw UsageError(fmt::format("finalize needs a migration that is cut_over; migration {} is {}",
                                  m ? std::to_string(m->id) : "(none)", m ? state::to_string(m->phase) : "not started"));
   }
+  detail::require_source_subscriber(journal, m->id, plan, "finalize");
   FinalizeResult r;
   r.migration_id = m->id;
   journal.run_step(m->id, "finalize", [&] {
     // Replication back: subscription on the source, its slot and publication on the target.
-    auto dropped = logical::drop_subscription(target, source, plan.reverse_subscription());
+    auto dropped = logical::drop_subscription(target, subscriber ? *subscriber : source, plan.reverse_subscription());
     if (dropped.dropped) {
       r.removed.push_back(fmt::format("source: subscription {} dropped ({} slot(s) on the target)",
                                       plan.reverse_subscription(), dropped.slots.size()));

@@ -30,12 +30,6 @@ std::vector<catalog::TableRef> published_tables(const catalog::Snapshot& snap, c
   return {};
 }
 
-bool can_subscribe(const catalog::ServerInfo& s) {
-  bool member = std::find(s.provider_roles.begin(), s.provider_roles.end(), "pg_create_subscription") !=
-                s.provider_roles.end();
-  return s.superuser || (s.major() >= 16 && member);
-}
-
 void wait_for_apply_worker(pg::Connection& replica, const std::string& subscription) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (!stats::subscription_progress(replica, subscription).apply_pid) {
@@ -278,9 +272,15 @@ nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state
     if (d.create_new_publication && logical::publication_exists(sides.replica, d.new_publication)) {
       problems.push_back(fmt::format("publication {} already exists on the {}", d.new_publication, d.replica_role));
     }
-    if (!can_subscribe(writer.server)) {
-      problems.push_back(fmt::format("role {} on the {} cannot create the subscription back (needs superuser)",
-                                     writer.server.current_user, d.writer_role));
+    // The role that will own the subscription back: the writer's, or --source-subscriber's.
+    const bool separate = &sides.subscriptions_on_writer() != &sides.writer;
+    catalog::ServerInfo owner = separate ? catalog::read_server_info(sides.subscriptions_on_writer()) : writer.server;
+    logical::SubscribeCapability cap =
+        logical::subscribe_capability(owner, logical::read_provider(sides.subscriptions_on_writer()));
+    if (!cap.can) {
+      problems.push_back(fmt::format("role {}{} on the {} cannot create the subscription back: {}{}",
+                                     owner.current_user, separate ? " (--source-subscriber)" : "", d.writer_role,
+                                     cap.advice, d.action == "cutover" ? "; or pass --no-reverse (no rollback)" : ""));
     }
   }
 
@@ -322,8 +322,8 @@ nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state
   std::string previous = sides.replica.exec(kSyncCommitSql, {d.old_subscription}).scalar();
   if (previous != "on") {
     journal.compensation(migration_id, d.step(kSyncCommit), {{"subscription", d.old_subscription}, {"previous", previous}});
-    sides.replica.exec(fmt::format("ALTER SUBSCRIPTION {} SET (synchronous_commit = 'on')",
-                                   pg::quote_ident(d.old_subscription)));
+    sides.subscriptions_on_replica().exec(fmt::format("ALTER SUBSCRIPTION {} SET (synchronous_commit = 'on')",
+                                                      pg::quote_ident(d.old_subscription)));
     wait_for_apply_worker(sides.replica, d.old_subscription);
   }
   nlohmann::json table_list = nlohmann::json::array();

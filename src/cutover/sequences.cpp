@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -47,34 +48,67 @@ SequenceCopy plan_sequence_copy(const catalog::TableRef& sequence, int64_t last_
   return c;
 }
 
-std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& to, int64_t margin) {
-  std::set<catalog::TableRef> on_target;
-  pg::Result target_list = to.exec(kListSequencesSql);
-  for (int i = 0; i < target_list.rows(); ++i) {
-    on_target.insert({target_list.row(i).text("schema"), target_list.row(i).text("name")});
-  }
-  std::vector<SequenceCopy> out;
-  // One round trip for the positions and one for the setvals, whatever the count (this runs
-  // inside the cutover's pause); only sequences never called are read one by one.
+namespace {
+
+struct Position {
+  catalog::TableRef ref;
+  int64_t last_value = 0;
+  bool is_called = true;
+  int64_t increment = 1;
+};
+
+// Every sequence of `from` with its position: one query, plus one UNION ALL for those never
+// called (pg_sequence_last_value() is NULL for them), whatever the count.
+std::vector<Position> read_positions(pg::Connection& from) {
+  std::vector<Position> out;
+  std::vector<size_t> uncalled;
   pg::Result list = from.exec(kListSequencesSql);
-  std::vector<std::string> names, set_values, set_called;
   for (int i = 0; i < list.rows(); ++i) {
     pg::Row row = list.row(i);
-    catalog::TableRef ref{row.text("schema"), row.text("name")};
-    int64_t last_value = 0;
-    bool is_called = true;
+    Position p{{row.text("schema"), row.text("name")}, 0, true, row.int64("increment")};
     if (row.is_null("last_value")) {
-      pg::Result v = from.exec(fmt::format("SELECT last_value, is_called FROM {}", ref.quoted()));
-      last_value = v.row(0).int64("last_value");
-      is_called = v.row(0).boolean("is_called");
+      uncalled.push_back(out.size());
     } else {
-      last_value = row.int64("last_value");
+      p.last_value = row.int64("last_value");
     }
-    SequenceCopy c = plan_sequence_copy(ref, last_value, is_called, row.int64("increment"), margin);
-    if (!on_target.count(ref)) {
+    out.push_back(std::move(p));
+  }
+  if (!uncalled.empty()) {
+    std::string sql;
+    for (size_t k = 0; k < uncalled.size(); ++k) {
+      if (k) sql += " UNION ALL ";
+      sql += fmt::format("SELECT {}::int AS k, last_value, is_called FROM {}", k, out[uncalled[k]].ref.quoted());
+    }
+    pg::Result v = from.exec(sql);
+    for (int i = 0; i < v.rows(); ++i) {
+      Position& p = out[uncalled[static_cast<size_t>(v.row(i).int64("k"))]];
+      p.last_value = v.row(i).int64("last_value");
+      p.is_called = v.row(i).boolean("is_called");
+    }
+  }
+  return out;
+}
+
+std::set<catalog::TableRef> sequences_on(pg::Connection& to) {
+  std::set<catalog::TableRef> out;
+  pg::Result list = to.exec(kListSequencesSql);
+  for (int i = 0; i < list.rows(); ++i) out.insert({list.row(i).text("schema"), list.row(i).text("name")});
+  return out;
+}
+
+// Plans every sequence; sets on `to`, in one statement, those `needs_set` says.
+template <typename NeedsSet>
+std::vector<SequenceCopy> plan_and_set(pg::Connection& to, const std::vector<Position>& positions,
+                                       const std::set<catalog::TableRef>& on_target, int64_t margin,
+                                       NeedsSet needs_set, size_t* set_count) {
+  std::vector<SequenceCopy> out;
+  std::vector<std::string> names, set_values, set_called;
+  for (const Position& p : positions) {
+    SequenceCopy c = plan_sequence_copy(p.ref, p.last_value, p.is_called, p.increment, margin);
+    if (!on_target.count(p.ref)) {
       c.set_to.reset();
-    } else {
-      names.push_back(ref.quoted());
+    } else if (needs_set(c)) {
+      names.push_back(p.ref.quoted());
       set_values.push_back(std::to_string(*c.set_to));
       set_called.push_back(c.set_called ? "t" : "f");
     }
@@ -84,7 +118,54 @@ std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& t
     to.exec(kSetvalsSql, {access::text_array_literal(names), access::text_array_literal(set_values),
                           access::text_array_literal(set_called)});
   }
+  if (set_count) *set_count = names.size();
   return out;
+}
+
+}  // namespace
+
+PreparedSequences prepare_sequences(pg::Connection& from, pg::Connection& to, int64_t margin) {
+  std::set<catalog::TableRef> on_target = sequences_on(to);
+  PreparedSequences prepared;
+  for (const SequenceCopy& c : plan_and_set(to, read_positions(from), on_target, margin,
+                                            [](const SequenceCopy&) { return true; }, nullptr)) {
+    if (c.set_to) {
+      prepared.set[c.sequence] = {*c.set_to, c.set_called};
+    } else {
+      prepared.missing_on_target.push_back(c.sequence);
+    }
+  }
+  return prepared;
+}
+
+std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& to, int64_t margin,
+                                         const PreparedSequences* prepared, size_t* set_in_pause) {
+  std::set<catalog::TableRef> on_target;
+  if (prepared) {
+    // A sequence created on the new writer since then is read again below; one missing stays so.
+    for (const auto& [ref, value] : prepared->set) on_target.insert(ref);
+  } else {
+    on_target = sequences_on(to);
+  }
+  std::vector<Position> positions = read_positions(from);
+  if (prepared) {
+    // Sequences of the old writer not seen when preparing (created since) are looked up now.
+    bool unseen = false;
+    for (const Position& p : positions) {
+      unseen = unseen || (!prepared->set.count(p.ref) &&
+                          std::find(prepared->missing_on_target.begin(), prepared->missing_on_target.end(), p.ref) ==
+                              prepared->missing_on_target.end());
+    }
+    if (unseen) on_target = sequences_on(to);
+  }
+  return plan_and_set(
+      to, positions, on_target, margin,
+      [&](const SequenceCopy& c) {
+        if (!prepared) return true;
+        auto it = prepared->set.find(c.sequence);
+        return it == prepared->set.end() || it->second != std::make_pair(*c.set_to, c.set_called);
+      },
+      set_in_pause);
 }
 
 nlohmann::json to_json(const std::vector<SequenceCopy>& copies) {

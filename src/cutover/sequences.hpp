@@ -9,8 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -33,11 +35,25 @@ struct SequenceCopy {
 SequenceCopy plan_sequence_copy(const catalog::TableRef& sequence, int64_t last_value, bool is_called,
                                 int64_t increment, int64_t margin);
 
-// Reads every sequence on `from` and sets the same-named ones on `to`: one query reads all
-// positions (plus one per sequence never called), one statement sets them all, whatever the
-// number of sequences (it runs inside the cutover's pause). Returns one entry per sequence of
-// `from`.
-std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& to, int64_t margin);
+// What was set on the new writer before the pause (prepare_sequences): the sequences it has and
+// the value and is_called each was given.
+struct PreparedSequences {
+  std::map<catalog::TableRef, std::pair<int64_t, bool>> set;  // sequence -> (value, is_called)
+  std::vector<catalog::TableRef> missing_on_target;
+};
+
+// Before the pause, while writes go on: sets every same-named sequence on `to` from `from` as
+// copy_sequences would (one read, one statement), so that in the pause only the sequences that
+// moved since need setting. `to` is fenced (the replica), so nothing else changes them.
+PreparedSequences prepare_sequences(pg::Connection& from, pg::Connection& to, int64_t margin);
+
+// In the pause: reads every sequence on `from` (one query, plus one for all never-called ones)
+// and sets on `to` those whose value differs from what `prepared` set (all of them when nothing
+// was prepared), in one statement. Returns one entry per sequence of `from`; `set_in_pause`
+// counts the setvals this call made.
+std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& to, int64_t margin,
+                                         const PreparedSequences* prepared = nullptr,
+                                         size_t* set_in_pause = nullptr);
 
 nlohmann::json to_json(const std::vector<SequenceCopy>& copies);
 

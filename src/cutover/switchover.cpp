@@ -69,7 +69,7 @@ Direction Direction::for_rollback(const state::Plan& plan, const SwitchOptions&)
   return d;
 }
 
-Sides Sides::open(const Direction& d, const pg::ConnInfo& target, const std::string& command) {
+Sides Sides::open(const Direction& d, const state::Plan& plan, const std::string& command) {
   pg::ConnectOptions o = pg::default_connect_options();
   o.application_name = "pgshift/" + command;
   auto with_role = [&](const std::string& role) {
@@ -77,9 +77,20 @@ Sides Sides::open(const Direction& d, const pg::ConnInfo& target, const std::str
     r.role = role;
     return r;
   };
-  return Sides{pg::Connection::open(d.writer, with_role(d.writer_role)),
-               pg::Connection::open(d.replica, with_role(d.replica_role)),
-               pg::Connection::open(target, with_role("target"))};
+  Sides sides{pg::Connection::open(d.writer, with_role(d.writer_role)),
+              pg::Connection::open(d.replica, with_role(d.replica_role)),
+              pg::Connection::open(plan.target, with_role("target")), std::nullopt, d.writer_role == "source"};
+  if (plan.source_subscriber) {
+    sides.source_subscriber.emplace(pg::Connection::open(*plan.source_subscriber, with_role("source subscriber")));
+    pg::Connection& source = sides.writer_is_source ? sides.writer : sides.replica;
+    const std::string same = "SELECT current_database() || ' ' || coalesce(inet_server_port(), 0) || ' ' || "
+                             "extract(epoch FROM pg_postmaster_start_time())::text";
+    if (sides.source_subscriber->exec(same).scalar() != source.exec(same).scalar()) {
+      throw UsageError(fmt::format("--source-subscriber {} does not reach the source's server and database ({})",
+                                   plan.source_subscriber->redacted(), plan.source.redacted()));
+    }
+  }
+  return sides;
 }
 
 }  // namespace detail
@@ -114,10 +125,15 @@ class Engine {
   }
 
   SwitchResult run() {
-    sides_.emplace(Sides::open(d_, plan_.target, d_.action));
+    sides_.emplace(Sides::open(d_, plan_, d_.action));
     state::MigrationLock lock = state::MigrationLock::acquire(sides_->journal);
     journal_.emplace(sides_->journal, d_.action);
     check_phase();
+    if (d_.action == "cutover") {
+      record_source_subscriber(*journal_, mid_, plan_);
+    } else {
+      require_source_subscriber(*journal_, mid_, plan_, d_.action);
+    }
     if (opt_.pooler) pooler_.emplace(opt_.pooler->admin);
     journal_->set_phase(mid_, d_.in_flight_phase);
     try {
@@ -204,6 +220,12 @@ class Engine {
                             {"summary", fmt::format("fence triggers on {} tables of the {} (inert)", tables_.size(),
                                                     d_.writer_role)}};
     });
+    // Sequences set once before the pause, so inside it only those that moved since are set.
+    step("prepare-sequences", [&] {
+      sequences_prepared_ = prepare_sequences(sides_->writer, sides_->replica, opt_.sequence_margin);
+      return nlohmann::json{{"summary", fmt::format("{} sequence(s) set on the {} ahead of the pause",
+                                                    sequences_prepared_.set.size(), d_.replica_role)}};
+    });
     if (!opt_.drain_query.empty()) step("drain", [&] { return drain(sides_->writer, opt_.drain_query, opt_.drain_timeout); });
     if (opt_.watchdog) start_watchdog();
 
@@ -241,18 +263,28 @@ class Engine {
     });
 
     step("sequences", [&] {
-      result_.sequences = copy_sequences(sides_->writer, sides_->replica, opt_.sequence_margin);
+      size_t set_now = 0;
+      result_.sequences = copy_sequences(sides_->writer, sides_->replica, opt_.sequence_margin, &sequences_prepared_,
+                                         &set_now);
       size_t missing = 0;
-      for (const auto& s : result_.sequences) missing += s.set_to ? 0 : 1;
-      return nlohmann::json{{"sequences", to_json(result_.sequences)},
-                            {"summary", fmt::format("{} sequence(s) set{}", result_.sequences.size() - missing,
+      nlohmann::json moved = nlohmann::json::array();  // the journal keeps what changed in the pause
+      for (const auto& s : result_.sequences) {
+        missing += s.set_to ? 0 : 1;
+        auto it = sequences_prepared_.set.find(s.sequence);
+        if (s.set_to && (it == sequences_prepared_.set.end() || it->second.first != *s.set_to)) {
+          moved.push_back({{"sequence", s.sequence.display()}, {"set_to", *s.set_to}});
+        }
+      }
+      return nlohmann::json{{"set_in_pause", moved},
+                            {"summary", fmt::format("{} sequence(s) at the old writer's value ({} set in the pause){}",
+                                                    result_.sequences.size() - missing, set_now,
                                                     missing ? fmt::format(", {} missing on the {}", missing, d_.replica_role)
                                                             : "")}};
     });
 
     step("stop-replication", [&] {
       compensation(kOldSubscriptionDisabled, {{"subscription", d_.old_subscription}});
-      logical::set_subscription_enabled(sides_->replica, d_.old_subscription, false);
+      logical::set_subscription_enabled(sides_->subscriptions_on_replica(), d_.old_subscription, false);
       return nlohmann::json{{"summary", "subscription " + d_.old_subscription + " disabled"}};
     });
 
@@ -291,7 +323,7 @@ class Engine {
     }
     pg::ConnInfo reach = opt_.replica_publisher.value_or(d_.replica);
     compensation(kNewSubscription, {{"subscription", d_.new_subscription}});
-    logical::create_subscription(sides_->writer, {d_.new_subscription, reach, d_.new_publication, /*copy_data=*/false,
+    logical::create_subscription(sides_->subscriptions_on_writer(), {d_.new_subscription, reach, d_.new_publication, /*copy_data=*/false,
                                                   /*enabled=*/false, /*create_slot=*/false});
     created(kNewSubscription, {{"created", d_.new_subscription},
                                {"oid", stats::subscription_progress(sides_->writer, d_.new_subscription).oid}});
@@ -307,7 +339,7 @@ class Engine {
     logical::create_logical_slot(sides_->replica, d_.new_subscription);
     created(kNewSlot, {{"created", d_.new_subscription}});
     compensation(kNewSubscriptionEnabled, {{"subscription", d_.new_subscription}});
-    logical::set_subscription_enabled(sides_->writer, d_.new_subscription, true);
+    logical::set_subscription_enabled(sides_->subscriptions_on_writer(), d_.new_subscription, true);
     return nlohmann::json{{"summary", fmt::format("{} -> {}: slot {} created, subscription {} enabled (no copy)",
                                                   d_.replica_role, d_.writer_role, d_.new_subscription,
                                                   d_.new_subscription)}};
@@ -464,6 +496,7 @@ SELECT format('%I.%I', n.nspname, c.relname) AS name
   std::string current_step_;
   std::vector<catalog::TableRef> tables_;
   fence::Prepared fence_prepared_;
+  PreparedSequences sequences_prepared_;
   pg::Lsn fence_lsn_;
   std::optional<Clock::time_point> paused_at_, fenced_at_, unfenced_at_, resumed_at_;
   SwitchResult result_;
@@ -490,9 +523,10 @@ SwitchResult resume(const state::Plan& plan, const SwitchOptions& options) {
   }
   Direction d = m->phase == state::Phase::cutting_over ? Direction::for_cutover(plan, options)
                                                        : Direction::for_rollback(plan, options);
-  Sides sides = Sides::open(d, plan.target, d.action + " --resume");
+  Sides sides = Sides::open(d, plan, d.action + " --resume");
   state::MigrationLock lock = state::MigrationLock::acquire(sides.journal);
   state::Journal journal(sides.journal, d.action + " --resume");
+  require_source_subscriber(journal, m->id, plan, d.action + " --resume");
   std::optional<PoolerAdmin> pooler;
   if (options.pooler) pooler.emplace(options.pooler->admin);
   SwitchResult r;

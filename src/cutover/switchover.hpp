@@ -38,6 +38,9 @@ inline constexpr std::string_view kNewSubscriptionEnabled = "new-subscription-en
 inline constexpr std::string_view kReplicaFenceLifted = "replica-fence-lifted";  // {tables, reason}
 inline constexpr std::string_view kPoolerConfig = "pooler-config";        // {path, backup}
 
+// The journal step recording the --source-subscriber of the last cutover.
+inline constexpr std::string_view kSourceSubscriberStep = "source-subscriber";
+
 // The step whose finished event marks the point of no return.
 inline constexpr std::string_view kSwitchStep = "switch";
 
@@ -66,8 +69,30 @@ struct Sides {
   pg::Connection writer;
   pg::Connection replica;
   pg::Connection journal;
-  static Sides open(const Direction& d, const pg::ConnInfo& target, const std::string& command);
+  // --source-subscriber: the source's role that creates, alters and drops the subscription on the
+  // source (the replication back), when the sync role may not. Every subscription command on the
+  // source side goes through subscriptions_on_writer()/subscriptions_on_replica().
+  std::optional<pg::Connection> source_subscriber;
+  bool writer_is_source = true;
+
+  pg::Connection& subscriptions_on_writer() {
+    return writer_is_source && source_subscriber ? *source_subscriber : writer;
+  }
+  pg::Connection& subscriptions_on_replica() {
+    return !writer_is_source && source_subscriber ? *source_subscriber : replica;
+  }
+  // Opens the three connections, and the source subscriber's when the plan has one (refused when
+  // it reaches another server or database than the source).
+  static Sides open(const Direction& d, const state::Plan& plan, const std::string& command);
 };
+
+// The journal keeps which --source-subscriber a cutover used (step "source-subscriber"): each
+// cutover records its own (or none); rollback, resume and finalize refuse (UsageError, before
+// changing anything) to run without it when the last cutover had one, since only that role may
+// alter or drop the subscription back.
+void record_source_subscriber(state::Journal& journal, int64_t migration_id, const state::Plan& plan);
+void require_source_subscriber(state::Journal& journal, int64_t migration_id, const state::Plan& plan,
+                               std::string_view command);
 
 // Checks everything a switch needs before it touches anything (ProblemsFound with the list of
 // what is wrong), then sets the old subscription's synchronous_commit to on (a compensation),

@@ -10,6 +10,7 @@
 #include "logical/logical.hpp"
 #include "pg/quote.hpp"
 #include "stats/subscription_progress.hpp"
+#include "util/error.hpp"
 
 namespace pgshift::cutover::detail {
 namespace {
@@ -41,8 +42,9 @@ std::string undo_one(Sides& sides, const Direction& d, const state::Event& c, st
   const nlohmann::json& j = c.detail;
   if (kind == kSyncCommit) {
     std::string sub = j.at("subscription");
-    sides.replica.exec(fmt::format("ALTER SUBSCRIPTION {} SET (synchronous_commit = {})", pg::quote_ident(sub),
-                                   pg::quote_literal(j.at("previous").get<std::string>())));
+    sides.subscriptions_on_replica().exec(fmt::format("ALTER SUBSCRIPTION {} SET (synchronous_commit = {})",
+                                                      pg::quote_ident(sub),
+                                                      pg::quote_literal(j.at("previous").get<std::string>())));
     return fmt::format("subscription {}: synchronous_commit back to {}", sub, j.at("previous").get<std::string>());
   }
   if (kind == kPoolerPaused) {
@@ -55,7 +57,7 @@ std::string undo_one(Sides& sides, const Direction& d, const state::Event& c, st
     return fmt::format("{}: fence lifted from {} table(s)", d.writer_role, n);
   }
   if (kind == kOldSubscriptionDisabled) {
-    logical::set_subscription_enabled(sides.replica, j.at("subscription"), true);
+    logical::set_subscription_enabled(sides.subscriptions_on_replica(), j.at("subscription"), true);
     return fmt::format("subscription {} enabled again", j.at("subscription").get<std::string>());
   }
   if (kind == kNewPublication) {
@@ -76,12 +78,14 @@ std::string undo_one(Sides& sides, const Direction& d, const state::Event& c, st
       return fmt::format("{}: subscription {} was not created by this attempt, left as is", d.writer_role, name);
     }
     // Its slot, if the attempt got that far, is a compensation of its own (undone before this).
-    logical::drop_detached_subscription(sides.writer, name);
+    logical::drop_detached_subscription(sides.subscriptions_on_writer(), name);
     return fmt::format("{}: subscription {} dropped", d.writer_role, name);
   }
   if (kind == kNewSubscriptionEnabled) {
     std::string name = j.at("subscription");
-    if (stats::subscription_progress(sides.writer, name).exists) logical::set_subscription_enabled(sides.writer, name, false);
+    if (stats::subscription_progress(sides.writer, name).exists) {
+      logical::set_subscription_enabled(sides.subscriptions_on_writer(), name, false);
+    }
     return fmt::format("{}: subscription {} disabled", d.writer_role, name);
   }
   if (kind == kNewSlot) {
@@ -146,7 +150,8 @@ std::vector<std::string> undo_attempt(Sides& sides, const Direction& d, state::J
 std::vector<std::string> clean_up_after_switch(Sides& sides, const Direction& d, state::Journal& journal,
                                                int64_t migration_id) {
   std::vector<std::string> done;
-  logical::DroppedSubscription dropped = logical::drop_subscription(sides.writer, sides.replica, d.old_subscription);
+  logical::DroppedSubscription dropped =
+      logical::drop_subscription(sides.writer, sides.subscriptions_on_replica(), d.old_subscription);
   if (dropped.dropped) {
     done.push_back(fmt::format("{}: subscription {} dropped ({} slot(s) on the {})", d.replica_role,
                                d.old_subscription, dropped.slots.size(), d.writer_role));
@@ -172,6 +177,22 @@ std::vector<std::string> clean_up_after_switch(Sides& sides, const Direction& d,
     journal.settle(migration_id, c, {{"kept", "the switch succeeded"}});
   }
   return done;
+}
+
+void record_source_subscriber(state::Journal& journal, int64_t migration_id, const state::Plan& plan) {
+  nlohmann::json detail = {{"endpoint", plan.source_subscriber ? plan.source_subscriber->redacted() : ""}};
+  journal.record(migration_id, kSourceSubscriberStep, state::EventStatus::info, detail);
+}
+
+void require_source_subscriber(state::Journal& journal, int64_t migration_id, const state::Plan& plan,
+                               std::string_view command) {
+  if (plan.source_subscriber) return;
+  std::optional<state::Event> e = journal.last_event(migration_id, kSourceSubscriberStep, state::EventStatus::info);
+  std::string endpoint = e ? e->detail.value("endpoint", "") : "";
+  if (endpoint.empty()) return;
+  throw UsageError(fmt::format("migration {}: the subscription back on the source belongs to {} (cutover "
+                               "--source-subscriber); pass --source-subscriber to {} too",
+                               migration_id, endpoint, command));
 }
 
 bool attempt_switched(state::Journal& journal, int64_t migration_id, const std::string& action) {

@@ -99,6 +99,25 @@ std::vector<Drift> find_drift(const catalog::Snapshot& source, const catalog::Sn
                               const std::vector<catalog::TableRef>& published,
                               const std::vector<std::string>& accepted_differences);
 
+// Whether a role may CREATE SUBSCRIPTION on its server, as PostgreSQL and the managed providers
+// document it: a superuser; on PostgreSQL 16+ a member of pg_create_subscription; RDS/Aurora a
+// member of rds_superuser; Cloud SQL a member of cloudsqlsuperuser with REPLICATION; Azure a
+// member of azure_pg_admin with REPLICATION. Supabase gives no role that can. One rule for
+// `check`, `sync start` and cutover's preconditions. `advice` says which role on this provider
+// can (and how to hand it to cutover: --source-subscriber), or that none can.
+struct SubscribeCapability {
+  bool can = false;
+  std::string provider;  // "rds", "cloudsql", "azure", "supabase" or "postgres"
+  std::string how;       // when it can: "superuser", "member of rds_superuser", ...
+  std::string advice;    // when it cannot: what to do, naming this provider's role
+};
+// provider: read_provider() of that server.
+SubscribeCapability subscribe_capability(const catalog::ServerInfo& server, const std::string& provider);
+// The provider a server's roles reveal, whether or not the connected role is a member of them:
+// supabase_admin -> "supabase", rds_superuser -> "rds", cloudsqlsuperuser -> "cloudsql",
+// azure_pg_admin -> "azure", none -> "postgres".
+std::string read_provider(pg::Connection& conn);
+
 // ---- statements ---------------------------------------------------------------------------
 
 // Runs one DDL statement in its own transaction with a lock timeout, so it never queues behind a

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "logical/logical.hpp"
 #include "preflight/rules.hpp"
 
 namespace pgshift::preflight {
@@ -71,7 +72,8 @@ std::vector<MaterializedView> read_matviews(pg::Connection& source, pg::Connecti
 
 }  // namespace
 
-Report run_preflight(pg::Connection& source, pg::Connection& target, const Options& options) {
+Report run_preflight(pg::Connection& source, pg::Connection& target, const Options& options,
+                     pg::Connection* source_subscriber) {
   Report report;
   report.source_endpoint = source.info().redacted();
   report.target_endpoint = target.info().redacted();
@@ -90,6 +92,8 @@ Report run_preflight(pg::Connection& source, pg::Connection& target, const Optio
     in.target_has_rows[ref] = r.row(0).boolean("exists");
   }
   in.materialized_views = read_matviews(source, target);
+  if (source_subscriber) in.source_subscriber = catalog::read_server_info(*source_subscriber);
+  in.source_provider = logical::read_provider(source);
   report.hazards = assess(in, options);
   return report;
 }

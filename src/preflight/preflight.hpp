@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -58,6 +59,9 @@ struct Inputs {
   // Replicated tables the target role can read; a table absent here could not be probed.
   std::map<catalog::TableRef, bool> target_has_rows;
   std::vector<MaterializedView> materialized_views;  // the source's
+  // The separate source role cutover creates the subscription back as (--source-subscriber).
+  std::optional<catalog::ServerInfo> source_subscriber;
+  std::string source_provider = "postgres";  // logical::read_provider of the source
 };
 
 struct Report {
@@ -73,7 +77,9 @@ struct Report {
 std::vector<Hazard> assess(const Inputs& inputs, const Options& options);
 
 // Reads both sides (snapshots, target row presence) and assesses them.
-Report run_preflight(pg::Connection& source, pg::Connection& target, const Options& options);
+// source_subscriber: the --source-subscriber connection, when given.
+Report run_preflight(pg::Connection& source, pg::Connection& target, const Options& options,
+                     pg::Connection* source_subscriber = nullptr);
 
 // Output: a human report (severity, code, message, objects, fix, summary) and JSON.
 std::string render_text(const Report& report);

@@ -3,14 +3,11 @@
 
 #include <algorithm>
 
+#include "logical/logical.hpp"
 #include "preflight/rules.hpp"
 
 namespace pgshift::preflight {
 namespace {
-
-bool has_role(const catalog::ServerInfo& s, std::string_view role) {
-  return std::find(s.provider_roles.begin(), s.provider_roles.end(), role) != s.provider_roles.end();
-}
 
 bool slot_exists(const catalog::Snapshot& snap, const std::string& name) {
   return std::any_of(snap.slots.begin(), snap.slots.end(), [&](const auto& s) { return s.name == name; });
@@ -31,6 +28,35 @@ void capacity(std::vector<Hazard>& out, const std::string& side, const std::stri
                                "will be slower",
                                setting, total, free, wanted),
                    {side + "." + setting}, fix});
+  }
+}
+
+// Cutover creates the subscription back on the source: as the sync role, or as the separate
+// role given with --source-subscriber (which must reach the same server and database).
+void check_subscription_back(const Inputs& in, std::vector<Hazard>& out) {
+  const auto& src = in.source.server;
+  const catalog::ServerInfo& role = in.source_subscriber.value_or(src);
+  if (in.source_subscriber && (role.instance != src.instance || role.database != src.database)) {
+    out.push_back({Severity::error, "source-subscriber-elsewhere", "source",
+                   fmt::format("--source-subscriber reaches database {} of another server than --source (database {})",
+                               role.database, src.database),
+                   {"role " + role.current_user}, "give --source-subscriber the host, port and database of --source"});
+    return;
+  }
+  logical::SubscribeCapability cap = logical::subscribe_capability(role, in.source_provider);
+  if (!cap.can) {
+    out.push_back({Severity::warning, "source-role-subscription", "source",
+                   fmt::format("role '{}'{} cannot create a subscription on the source ({}), so cutover cannot "
+                               "replicate back to it (no rollback window)",
+                               role.current_user, in.source_subscriber ? " (--source-subscriber)" : "",
+                               cap.provider == "postgres" ? "PostgreSQL " + src.short_version() : cap.provider),
+                   {"role " + role.current_user},
+                   cap.advice + "; or accept no rollback with pgshift cutover --no-reverse"});
+  } else if (in.source_subscriber) {
+    out.push_back({Severity::info, "source-subscriber", "source",
+                   fmt::format("role '{}' (--source-subscriber) can create the subscription back ({})",
+                               role.current_user, cap.how),
+                   {"role " + role.current_user}, "pass the same --source-subscriber to cutover"});
   }
 }
 
@@ -153,8 +179,7 @@ void check_servers(const Inputs& in, const Options& options, std::vector<Hazard>
   }
 
   // ---- target: subscription, workers, reverse replication
-  bool can_subscribe = tgt.superuser || (tgt.major() >= 16 && has_role(tgt, "pg_create_subscription"));
-  if (!can_subscribe) {
+  if (!logical::subscribe_capability(tgt, "postgres").can) {
     out.push_back({Severity::error, "target-role-subscription", "target",
                    fmt::format("role '{}' cannot create a subscription on the target (needs superuser{})",
                                tgt.current_user, tgt.major() >= 16 ? " or pg_create_subscription" : ""),
@@ -162,17 +187,7 @@ void check_servers(const Inputs& in, const Options& options, std::vector<Hazard>
                    "connect to the target as a superuser (CloudNativePG: the postgres user via the "
                    "-superuser secret)"});
   }
-  bool source_can_subscribe = src.superuser || (src.major() >= 16 && has_role(src, "pg_create_subscription")) ||
-                              has_role(src, "rds_superuser");
-  if (!source_can_subscribe) {
-    out.push_back({Severity::warning, "source-role-subscription", "source",
-                   fmt::format("role '{}' cannot create a subscription on the source, so cutover cannot replicate "
-                               "back to it (no rollback window)",
-                               src.current_user),
-                   {"role " + src.current_user},
-                   "connect to the source as a superuser (RDS: a member of rds_superuser) for cutover, or run "
-                   "pgshift cutover --no-reverse and accept that rollback is not possible"});
-  }
+  check_subscription_back(in, out);
   const int64_t apply_workers = tgt.setting_int("max_logical_replication_workers");
   if (apply_workers < 1) {
     out.push_back({Severity::error, "too-few-max_logical_replication_workers", "target",

@@ -34,6 +34,12 @@ inline constexpr std::string_view kStepReverseIdentity = "cutover:reverse-identi
 std::string render_left_out(const std::vector<catalog::LeftOut>& left_out);
 nlohmann::json left_out_json(const std::vector<catalog::LeftOut>& left_out);
 
+// Display names ("public.orders") as a JSON array, for journal details and --json output.
+nlohmann::json table_names_json(const std::vector<catalog::TableRef>& tables);
+
+// The tables of `tables` holding at least one row on `conn` (one cheap probe each).
+std::vector<catalog::TableRef> tables_with_rows(pg::Connection& conn, const std::vector<catalog::TableRef>& tables);
+
 // The message on the target fence: where to write instead.
 std::string target_fence_reason(const state::Plan& plan);
 

@@ -19,12 +19,6 @@ using nlohmann::json;
 
 constexpr std::string_view kStepJoin = "join-tables";
 
-json names_of(const std::vector<catalog::TableRef>& tables) {
-  json out = json::array();
-  for (const auto& t : tables) out.push_back(t.display());
-  return out;
-}
-
 // Published tables the subscription does not list yet.
 std::vector<catalog::TableRef> unsubscribed(const catalog::Snapshot& pub_snap, pg::Connection& subscriber,
                                             const JoinSpec& spec) {
@@ -91,31 +85,29 @@ JoinResult join_new_tables(pg::Connection& publisher, pg::Connection& subscriber
     result.identity_changes.push_back(c);
   }
   journal.record(migration_id, kStepJoin, state::EventStatus::started,
-                 {{"tables", names_of(result.joined)}, {"publication", spec.publication}});
+                 {{"tables", detail::table_names_json(result.joined)}, {"publication", spec.publication}});
   try {
     logical::apply_identity_changes(publisher, subscriber, journal, migration_id, result.identity_changes,
                                     spec.identity_step);
     // Not in the subscription yet, so nothing but a CREATE TABLE AS (or a stray client) wrote
     // them: the copy that follows brings every row.
-    for (const auto& t : result.joined) {
-      if (subscriber.exec(fmt::format("SELECT EXISTS (SELECT 1 FROM {}) AS has_rows", t.quoted())).row(0).boolean("has_rows")) {
-        logical::exec_ddl(subscriber, fmt::format("TRUNCATE {}", t.quoted()));
-        result.emptied.push_back(t);
-      }
+    for (const auto& t : detail::tables_with_rows(subscriber, result.joined)) {
+      logical::exec_ddl(subscriber, fmt::format("TRUNCATE {}", t.quoted()));
+      result.emptied.push_back(t);
     }
     if (!spec.fence_reason.empty()) fence::fence(subscriber, result.joined, spec.fence_reason);
     logical::add_publication_tables(publisher, spec.publication, result.joined);
     logical::refresh_subscription(subscriber, spec.subscription);
   } catch (const std::exception& e) {
     journal.record(migration_id, kStepJoin, state::EventStatus::failed,
-                   {{"tables", names_of(result.joined)}, {"error", e.what()}});
+                   {{"tables", detail::table_names_json(result.joined)}, {"error", e.what()}});
     throw RuntimeError(fmt::format("adding {} to the replication failed: {}",
-                                   fmt::join(names_of(result.joined), ", "), e.what()));
+                                   fmt::join(detail::table_names_json(result.joined), ", "), e.what()));
   }
   spdlog::info("{} table(s) joined publication {} and subscription {} (only they are copied): {}",
-               result.joined.size(), spec.publication, spec.subscription, fmt::join(names_of(result.joined), ", "));
+               result.joined.size(), spec.publication, spec.subscription, fmt::join(detail::table_names_json(result.joined), ", "));
   journal.record(migration_id, kStepJoin, state::EventStatus::finished,
-                 {{"tables", names_of(result.joined)}, {"emptied", names_of(result.emptied)},
+                 {{"tables", detail::table_names_json(result.joined)}, {"emptied", detail::table_names_json(result.emptied)},
                   {"identity_changes", result.identity_changes.size()}});
   return result;
 }

@@ -24,12 +24,6 @@ std::string outcome_name(StartResult::Outcome o) {
   return "started";
 }
 
-json tables_json(const std::vector<catalog::TableRef>& tables) {
-  json out = json::array();
-  for (const auto& t : tables) out.push_back(t.display());
-  return out;
-}
-
 std::vector<std::string> display_names(const std::vector<catalog::TableRef>& tables) {
   std::vector<std::string> out;
   for (const auto& t : tables) out.push_back(t.display());
@@ -47,14 +41,14 @@ json to_json(const StartResult& r) {
               {"target", r.names.target},
               {"publication", r.names.publication},
               {"subscription", r.names.subscription},
-              {"tables", tables_json(r.plan.tables)},
+              {"tables", detail::table_names_json(r.plan.tables)},
               {"identity_changes", identity},
-              {"truncated", tables_json(r.truncated)},
+              {"truncated", detail::table_names_json(r.truncated)},
               {"fenced_tables", r.fenced},
               {"left_out", detail::left_out_json(r.plan.left_out)},
               {"copy", r.copy ? to_json(*r.copy) : json(nullptr)},
               {"copy_mode", r.copy ? "parallel" : "native"},
-              {"joined", tables_json(r.joined)},
+              {"joined", detail::table_names_json(r.joined)},
               {"ddl", {{"followed", r.ddl.followed},
                        {"source_captures", r.ddl.source_captures},
                        {"target_captures", r.ddl.target_captures},
@@ -158,7 +152,7 @@ json to_json(const StopResult& r) {
               {"fence_lifted_tables", r.fence_lifted},
               {"ddl_removed", r.ddl_removed},
               {"deferred_restored", r.deferred_restored},
-              {"emptied", tables_json(r.emptied)},
+              {"emptied", detail::table_names_json(r.emptied)},
               {"leftovers", r.leftovers},
               {"took_ms", r.took.count()}};
 }

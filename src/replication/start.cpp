@@ -28,27 +28,11 @@ using state::EventStatus;
 using state::Phase;
 using nlohmann::json;
 
-json table_list(const std::vector<catalog::TableRef>& tables) {
-  json out = json::array();
-  for (const auto& t : tables) out.push_back(t.display());
-  return out;
-}
-
 std::string short_list(const std::vector<catalog::TableRef>& tables, size_t limit = 10) {
   std::vector<std::string> names;
   for (size_t i = 0; i < tables.size() && i < limit; ++i) names.push_back(tables[i].display());
   std::string out = fmt::format("{}", fmt::join(names, ", "));
   if (tables.size() > limit) out += fmt::format(" and {} more", tables.size() - limit);
-  return out;
-}
-
-std::vector<catalog::TableRef> tables_with_rows(pg::Connection& target, const std::vector<catalog::TableRef>& tables) {
-  std::vector<catalog::TableRef> out;
-  for (const auto& t : tables) {
-    if (target.exec(fmt::format("SELECT EXISTS (SELECT 1 FROM {}) AS has_rows", t.quoted())).row(0).boolean("has_rows")) {
-      out.push_back(t);
-    }
-  }
   return out;
 }
 
@@ -146,8 +130,8 @@ StartResult resume(pg::Connection& source, pg::Connection& target, const state::
   result.fenced = result.plan.tables.size();
   journal.record(current.id, kStepStart, EventStatus::info,
                  {{"unchanged", result.outcome == StartResult::Outcome::unchanged},
-                  {"refenced", table_list(unfenced)},
-                  {"joined", table_list(result.joined)}});
+                  {"refenced", table_names_json(unfenced)},
+                  {"joined", table_names_json(result.joined)}});
   return result;
 }
 
@@ -297,7 +281,7 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
     journal.run_step(m.id, kStepPublication, [&] {
       create_publication(source, plan.publication, result.plan.tables);
       spdlog::info("source: publication {} created ({} tables)", plan.publication, result.plan.tables.size());
-      return json{{"name", plan.publication}, {"tables", table_list(result.plan.tables)}};
+      return json{{"name", plan.publication}, {"tables", table_names_json(result.plan.tables)}};
     });
     if (!with_rows.empty()) {
       journal.run_step(m.id, kStepTruncate, [&] {
@@ -305,7 +289,7 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
         truncate_all(target, result.plan.tables);
         spdlog::info("target: truncated the {} replicated table(s) ({} held rows: {})", result.plan.tables.size(),
                      with_rows.size(), short_list(with_rows));
-        return json{{"tables", table_list(result.plan.tables)}, {"held_rows", table_list(with_rows)}};
+        return json{{"tables", table_names_json(result.plan.tables)}, {"held_rows", table_names_json(with_rows)}};
       });
       result.truncated = with_rows;
     }
@@ -384,10 +368,10 @@ void finish_start(state::Journal& journal, int64_t mid, StartResult& result,
     left_out.push_back({{"table", lo.table.display()}, {"reason", catalog::to_string(lo.reason)}, {"detail", lo.detail}});
   }
   result.took = took();
-  json detail{{"tables", table_list(result.plan.tables)},
+  json detail{{"tables", table_names_json(result.plan.tables)},
               {"identity_changes", identity},
               {"accepted_differences", result.plan.accepted_differences},
-              {"truncated", table_list(result.truncated)},
+              {"truncated", table_names_json(result.truncated)},
               {"left_out", left_out},
               {"took_ms", result.took.count()}};
   if (result.copy) detail["copy"] = to_json(*result.copy);

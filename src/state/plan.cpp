@@ -36,12 +36,13 @@ void load_file(const std::string& file, PlanInputs& from_file) {
   }
   if (root.IsNull()) return;
   if (!root.IsMap()) throw UsageError(fmt::format("{}: the plan must be a mapping of keys", file));
-  static const std::set<std::string> known = {"source", "target", "exclude", "publication", "subscription"};
+  static const std::set<std::string> known = {"source", "target", "exclude", "publication", "subscription",
+                                              "source_subscriber"};
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
     if (!known.count(key)) {
       throw UsageError(fmt::format("{}: unknown key '{}' (known: source, target, exclude, publication, "
-                                   "subscription)",
+                                   "subscription, source_subscriber)",
                                    where(file, kv.first), key));
     }
   }
@@ -52,6 +53,7 @@ void load_file(const std::string& file, PlanInputs& from_file) {
   take("target", merged.target);
   take("publication", merged.publication);
   take("subscription", merged.subscription);
+  take("source_subscriber", merged.source_subscriber);
   if (const YAML::Node ex = root["exclude"]) {
     if (ex.IsScalar()) {
       merged.excludes.push_back(scalar(file, "exclude", ex));
@@ -152,6 +154,16 @@ Plan resolve_plan(const PlanInputs& inputs, Need need) {
   }
   if (need != Need::source_only && plan.target.empty()) {
     throw UsageError("no target database: pass --target URL, set PGSHIFT_TARGET_URL, or put 'target:' in -c FILE");
+  }
+  pg::ConnInfo subscriber = conn(inputs.source_subscriber, file.source_subscriber, "--source-subscriber",
+                                 "source_subscriber", "PGSHIFT_SOURCE_SUBSCRIBER_URL");
+  if (!subscriber.empty()) {
+    if (subscriber.dbname() != plan.source.dbname()) {
+      throw UsageError(fmt::format("--source-subscriber: database {} is not the source's ({}); give the same host, "
+                                   "port and database with the subscribing role",
+                                   subscriber.dbname(), plan.source.dbname()));
+    }
+    plan.source_subscriber = subscriber;
   }
   plan.excludes = file.excludes;
   plan.excludes.insert(plan.excludes.end(), inputs.excludes.begin(), inputs.excludes.end());

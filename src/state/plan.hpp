@@ -12,6 +12,7 @@
 // works on the same migration. Unknown keys are errors (a typo must not silently do nothing).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct Plan {
   // Set by resolve_plan when neither flag nor file named the objects: the names are derived from
   // the endpoints, and a migration already recorded with other names keeps its own.
   bool default_names = false;
+  // A separate role on the source for the subscription back (--source-subscriber): same server
+  // and database as `source`, a role that may CREATE SUBSCRIPTION there (see
+  // logical::subscribe_capability) while the sync role need not. Never in to_json().
+  std::optional<pg::ConnInfo> source_subscriber;
 
   std::vector<catalog::TablePattern> exclude_patterns() const;
   // Names of the reverse replication cutover sets up (target publishes, source subscribes).
@@ -49,6 +54,7 @@ struct PlanInputs {
   std::vector<std::string> excludes;
   std::string publication;
   std::string subscription;
+  std::string source_subscriber;
 };
 
 enum class Need { source_and_target, source_only, target_only };

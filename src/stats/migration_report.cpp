@@ -28,6 +28,26 @@ constexpr NamedQuery kSubscriptionRead{"subscription", "Migration replication",
                                        "The replication that carries the migration's writes, seen from this database.",
                                        ""};
 
+// Schema changes followed during the move (the ddl room's log, replicated to both sides, and the
+// outcomes and decisions recorded where they were applied or decided).
+constexpr NamedQuery kSchemaChangesInstalled{"schema_changes", "Schema changes", "", R"sql(
+SELECT to_regclass('pgshift.ddl_log') IS NOT NULL AND to_regclass('pgshift.ddl_outcome') IS NOT NULL
+       AND to_regclass('pgshift.ddl_decision') IS NOT NULL AS installed
+)sql", kJournalNeeds};
+constexpr NamedQuery kSchemaChanges{"schema_changes", "Schema changes",
+                                    "The application's schema changes captured during the move, newest first: the "
+                                    "statement, who ran it, pgshift's verdict, and the outcome where this database "
+                                    "applied or decided it (none here: not applied on this side).",
+                                    R"sql(
+SELECT l.captured_at AS at, l.role_name AS role, l.command_tag AS command, left(l.statement, 300) AS statement,
+       l.verdict, l.reason, coalesce(o.outcome, d.decision, 'none here') AS outcome, coalesce(o.detail, '') AS detail
+  FROM pgshift.ddl_log l
+  LEFT JOIN pgshift.ddl_outcome o ON o.id = l.id
+  LEFT JOIN pgshift.ddl_decision d ON d.id = l.id
+ ORDER BY l.captured_at DESC, l.seq DESC, l.part DESC
+ LIMIT 100
+)sql", kJournalNeeds};
+
 constexpr NamedQuery kSecondsSince{"soak", "Soak clock", "", R"sql(
 SELECT extract(epoch FROM clock_timestamp() - $1::timestamptz)::float8 AS seconds
 )sql"};
@@ -117,6 +137,24 @@ void verify_fact(detail::Inspector& in, const std::vector<state::Event>& events)
     return;
   }
   in.fact({"last_verify", "Last verify", nullptr, "", "no verify recorded in the journal (pgshift verify records one)"});
+}
+
+// The schema change log as a section; a held change nobody decided yet is a warning (replication
+// waits at it on the side that applies it).
+void schema_change_section(detail::Inspector& in) {
+  std::optional<pg::Result> installed = in.query(kSchemaChangesInstalled);
+  if (!installed || installed->rows() != 1 || !installed->row(0).boolean("installed")) return;
+  std::optional<pg::Result> r = in.section(kSchemaChanges);
+  if (!r) return;
+  for (int i = 0; i < r->rows(); ++i) {
+    pg::Row row = r->row(i);
+    if (row.text("verdict") != "hold" || row.text("outcome") != "none here") continue;
+    in.finding({Severity::warning, "schema-change-held", row.text("command"),
+                fmt::format("a schema change captured at {} is held ({}): {}", row.text("at"), row.text("reason"),
+                            row.text("statement")),
+                "pgshift sync ddl list shows it; pgshift sync ddl apply or skip decides it"},
+               kSchemaChanges.id);
+  }
 }
 
 void subscription_facts(detail::Inspector& in, const std::string& name) {
@@ -238,6 +276,7 @@ Report migration(pg::Connection& conn, const Options& options) {
   }
   soak_facts(in, events);
   verify_fact(in, events);
+  schema_change_section(in);
   add_journal_section(in, events, options.journal_limit);
   step_findings(in, events);
   return in.finish();

@@ -12,7 +12,7 @@ namespace {
 using CutoverFailures = CutoverPair;
 
 TEST_F(CutoverFailures, AFailureAtEachStepBeforeTheSwitchLeavesTheSourceWriting) {
-  for (const std::string step : {"preconditions", "verify", "prepare-back", "prepare-fence", "drain", "pause", "fence", "catch-up",
+  for (const std::string step : {"preconditions", "verify", "prepare-back", "prepare-fence", "prepare-sequences", "drain", "pause", "fence", "catch-up",
                                  "sequences", "stop-replication", "replicate-back", "switch"}) {
     CliRun run = pgshift({"cutover", "--fail-at", step, "--drain-query", "SELECT 0"});
     EXPECT_EQ(run.exit_code, 3) << step << ": " << run.all();
