@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build test unit integration e2e demo demo-console bench clean
+.PHONY: all deps build test unit integration e2e package image demo demo-console bench clean
 
 all: build
 
@@ -30,6 +30,17 @@ integration: build
 
 e2e: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L e2e
+
+# build/packages/pgshift_<version>_<arch>.deb (stripped) and its -dbgsym .ddeb (packaging/).
+package: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target pgshift
+	packaging/build-deb $(BUILD_DIR)
+
+# build/packages/pgshift-image_<version>_<arch>.oci.tar: the OCI image, from an mmdebstrap root,
+# Debian's packages and the .deb (load it with `podman load -i` or `docker load -i`).
+image: package
+	PGSHIFT_CONTAINERS_DIR=$(BUILD_DIR)/packaging/containers packaging/build-image \
+	  $(BUILD_DIR)/packages/pgshift_*.deb $(BUILD_DIR)/packages $(BUILD_DIR)/packaging
 
 # Starts local clusters, runs the main job on them, stops everything it started.
 demo: build

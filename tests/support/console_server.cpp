@@ -18,13 +18,19 @@
 namespace pgshift::testing {
 
 ServerProcess ServerProcess::start(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv{PGSHIFT_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return start_command(argv, env);
+}
+
+ServerProcess ServerProcess::start_command(const std::vector<std::string>& argv,
+                                           const std::map<std::string, std::string>& env) {
   ServerProcess s;
   static int counter = 0;
   s.log_ = fmt::format("/tmp/pgshift-server-{}-{}.log", getpid(), ++counter);
   std::remove(s.log_.c_str());
   util::ProcessSpec spec;
-  spec.argv.push_back(PGSHIFT_BINARY);
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.argv = argv;
   spec.env = env;
   spec.env["NO_COLOR"] = "1";
   for (const char* v : {"PGSHIFT_DB_URL", "PGPASSWORD", "PGHOST", "PGPORT"}) {
@@ -43,8 +49,8 @@ ServerProcess ServerProcess::start(const std::vector<std::string>& args, const s
       return s;
     }
     if (!s.child_.running()) {
-      throw std::runtime_error(fmt::format("pgshift {} exited with {} before listening:\n{}", args.front(),
-                                           s.child_.exit_code().value_or(-1), out));
+      throw std::runtime_error(fmt::format("{} {} exited with {} before listening:\n{}", argv.front(),
+                                           argv.size() > 1 ? argv[1] : "", s.child_.exit_code().value_or(-1), out));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

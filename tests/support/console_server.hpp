@@ -17,6 +17,10 @@ class ServerProcess {
   // Starts build/pgshift with args (e.g. {"console", "--db", url, "--listen", "127.0.0.1:0"}) and
   // waits for the "listening on" line; fails the test (throws) with the output when it exits first.
   static ServerProcess start(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+  // The same for a command that runs pgshift another way (e.g. `podman run IMAGE console ...`):
+  // argv is the whole command line.
+  static ServerProcess start_command(const std::vector<std::string>& argv,
+                                     const std::map<std::string, std::string>& env = {});
   ServerProcess(ServerProcess&&) = default;
   ~ServerProcess();
 
