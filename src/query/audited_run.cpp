@@ -76,7 +76,7 @@ Result run_audited(Pool& pool, audit::Log& log, const Caller& caller, std::strin
     Pool::Lease lease = pool.acquire(caller.identity);
     Attached attached(cancel, lease);
     if (cancel && cancel->cancelled()) throw Cancelled("the statement was cancelled before it started");
-    Result result = run_checked(lease.conn(), std::move(verdict), params, options);
+    Result result = run_checked(lease.conn(), sql, std::move(verdict), params, options);
     if (result.session_reset) lease.session_was_reset();
     record.rows = static_cast<long long>(result.rows.size());
     record.truncated = result.truncated;

@@ -132,7 +132,9 @@ Result run(pg::Connection& conn, std::string_view sql, const pg::Params& params,
 
 // The same for a text the caller has already put through sqlgate::check() (run_audited does, to
 // refuse before taking a connection): runs verdict.statement, the text the gate accepted, and
-// throws Rejected when the verdict is not an acceptance. Steps 1b to 5 are run()'s.
-Result run_checked(pg::Connection& conn, sqlgate::Verdict verdict, const pg::Params& params, const Options& options);
+// throws Rejected when the verdict is not an acceptance. Steps 1b to 5 are run()'s. sql is the
+// text the verdict was made from (a server error's position is given in it).
+Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict verdict, const pg::Params& params,
+                   const Options& options);
 
 }  // namespace pgshift::query

@@ -197,10 +197,11 @@ void validate(const Options& o) {
 Result run(pg::Connection& conn, std::string_view sql, const Options& options) { return run(conn, sql, {}, options); }
 
 Result run(pg::Connection& conn, std::string_view sql, const pg::Params& params, const Options& options) {
-  return run_checked(conn, sqlgate::check(sql), params, options);
+  return run_checked(conn, sql, sqlgate::check(sql), params, options);
 }
 
-Result run_checked(pg::Connection& conn, sqlgate::Verdict verdict, const pg::Params& params, const Options& options) {
+Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict verdict, const pg::Params& params,
+                   const Options& options) {
   if (!verdict.accepted) throw Rejected(std::move(verdict));
   validate(options);
 
