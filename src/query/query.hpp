@@ -2,7 +2,7 @@
 // page and the MCP server's query tool. All three call run() and render the Result with
 // query/format.hpp, so they accept, refuse and print exactly the same things.
 //
-// run() gives these guarantees, in this order (README "Defence layers"):
+// run() gives these guarantees, in this order (docs/query.md, "Defence layers"):
 //   1. The text passes sqlgate::check() or run() throws Rejected (nothing is sent).
 //   1b. Inside the transaction of 2, before the statement: every function the statement
 //      reaches and every relation it names pass the catalog check (query/policy_check.hpp,

@@ -2,7 +2,7 @@
 // says about a function (FunctionFacts, looked up by query/policy_check.hpp), may a read-only
 // statement call it? Pure: no I/O, thread-safe.
 //
-// The policy, in order (the first that applies decides; README "What the gate accepts and
+// The policy, in order (the first that applies decides; docs/query.md, "What the gate accepts and
 // refuses" has the same table):
 //   1. A denied family of functions.hpp (by name, any schema): refused, and no allow-list entry
 //      can allow it (rule denied-function).

@@ -1,6 +1,6 @@
 // The name-based half of the gate's function policy: the denied families.
 //
-// The gate judges functions twice (README "What the gate accepts and refuses"):
+// The gate judges functions twice (docs/query.md, "What the gate accepts and refuses"):
 //
 // - Here, by name, with no database: a call to one of these families is refused wherever it is
 //   and whatever schema it names, before pgshift connects. These are the functions whose effect

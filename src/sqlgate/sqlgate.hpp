@@ -24,7 +24,7 @@
 // functions the operator allowed by name, and no foreign table unless allowed. Its refusals are
 // Verdicts with the rules marked "catalog" below.
 //
-// The gate is the first of several barriers (see query/query.hpp and README "Defence layers"):
+// The gate is the first of several barriers (see query/query.hpp and docs/query.md, "Defence layers"):
 // what it accepts still runs READ ONLY, always rolled back, with timeouts, over the extended
 // protocol (one statement at most).
 //

@@ -25,7 +25,7 @@
 //     boolean "bool", json "json", other integers "count", the rest "text".
 //   - Report::findings holds every finding (sections' included), most severe first.
 //
-// Report ids, sections and finding codes (also in README "Diagnostics"):
+// Report ids, sections and finding codes (also in docs/diagnostics.md):
 //   overview     facts: server_version, uptime_seconds, database, database_size_bytes,
 //                max_connections, in_recovery, connections, cache_hit_ratio, commits, rollbacks,
 //                deadlocks, temp_bytes, stats_reset_at, oldest_xact_seconds, xid_age; sections:
