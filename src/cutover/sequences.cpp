@@ -100,7 +100,7 @@ std::set<catalog::TableRef> sequences_on(pg::Connection& to) {
 template <typename NeedsSet>
 std::vector<SequenceCopy> plan_and_set(pg::Connection& to, const std::vector<Position>& positions,
                                        const std::set<catalog::TableRef>& on_target, int64_t margin,
-                                       NeedsSet needs_set, size_t* set_count) {
+                                       NeedsSet needs_set) {
   std::vector<SequenceCopy> out;
   std::vector<std::string> names, set_values, set_called;
   for (const Position& p : positions) {
@@ -108,6 +108,7 @@ std::vector<SequenceCopy> plan_and_set(pg::Connection& to, const std::vector<Pos
     if (!on_target.count(p.ref)) {
       c.set_to.reset();
     } else if (needs_set(c)) {
+      c.written = true;
       names.push_back(p.ref.quoted());
       set_values.push_back(std::to_string(*c.set_to));
       set_called.push_back(c.set_called ? "t" : "f");
@@ -118,7 +119,6 @@ std::vector<SequenceCopy> plan_and_set(pg::Connection& to, const std::vector<Pos
     to.exec(kSetvalsSql, {access::text_array_literal(names), access::text_array_literal(set_values),
                           access::text_array_literal(set_called)});
   }
-  if (set_count) *set_count = names.size();
   return out;
 }
 
@@ -128,7 +128,7 @@ PreparedSequences prepare_sequences(pg::Connection& from, pg::Connection& to, in
   std::set<catalog::TableRef> on_target = sequences_on(to);
   PreparedSequences prepared;
   for (const SequenceCopy& c : plan_and_set(to, read_positions(from), on_target, margin,
-                                            [](const SequenceCopy&) { return true; }, nullptr)) {
+                                            [](const SequenceCopy&) { return true; })) {
     if (c.set_to) {
       prepared.set[c.sequence] = {*c.set_to, c.set_called};
     } else {
@@ -139,7 +139,7 @@ PreparedSequences prepare_sequences(pg::Connection& from, pg::Connection& to, in
 }
 
 std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& to, int64_t margin,
-                                         const PreparedSequences* prepared, size_t* set_in_pause) {
+                                         const PreparedSequences* prepared) {
   std::set<catalog::TableRef> on_target;
   if (prepared) {
     // A sequence created on the new writer since then is read again below; one missing stays so.
@@ -164,8 +164,7 @@ std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& t
         if (!prepared) return true;
         auto it = prepared->set.find(c.sequence);
         return it == prepared->set.end() || it->second != std::make_pair(*c.set_to, c.set_called);
-      },
-      set_in_pause);
+      });
 }
 
 nlohmann::json to_json(const std::vector<SequenceCopy>& copies) {

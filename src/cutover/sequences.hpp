@@ -28,6 +28,7 @@ struct SequenceCopy {
   bool from_called = false;   // is_called on the old writer
   std::optional<int64_t> set_to;  // what the new writer was set to; nullopt when missing there
   bool set_called = false;
+  bool written = false;  // this call's setval set it (copy_sequences: only what moved since prepare)
 };
 
 // The value to set on the new writer: the old writer's position moved `margin` increments ahead
@@ -49,11 +50,10 @@ PreparedSequences prepare_sequences(pg::Connection& from, pg::Connection& to, in
 
 // In the pause: reads every sequence on `from` (one query, plus one for all never-called ones)
 // and sets on `to` those whose value differs from what `prepared` set (all of them when nothing
-// was prepared), in one statement. Returns one entry per sequence of `from`; `set_in_pause`
-// counts the setvals this call made.
+// was prepared), in one statement. Returns one entry per sequence of `from`, `written` on those
+// this call set.
 std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& to, int64_t margin,
-                                         const PreparedSequences* prepared = nullptr,
-                                         size_t* set_in_pause = nullptr);
+                                         const PreparedSequences* prepared = nullptr);
 
 nlohmann::json to_json(const std::vector<SequenceCopy>& copies);
 

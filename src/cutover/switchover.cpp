@@ -263,21 +263,16 @@ class Engine {
     });
 
     step("sequences", [&] {
-      size_t set_now = 0;
-      result_.sequences = copy_sequences(sides_->writer, sides_->replica, opt_.sequence_margin, &sequences_prepared_,
-                                         &set_now);
+      result_.sequences = copy_sequences(sides_->writer, sides_->replica, opt_.sequence_margin, &sequences_prepared_);
       size_t missing = 0;
       nlohmann::json moved = nlohmann::json::array();  // the journal keeps what changed in the pause
       for (const auto& s : result_.sequences) {
         missing += s.set_to ? 0 : 1;
-        auto it = sequences_prepared_.set.find(s.sequence);
-        if (s.set_to && (it == sequences_prepared_.set.end() || it->second.first != *s.set_to)) {
-          moved.push_back({{"sequence", s.sequence.display()}, {"set_to", *s.set_to}});
-        }
+        if (s.written) moved.push_back({{"sequence", s.sequence.display()}, {"set_to", *s.set_to}});
       }
       return nlohmann::json{{"set_in_pause", moved},
                             {"summary", fmt::format("{} sequence(s) at the old writer's value ({} set in the pause){}",
-                                                    result_.sequences.size() - missing, set_now,
+                                                    result_.sequences.size() - missing, moved.size(),
                                                     missing ? fmt::format(", {} missing on the {}", missing, d_.replica_role)
                                                             : "")}};
     });
