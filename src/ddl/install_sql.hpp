@@ -328,7 +328,10 @@ DECLARE
   policy text;
   excluded int;
 BEGIN
-  IF current_setting('application_name') LIKE 'pgshift/%' OR current_setting('application_name') = 'pgshift'
+  -- pgshift's own sessions ("pgshift", "pgshift/<command>", and the sync's helpers "pgshift copy",
+  -- "pgshift index build", "pgshift snapshot <slot>": the rebuild of the target's indexes and
+  -- constraints after the copy is not the application's schema change).
+  IF current_setting('application_name') ~ '^pgshift([/ ]|$)'
      OR tg_tag IN ('CREATE PUBLICATION', 'ALTER PUBLICATION', 'DROP PUBLICATION', 'CREATE SUBSCRIPTION',
                    'ALTER SUBSCRIPTION', 'DROP SUBSCRIPTION') THEN
     RETURN;
