@@ -94,7 +94,8 @@ struct Entry {
   std::string outcome_at;
 };
 
-// The writer's log (newest last, at most `limit`), each with its outcome on the replica.
+// The writer's log (newest last by capture time, at most `limit`), each with its outcome where it
+// was applied: on the replica, or on the writer for a change it applied while it was the replica.
 std::vector<Entry> entries(pg::Connection& writer, pg::Connection& replica, int limit = 100);
 
 // Entries not applied yet on the replica (pending in the stream, or held there).

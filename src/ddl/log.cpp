@@ -15,8 +15,8 @@ SELECT * FROM (
   SELECT id::text AS id, seq, captured_at::text AS captured_at, coalesce(lsn::text, '') AS lsn, role_name, search_path,
          command_tag, array_to_json(tables)::text AS tables, statement, part, verdict, reason,
          array_to_json(statements)::text AS statements
-    FROM pgshift.ddl_log ORDER BY seq DESC LIMIT $1) newest
- ORDER BY seq
+    FROM pgshift.ddl_log ORDER BY captured_at DESC, seq DESC LIMIT $1) newest
+ ORDER BY captured_at, seq
 )sql";
 
 constexpr std::string_view kOutcomesSql = R"sql(
@@ -68,18 +68,26 @@ std::vector<Entry> entries(pg::Connection& writer, pg::Connection& replica, int 
     ids.push_back(e.id);
     out.push_back(std::move(e));
   }
-  if (out.empty() || !installed(replica)) return out;
-  pg::Result o = replica.exec(kOutcomesSql, {ids.dump()});
-  for (int i = 0; i < o.rows(); ++i) {
-    pg::Row row = o.row(i);
-    std::string id = row.text("id");
-    for (auto& e : out) {
-      if (e.id != id) continue;
-      e.outcome = row.text("outcome");
-      e.outcome_detail = row.text("detail");
-      e.outcome_at = row.text("at");
+  // The log table replicates both ways, so after a cutover the writer's log also holds the
+  // changes it applied itself while it was the replica: their outcome is here, the others' on the
+  // replica. A side never applies what it captured, so at most one side has an outcome.
+  auto read_outcomes = [&](pg::Connection& side) {
+    if (!installed(side)) return;
+    pg::Result o = side.exec(kOutcomesSql, {ids.dump()});
+    for (int i = 0; i < o.rows(); ++i) {
+      pg::Row row = o.row(i);
+      std::string id = row.text("id");
+      for (auto& e : out) {
+        if (e.id != id || !e.outcome.empty()) continue;
+        e.outcome = row.text("outcome");
+        e.outcome_detail = row.text("detail");
+        e.outcome_at = row.text("at");
+      }
     }
-  }
+  };
+  if (out.empty()) return out;
+  read_outcomes(replica);
+  read_outcomes(writer);
   return out;
 }
 

@@ -185,6 +185,18 @@ INSERT INTO audit_trail (what) SELECT 'event ' || g FROM generate_series(1, 25) 
   ASSERT_TRUE(wait_until([&] { return count_when_there(*source_, "SELECT count(*) FROM notes WHERE id = 3 AND archived") == 1; },
                          util::Millis(20'000)));
   soak_until_clean();  // the rollback window has a soak gate, and it adds audit_trail back
+  // The new writer's log holds both directions' changes: each has its outcome where it was applied
+  // (the forward ones on the target itself), none is shown pending.
+  ASSERT_TRUE(wait_until([&] { return ddl_settled(); }, util::Millis(20'000))) << ddl_list().dump(2);
+  {
+    json back_list = ddl_list();
+    EXPECT_EQ(back_list["writer"], "target");
+    bool saw_back = false;
+    for (const auto& e : back_list["entries"]) {
+      if (e["statement"].get<std::string>().find("audit_trail") != std::string::npos) saw_back = true;
+    }
+    EXPECT_TRUE(saw_back) << back_list.dump(2);
+  }
   EXPECT_EQ(count(*source_, "SELECT count(*) FROM audit_trail"), 25);
   migrate(*target_, "INSERT INTO audit_trail (what) VALUES ('after join')");
   ASSERT_TRUE(wait_until([&] { return count_when_there(*source_, "SELECT count(*) FROM audit_trail") == 26; }, util::Millis(20'000)));
