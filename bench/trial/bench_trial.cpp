@@ -15,6 +15,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <optional>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -129,6 +132,13 @@ class Trial {
   void source_migrations();
   void target_migrations();
 
+  // The application's own writes: one generated row at a time into each filled table in turn,
+  // through PgBouncer, until stopped (rows written around every migration and both switches).
+  void app_writer_loop();
+  std::atomic<bool> stop_writer_{false};
+  std::atomic<long long> app_rows_{0}, app_errors_{0};
+  std::string first_app_error_;
+
   Args a_;
   std::unique_ptr<localpg::LocalCluster> source_, target_;
   std::unique_ptr<localpg::LocalPgBouncer> bouncer_;
@@ -175,6 +185,10 @@ Step& Trial::pgshift_step(const std::string& name, std::vector<std::string> args
   return step(name, [&](Step& s) {
     util::RunResult r = pgshift(args);
     s.exit_code = r.exit_code;
+    fs::create_directories(a_.out_dir);
+    std::string file = name;
+    std::replace_if(file.begin(), file.end(), [](char ch) { return !std::isalnum(static_cast<unsigned char>(ch)); }, '-');
+    std::ofstream(fmt::format("{}/{:02}-{}.out", a_.out_dir, steps_.size(), file)) << r.out << "\n--- stderr\n" << r.err;
     if (r.exit_code != 0) s.detail = first_line(r.err + r.out);
     auto doc = json::parse(r.out, nullptr, false);
     if (!doc.is_discarded() && doc.is_object()) {
@@ -318,7 +332,11 @@ bool Trial::fill(pg::Connection& conn, Table& t, long long from, long long count
 void Trial::fill_all(pg::Connection& conn) {
   conn.exec("BEGIN");
   std::set<size_t> pending;
-  for (size_t i = 0; i < tables_.size(); ++i) pending.insert(i);
+  for (size_t i = 0; i < tables_.size(); ++i) {
+    // The workload's own tables are seeded by it.
+    if (tables_[i].schema == "public" && (tables_[i].name == "ledger" || tables_[i].name == "counters")) continue;
+    pending.insert(i);
+  }
   for (bool progress = true; progress && !pending.empty();) {
     progress = false;
     for (auto it = pending.begin(); it != pending.end();) {
@@ -501,6 +519,40 @@ void Trial::target_migrations() {
           "target");
 }
 
+void Trial::app_writer_loop() {
+  std::vector<Table> tables;
+  for (const auto& t : tables_) {
+    if (t.rows > 0) tables.push_back(t);
+  }
+  if (tables.empty()) return;
+  pg::ConnectOptions as_app;
+  as_app.application_name = "trial-app";
+  std::optional<pg::Connection> conn;
+  long long g = 1'000'000;
+  for (size_t i = 0; !stop_writer_; i = (i + 1) % tables.size()) {
+    try {
+      if (!conn || !conn->is_ok()) {
+        conn.emplace(pg::Connection::open(pg::ConnInfo::parse(bouncer_->url("app"), "the application's URL"), as_app));
+      }
+      conn->exec("BEGIN");
+      std::string error;
+      bool ok = fill(*conn, tables[i], ++g, 1, &error);
+      conn->exec("COMMIT");
+      if (ok) {
+        ++app_rows_;
+      } else {
+        ++app_errors_;
+        if (first_app_error_.empty()) first_app_error_ = tables[i].name + ": " + error;
+      }
+    } catch (const std::exception& e) {
+      ++app_errors_;
+      if (first_app_error_.empty()) first_app_error_ = e.what();
+      conn.reset();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 int Trial::run() {
   source_ = localpg::LocalCluster::start({"trial-src", {}});
   target_ = localpg::LocalCluster::start({"trial-tgt", {}});
@@ -559,6 +611,7 @@ int Trial::run() {
   pgshift_step("check", check_args);
   demo::Workload load({bouncer_->url("app"), 4, a_.rate});
   load.start();
+  std::thread app_writer([this] { app_writer_loop(); });
   std::vector<std::string> start_args = {"sync", "start"};
   start_args.insert(start_args.end(), excludes.begin(), excludes.end());
   pgshift_step("sync start", start_args);
@@ -585,6 +638,8 @@ int Trial::run() {
                {"rollback", "--json", "--pooler-db", "app", "--pooler-config", bouncer_->config_path()});
   std::this_thread::sleep_for(std::chrono::seconds(2));
   load.stop();
+  stop_writer_ = true;
+  app_writer.join();
   pgshift_step("verify after rollback (full)", {"verify", "--json"});
 
   demo::WorkloadOutcome outcome = load.outcome();
@@ -630,6 +685,9 @@ int Trial::run() {
   }
   std::printf("\nworkload through PgBouncer: %zu transactions acknowledged, %zu errors; acknowledged writes lost: %lld\n",
               outcome.acknowledged_ids.size(), outcome.errors.size(), lost);
+  std::printf("application writes into its own tables through PgBouncer: %lld rows, %lld errors%s%s\n",
+              app_rows_.load(), app_errors_.load(), first_app_error_.empty() ? "" : "; first: ",
+              first_app_error_.substr(0, 200).c_str());
   for (const auto& v : verdicts_) std::printf("%s\n", v.c_str());
   std::printf("steps failed: %d of %zu\n", failed, steps_.size());
   std::printf("the servers' logs, the schema change log and status: %s/\n", a_.out_dir.c_str());

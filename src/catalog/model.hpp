@@ -67,6 +67,8 @@ struct Table {
   ReplicaIdentity replica_identity = ReplicaIdentity::default_key;
   std::string replica_identity_index;      // when replica_identity == index
   bool extension_owned = false;            // member of an extension (pg_depend 'e')
+  bool extension_config = false;           // an extension's configuration table (pg_extension.extconfig):
+                                           // its rows are the user's (pg_dump copies them)
   bool owned_by_current_user = false;      // current user can ALTER it / publish it
   bool selectable = true;                  // current user has SELECT
   std::vector<Column> columns;             // in attnum order

@@ -29,6 +29,7 @@ SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind, c.relpersistenc
        EXISTS (SELECT 1 FROM pg_depend d
                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
          AS extension_owned,
+       EXISTS (SELECT 1 FROM pg_extension e WHERE c.oid = ANY (e.extconfig)) AS extension_config,
        pg_has_role(current_user, c.relowner, 'USAGE') AS owned,
        has_table_privilege(c.oid, 'SELECT') AS selectable
   FROM pg_class c
@@ -168,6 +169,7 @@ std::vector<Table> read_tables(pg::Connection& conn) {
     table.replica_identity = parse_identity(row.view("relreplident"));
     table.replica_identity_index = row.text("replident_index");
     table.extension_owned = row.boolean("extension_owned");
+    table.extension_config = row.boolean("extension_config");
     table.owned_by_current_user = row.boolean("owned");
     table.selectable = row.boolean("selectable");
     by_oid[table.oid] = tables.size();

@@ -247,6 +247,26 @@ void check_leftovers(const Inputs& in, const Options& options, std::vector<Hazar
   }
 }
 
+// An extension's configuration table (pg_partman's part_config, pg_cron's job) is left out with
+// the extension's other tables, but its rows are the user's settings: without them the target's
+// extension does nothing (no partition made, no job run).
+void check_extension_config(const Inputs& in, std::vector<Hazard>& out) {
+  std::vector<std::string> tables;
+  for (const auto& t : in.source.tables) {
+    if (!t.extension_config || t.row_estimate == 0) continue;
+    tables.push_back(t.row_estimate > 0 ? fmt::format("{} (~{} rows)", t.ref.display(), t.row_estimate)
+                                        : t.ref.display());
+  }
+  if (tables.empty()) return;
+  out.push_back({Severity::warning, "extension-config-rows", "source",
+                 fmt::format("{} extension configuration table(s) may hold the application's settings for the "
+                             "extension; they belong to the extension and are not replicated",
+                             tables.size()),
+                 cap_list(tables),
+                 "copy their rows to the target just before cutover (pg_dump --data-only --table=NAME on the "
+                 "source | psql on the target), after stopping the extension's maintenance there"});
+}
+
 }  // namespace
 
 void check_tables(const Inputs& in, const Options& options, std::vector<Hazard>& out) {
@@ -254,6 +274,7 @@ void check_tables(const Inputs& in, const Options& options, std::vector<Hazard>&
   check_target_keys(in, options, out);
   check_target_rows(in, options, out);
   check_leftovers(in, options, out);
+  check_extension_config(in, out);
 }
 
 }  // namespace pgshift::preflight

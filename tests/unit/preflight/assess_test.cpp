@@ -342,3 +342,29 @@ TEST(Assess, SlotNameClashIsAnError) {
   f.in.target.slots = {};
   EXPECT_EQ(find(f.run(), "slot-name-clash"), nullptr);
 }
+
+// pg_partman's part_config, pg_cron's job: an extension's configuration table is left out with
+// the extension, but its rows are the user's; check names the ones that hold (or may hold) rows.
+TEST(Assess, ExtensionConfigurationRowsAreNamed) {
+  Fixture f;
+  Table config = keyed_table("part_config");
+  config.ref = {"partman", "part_config"};
+  config.extension_owned = true;
+  config.extension_config = true;
+  config.row_estimate = 3;
+  Table member = keyed_table("template_public_events");
+  member.ref = {"partman", "template_public_events"};
+  member.extension_owned = true;
+  member.row_estimate = 10;
+  f.in.source.tables.push_back(config);
+  f.in.source.tables.push_back(member);
+  auto hs = f.run();
+  expect_hazard(hs, "extension-config-rows", Severity::warning);
+  const Hazard* h = find(hs, "extension-config-rows");
+  ASSERT_NE(h, nullptr);
+  ASSERT_EQ(h->objects.size(), 1u);
+  EXPECT_EQ(h->objects[0], "partman.part_config (~3 rows)");
+
+  f.in.source.tables[1].row_estimate = 0;  // analyzed and empty: nothing to copy
+  EXPECT_EQ(find(f.run(), "extension-config-rows"), nullptr);
+}
