@@ -254,8 +254,16 @@ TEST_F(SchemaCopyTest, DryRunPrintsTheScriptAndChangesNothing) {
   EXPECT_EQ(run.out.find("CREATE EVENT TRIGGER"), std::string::npos);
   EXPECT_EQ(run.out.find("CREATE SCHEMA auth"), std::string::npos);
   EXPECT_EQ(run.out.find("GRANT"), std::string::npos);
+  EXPECT_EQ(run.out.find("CREATE TABLE supabase_migrations"), std::string::npos);
   pg::Connection t = connect(*target_, "dry");
   EXPECT_EQ(t.exec("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace").scalar(), "0");
+  // The operator keeps one provider schema and leaves an application schema out.
+  CliRun adjusted = pgshift({"schema", "copy", "--dry-run", "--json", "--include-schema", "supabase_migrations",
+                             "--exclude-schema", "bill*"}, "dry");
+  ASSERT_EQ(adjusted.exit_code, 0) << adjusted.all();
+  std::string sql = json::parse(adjusted.out)["sql"];
+  EXPECT_NE(sql.find("CREATE TABLE supabase_migrations.schema_migrations"), std::string::npos) << sql;
+  EXPECT_EQ(sql.find("billing"), std::string::npos) << sql;
 }
 
 TEST_F(SchemaCopyTest, RefusesATargetThatHasTablesAndCreatesNothing) {
