@@ -70,6 +70,6 @@ function(pgshift_unity_groups target)
     TARGET_DIRECTORY ${target} PROPERTIES UNITY_GROUP cli_a)
   set_source_files_properties(
     ${cli}/query.cpp ${cli}/sync_ddl.cpp ${cli}/verify.cpp ${cli}/roles.cpp ${cli}/console.cpp
-    ${cli}/backups.cpp ${cli}/common.cpp ${cli}/check.cpp
+    ${cli}/backups.cpp ${cli}/common.cpp ${cli}/check.cpp ${cli}/schema.cpp
     TARGET_DIRECTORY ${target} PROPERTIES UNITY_GROUP cli_b)
 endfunction()

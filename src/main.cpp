@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", ctx.verbose, "Log more detail to stderr");
   app.add_flag("-q,--quiet", ctx.quiet, "Log only warnings and errors");
 
+  cli::register_schema(app, ctx);
   cli::register_check(app, ctx);
   cli::register_sync(app, ctx);
   cli::register_verify(app, ctx);

@@ -58,7 +58,8 @@ struct SchemaDiff {
   bool empty() const;
 };
 
-// Compares the user tables (regardless of selection), enums and sequences of two snapshots.
+// Compares the user tables (regardless of selection), enums and sequences of two snapshots,
+// leaving out those in the source's provider schemas.
 SchemaDiff diff_schemas(const Snapshot& source, const Snapshot& target);
 
 // Column differences of one table pair (used by drift detection for published tables).
@@ -92,6 +93,7 @@ enum class LeftOutReason {
   target_only,      // exists on the target only
   via_root,         // a partition: replicated through its partitioned root
   extension_owned,  // belongs to an extension; the extension manages it
+  provider_schema,  // in a schema of the managed provider (catalog/providers.hpp)
 };
 std::string to_string(LeftOutReason reason);
 std::string explain(LeftOutReason reason);  // a sentence for status and check output
@@ -108,6 +110,8 @@ struct TableSelection {
   bool contains(const TableRef& table) const;
 };
 
+// Tables in a provider schema of the server they are on (provider_schemas(snapshot)) are left
+// out as provider_schema, on either side.
 TableSelection select_tables(const Snapshot& source, const Snapshot& target,
                              const std::vector<TablePattern>& excludes);
 

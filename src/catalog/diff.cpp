@@ -5,6 +5,7 @@
 #include <set>
 
 #include "catalog/catalog.hpp"
+#include "catalog/providers.hpp"
 
 namespace pgshift::catalog {
 
@@ -83,7 +84,9 @@ std::vector<ColumnDifference> diff_table(const Table& source, const Table& targe
 
 SchemaDiff diff_schemas(const Snapshot& source, const Snapshot& target) {
   SchemaDiff d;
+  const ProviderSchemas provider = provider_schemas(source);
   for (const auto& st : source.tables) {
+    if (provider.contains(st.ref.schema)) continue;
     const Table* tt = target.table(st.ref);
     if (!tt) {
       d.missing_on_target.push_back(st.ref);
@@ -93,9 +96,11 @@ SchemaDiff diff_schemas(const Snapshot& source, const Snapshot& target) {
     d.columns.insert(d.columns.end(), cols.begin(), cols.end());
   }
   for (const auto& tt : target.tables) {
-    if (!source.table(tt.ref)) d.extra_on_target.push_back(tt.ref);
+    if (!source.table(tt.ref) && !provider.contains(tt.ref.schema)) d.extra_on_target.push_back(tt.ref);
   }
   for (const auto& se : source.enums) {
+    // format_type() qualifies every user type: "schema.name" (quoted parts when needed).
+    if (provider.contains(se.name.substr(0, se.name.find('.')))) continue;
     const EnumType* te = target.enum_type(se.name);
     EnumDifference ed{se.name, te == nullptr, {}};
     if (te) {
@@ -107,6 +112,7 @@ SchemaDiff diff_schemas(const Snapshot& source, const Snapshot& target) {
     if (ed.missing_on_target || !ed.missing_labels.empty()) d.enums.push_back(std::move(ed));
   }
   for (const auto& ss : source.sequences) {
+    if (provider.contains(ss.ref.schema)) continue;
     if (!target.sequence(ss.ref)) d.missing_sequences.push_back(ss.ref);
   }
   return d;

@@ -142,6 +142,7 @@ struct ServerInfo {
   // connections only when they reach the same server. "" when not read.
   std::string instance;
   std::vector<std::string> provider_roles;  // rds_replication, rds_superuser, pg_create_subscription, ...
+  std::string provider = "postgres";        // read_provider(): supabase, rds, cloudsql, azure, postgres
   int walsenders_in_use = 0;
   int replication_slots_in_use = 0;
   std::map<std::string, std::string> settings;  // wal_level, max_replication_slots, ...

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.hpp"
+#include "catalog/providers.hpp"
 
 namespace pgshift::catalog {
 namespace {
@@ -63,6 +64,7 @@ ServerInfo read_server_info(pg::Connection& conn) {
   bool via_provider = std::find(info.provider_roles.begin(), info.provider_roles.end(),
                                 "rds_replication") != info.provider_roles.end();
   info.replication_role = row.boolean("replication") || info.superuser || via_provider;
+  info.provider = read_provider(conn);
   info.walsenders_in_use = static_cast<int>(row.int64("walsenders"));
   info.replication_slots_in_use = static_cast<int>(row.int64("slots"));
 

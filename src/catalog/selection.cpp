@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "catalog/catalog.hpp"
+#include "catalog/providers.hpp"
 
 namespace pgshift::catalog {
 
@@ -35,6 +36,7 @@ std::string to_string(LeftOutReason reason) {
     case LeftOutReason::target_only: return "target_only";
     case LeftOutReason::via_root: return "via_root";
     case LeftOutReason::extension_owned: return "extension_owned";
+    case LeftOutReason::provider_schema: return "provider_schema";
   }
   return "unknown";
 }
@@ -47,6 +49,7 @@ std::string explain(LeftOutReason reason) {
     case LeftOutReason::target_only: return "exists on the target only";
     case LeftOutReason::via_root: return "partition, replicated through its partitioned root";
     case LeftOutReason::extension_owned: return "belongs to an extension, which manages its contents";
+    case LeftOutReason::provider_schema: return "provider schema, left out";
   }
   return "";
 }
@@ -64,8 +67,12 @@ TableSelection select_tables(const Snapshot& source, const Snapshot& target,
     }
     return nullptr;
   };
+  const ProviderSchemas source_provider = provider_schemas(source);
+  const ProviderSchemas target_provider = provider_schemas(target);
   for (const auto& t : source.tables) {
-    if (const TablePattern* p = excluded_by(t.ref)) {
+    if (source_provider.contains(t.ref.schema)) {
+      sel.left_out.push_back({t.ref, LeftOutReason::provider_schema, source_provider.provider});
+    } else if (const TablePattern* p = excluded_by(t.ref)) {
       sel.left_out.push_back({t.ref, LeftOutReason::excluded, p->text()});
     } else if (t.kind == TableKind::partition && t.partition_root) {
       const TablePattern* root_pattern = excluded_by(*t.partition_root);
@@ -85,7 +92,13 @@ TableSelection select_tables(const Snapshot& source, const Snapshot& target,
     }
   }
   for (const auto& t : target.tables) {
-    if (source.table(t.ref) || t.kind == TableKind::partition) continue;
+    if (t.kind == TableKind::partition) continue;
+    if (target_provider.contains(t.ref.schema)) {
+      // Unless the source's own copy of it was already listed.
+      if (!source.table(t.ref)) sel.left_out.push_back({t.ref, LeftOutReason::provider_schema, target_provider.provider});
+      continue;
+    }
+    if (source.table(t.ref)) continue;
     sel.left_out.push_back({t.ref, LeftOutReason::target_only, ""});
   }
   std::sort(sel.replicated.begin(), sel.replicated.end());

@@ -57,6 +57,8 @@ void register_drill(CLI::App& app, Context& ctx);
 void register_roles(CLI::App& app, Context& ctx);
 void register_cnpg(CLI::App& app, Context& ctx);
 void register_mcp(CLI::App& app, Context& ctx);
+// `schema copy`.
+void register_schema(CLI::App& app, Context& ctx);
 
 // --wal-archive, --pgbackrest-config, --endpoint-url, --aws-profile, --kubectl, --kubeconfig:
 // how `backups` and `drill` reach the backup tools.

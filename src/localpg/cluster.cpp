@@ -112,18 +112,34 @@ std::string template_dir() {
 
 }  // namespace
 
-std::string postgres_bindir() {
-  if (const char* env = std::getenv("PGSHIFT_PG_BINDIR"); env && *env) return env;
+namespace {
+
+// The newest /usr/lib/postgresql/<major>/bin holding program, or "".
+std::string newest_bindir_with(const std::string& program) {
   std::string best;
   int best_version = 0;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/usr/lib/postgresql", ec)) {
     int v = std::atoi(entry.path().filename().c_str());
-    if (v > best_version && fs::exists(entry.path() / "bin" / "postgres")) {
+    if (v > best_version && fs::exists(entry.path() / "bin" / program)) {
       best_version = v;
       best = (entry.path() / "bin").string();
     }
   }
+  return best;
+}
+
+}  // namespace
+
+std::string client_program(const std::string& name) {
+  if (const char* env = std::getenv("PGSHIFT_PG_BINDIR"); env && *env) return std::string(env) + "/" + name;
+  std::string dir = newest_bindir_with(name);
+  return dir.empty() ? name : dir + "/" + name;
+}
+
+std::string postgres_bindir() {
+  if (const char* env = std::getenv("PGSHIFT_PG_BINDIR"); env && *env) return env;
+  std::string best = newest_bindir_with("postgres");
   if (best.empty()) {
     throw RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql (run scripts/install-deps, "
                        "or set PGSHIFT_PG_BINDIR)");

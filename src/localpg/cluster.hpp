@@ -26,6 +26,11 @@ inline constexpr const char* kLocalPassword = "pgshift-local-secret";
 // Directory with initdb/postgres: $PGSHIFT_PG_BINDIR, else the newest /usr/lib/postgresql/*/bin.
 std::string postgres_bindir();
 
+// A PostgreSQL client program (pg_dump, pg_restore, psql): $PGSHIFT_PG_BINDIR/<name>, else the
+// one in the newest /usr/lib/postgresql/*/bin (Debian's postgresql-client; the newest dumps every
+// older server), else <name> as found in PATH.
+std::string client_program(const std::string& name);
+
 struct ClusterOptions {
   std::string name = "pg";                       // shows in the directory name and messages
   std::map<std::string, std::string> settings;   // postgresql.conf overrides

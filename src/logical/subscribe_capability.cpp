@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "catalog/providers.hpp"
 #include "logical/logical.hpp"
 
 namespace pgshift::logical {
@@ -14,17 +15,7 @@ bool contains(const std::vector<std::string>& list, std::string_view name) {
 
 }  // namespace
 
-std::string read_provider(pg::Connection& conn) {
-  return conn
-      .exec(R"sql(
-SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'supabase_admin') THEN 'supabase'
-            WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_superuser') THEN 'rds'
-            WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cloudsqlsuperuser') THEN 'cloudsql'
-            WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'azure_pg_admin') THEN 'azure'
-            ELSE 'postgres' END
-)sql")
-      .scalar();
-}
+std::string read_provider(pg::Connection& conn) { return catalog::read_provider(conn); }
 
 SubscribeCapability subscribe_capability(const catalog::ServerInfo& server, const std::string& provider) {
   SubscribeCapability c;

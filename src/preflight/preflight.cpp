@@ -5,7 +5,6 @@
 
 #include <algorithm>
 
-#include "logical/logical.hpp"
 #include "preflight/rules.hpp"
 
 namespace pgshift::preflight {
@@ -37,6 +36,7 @@ std::vector<Hazard> assess(const Inputs& in, const Options& options) {
   check_servers(in, options, out);
   check_schema(in, options, out);
   check_tables(in, options, out);
+  check_provider(in, options, out);
   std::stable_sort(out.begin(), out.end(),
                    [](const Hazard& a, const Hazard& b) { return a.severity < b.severity; });
   return out;
@@ -93,7 +93,13 @@ Report run_preflight(pg::Connection& source, pg::Connection& target, const Optio
   }
   in.materialized_views = read_matviews(source, target);
   if (source_subscriber) in.source_subscriber = catalog::read_server_info(*source_subscriber);
-  in.source_provider = logical::read_provider(source);
+  in.source_provider = in.source.server.provider;
+  in.source_event_triggers = catalog::read_event_triggers(source);
+  catalog::DependentsQuery dq;
+  dq.schemas = catalog::provider_schemas(in.source);
+  dq.missing_extensions = catalog::unavailable_extensions(in.source, in.target);
+  dq.target_roles = catalog::read_role_names(target);
+  in.provider_dependents = catalog::read_provider_dependents(source, dq);
   report.hazards = assess(in, options);
   return report;
 }

@@ -15,6 +15,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "catalog/catalog.hpp"
+#include "catalog/dependents.hpp"
 #include "pg/connection.hpp"
 
 namespace pgshift::preflight {
@@ -62,6 +63,10 @@ struct Inputs {
   // The separate source role cutover creates the subscription back as (--source-subscriber).
   std::optional<catalog::ServerInfo> source_subscriber;
   std::string source_provider = "postgres";  // logical::read_provider of the source
+  std::vector<std::string> source_event_triggers;  // names; no copy carries them
+  // Application objects on the source that need a provider schema, an extension the target
+  // cannot install or a role the target lacks (catalog::read_provider_dependents).
+  std::vector<catalog::ProviderDependent> provider_dependents;
 };
 
 struct Report {

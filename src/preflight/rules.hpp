@@ -18,6 +18,10 @@ void check_schema(const Inputs& in, const Options& options, std::vector<Hazard>&
 // leftover replication objects.
 void check_tables(const Inputs& in, const Options& options, std::vector<Hazard>& out);
 
+// Provider schemas left out, publications and event triggers that do not carry over, application
+// objects that depend on the provider.
+void check_provider(const Inputs& in, const Options& options, std::vector<Hazard>& out);
+
 // Up to `limit` names followed by "... and N more".
 std::vector<std::string> cap_list(std::vector<std::string> names, size_t limit = 20);
 

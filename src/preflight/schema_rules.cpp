@@ -46,9 +46,8 @@ void check_schema(const Inputs& in, const Options& options, std::vector<Hazard>&
                                "not the schema, so the target needs the schema first",
                                source_only.size()),
                    cap_list(source_only),
-                   fmt::format("pg_dump --schema-only --no-owner --no-publications --no-subscriptions "
-                               "'postgresql://...@source/{}' | psql 'postgresql://...@target/{}'",
-                               in.source.server.database, in.target.server.database)});
+                   "pgshift schema copy --source ... --target ... (the application's schemas, without the "
+                   "provider's; see docs/schema-copy.md)"});
   } else if (!source_only.empty()) {
     out.push_back({options.allow_missing_tables ? Severity::warning : Severity::error, "source-only-tables", "source",
                    fmt::format("{} table(s) exist on the source only and would not be migrated: after cutover the "
@@ -58,7 +57,8 @@ void check_schema(const Inputs& in, const Options& options, std::vector<Hazard>&
                    cap_list(source_only),
                    options.allow_missing_tables
                        ? "--allow-missing-tables: they stay behind on the source"
-                       : "create them on the target (pg_dump --schema-only -t ... | psql target), --exclude them, or "
+                       : "create them on the target (pgshift schema copy into an empty target, or pg_dump --schema-only "
+                         "-t ... | psql target), --exclude them, or "
                          "pass --allow-missing-tables to leave them behind"});
   }
   if (!target_only.empty()) {
@@ -169,11 +169,12 @@ void check_schema(const Inputs& in, const Options& options, std::vector<Hazard>&
     out.push_back({Severity::warning, "sequence-missing-on-target", "target",
                    fmt::format("{} sequence(s) exist on the source only; cutover cannot set them",
                                names.size()),
-                   cap_list(names), "create them on the target (they come with pg_dump --schema-only)"});
+                   cap_list(names), "create them on the target (they come with pgshift schema copy)"});
   }
 
   // ---- extensions
-  std::vector<std::string> ext_create, ext_unavailable, ext_versions;
+  std::vector<std::string> ext_create, ext_versions;
+  const std::vector<std::string> ext_unavailable = catalog::unavailable_extensions(in.source, in.target);
   for (const auto& e : in.source.extensions) {
     if (e.name == "plpgsql") continue;
     const catalog::Extension* te = in.target.extension(e.name);
@@ -181,11 +182,9 @@ void check_schema(const Inputs& in, const Options& options, std::vector<Hazard>&
       if (te->version != e.version) {
         ext_versions.push_back(fmt::format("{} {} on the source, {} on the target", e.name, e.version, te->version));
       }
-      continue;
+    } else if (std::find(ext_unavailable.begin(), ext_unavailable.end(), e.name) == ext_unavailable.end()) {
+      ext_create.push_back(e.name);
     }
-    const auto& avail = in.target.available_extensions;
-    bool available = std::find(avail.begin(), avail.end(), e.name) != avail.end();
-    (available ? ext_create : ext_unavailable).push_back(e.name);
   }
   if (!ext_create.empty()) {
     out.push_back({Severity::warning, "extension-missing-on-target", "target",

@@ -234,7 +234,7 @@ StartResult start(pg::Connection& source, pg::Connection& target, const state::P
   result.plan = plan_publication(src, tgt, plan.exclude_patterns());
   if (result.plan.tables.empty()) {
     throw UsageError("nothing to replicate: no table exists on both sides (after --exclude); create the schema "
-                     "on the target first (pg_dump --schema-only --no-publications | psql target)");
+                     "on the target first (pgshift schema copy)");
   }
   if (!result.plan.key_problems.empty()) {
     throw ProblemsFound(fmt::format("{} table(s) could not be replicated with UPDATE and DELETE: {}",

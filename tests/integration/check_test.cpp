@@ -189,7 +189,7 @@ TEST_F(CheckTest, SourceOnlyTablesAndTargetsWithoutKeysAreErrors) {
 TEST_F(CheckTest, EmptyTargetIsAnErrorWithTheSchemaCopyCommand) {
   json r = check_json(source_->url("noschema"), target_->url("noschema"));
   expect_hazard(r, "target-empty", "error", "public.accounts");
-  EXPECT_NE((*hazard(r, "target-empty"))["fix"].get<std::string>().find("pg_dump --schema-only"), std::string::npos);
+  EXPECT_NE((*hazard(r, "target-empty"))["fix"].get<std::string>().find("pgshift schema copy"), std::string::npos);
   EXPECT_EQ(hazard(r, "source-only-tables"), nullptr) << "one error, not two";
 }
 

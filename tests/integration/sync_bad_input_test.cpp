@@ -290,7 +290,7 @@ TEST_F(SyncBadInputTest, NothingToReplicate) {
   // The preflight refuses with the command that copies the schema.
   EXPECT_EQ(run.exit_code, 1) << run.all();
   EXPECT_NE(run.err.find("(target-empty)"), std::string::npos) << run.err;
-  EXPECT_NE(run.out.find("pg_dump --schema-only"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("pgshift schema copy"), std::string::npos) << run.out;
 }
 
 TEST_F(SyncBadInputTest, BadFlagsAndUnreachableServers) {

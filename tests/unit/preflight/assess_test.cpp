@@ -367,4 +367,30 @@ TEST(Assess, ExtensionConfigurationRowsAreNamed) {
 
   f.in.source.tables[1].row_estimate = 0;  // analyzed and empty: nothing to copy
   EXPECT_EQ(find(f.run(), "extension-config-rows"), nullptr);
+
+// A Supabase source: its tables are left out (no source-only-tables error), its publication and
+// event triggers do not carry over, and what of the application needs it is named.
+TEST(Assess, ProviderSchemasPublicationsEventTriggersAndDependents) {
+  Fixture f;
+  f.in.source.server.provider = "supabase";
+  f.in.source_provider = "supabase";
+  f.in.source.tables.push_back(keyed_table("users"));
+  f.in.source.tables.back().ref.schema = "auth";
+  f.in.source.publications = {{"supabase_realtime", false, false, {}}};
+  f.in.source_event_triggers = {"issue_pg_cron_access"};
+  f.in.provider_dependents = {{{2606, 1}, "table constraint profiles_id_fkey on public.profiles", "table auth.users"}};
+  std::vector<Hazard> hs = f.run();
+  EXPECT_EQ(find(hs, "source-only-tables"), nullptr);
+  expect_hazard(hs, "provider-schemas", Severity::info);
+  EXPECT_EQ(find(hs, "provider-schemas")->objects, (std::vector<std::string>{"auth.users (provider schema, left out)"}));
+  expect_hazard(hs, "source-publications", Severity::info);
+  EXPECT_EQ(find(hs, "source-publications")->objects, (std::vector<std::string>{"supabase_realtime"}));
+  expect_hazard(hs, "event-triggers", Severity::warning);
+  expect_hazard(hs, "provider-dependents", Severity::warning);
+  EXPECT_EQ(find(hs, "provider-dependents")->objects,
+            (std::vector<std::string>{"table constraint profiles_id_fkey on public.profiles -> table auth.users"}));
+  // pgshift's own publication is not one that "does not carry over".
+  Fixture g;
+  g.in.source.publications = {{g.options.publication, false, false, {}}};
+  EXPECT_EQ(find(g.run(), "source-publications"), nullptr);
 }
