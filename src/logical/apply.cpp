@@ -231,20 +231,15 @@ class Applier {
   void on(const pgoutput::Origin&) {}  // changes that came from elsewhere are applied like any other
   void on(const pgoutput::Message&) {}
 
-  void on(const pgoutput::Insert& i) {
+  void on(const pgoutput::Insert& i) { apply_row(i, "INSERT", insert_statement, false); }
+  void on(const pgoutput::Update& u) { apply_row(u, "UPDATE", update_statement, true); }
+  void on(const pgoutput::Delete& d) { apply_row(d, "DELETE", delete_statement, true); }
+  template <typename Change>
+  void apply_row(const Change& change, std::string_view what,
+                 ApplyStatement (*build)(const ApplyTable&, const Change&), bool must_find_row) {
     if (skipping_) return;
-    const ApplyTable& t = table(i.relation);
-    apply(t, "INSERT", insert_statement(t, i), false);
-  }
-  void on(const pgoutput::Update& u) {
-    if (skipping_) return;
-    const ApplyTable& t = table(u.relation);
-    apply(t, "UPDATE", update_statement(t, u), true);
-  }
-  void on(const pgoutput::Delete& d) {
-    if (skipping_) return;
-    const ApplyTable& t = table(d.relation);
-    apply(t, "DELETE", delete_statement(t, d), true);
+    const ApplyTable& t = table(change.relation);
+    apply(t, what, build(t, change), must_find_row);
   }
   void on(const pgoutput::Truncate& tr) {
     if (skipping_) return;
