@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "support/support.hpp"
 
 using namespace pgshift;
@@ -76,10 +78,12 @@ CREATE TRIGGER items_audit AFTER INSERT OR UPDATE ON items FOR EACH ROW EXECUTE 
     return a;
   }
 
-  static util::Child start_apply(const std::string& log_name, std::vector<std::string> extra = {}) {
+  static util::Child start_apply(const std::string& log_name, std::vector<std::string> extra = {},
+                                 const std::string& source_user = "app_owner") {
     util::ProcessSpec spec;
     spec.argv = {PGSHIFT_BINARY};
     for (const auto& a : args(extra)) spec.argv.push_back(a);
+    spec.argv[4] = source_->url("app", source_user);
     spec.env["NO_COLOR"] = "1";
     spec.output_file = log_path(log_name);
     return util::spawn(spec);
@@ -98,7 +102,10 @@ CREATE TRIGGER items_audit AFTER INSERT OR UPDATE ON items FOR EACH ROW EXECUTE 
     std::optional<int> code = apply.wait_for(util::Millis(30'000));
     ASSERT_TRUE(code.has_value()) << "apply-back did not stop on SIGTERM";
     EXPECT_EQ(*code, 0) << file_text(log_path(log_name));
-    EXPECT_NE(file_text(log_path(log_name)).find("apply-back stopped:"), std::string::npos);
+    std::string log = file_text(log_path(log_name));
+    EXPECT_TRUE(log.find("apply-back stopped:") != std::string::npos || log.find("\"stopped\": true") != std::string::npos)
+        << log;
+    expect_no_password(log);
   }
 
   // A table's rows as text (the big column as its md5), ordered: comparable across servers.
@@ -233,6 +240,7 @@ TEST_F(ApplyBackTest, AConflictStopsTheApplyNamingTableAndKeyWithTheLsnUnmoved) 
   ASSERT_TRUE(code.has_value()) << "the apply did not stop at the conflict";
   std::string log = file_text(log_path("conflict.log"));
   EXPECT_EQ(*code, 3) << log;
+  expect_no_password(log);
   EXPECT_NE(log.find("apply-back stopped at transaction "), std::string::npos) << log;
   EXPECT_NE(log.find("INSERT of public.items on source"), std::string::npos) << log;
   EXPECT_NE(log.find("Key (id)=(100) already exists"), std::string::npos) << log;
@@ -255,6 +263,33 @@ TEST_F(ApplyBackTest, AConflictStopsTheApplyNamingTableAndKeyWithTheLsnUnmoved) 
   util::Child resumed = start_apply("conflict-3.log");
   expect_caught_up();
   stop(resumed, "conflict-3.log");
+}
+
+// A superuser applies with session_replication_role = replica, as the native apply does: the
+// application's triggers stay enabled and do not fire for replicated changes.
+TEST_F(ApplyBackTest, ASuperuserAppliesWithTriggersEnabledAndSilent) {
+  pg::Connection owner = owner_conn();
+  owner.exec("ALTER TABLE items ENABLE TRIGGER items_audit");
+  const int64_t audited = count_rows(owner, "audit");
+  util::Child apply = start_apply("superuser.log", {"--json"}, "postgres");
+  pg::Connection t = connect(*target_, "app");
+  t.exec("INSERT INTO items VALUES (500, 'by a superuser apply', 'ok', NULL, NULL)");
+  t.exec("UPDATE items SET note = 'updated' WHERE id = 500");
+  ASSERT_TRUE(wait_until([&] { return count_rows(owner, "items WHERE id = 500 AND note = 'updated'") == 1; },
+                         util::Millis(30'000)))
+      << file_text(log_path("superuser.log"));
+  EXPECT_EQ(count_rows(owner, "audit"), audited) << "the application's trigger fired for a replicated change";
+  owner.exec("INSERT INTO items VALUES (501, 'written by the application', NULL, NULL, NULL)");
+  EXPECT_EQ(count_rows(owner, "audit"), audited + 1) << "the trigger is enabled for the application";
+  owner.exec("DELETE FROM items WHERE id = 501");
+  stop(apply, "superuser.log");
+  std::string log = file_text(log_path("superuser.log"));
+  nlohmann::json summary = nlohmann::json::parse(log.substr(log.find("{\n")));
+  EXPECT_EQ(summary["triggers"], "replica") << summary.dump();
+  EXPECT_EQ(summary["transactions"], 2) << summary.dump();
+  EXPECT_EQ(summary["changes"], 2) << summary.dump();
+  EXPECT_TRUE(summary["stopped"].get<bool>());
+  owner.exec("ALTER TABLE items DISABLE TRIGGER items_audit");
 }
 
 }  // namespace
