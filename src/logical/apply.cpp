@@ -12,6 +12,7 @@
 
 #include "access/text_array.hpp"
 #include "fence/fence.hpp"
+#include "logical/apply_pipeline.hpp"
 #include "pg/error.hpp"
 #include "pg/quote.hpp"
 #include "pg/replication_connection.hpp"
@@ -97,21 +98,6 @@ std::string choose_trigger_mode(pg::Connection& subscriber, pg::Connection& publ
       subscriber.endpoint(), list));
 }
 
-// Runs the apply's statements on the subscriber, preparing each distinct text once per session.
-class StatementRunner {
- public:
-  explicit StatementRunner(pg::Connection& conn) : conn_(conn) {}
-  pg::Result run(const ApplyStatement& s) {
-    auto [it, added] = names_.try_emplace(s.sql, "");
-    if (added) it->second = fmt::format("pgshift_apply_{}", names_.size());
-    return conn_.exec_prepared(it->second, s.sql, s.params);
-  }
-
- private:
-  pg::Connection& conn_;
-  std::unordered_map<std::string, std::string> names_;
-};
-
 class Applier {
  public:
   Applier(const pg::ConnInfo& publisher, pg::Connection& subscriber, const ApplyOptions& options,
@@ -120,7 +106,7 @@ class Applier {
         subscriber_(subscriber),
         options_(options),
         on_commit_(on_commit),
-        runner_(subscriber),
+        pipeline_(subscriber),
         stream_(pg::ReplicationConnection::open(publisher, "target", "pgshift apply-back")) {}
 
   ApplyProgress run() {
@@ -188,20 +174,21 @@ class Applier {
     begin_ = b;
     in_transaction_ = true;
     open_on_subscriber_ = false;
+    pending_.clear();
     // Applied before: the stored LSN is the end of a transaction committed at or after this one.
     skipping_ = !progress_.start_lsn.is_zero() && b.final_lsn < progress_.start_lsn;
   }
 
   void on(const pgoutput::Commit& c) {
     if (open_on_subscriber_) {
+      ApplyStatement save{std::string(kSaveProgressSql), {options_.slot, c.end_lsn, static_cast<int64_t>(begin_.xid)}, {}};
       try {
-        subscriber_.exec(kSaveProgressSql, {options_.slot, c.end_lsn, static_cast<int64_t>(begin_.xid)});
-        subscriber_.exec("COMMIT");
-      } catch (const pg::SqlError& e) {
-        abandon();
-        throw ApplyConflict(fmt::format("apply-back stopped at transaction {} (commit {}): it could not commit on {}: {}",
-                                        begin_.xid, c.commit_lsn.to_string(), subscriber_.endpoint(), e.server_message()));
+        pipeline_.commit(save);
+      } catch (const detail::PipelineFailure& f) {
+        conflict(f);
       }
+      open_on_subscriber_ = false;
+      pending_.clear();
       progress_.applied_lsn = c.end_lsn;
       ++progress_.transactions;
     } else if (skipping_) {
@@ -239,14 +226,14 @@ class Applier {
                  ApplyStatement (*build)(const ApplyTable&, const Change&), bool must_find_row) {
     if (skipping_) return;
     const ApplyTable& t = table(change.relation);
-    apply(t, what, build(t, change), must_find_row);
+    apply(change.relation, what, build(t, change), must_find_row);
   }
   void on(const pgoutput::Truncate& tr) {
     if (skipping_) return;
     std::vector<const ApplyTable*> list;
     for (uint32_t id : tr.relations) list.push_back(&table(id));
     if (list.empty()) return;
-    apply(*list.front(), "TRUNCATE", truncate_statement(list, tr), false);
+    apply(tr.relations.front(), "TRUNCATE", truncate_statement(list, tr), false);
   }
 
   const ApplyTable& table(uint32_t id) {
@@ -258,45 +245,51 @@ class Applier {
     return it->second;
   }
 
-  void apply(const ApplyTable& t, std::string_view what, const ApplyStatement& s, bool must_find_row) {
+  // Queues the statement in the transaction's pipeline; every kBatch statements checks them.
+  void apply(uint32_t relation, std::string_view what, ApplyStatement s, bool must_find_row) {
     if (!in_transaction_) throw RuntimeError(fmt::format("apply-back: {} outside a transaction", what));
-    try {
-      if (!open_on_subscriber_) {
-        subscriber_.exec("BEGIN");
-        open_on_subscriber_ = true;
-      }
-      pg::Result r = runner_.run(s);
-      if (must_find_row && r.affected_rows() == 0) {
-        abandon();
-        throw ApplyConflict(fmt::format("{} on {} found no row; nothing was skipped: restore the row on the source (or "
-                                        "remove the conflict), then start the apply again",
-                                        where(t, what, s), subscriber_.endpoint()));
-      }
-    } catch (const pg::SqlError& e) {
-      abandon();
-      throw ApplyConflict(fmt::format("{} on {} failed: {}{} (SQLSTATE {}); nothing was skipped: resolve it on the source, "
-                                      "then start the apply again",
-                                      where(t, what, s), subscriber_.endpoint(), e.server_message(),
-                                      e.detail().empty() ? "" : " (" + e.detail() + ")", e.sqlstate()));
+    if (!open_on_subscriber_) {
+      pipeline_.begin();
+      open_on_subscriber_ = true;
     }
+    pipeline_.add(s, pending_.size(), must_find_row);
+    pending_.push_back({relation, what, std::move(s.key)});
     ++progress_.changes;
-  }
-
-  // "apply-back stopped at transaction 771 (commit 0/1A2B3C8): UPDATE of public.items key (id)=(5)"
-  std::string where(const ApplyTable& t, std::string_view what, const ApplyStatement& s) const {
-    return fmt::format("apply-back stopped at transaction {} (commit {}): {} of {}{}", begin_.xid,
-                       begin_.final_lsn.to_string(), what, t.display(), s.key.empty() ? "" : " key " + s.key);
-  }
-
-  // Rolls back the subscriber's transaction after an error; the connection may be gone too.
-  void abandon() {
-    if (!open_on_subscriber_) return;
-    open_on_subscriber_ = false;
-    try {
-      subscriber_.exec("ROLLBACK");
-    } catch (const std::exception& e) {
-      spdlog::debug("apply-back: rollback after an error failed: {}", e.what());
+    if (pipeline_.queued() >= detail::ApplyPipeline::kBatch) {
+      try {
+        pipeline_.check();
+      } catch (const detail::PipelineFailure& f) {
+        conflict(f);
+      }
+      pending_.clear();
     }
+  }
+
+  // Rolls the transaction back and stops with what failed: "apply-back stopped at transaction 771
+  // (commit 0/1A2B3C8): UPDATE of public.items key (id)=(5) on source ... found no row; ...".
+  [[noreturn]] void conflict(const detail::PipelineFailure& f) {
+    pipeline_.abort();
+    open_on_subscriber_ = false;
+    std::string head = fmt::format("apply-back stopped at transaction {} (commit {})", begin_.xid,
+                                   begin_.final_lsn.to_string());
+    if (f.tag < pending_.size()) {
+      const Pending& p = pending_[f.tag];
+      auto t = tables_.find(p.relation);
+      head += fmt::format(": {} of {}{}", p.what, t == tables_.end() ? std::to_string(p.relation) : t->second.display(),
+                          p.key.empty() ? "" : " key " + p.key);
+    } else {
+      head += ": its commit";
+    }
+    if (!f.error) {
+      throw ApplyConflict(fmt::format("{} on {} found no row; nothing was skipped: restore the row on the source (or "
+                                      "remove the conflict), then start the apply again",
+                                      head, subscriber_.endpoint()));
+    }
+    const pg::SqlError& e = *f.error;
+    throw ApplyConflict(fmt::format("{} on {} failed: {}{} (SQLSTATE {}); nothing was skipped: resolve it on the source, "
+                                    "then start the apply again",
+                                    head, subscriber_.endpoint(), e.server_message(),
+                                    e.detail().empty() ? "" : " (" + e.detail() + ")", e.sqlstate()));
   }
 
   void send_status_if_due(bool now) {
@@ -312,7 +305,14 @@ class Applier {
   pg::Connection& subscriber_;
   const ApplyOptions& options_;
   const std::function<void(const ApplyProgress&)>& on_commit_;
-  StatementRunner runner_;
+  detail::ApplyPipeline pipeline_;
+  // The statements of the transaction queued since the last check, for messages (tag = index).
+  struct Pending {
+    uint32_t relation = 0;
+    std::string_view what;
+    std::string key;
+  };
+  std::vector<Pending> pending_;
   pg::ReplicationConnection stream_;
   std::unordered_map<uint32_t, ApplyTable> tables_;
   ApplyProgress progress_;

@@ -17,7 +17,8 @@
 // type modifier so the column's own modifier checks the value); UPDATE and DELETE find the row by
 // the replica identity columns (the old tuple's when sent, else the new tuple's); unchanged TOAST
 // columns are left out of SET. With REPLICA IDENTITY FULL one matching row is changed (by ctid),
-// as the native apply does.
+// as the native apply does. A transaction's statements are prepared once per session and sent in
+// libpq's pipeline mode (apply_pipeline.hpp), checked before COMMIT is sent.
 //
 // Conflicts: a unique violation, an UPDATE or DELETE that finds no row, or any other error stops
 // the apply with an ApplyConflict naming the transaction (xid, commit LSN), the table and the key;

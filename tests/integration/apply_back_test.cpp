@@ -248,6 +248,7 @@ TEST_F(ApplyBackTest, AConflictStopsTheApplyNamingTableAndKeyWithTheLsnUnmoved) 
 
   // An UPDATE that finds no row stops it too, after the operator resolved the first conflict.
   s.exec("DELETE FROM items WHERE id IN (100, 99)");
+  const std::string before_update = t.exec("SELECT pg_current_wal_lsn()::text").scalar();
   t.exec("UPDATE items SET label = 'changed' WHERE id = 99");
   util::Child again = start_apply("conflict-2.log");
   code = again.wait_for(util::Millis(30'000));
@@ -257,12 +258,56 @@ TEST_F(ApplyBackTest, AConflictStopsTheApplyNamingTableAndKeyWithTheLsnUnmoved) 
   EXPECT_NE(log.find("UPDATE of public.items key (id)=(99) on source"), std::string::npos) << log;
   EXPECT_NE(log.find("found no row"), std::string::npos) << log;
   EXPECT_EQ(count_rows(s, "items WHERE id = 100"), 1) << "the first transaction is applied now";
+  EXPECT_EQ(s.exec("SELECT $1::pg_lsn <= $2::pg_lsn", {stored_lsn(), before_update}).scalar(), "t")
+      << "the progress moved past the UPDATE that found no row: " << stored_lsn() << " > " << before_update;
 
   // Resolved: it goes on from where it stopped.
   s.exec("INSERT INTO items VALUES (99, 'before', NULL, NULL, NULL)");
   util::Child resumed = start_apply("conflict-3.log");
   expect_caught_up();
   stop(resumed, "conflict-3.log");
+}
+
+// The statements of a transaction are pipelined in batches: a conflict deep in a large one still
+// rolls all of it back, and an error at PREPARE (a column the source lacks) names its statement.
+TEST_F(ApplyBackTest, AConflictDeepInALargeTransactionRollsAllOfItBack) {
+  pg::Connection t = connect(*target_, "app");
+  pg::Connection s = connect(*source_, "app");
+  util::Child apply = start_apply("big-conflict.log");
+  t.exec("INSERT INTO items VALUES (1000, 'marker', NULL, NULL, NULL)");
+  ASSERT_TRUE(wait_until([&] { return count_rows(s, "items WHERE id = 1000") == 1; }, util::Millis(30'000)));
+  const std::string before = stored_lsn();
+  s.exec("INSERT INTO items VALUES (2100, 'planted', NULL, NULL, NULL)");
+  t.exec("INSERT INTO items SELECT g, 'bulk', NULL, NULL, NULL FROM generate_series(1001, 2200) g");
+  std::optional<int> code = apply.wait_for(util::Millis(30'000));
+  ASSERT_TRUE(code.has_value()) << "the apply did not stop at the conflict";
+  std::string log = file_text(log_path("big-conflict.log"));
+  EXPECT_EQ(*code, 3) << log;
+  EXPECT_NE(log.find("INSERT of public.items on source"), std::string::npos) << log;
+  EXPECT_NE(log.find("Key (id)=(2100) already exists"), std::string::npos) << log;
+  EXPECT_EQ(count_rows(s, "items WHERE id BETWEEN 1001 AND 2200"), 1) << "part of the transaction was applied";
+  EXPECT_EQ(stored_lsn(), before);
+
+  s.exec("DELETE FROM items WHERE id = 2100");
+  t.exec("ALTER TABLE items ADD COLUMN extra int DEFAULT 7");
+  t.exec("INSERT INTO items (id, label) VALUES (2300, 'with extra')");
+  util::Child again = start_apply("missing-column.log");
+  code = again.wait_for(util::Millis(30'000));
+  ASSERT_TRUE(code.has_value()) << file_text(log_path("missing-column.log"));
+  log = file_text(log_path("missing-column.log"));
+  EXPECT_EQ(*code, 3) << log;
+  EXPECT_NE(log.find("INSERT of public.items on source"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"(column "extra" of relation "items" does not exist)"), std::string::npos) << log;
+  EXPECT_EQ(count_rows(s, "items WHERE id BETWEEN 1001 AND 2200"), 1200) << "the large transaction is applied now";
+
+  pg::Connection owner = owner_conn();
+  owner.exec("ALTER TABLE items ADD COLUMN extra int DEFAULT 7");
+  util::Child resumed = start_apply("extra-column.log");
+  ASSERT_TRUE(wait_until([&] { return count_rows(s, "items WHERE id = 2300 AND extra = 7") == 1; }, util::Millis(30'000)));
+  expect_caught_up();
+  stop(resumed, "extra-column.log");
+  owner.exec("ALTER TABLE items DROP COLUMN extra");
+  t.exec("ALTER TABLE items DROP COLUMN extra");
 }
 
 // A superuser applies with session_replication_role = replica, as the native apply does: the
