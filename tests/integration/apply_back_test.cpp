@@ -108,6 +108,22 @@ CREATE TRIGGER items_audit AFTER INSERT OR UPDATE ON items FOR EACH ROW EXECUTE 
     expect_no_password(log);
   }
 
+  // Waits for an apply to stop at a conflict: exit 3; returns its output ("" when it did not stop).
+  static std::string conflict_output(util::Child& apply, const std::string& log_name) {
+    std::optional<int> code = apply.wait_for(util::Millis(30'000));
+    std::string log = file_text(log_path(log_name));
+    EXPECT_TRUE(code.has_value()) << "the apply did not stop at the conflict: " << log;
+    if (!code) {
+      apply.signal(SIGKILL);
+      apply.wait();
+      return "";
+    }
+    EXPECT_EQ(*code, 3) << log;
+    EXPECT_NE(log.find("apply-back stopped at transaction "), std::string::npos) << log;
+    expect_no_password(log);
+    return log;
+  }
+
   // A table's rows as text (the big column as its md5), ordered: comparable across servers.
   static std::string contents(pg::Connection& conn, const std::string& table) {
     std::string row = table == "items" ? "(t.id, t.label, t.mood, md5(t.big), length(t.big), t.note)" : "t";
@@ -236,12 +252,7 @@ TEST_F(ApplyBackTest, AConflictStopsTheApplyNamingTableAndKeyWithTheLsnUnmoved) 
   const std::string before = stored_lsn();
   s.exec("INSERT INTO items VALUES (100, 'planted on the source', NULL, NULL, NULL)");
   t.exec("INSERT INTO items VALUES (100, 'from the target', NULL, NULL, NULL)");
-  std::optional<int> code = apply.wait_for(util::Millis(30'000));
-  ASSERT_TRUE(code.has_value()) << "the apply did not stop at the conflict";
-  std::string log = file_text(log_path("conflict.log"));
-  EXPECT_EQ(*code, 3) << log;
-  expect_no_password(log);
-  EXPECT_NE(log.find("apply-back stopped at transaction "), std::string::npos) << log;
+  std::string log = conflict_output(apply, "conflict.log");
   EXPECT_NE(log.find("INSERT of public.items on source"), std::string::npos) << log;
   EXPECT_NE(log.find("Key (id)=(100) already exists"), std::string::npos) << log;
   EXPECT_EQ(stored_lsn(), before) << "the progress moved past the conflicting transaction";
@@ -251,10 +262,7 @@ TEST_F(ApplyBackTest, AConflictStopsTheApplyNamingTableAndKeyWithTheLsnUnmoved) 
   const std::string before_update = t.exec("SELECT pg_current_wal_lsn()::text").scalar();
   t.exec("UPDATE items SET label = 'changed' WHERE id = 99");
   util::Child again = start_apply("conflict-2.log");
-  code = again.wait_for(util::Millis(30'000));
-  ASSERT_TRUE(code.has_value()) << file_text(log_path("conflict-2.log"));
-  log = file_text(log_path("conflict-2.log"));
-  EXPECT_EQ(*code, 3) << log;
+  log = conflict_output(again, "conflict-2.log");
   EXPECT_NE(log.find("UPDATE of public.items key (id)=(99) on source"), std::string::npos) << log;
   EXPECT_NE(log.find("found no row"), std::string::npos) << log;
   EXPECT_EQ(count_rows(s, "items WHERE id = 100"), 1) << "the first transaction is applied now";
@@ -279,10 +287,7 @@ TEST_F(ApplyBackTest, AConflictDeepInALargeTransactionRollsAllOfItBack) {
   const std::string before = stored_lsn();
   s.exec("INSERT INTO items VALUES (2100, 'planted', NULL, NULL, NULL)");
   t.exec("INSERT INTO items SELECT g, 'bulk', NULL, NULL, NULL FROM generate_series(1001, 2200) g");
-  std::optional<int> code = apply.wait_for(util::Millis(30'000));
-  ASSERT_TRUE(code.has_value()) << "the apply did not stop at the conflict";
-  std::string log = file_text(log_path("big-conflict.log"));
-  EXPECT_EQ(*code, 3) << log;
+  std::string log = conflict_output(apply, "big-conflict.log");
   EXPECT_NE(log.find("INSERT of public.items on source"), std::string::npos) << log;
   EXPECT_NE(log.find("Key (id)=(2100) already exists"), std::string::npos) << log;
   EXPECT_EQ(count_rows(s, "items WHERE id BETWEEN 1001 AND 2200"), 1) << "part of the transaction was applied";
@@ -292,10 +297,7 @@ TEST_F(ApplyBackTest, AConflictDeepInALargeTransactionRollsAllOfItBack) {
   t.exec("ALTER TABLE items ADD COLUMN extra int DEFAULT 7");
   t.exec("INSERT INTO items (id, label) VALUES (2300, 'with extra')");
   util::Child again = start_apply("missing-column.log");
-  code = again.wait_for(util::Millis(30'000));
-  ASSERT_TRUE(code.has_value()) << file_text(log_path("missing-column.log"));
-  log = file_text(log_path("missing-column.log"));
-  EXPECT_EQ(*code, 3) << log;
+  log = conflict_output(again, "missing-column.log");
   EXPECT_NE(log.find("INSERT of public.items on source"), std::string::npos) << log;
   EXPECT_NE(log.find(R"(column "extra" of relation "items" does not exist)"), std::string::npos) << log;
   EXPECT_EQ(count_rows(s, "items WHERE id BETWEEN 1001 AND 2200"), 1200) << "the large transaction is applied now";
