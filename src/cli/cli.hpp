@@ -48,6 +48,8 @@ void register_demo(CLI::App& app, Context& ctx);
 void register_sync(CLI::App& app, Context& ctx);
 // `sync ddl list|apply|skip` under the sync command.
 void register_sync_ddl(CLI::App* sync, Context& ctx);
+// `sync apply-back`: pgshift's own apply of the replication back (logical/apply.hpp).
+void register_sync_apply_back(CLI::App* sync, Context& ctx);
 void register_query(CLI::App& app, Context& ctx);
 void register_verify(CLI::App& app, Context& ctx);
 void register_cutover(CLI::App& app, Context& ctx);

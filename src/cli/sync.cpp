@@ -361,6 +361,7 @@ void register_sync(CLI::App& app, Context& ctx) {
   });
 
   register_sync_ddl(sync, ctx);
+  register_sync_apply_back(sync, ctx);
 
   struct StopFlags {
     state::PlanInputs plan;
