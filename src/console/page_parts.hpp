@@ -6,6 +6,7 @@
 //                 header with the database, the identity and a read-only badge, the tabs (the
 //                 active one marked aria-current), main, a footer. No inline script or style.
 //   error_box     a callout for a renderer that met a shape it does not know.
+//   table_views   the links between a table's rows and its structure.
 //   Json access   tolerant readers: a missing or mistyped member gives the fallback, never throws.
 //   Typed values  how a report's value of a given unit/type is shown (bytes human-readable with
 //                 the exact count in a title, seconds as a duration, ratio as a percentage,
@@ -24,6 +25,9 @@ namespace pgshift::console::parts {
 std::string layout(const PageContext& ctx, std::string_view title, std::string_view main_html);
 
 std::string error_box(std::string_view message);
+
+// The Rows / Structure switch of a table's two pages (the current one marked aria-current).
+std::string table_views(const PageContext& ctx, const std::string& schema, const std::string& table, bool structure);
 
 // <span class="badge sev-{severity}">severity</span>, severity one of info|warning|critical
 // (anything else shown as info).

@@ -16,13 +16,15 @@ struct Tab {
   std::string_view path;
 };
 
-constexpr std::array<Tab, 8> kTabs{{
+constexpr std::array<Tab, 10> kTabs{{
     {"overview", "Overview", "/"},
     {"tables", "Tables", "/tables"},
     {"indexes", "Indexes", "/indexes"},
+    {"queries", "Queries", "/queries"},
     {"activity", "Activity", "/activity"},
     {"replication", "Replication", "/replication"},
     {"backups", "Backups", "/backups"},
+    {"settings", "Settings", "/settings"},
     {"sql", "SQL", "/sql"},
     {"migration", "Migration", "/migration"},
 }};

@@ -131,6 +131,26 @@ std::string row_count(const json& section, size_t shown) {
   return group_thousands(static_cast<long long>(shown)) + (shown == 1 ? " row" : " rows");
 }
 
+// A column header: its name, or a sort link when the report's "sort" names it (the current
+// sort marked with an arrow and aria-sort; its link reverses the direction, others sort descending).
+std::string sort_header(const PageContext& ctx, const json& sort, const std::string& name) {
+  if (!sort.contains("columns") || !sort["columns"].is_object()) return html_escape(name);
+  const json& columns = sort["columns"];
+  if (!columns.contains(name) || !columns[name].is_string()) return html_escape(name);
+  const std::string key = columns[name].get<std::string>();
+  const bool current = text_of(sort, "key") == key;
+  const bool descending = text_of(sort, "dir", "desc") == "desc";
+  Query q;
+  q.add("sort", key).add("dir", current && descending ? "asc" : "desc");
+  std::string label = name;
+  if (current) label += descending ? " \u25BC" : " \u25B2";
+  std::string url = href(ctx.base_path, text_of(sort, "path", "/"), q);
+  return "<a class=\"sort-link" + std::string(current ? " current" : "") + "\" href=\"" + html_escape(url) +
+         "\" data-sort=\"" + html_escape(key) + "\"" +
+         (current ? std::string(" aria-sort=\"") + (descending ? "descending" : "ascending") + "\"" : "") + ">" +
+         html_escape(label) + "</a>";
+}
+
 // A section with a single row and many columns reads better as name/value pairs.
 constexpr size_t kRecordMinColumns = 7;
 
@@ -146,7 +166,8 @@ std::string section_block(const PageContext& ctx, const json& report, const json
   if (rows.empty()) return out + "<p class=\"empty-state\">No rows.</p>\n</section>\n";
 
   std::optional<TableLink> links = table_link_columns(report, columns);
-  if (rows.size() == 1 && columns.size() >= kRecordMinColumns) {
+  const bool sortable = report.contains("sort") && report["sort"].is_object() && text_of(report["sort"], "section") == id;
+  if (rows.size() == 1 && columns.size() >= kRecordMinColumns && !sortable) {
     out += "<div class=\"table-wrap\"><table class=\"data report record\">\n<tbody>\n";
     for (size_t i = 0; i < columns.size(); ++i) {
       std::string type = text_of(columns[i], "type", "text");
@@ -156,10 +177,11 @@ std::string section_block(const PageContext& ctx, const json& report, const json
     return out + "</tbody>\n</table></div>\n</section>\n";
   }
   out += "<div class=\"table-wrap\"><table class=\"data report\">\n<thead><tr>";
+  const json sort = sortable ? report["sort"] : json::object();
   for (const auto& c : columns) {
     std::string type = text_of(c, "type", "text");
     out += "<th class=\"t-" + html_escape(type) + (is_numeric_type(type) ? " num" : "") + "\">" +
-           html_escape(text_of(c, "name")) + "</th>";
+           sort_header(ctx, sort, text_of(c, "name")) + "</th>";
   }
   out += "</tr></thead>\n<tbody>\n";
   for (const auto& row : rows) {

@@ -146,7 +146,7 @@ std::string browser_body(const PageContext& ctx, const json& page) {
 
   std::string out = "<section class=\"browser\">\n<div class=\"page-head\"><h1>" +
                     link(href(ctx.base_path, "/tables"), "Tables", "up") + " / <code>" + html_escape(s.schema) + "." +
-                    html_escape(s.table) + "</code></h1></div>\n";
+                    html_escape(s.table) + "</code></h1>" + table_views(ctx, s.schema, s.table, false) + "</div>\n";
   out += "<p class=\"status\">";
   long long first = (s.page - 1) * page_size + 1;
   if (rows.empty()) {
