@@ -188,8 +188,13 @@ std::string section_block(const PageContext& ctx, const json& report, const json
     out += "<tr>";
     for (size_t i = 0; i < columns.size(); ++i) {
       std::string type = text_of(columns[i], "type", "text");
-      out += std::string("<td") + (is_numeric_type(type) ? " class=\"num\"" : "") + ">" + cell(ctx, links, row, i, type) +
-             "</td>";
+      // Statement text (Queries, Activity) and explanations (Settings' checks) wrap in a
+      // bounded box instead of widening the table.
+      const std::string name = type == "text" ? text_of(columns[i], "name") : "";
+      const char* box = name == "query" ? "sql-text" : name == "explanation" ? "prose" : nullptr;
+      out += std::string("<td") + (is_numeric_type(type) ? " class=\"num\"" : "") + ">" +
+             (box ? std::string("<div class=\"") + box + "\">" : "") + cell(ctx, links, row, i, type) +
+             (box ? "</div>" : "") + "</td>";
     }
     out += "</tr>\n";
   }

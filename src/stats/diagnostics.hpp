@@ -160,9 +160,9 @@ const char* query_order_name(QueryOrder order);
 const char* query_order_column(QueryOrder order);
 std::string query_order_names();  // "total_time, mean_time, ..." for messages
 inline constexpr int kTopQueriesMaxLimit = 500;  // limit is clamped to [1, kTopQueriesMaxLimit]
-// Section queries: queryid, query, calls, total_seconds, mean_seconds, max_seconds, rows,
+// Section queries: query, calls, total_seconds, mean_seconds, max_seconds, rows,
 // shared_blks_hit, shared_blks_read, cache_hit_ratio, time_share_ratio (share of all statements'
-// time), role. Facts: state ("ready"; else "not_installed", "not_loaded" or "missing", with a
+// time), role, queryid. Facts: state ("ready"; else "not_installed", "not_loaded" or "missing", with a
 // section setup listing the statements to run), extension_version, order, dir, stats_since
 // (pg_stat_statements_info.stats_reset on 14+, else null). Findings (info, PgHero's advice):
 // slowest-query (highest mean time, Options::slow_query_*), most-blocks-read (reads most blocks

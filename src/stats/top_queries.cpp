@@ -29,13 +29,13 @@ SELECT (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pg_stat_state
 // {dir} ASC or DESC. Rows are this database's statements but the diagnostics' savepoints ($2);
 // other roles' texts need pg_read_all_stats.
 constexpr std::string_view kQueriesSql = R"sql(
-SELECT s.queryid::text AS queryid, left(s.query, 4000) AS query, s.calls,
+SELECT left(s.query, 4000) AS query, s.calls,
        (s.total_exec_time / 1000)::float8 AS total_seconds, (s.mean_exec_time / 1000)::float8 AS mean_seconds,
        (s.max_exec_time / 1000)::float8 AS max_seconds, s.rows, s.shared_blks_hit, s.shared_blks_read,
        CASE WHEN s.shared_blks_hit + s.shared_blks_read > 0
             THEN (s.shared_blks_hit::float8 / (s.shared_blks_hit + s.shared_blks_read)) END AS cache_hit_ratio,
        (s.total_exec_time / nullif(sum(s.total_exec_time) OVER (), 0))::float8 AS time_share_ratio,
-       r.rolname AS role, count(*) OVER () AS total_rows
+       r.rolname AS role, s.queryid::text AS queryid, count(*) OVER () AS total_rows
   FROM {schema}.pg_stat_statements s
   LEFT JOIN pg_roles r ON r.oid = s.userid
  WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND s.query NOT LIKE $2
