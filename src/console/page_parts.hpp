@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
+
 #include <string>
 #include <string_view>
 
@@ -25,6 +27,13 @@ namespace pgshift::console::parts {
 std::string layout(const PageContext& ctx, std::string_view title, std::string_view main_html);
 
 std::string error_box(std::string_view message);
+
+// A page rendered from a JSON document: the layout around body(doc), titled title(doc). A
+// document that is not an object, or a shape body() does not expect (it throws), gives an error
+// box naming `what` instead; never a crash.
+std::string document_page(const PageContext& ctx, const nlohmann::json& doc, std::string_view what,
+                          std::string_view fallback_title, const std::function<std::string(const nlohmann::json&)>& title,
+                          const std::function<std::string(const nlohmann::json&)>& body);
 
 // The Rows / Structure switch of a table's two pages (the current one marked aria-current).
 std::string table_views(const PageContext& ctx, const std::string& schema, const std::string& table, bool structure);

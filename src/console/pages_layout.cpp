@@ -85,6 +85,24 @@ std::string layout(const PageContext& ctx, std::string_view title, std::string_v
   return out;
 }
 
+std::string document_page(const PageContext& ctx, const nlohmann::json& doc, std::string_view what,
+                          std::string_view fallback_title, const std::function<std::string(const nlohmann::json&)>& title,
+                          const std::function<std::string(const nlohmann::json&)>& body) {
+  std::string page_title(fallback_title);
+  std::string html;
+  try {
+    if (!doc.is_object()) {
+      html = error_box(fmt::format("the {} is not a JSON object", what));
+    } else {
+      page_title = title(doc);
+      html = body(doc);
+    }
+  } catch (const std::exception& e) {
+    html = error_box(fmt::format("unexpected {} shape: {}", what, e.what()));
+  }
+  return layout(ctx, page_title, html);
+}
+
 std::string error_box(std::string_view message) {
   return "<div class=\"callout sev-critical error-box\" role=\"alert\"><strong>Cannot show this page</strong> " +
          html_escape(message) + "</div>\n";

@@ -201,6 +201,20 @@ std::string section_block(const PageContext& ctx, const json& report, const json
   return out + "</tbody>\n</table></div>\n</section>\n";
 }
 
+// The Tables tab's finder: hidden until app.js loads {base}/api/table-list and filters it as
+// one types (every table, not only the largest the report lists), with an exact count on request.
+std::string table_finder(const PageContext& ctx) {
+  return "<section class=\"finder\" id=\"table-finder\" hidden data-source=\"" +
+         html_escape(href(ctx.base_path, "/api/table-list")) +
+         "\">\n<h2>Find a table</h2>\n"
+         "<input type=\"search\" id=\"table-find\" placeholder=\"schema or table name\" autocomplete=\"off\" "
+         "spellcheck=\"false\" aria-label=\"Find a table\">\n"
+         "<span class=\"finder-status\" id=\"table-find-status\" aria-live=\"polite\"></span>\n"
+         "<div class=\"table-wrap\"><table class=\"data finder-results\" id=\"table-find-results\" hidden>\n"
+         "<thead><tr><th>table</th><th>kind</th><th class=\"num\">rows (estimate)</th><th class=\"num\">size</th>"
+         "<th class=\"num\">exact rows</th></tr></thead>\n<tbody></tbody>\n</table></div>\n</section>\n";
+}
+
 bool has_section(const json& report, std::initializer_list<std::string_view> ids) {
   for (const auto& s : array_of(report, "sections")) {
     std::string id = text_of(s, "id");
@@ -220,6 +234,7 @@ std::string report_body(const PageContext& ctx, const json& report) {
   out += "</div>\n";
   out += findings_block(report);
   out += facts_block(report);
+  if (text_of(report, "id") == "tables") out += table_finder(ctx);
   for (const auto& section : array_of(report, "sections")) out += section_block(ctx, report, section);
   if (ctx.active_tab == "backups" && !has_section(report, {"base_backups", "inventory", "backups"})) {
     out += "<section class=\"report-section\" id=\"section-base_backups\">\n<h2>Base backups</h2>\n"
@@ -232,19 +247,9 @@ std::string report_body(const PageContext& ctx, const json& report) {
 }  // namespace
 
 std::string render_report_page(const PageContext& ctx, const nlohmann::json& report) {
-  std::string title = "Report";
-  std::string body;
-  try {
-    if (!report.is_object()) {
-      body = error_box("the report is not a JSON object");
-    } else {
-      title = text_of(report, "title", title);
-      body = report_body(ctx, report);
-    }
-  } catch (const std::exception& e) {
-    body = error_box(std::string("unexpected report shape: ") + e.what());
-  }
-  return layout(ctx, title, body);
+  return document_page(
+      ctx, report, "report", "Report", [](const json& r) { return text_of(r, "title", "Report"); },
+      [&ctx](const json& r) { return report_body(ctx, r); });
 }
 
 }  // namespace pgshift::console

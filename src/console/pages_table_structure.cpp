@@ -225,19 +225,10 @@ std::string table_views(const PageContext& ctx, const std::string& schema, const
 }  // namespace parts
 
 std::string render_table_structure(const PageContext& ctx, const nlohmann::json& doc) {
-  std::string body;
-  std::string title = "Table structure";
-  try {
-    if (!doc.is_object()) {
-      body = error_box("the table structure is not a JSON object");
-    } else {
-      title = text_of(doc, "schema") + "." + text_of(doc, "name") + " structure";
-      body = structure_body(ctx, doc);
-    }
-  } catch (const std::exception& e) {
-    body = error_box(std::string("unexpected table structure shape: ") + e.what());
-  }
-  return layout(ctx, title, body);
+  return document_page(
+      ctx, doc, "table structure", "Table structure",
+      [](const json& d) { return text_of(d, "schema") + "." + text_of(d, "name") + " structure"; },
+      [&ctx](const json& d) { return structure_body(ctx, d); });
 }
 
 }  // namespace pgshift::console

@@ -59,6 +59,8 @@ std::function<Plan(const http::Request&)> fixed(Diagnostic run) {
 }
 
 constexpr int kQueriesShown = 100;
+// Tables the Tables tab's finder loads (filtered in the browser).
+constexpr int kTableListLimit = 10'000;
 
 // /queries?sort=KEY&dir=asc|desc: KEY one of stats::kQueryOrders' names.
 Plan queries_plan(const http::Request& req) {
@@ -118,6 +120,8 @@ class Console {
   json report(const Tab& tab, const http::Request& req);
   json browse(const http::Request& req, httplib::Response& res);
   json structure(const http::Request& req);
+  json table_list(const http::Request& req);
+  json exact_count(const http::Request& req, httplib::Response& res);
   void sql(const http::Request& req, httplib::Response& res);
   Failure failure(std::exception_ptr error, const std::string& correlation_id) const;
   void send_failure_json(httplib::Response& res, const Failure& f) const;
@@ -434,6 +438,42 @@ json Console::structure(const http::Request& req) {
   return *doc;
 }
 
+json Console::table_list(const http::Request& req) {
+  bool more = false;
+  json tables;
+  {
+    query::Pool::Lease lease = pool_.acquire(req.identity);
+    query::Options o = options_.statement_defaults;
+    o.timeout = options_.timeout;
+    query::ReadOnlyTransaction tx(lease.conn(), o);
+    tables = catalog::list_tables(lease.conn(), std::nullopt, kTableListLimit, more);
+    tx.finish();
+  }
+  return {{"tables", std::move(tables)}, {"truncated", more}, {"limit", kTableListLimit}};
+}
+
+json Console::exact_count(const http::Request& req, httplib::Response& res) {
+  auto names = table_segments(req, "/count");
+  if (!names) throw UnknownTable("a table's row count is addressed as /api/tables/{schema}/{name}/count");
+  const auto& [schema, table] = *names;
+  this->shape(req, schema, table);  // a table this role can read, or 404
+  query::Caller who = caller(req, res);
+  who.extra["table"] = schema + "." + table;
+  query::Options o = options_.statement_defaults;
+  o.limit = 1;
+  o.timeout = options_.timeout;
+  query::CancelSignal cancel;
+  auto guard = req.on_disconnect([&cancel] { cancel.cancel(); });
+  query::Result r = query::run_audited(pool_, log_, who, "SELECT count(*) FROM " + pg::qualified_name(schema, table), o,
+                                       &cancel);
+  json count = r.rows.empty() || !r.rows[0][0] ? json() : json(std::stoll(*r.rows[0][0]));
+  return {{"schema", schema},
+          {"table", table},
+          {"count", count},
+          {"elapsed_ms", r.elapsed.count()},
+          {"correlation_id", who.correlation_id}};
+}
+
 void Console::sql(const http::Request& req, httplib::Response& res) {
   json body = json::parse(req.raw.body, nullptr, false);
   if (body.is_discarded() || !body.is_object() || !body.contains("sql") || !body["sql"].is_string()) {
@@ -593,6 +633,22 @@ void Console::install() {
       res.set_content(render_table_structure(context(req, "tables"), structure(req)), kHtml);
     } catch (...) {
       send_failure_page(req, res, "tables", failure(std::current_exception(), ""));
+    }
+  });
+  server_.route(Method::get, "/api/tables/(.+/.+)/count", "api_table_count",
+                [this](const http::Request& req, httplib::Response& res) {
+                  try {
+                    http::send_json(res, 200, exact_count(req, res));
+                  } catch (...) {
+                    send_failure_json(res, failure(std::current_exception(),
+                                                   res.get_header_value("X-Pgshift-Correlation-Id")));
+                  }
+                });
+  server_.route(Method::get, "/api/table-list", "api_table_list", [this](const http::Request& req, httplib::Response& res) {
+    try {
+      http::send_json(res, 200, table_list(req));
+    } catch (...) {
+      send_failure_json(res, failure(std::current_exception(), ""));
     }
   });
   const std::string table_path = "/tables/(.+/.+)";

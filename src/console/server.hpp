@@ -7,6 +7,10 @@
 //              /api/tables/{schema}/{name}/structure (catalog::describe_table)  /api/indexes
 //              /api/queries  /api/activity  /api/replication  /api/backups  /api/settings
 //              /api/migration
+//              /api/table-list (catalog::list_tables: the Tables tab's finder, at most 10,000)
+//              /api/tables/{schema}/{name}/count (SELECT count(*) through the gate, audited,
+//              with the statement timeout: {"count", "elapsed_ms"}; 422 timed_out when it is not
+//              done in time)
 //   /queries and /api/queries take ?sort= (a stats::QueryOrder name) and ?dir=asc|desc.
 //          POST /api/sql  {"sql": "...", "limit": n}  (?format=csv|json|markdown: a download)
 //

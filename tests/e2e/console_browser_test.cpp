@@ -383,3 +383,17 @@ TEST_F(ConsoleBrowser, TheQueriesTabSortsByAClickedHeader) {
   EXPECT_TRUE(std::is_sorted(asc.begin(), asc.end())) << q["asc"].dump();
   EXPECT_GT(fs::file_size(q["screenshot"].get<std::string>()), 10'000u);
 }
+
+TEST_F(ConsoleBrowser, TheFinderFiltersAsOneTypesAndCountsOnRequest) {
+  const json& f = seen()["finder"];
+  EXPECT_TRUE(f["visible"].get<bool>());
+  // "vent" matches events and event_tags (every table is a candidate, not only the listed ones).
+  EXPECT_EQ(f["matches"], json({"public.event_tags", "public.events"})) << f.dump();  // by name
+  EXPECT_NE(f["status"].get<std::string>().find("2 of"), std::string::npos) << f["status"];
+  EXPECT_EQ(f["count"], std::to_string(kRows)) << "the exact count, from the server";
+  EXPECT_NE(f["noneStatus"].get<std::string>().find("0 of"), std::string::npos);
+  EXPECT_TRUE(f["noneHidden"].get<bool>());
+  EXPECT_GT(fs::file_size(f["screenshot"].get<std::string>()), 10'000u);
+  // The count ran as a user's statement: audited.
+  EXPECT_NE(audit_->find(R"("statement":"SELECT count(*) FROM \"public\".\"events\"")"), std::string::npos);
+}

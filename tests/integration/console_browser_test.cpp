@@ -2,7 +2,9 @@
 // paging, and injection attempts in every URL parameter refused with 400 (naming the parameter)
 // while the database stays unchanged.
 #include <algorithm>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "console_fixture.hpp"
 
@@ -183,11 +185,7 @@ TEST_F(ConsoleBrowserTest, QuotedIdentifiers) {
 TEST_F(ConsoleBrowserTest, InjectionInEveryParameterIsRefused) {
   pg::Connection admin = connect(*cluster_, "app");
   const std::string before = app_checksum(admin);
-  struct Case {
-    std::string query;
-    std::string parameter;
-  };
-  const std::vector<Case> cases = {
+  expect_refused(server_->port(), "/api/tables/public/customers", "/tables/public/customers", {
       {"?sort=" + url_encode("id;drop table customers"), "sort"},
       {"?sort=" + url_encode("id desc, (select 1)"), "sort"},
       {"?sort=" + url_encode("\"id\""), "sort"},
@@ -212,17 +210,7 @@ TEST_F(ConsoleBrowserTest, InjectionInEveryParameterIsRefused) {
       {"?after=" + url_encode("1; drop table customers"), "after"},  // bound: not an integer
       {"?after=" + url_encode("' OR '1'='1"), "after"},
       {"?sort=name&after=1", "after"},                               // not keyset
-  };
-  for (const auto& c : cases) {
-    HttpResponse r = browse("public/customers", c.query);
-    EXPECT_EQ(r.status, 400) << c.query << ": " << r.body;
-    json j = json_of(r);
-    EXPECT_EQ(j["error"]["parameter"], c.parameter) << c.query << ": " << r.body;
-    EXPECT_NE(j["error"]["message"].get<std::string>().find(c.parameter + ":"), std::string::npos) << r.body;
-    // The HTML page refuses the same way.
-    HttpResponse html = http_get(server_->port(), "/tables/public/customers" + c.query);
-    EXPECT_EQ(html.status, 400) << c.query;
-  }
+  });
   for (const std::string& table : {"public/" + url_encode("customers; drop table events"), "public/" + url_encode("customers'"),
                                   url_encode("public\" --") + "/customers", std::string("pg_catalog/pg_authid")}) {
     HttpResponse r = browse(table, "");
@@ -344,4 +332,51 @@ TEST_F(ConsoleBrowserTest, StructureOfAnythingButAUserTableIs404) {
   EXPECT_EQ(json_of(http_get(server_->port(), "/api/tables/public/structure/structure"))["name"], "structure");
   admin.exec("DROP TABLE structure");
   EXPECT_EQ(app_checksum(admin), before);
+}
+
+// Find a table: the whole list for the Tables tab's finder, and an exact count on request,
+// through the gate and the audit log, within the statement timeout.
+TEST_F(ConsoleBrowserTest, TableListAndExactCounts) {
+  json list = json_of(http_get(server_->port(), "/api/table-list"));
+  EXPECT_EQ(list["truncated"], false);
+  std::map<std::string, json> by_name;
+  for (const auto& t : list["tables"]) {
+    EXPECT_NE(t["schema"], "pg_catalog");
+    EXPECT_NE(t["schema"], "information_schema");
+    by_name[t["schema"].get<std::string>() + "." + t["name"].get<std::string>()] = t;
+  }
+  ASSERT_TRUE(by_name.count("public.events")) << list.dump();
+  EXPECT_TRUE(by_name.count("public.Weird Name"));
+  EXPECT_EQ(by_name["public.events"]["row_estimate"], 100000);
+  EXPECT_GT(by_name["public.events"]["size_bytes"].get<int64_t>(), 1'000'000);
+
+  json c = json_of(http_get(server_->port(), "/api/tables/public/customers/count"));
+  EXPECT_EQ(c["count"], 4);
+  EXPECT_EQ(c["table"], "customers");
+  EXPECT_EQ(json_of(http_get(server_->port(), "/api/tables/public/" + url_encode("Weird Name") + "/count"))["count"], 1);
+  pg::Connection admin = connect(*cluster_, "app");
+  const std::string before = app_checksum(admin);
+  for (const std::string& table : {"public/" + url_encode("customers; delete from customers"), std::string("public/nope"),
+                                  std::string("pg_catalog/pg_authid"), url_encode("public\" --") + "/customers",
+                                  std::string("public/customers/extra")}) {
+    HttpResponse r = http_get(server_->port(), "/api/tables/" + table + "/count");
+    EXPECT_EQ(r.status, 404) << table << ": " << r.body;
+  }
+  EXPECT_EQ(app_checksum(admin), before);
+  // The statement the console ran for the count is the user's kind of statement: audited,
+  // correlated, and held to --timeout.
+  admin.exec("CREATE OR REPLACE VIEW endless AS SELECT g FROM generate_series(1, 200000000) g");
+  ServerProcess quick = ServerProcess::start(
+      {"console", "--db", reader_url(*cluster_), "--listen", "127.0.0.1:0", "--timeout", "1s", "--audit-log", "-"});
+  HttpResponse slow = http_get(quick.port(), "/api/tables/public/endless/count");
+  EXPECT_EQ(slow.status, 422) << slow.body;
+  EXPECT_EQ(json_of(slow)["error"]["timed_out"], true) << slow.body;
+  std::string audit;
+  for (int i = 0; i < 50 && audit.find("endless") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    audit = quick.output();
+  }
+  EXPECT_NE(audit.find(R"("statement":"SELECT count(*) FROM \"public\".\"endless\"")"), std::string::npos) << audit;
+  EXPECT_NE(audit.find("\"outcome\":\"timeout\""), std::string::npos) << audit;
+  admin.exec("DROP VIEW endless");
 }

@@ -167,11 +167,7 @@ TEST_F(ConsoleQueriesTest, QueriesPageHasSortLinksAndEscapedText) {
 TEST_F(ConsoleQueriesTest, SortAndDirectionOutsideTheAllowListAre400NamingThem) {
   pg::Connection admin = connect(*cluster_, "app");
   const std::string before = app_checksum(admin);
-  struct Case {
-    std::string query;
-    std::string parameter;
-  };
-  const std::vector<Case> cases = {
+  expect_refused(port(), "/api/queries", "/queries", {
       {"?sort=" + url_encode("total_time;drop table customers"), "sort"},
       {"?sort=" + url_encode("s.calls desc, (select 1)"), "sort"},
       {"?sort=" + url_encode("calls\""), "sort"},
@@ -181,17 +177,7 @@ TEST_F(ConsoleQueriesTest, SortAndDirectionOutsideTheAllowListAre400NamingThem) 
       {"?dir=" + url_encode("desc; drop table customers"), "dir"},
       {"?dir=DESC", "dir"},
       {"?sort=calls&dir=sideways", "dir"},
-  };
-  for (const auto& c : cases) {
-    HttpResponse r = http_get(port(), "/api/queries" + c.query);
-    EXPECT_EQ(r.status, 400) << c.query << ": " << r.body;
-    json j = json_of(r);
-    EXPECT_EQ(j["error"]["parameter"], c.parameter) << c.query << ": " << r.body;
-    EXPECT_NE(j["error"]["message"].get<std::string>().find(c.parameter + ":"), std::string::npos) << r.body;
-    HttpResponse html = http_get(port(), "/queries" + c.query);
-    EXPECT_EQ(html.status, 400) << c.query;
-    EXPECT_NE(html.body.find(c.parameter + ":"), std::string::npos) << html.body.substr(0, 300);
-  }
+  });
   EXPECT_EQ(app_checksum(admin), before);
 }
 

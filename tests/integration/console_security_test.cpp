@@ -48,7 +48,8 @@ TEST_F(ConsoleSecurityTest, TrustedHeaderFromTheProxyOnly) {
   EXPECT_NE(page.body.find("alice@example.com"), std::string::npos);
   for (const char* path : {"/", "/api/overview", "/queries", "/api/queries?sort=calls&dir=asc", "/settings",
                            "/api/settings", "/tables/public/customers/structure",
-                           "/api/tables/public/customers/structure"}) {
+                           "/api/tables/public/customers/structure", "/api/table-list",
+                           "/api/tables/public/customers/count"}) {
     EXPECT_EQ(http_get(s.port(), path).status, 401) << path;
   }
   HttpRequest other;

@@ -203,6 +203,30 @@ async function main() {
   out.browser = browser;
   await collectCsp();
 
+  // ---- Tables tab: find a table as one types; an exact count on request ----
+  await page.goto(config.base + '/tables');
+  await page.fill('#table-find', 'vent');
+  await page.waitForSelector('#table-find-results:not([hidden]) tbody tr');
+  const finder = {
+    visible: await page.isVisible('#table-finder'),
+    matches: await page.$$eval('#table-find-results tbody tr td:first-child a.table-link', (as) => as.map((a) => a.textContent)),
+    status: await page.textContent('#table-find-status'),
+  };
+  await page.click('#table-find-results tbody tr:has(a.table-link:text-is("public.events")) button.count-rows');
+  await page.waitForFunction(() => {
+    const row = Array.from(document.querySelectorAll('#table-find-results tbody tr'))
+      .find((tr) => tr.querySelector('a.table-link').textContent === 'public.events');
+    return row && !row.querySelector('button.count-rows');
+  });
+  finder.count = await page.$eval('#table-find-results tbody tr:has(a.table-link:text-is("public.events")) td:last-child',
+                                  (td) => td.textContent);
+  finder.screenshot = await shot('table-finder', false);
+  await page.fill('#table-find', 'no such table anywhere');
+  finder.noneStatus = await page.textContent('#table-find-status');
+  finder.noneHidden = await page.isHidden('#table-find-results');
+  out.finder = finder;
+  await collectCsp();
+
   // ---- the table's structure: from the rows page, to a referencing table's structure, back to rows ----
   await page.goto(config.base + '/tables/' + encodeURIComponent(config.table.schema) + '/' +
                   encodeURIComponent(config.table.name));
