@@ -52,9 +52,10 @@ SELECT coalesce(json_agg(to_json(t) ORDER BY t.schema, t.name), '[]')::text FROM
 
 constexpr std::string_view kDescribeTable = R"sql(
 WITH rel AS (
-  SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples, c.relpages FROM pg_class c
+  SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples, c.relpages, c.relrowsecurity, c.relforcerowsecurity
+  FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND )sql" PGSHIFT_USER_SCHEMA("n") R"sql(
 )
 SELECT json_build_object(
   'schema', rel.nspname,
@@ -62,8 +63,16 @@ SELECT json_build_object(
   'kind', CASE rel.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view'
                            WHEN 'm' THEN 'materialized view' ELSE 'foreign table' END,
   'row_estimate', CASE WHEN rel.relkind IN ('r', 'm', 'f') AND rel.reltuples >= 0
-                        AND NOT (rel.reltuples = 0 AND rel.relpages = 0) THEN rel.reltuples::bigint END,
-  'size_bytes', CASE WHEN rel.relkind IN ('r', 'p', 'm') THEN pg_total_relation_size(rel.oid) END,
+                        AND NOT (rel.reltuples = 0 AND rel.relpages = 0) THEN rel.reltuples::bigint
+                        WHEN rel.relkind = 'p' THEN (SELECT sum(pc.reltuples)::bigint FROM pg_partition_tree(rel.oid) t
+                                                     JOIN pg_class pc ON pc.oid = t.relid
+                                                     WHERE t.isleaf AND pc.reltuples >= 0
+                                                       AND NOT (pc.reltuples = 0 AND pc.relpages = 0)) END,
+  'size_bytes', CASE WHEN rel.relkind IN ('r', 'm') THEN pg_total_relation_size(rel.oid)
+                     WHEN rel.relkind = 'p' THEN (SELECT sum(pg_total_relation_size(t.relid))::bigint
+                                                  FROM pg_partition_tree(rel.oid) t) END,
+  'table_bytes', CASE WHEN rel.relkind IN ('r', 'm') THEN pg_table_size(rel.oid) END,
+  'index_bytes', CASE WHEN rel.relkind IN ('r', 'm', 'p') THEN pg_indexes_size(rel.oid) END,
   'comment', obj_description(rel.oid, 'pg_class'),
   'columns', (SELECT coalesce(json_agg(json_build_object(
                 'name', a.attname,
@@ -97,9 +106,47 @@ SELECT json_build_object(
   'indexes', (SELECT coalesce(json_agg(json_build_object(
                 'name', ic.relname, 'definition', pg_get_indexdef(x.indexrelid), 'method', am.amname,
                 'primary', x.indisprimary, 'unique', x.indisunique, 'valid', x.indisvalid,
-                'size_bytes', pg_relation_size(x.indexrelid)) ORDER BY ic.relname), '[]')
+                'size_bytes', pg_relation_size(x.indexrelid),
+                'scans', (SELECT st.idx_scan FROM pg_stat_all_indexes st WHERE st.indexrelid = x.indexrelid))
+                ORDER BY ic.relname), '[]')
               FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_am am ON am.oid = ic.relam
-              WHERE x.indrelid = rel.oid)
+              WHERE x.indrelid = rel.oid),
+  'constraints', (SELECT coalesce(json_agg(json_build_object(
+                    'name', con.conname,
+                    'type', CASE con.contype WHEN 'u' THEN 'unique' WHEN 'c' THEN 'check' ELSE 'exclusion' END,
+                    'columns', )sql" PGSHIFT_KEY_COLUMNS("con.conkey", "con.conrelid") R"sql(,
+                    'definition', pg_get_constraintdef(con.oid), 'validated', con.convalidated)
+                    ORDER BY con.contype DESC, con.conname), '[]')
+                  FROM pg_constraint con WHERE con.conrelid = rel.oid AND con.contype IN ('u', 'c', 'x')),
+  'triggers', (SELECT coalesce(json_agg(json_build_object(
+                 'name', t.tgname, 'definition', pg_get_triggerdef(t.oid),
+                 'enabled', CASE t.tgenabled WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica only'
+                                             WHEN 'A' THEN 'always' ELSE 'enabled' END) ORDER BY t.tgname), '[]')
+               FROM pg_trigger t WHERE t.tgrelid = rel.oid AND NOT t.tgisinternal),
+  'row_security', json_build_object('enabled', rel.relrowsecurity, 'forced', rel.relforcerowsecurity),
+  'policies', (SELECT coalesce(json_agg(json_build_object(
+                 'name', p.polname,
+                 'command', CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                          WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+                 'permissive', p.polpermissive,
+                 'roles', CASE WHEN p.polroles = '{0}' THEN to_json(ARRAY['public'])
+                               ELSE to_json(ARRAY(SELECT r.rolname::text FROM pg_roles r WHERE r.oid = ANY (p.polroles)
+                                                  ORDER BY r.rolname)) END,
+                 'using', pg_get_expr(p.polqual, p.polrelid),
+                 'with_check', pg_get_expr(p.polwithcheck, p.polrelid)) ORDER BY p.polname), '[]')
+               FROM pg_policy p WHERE p.polrelid = rel.oid),
+  'partition_key', CASE WHEN rel.relkind = 'p' THEN pg_get_partkeydef(rel.oid) END,
+  'partition_of', (SELECT json_build_object('schema', pn.nspname, 'table', pc.relname,
+                                            'bound', pg_get_expr(me.relpartbound, me.oid))
+                   FROM pg_class me JOIN pg_inherits i ON i.inhrelid = me.oid
+                   JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+                   WHERE me.oid = rel.oid AND me.relispartition),
+  'partitions', (SELECT coalesce(json_agg(json_build_object(
+                   'schema', pn.nspname, 'table', pc.relname, 'bound', pg_get_expr(pc.relpartbound, pc.oid),
+                   'size_bytes', pg_total_relation_size(pc.oid)) ORDER BY pn.nspname, pc.relname), '[]')
+                 FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhrelid
+                 JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+                 WHERE i.inhparent = rel.oid)
 )::text
 FROM rel
 )sql";

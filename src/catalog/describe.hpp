@@ -11,7 +11,8 @@
 //   list_tables    [{"schema", "name", "kind" (table|partitioned table|view|materialized view|
 //                    foreign table), "partition_of" (or null), "size_bytes" (null for views),
 //                    "row_estimate" (null when never analyzed), "comment"}], at most `limit`
-//   describe_table {"schema", "name", "kind", "row_estimate", "size_bytes", "comment",
+//   describe_table {"schema", "name", "kind", "row_estimate", "size_bytes" (a partitioned table:
+//                   the sums over its partitions), "table_bytes", "index_bytes", "comment",
 //                   "columns": [{"name", "type", "nullable", "default", "identity",
 //                                "generated", "comment"}],
 //                   "primary_key": [column...] (empty when none),
@@ -20,7 +21,16 @@
 //                   "referenced_by": [{"name", "schema", "table", "columns",
 //                                      "referenced_columns", "definition"}], (other tables')
 //                   "indexes": [{"name", "definition", "method", "primary", "unique", "valid",
-//                                "size_bytes"}]}
+//                                "size_bytes", "scans" (idx_scan, null when unknown)}],
+//                   "constraints": [{"name", "type" (unique|check|exclusion), "columns",
+//                                    "definition", "validated"}],
+//                   "triggers": [{"name", "definition", "enabled" (enabled|disabled|
+//                                 replica only|always)}],   (internal ones left out)
+//                   "row_security": {"enabled", "forced"},
+//                   "policies": [{"name", "command", "permissive", "roles", "using",
+//                                 "with_check"}],
+//                   "partition_key" (or null), "partition_of": {"schema", "table", "bound"} or
+//                   null, "partitions": [{"schema", "table", "bound", "size_bytes"}]}
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -38,7 +48,8 @@ nlohmann::json list_schemas(pg::Connection& conn);
 // when given. Returns at most `limit` entries; `more` is set when there were more.
 nlohmann::json list_tables(pg::Connection& conn, const std::optional<std::string>& schema, int limit, bool& more);
 
-// nullopt when schema.table is not a table, view, materialized view or foreign table.
+// nullopt when schema.table is not a table, view, materialized view or foreign table of a user
+// schema (the console's structure view and MCP's describe_table both answer "not found").
 std::optional<nlohmann::json> describe_table(pg::Connection& conn, const std::string& schema,
                                              const std::string& table);
 

@@ -6,6 +6,7 @@
 //                 header with the database, the identity and a read-only badge, the tabs (the
 //                 active one marked aria-current), main, a footer. No inline script or style.
 //   error_box     a callout for a renderer that met a shape it does not know.
+//   table_views   the links between a table's rows and its structure.
 //   Json access   tolerant readers: a missing or mistyped member gives the fallback, never throws.
 //   Typed values  how a report's value of a given unit/type is shown (bytes human-readable with
 //                 the exact count in a title, seconds as a duration, ratio as a percentage,
@@ -13,6 +14,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+
+#include <functional>
 
 #include <string>
 #include <string_view>
@@ -24,6 +27,16 @@ namespace pgshift::console::parts {
 std::string layout(const PageContext& ctx, std::string_view title, std::string_view main_html);
 
 std::string error_box(std::string_view message);
+
+// A page rendered from a JSON document: the layout around body(doc), titled title(doc). A
+// document that is not an object, or a shape body() does not expect (it throws), gives an error
+// box naming `what` instead; never a crash.
+std::string document_page(const PageContext& ctx, const nlohmann::json& doc, std::string_view what,
+                          std::string_view fallback_title, const std::function<std::string(const nlohmann::json&)>& title,
+                          const std::function<std::string(const nlohmann::json&)>& body);
+
+// The Rows / Structure switch of a table's two pages (the current one marked aria-current).
+std::string table_views(const PageContext& ctx, const std::string& schema, const std::string& table, bool structure);
 
 // <span class="badge sev-{severity}">severity</span>, severity one of info|warning|critical
 // (anything else shown as info).

@@ -19,14 +19,17 @@ namespace pgshift::console {
 struct PageContext {
   std::string base_path;   // "" or "/ops/db": prefix of every link, form and asset URL
   std::string identity;    // who is looking ("local", "alice@example.com")
-  std::string active_tab;  // "overview", "tables", "indexes", "activity", "replication",
-                           // "backups", "sql", "migration"
+  std::string active_tab;  // "overview", "tables", "indexes", "queries", "activity",
+                           // "replication", "backups", "settings", "sql", "migration"
   std::string database;    // redacted endpoint shown in the header: "reader@127.0.0.1:5432/app"
 };
 
 // A tab whose data is a stats::Report (stats/report.hpp JSON form): overview, tables, indexes,
-// activity, replication, backups, migration. Facts as cards, sections as tables (the Tables tab
-// links each table to its browser page), findings as callouts with their advice.
+// queries, activity, replication, backups, settings, migration. Facts as cards, sections as
+// tables (the Tables tab links each table to its browser page), findings as callouts with their
+// advice. A report with a "sort" member ({"section", "path", "key", "dir", "columns": {column:
+// key}}, the Queries tab) gets that section's headers as sort links (path?sort=key&dir=...; the
+// current one marked and its link reversing the direction).
 std::string render_report_page(const PageContext& ctx, const nlohmann::json& report);
 
 // The table browser, /tables/{schema}/{name}, from the JSON of GET /api/tables/{schema}/{name}:
@@ -43,6 +46,14 @@ std::string render_report_page(const PageContext& ctx, const nlohmann::json& rep
 // bytea that looks like a UUID as a UUID, other bytea as \x hex shortened with its full length,
 // NULL visibly distinct from '', long text cut with its length.
 std::string render_table_browser(const PageContext& ctx, const nlohmann::json& page);
+
+// A table's structure, /tables/{schema}/{name}/structure, from catalog::describe_table's JSON
+// (catalog/describe.hpp; GET /api/tables/{schema}/{name}/structure): facts (kind, row estimate,
+// sizes, row-level security, partitioning), then columns (primary key marked), unique/check
+// constraints, foreign keys both ways (each other table linked to its structure page), indexes
+// (definition, size, scans, invalid marked), triggers, policies, partitions; a Rows/Structure
+// switch links it with the table browser.
+std::string render_table_structure(const PageContext& ctx, const nlohmann::json& doc);
 
 // The SQL tab: editor (Ctrl+Enter / Cmd+Enter runs), results, exports; all behaviour is in the
 // JS asset, which POSTs to {base}/api/sql with the X-Pgshift-Request header.

@@ -16,13 +16,15 @@ struct Tab {
   std::string_view path;
 };
 
-constexpr std::array<Tab, 8> kTabs{{
+constexpr std::array<Tab, 10> kTabs{{
     {"overview", "Overview", "/"},
     {"tables", "Tables", "/tables"},
     {"indexes", "Indexes", "/indexes"},
+    {"queries", "Queries", "/queries"},
     {"activity", "Activity", "/activity"},
     {"replication", "Replication", "/replication"},
     {"backups", "Backups", "/backups"},
+    {"settings", "Settings", "/settings"},
     {"sql", "SQL", "/sql"},
     {"migration", "Migration", "/migration"},
 }};
@@ -81,6 +83,24 @@ std::string layout(const PageContext& ctx, std::string_view title, std::string_v
          " · read-only window: statements pass the gate, run READ ONLY with timeouts, and are audited</footer>\n";
   out += "</body>\n</html>\n";
   return out;
+}
+
+std::string document_page(const PageContext& ctx, const nlohmann::json& doc, std::string_view what,
+                          std::string_view fallback_title, const std::function<std::string(const nlohmann::json&)>& title,
+                          const std::function<std::string(const nlohmann::json&)>& body) {
+  std::string page_title(fallback_title);
+  std::string html;
+  try {
+    if (!doc.is_object()) {
+      html = error_box(fmt::format("the {} is not a JSON object", what));
+    } else {
+      page_title = title(doc);
+      html = body(doc);
+    }
+  } catch (const std::exception& e) {
+    html = error_box(fmt::format("unexpected {} shape: {}", what, e.what()));
+  }
+  return layout(ctx, page_title, html);
 }
 
 std::string error_box(std::string_view message) {

@@ -131,6 +131,26 @@ std::string row_count(const json& section, size_t shown) {
   return group_thousands(static_cast<long long>(shown)) + (shown == 1 ? " row" : " rows");
 }
 
+// A column header: its name, or a sort link when the report's "sort" names it (the current
+// sort marked with an arrow and aria-sort; its link reverses the direction, others sort descending).
+std::string sort_header(const PageContext& ctx, const json& sort, const std::string& name) {
+  if (!sort.contains("columns") || !sort["columns"].is_object()) return html_escape(name);
+  const json& columns = sort["columns"];
+  if (!columns.contains(name) || !columns[name].is_string()) return html_escape(name);
+  const std::string key = columns[name].get<std::string>();
+  const bool current = text_of(sort, "key") == key;
+  const bool descending = text_of(sort, "dir", "desc") == "desc";
+  Query q;
+  q.add("sort", key).add("dir", current && descending ? "asc" : "desc");
+  std::string label = name;
+  if (current) label += descending ? " \u25BC" : " \u25B2";
+  std::string url = href(ctx.base_path, text_of(sort, "path", "/"), q);
+  return "<a class=\"sort-link" + std::string(current ? " current" : "") + "\" href=\"" + html_escape(url) +
+         "\" data-sort=\"" + html_escape(key) + "\"" +
+         (current ? std::string(" aria-sort=\"") + (descending ? "descending" : "ascending") + "\"" : "") + ">" +
+         html_escape(label) + "</a>";
+}
+
 // A section with a single row and many columns reads better as name/value pairs.
 constexpr size_t kRecordMinColumns = 7;
 
@@ -146,7 +166,8 @@ std::string section_block(const PageContext& ctx, const json& report, const json
   if (rows.empty()) return out + "<p class=\"empty-state\">No rows.</p>\n</section>\n";
 
   std::optional<TableLink> links = table_link_columns(report, columns);
-  if (rows.size() == 1 && columns.size() >= kRecordMinColumns) {
+  const bool sortable = report.contains("sort") && report["sort"].is_object() && text_of(report["sort"], "section") == id;
+  if (rows.size() == 1 && columns.size() >= kRecordMinColumns && !sortable) {
     out += "<div class=\"table-wrap\"><table class=\"data report record\">\n<tbody>\n";
     for (size_t i = 0; i < columns.size(); ++i) {
       std::string type = text_of(columns[i], "type", "text");
@@ -156,22 +177,42 @@ std::string section_block(const PageContext& ctx, const json& report, const json
     return out + "</tbody>\n</table></div>\n</section>\n";
   }
   out += "<div class=\"table-wrap\"><table class=\"data report\">\n<thead><tr>";
+  const json sort = sortable ? report["sort"] : json::object();
   for (const auto& c : columns) {
     std::string type = text_of(c, "type", "text");
     out += "<th class=\"t-" + html_escape(type) + (is_numeric_type(type) ? " num" : "") + "\">" +
-           html_escape(text_of(c, "name")) + "</th>";
+           sort_header(ctx, sort, text_of(c, "name")) + "</th>";
   }
   out += "</tr></thead>\n<tbody>\n";
   for (const auto& row : rows) {
     out += "<tr>";
     for (size_t i = 0; i < columns.size(); ++i) {
       std::string type = text_of(columns[i], "type", "text");
-      out += std::string("<td") + (is_numeric_type(type) ? " class=\"num\"" : "") + ">" + cell(ctx, links, row, i, type) +
-             "</td>";
+      // Statement text (Queries, Activity) and explanations (Settings' checks) wrap in a
+      // bounded box instead of widening the table.
+      const std::string name = type == "text" ? text_of(columns[i], "name") : "";
+      const char* box = name == "query" ? "sql-text" : name == "explanation" ? "prose" : nullptr;
+      out += std::string("<td") + (is_numeric_type(type) ? " class=\"num\"" : "") + ">" +
+             (box ? std::string("<div class=\"") + box + "\">" : "") + cell(ctx, links, row, i, type) +
+             (box ? "</div>" : "") + "</td>";
     }
     out += "</tr>\n";
   }
   return out + "</tbody>\n</table></div>\n</section>\n";
+}
+
+// The Tables tab's finder: hidden until app.js loads {base}/api/table-list and filters it as
+// one types (every table, not only the largest the report lists), with an exact count on request.
+std::string table_finder(const PageContext& ctx) {
+  return "<section class=\"finder\" id=\"table-finder\" hidden data-source=\"" +
+         html_escape(href(ctx.base_path, "/api/table-list")) +
+         "\">\n<h2>Find a table</h2>\n"
+         "<input type=\"search\" id=\"table-find\" placeholder=\"schema or table name\" autocomplete=\"off\" "
+         "spellcheck=\"false\" aria-label=\"Find a table\">\n"
+         "<span class=\"finder-status\" id=\"table-find-status\" aria-live=\"polite\"></span>\n"
+         "<div class=\"table-wrap\"><table class=\"data finder-results\" id=\"table-find-results\" hidden>\n"
+         "<thead><tr><th>table</th><th>kind</th><th class=\"num\">rows (estimate)</th><th class=\"num\">size</th>"
+         "<th class=\"num\">exact rows</th></tr></thead>\n<tbody></tbody>\n</table></div>\n</section>\n";
 }
 
 bool has_section(const json& report, std::initializer_list<std::string_view> ids) {
@@ -193,6 +234,7 @@ std::string report_body(const PageContext& ctx, const json& report) {
   out += "</div>\n";
   out += findings_block(report);
   out += facts_block(report);
+  if (text_of(report, "id") == "tables") out += table_finder(ctx);
   for (const auto& section : array_of(report, "sections")) out += section_block(ctx, report, section);
   if (ctx.active_tab == "backups" && !has_section(report, {"base_backups", "inventory", "backups"})) {
     out += "<section class=\"report-section\" id=\"section-base_backups\">\n<h2>Base backups</h2>\n"
@@ -205,19 +247,9 @@ std::string report_body(const PageContext& ctx, const json& report) {
 }  // namespace
 
 std::string render_report_page(const PageContext& ctx, const nlohmann::json& report) {
-  std::string title = "Report";
-  std::string body;
-  try {
-    if (!report.is_object()) {
-      body = error_box("the report is not a JSON object");
-    } else {
-      title = text_of(report, "title", title);
-      body = report_body(ctx, report);
-    }
-  } catch (const std::exception& e) {
-    body = error_box(std::string("unexpected report shape: ") + e.what());
-  }
-  return layout(ctx, title, body);
+  return document_page(
+      ctx, report, "report", "Report", [](const json& r) { return text_of(r, "title", "Report"); },
+      [&ctx](const json& r) { return report_body(ctx, r); });
 }
 
 }  // namespace pgshift::console

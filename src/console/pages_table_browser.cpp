@@ -146,7 +146,7 @@ std::string browser_body(const PageContext& ctx, const json& page) {
 
   std::string out = "<section class=\"browser\">\n<div class=\"page-head\"><h1>" +
                     link(href(ctx.base_path, "/tables"), "Tables", "up") + " / <code>" + html_escape(s.schema) + "." +
-                    html_escape(s.table) + "</code></h1></div>\n";
+                    html_escape(s.table) + "</code></h1>" + table_views(ctx, s.schema, s.table, false) + "</div>\n";
   out += "<p class=\"status\">";
   long long first = (s.page - 1) * page_size + 1;
   if (rows.empty()) {
@@ -188,19 +188,9 @@ std::string browser_body(const PageContext& ctx, const json& page) {
 }  // namespace
 
 std::string render_table_browser(const PageContext& ctx, const nlohmann::json& page) {
-  std::string body;
-  std::string title = "Table";
-  try {
-    if (!page.is_object()) {
-      body = error_box("the table page is not a JSON object");
-    } else {
-      title = text_of(page, "schema") + "." + text_of(page, "table");
-      body = browser_body(ctx, page);
-    }
-  } catch (const std::exception& e) {
-    body = error_box(std::string("unexpected table page shape: ") + e.what());
-  }
-  return layout(ctx, title, body);
+  return document_page(
+      ctx, page, "table page", "Table", [](const json& p) { return text_of(p, "schema") + "." + text_of(p, "table"); },
+      [&ctx](const json& p) { return browser_body(ctx, p); });
 }
 
 }  // namespace pgshift::console

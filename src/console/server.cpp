@@ -9,12 +9,16 @@
 #include <memory>
 #include <mutex>
 
+#include "catalog/describe.hpp"
 #include "console/pages.hpp"
 #include "console/table_browser.hpp"
 #include "pg/error.hpp"
+#include "pg/quote.hpp"
 #include "query/audited_run.hpp"
 #include "query/format.hpp"
 #include "query/format_budget.hpp"
+#include "query/read_only_transaction.hpp"
+#include "stats/settings.hpp"
 #include "util/redact.hpp"
 #include "util/utf8.hpp"
 
@@ -34,11 +38,64 @@ constexpr size_t kExportRowsPerPiece = 200;
 
 using Diagnostic = std::function<stats::Report(pg::Connection&, const stats::Options&)>;
 
+// What a tab runs for one request: its parameters validated (a bad one throws BadParameter
+// naming it), the diagnostic, the cache key of that variant and what the page needs to know
+// about the parameters (merged into the report's JSON).
+struct Plan {
+  std::string key;
+  Diagnostic run;
+  json extra = json::object();
+};
+
 struct Tab {
   std::string id;    // active_tab and the /api/<id> name
   std::string path;  // page path
-  Diagnostic run;
+  std::function<Plan(const http::Request&)> plan;
 };
+
+// A tab without parameters.
+std::function<Plan(const http::Request&)> fixed(Diagnostic run) {
+  return [run = std::move(run)](const http::Request&) { return Plan{"", run}; };
+}
+
+constexpr int kQueriesShown = 100;
+// Tables the Tables tab's finder loads (filtered in the browser).
+constexpr int kTableListLimit = 10'000;
+
+// /queries?sort=KEY&dir=asc|desc: KEY one of stats::kQueryOrders' names.
+Plan queries_plan(const http::Request& req) {
+  stats::QueryOrder order = stats::QueryOrder::total_time;
+  if (req.has_param("sort") && !req.param("sort").empty()) {
+    const std::string sort = req.param("sort");
+    bool known = false;
+    for (stats::QueryOrder o : stats::kQueryOrders) {
+      if (sort == stats::query_order_name(o)) {
+        order = o;
+        known = true;
+      }
+    }
+    if (!known) throw BadParameter("sort", fmt::format("'{}' is not one of {}", util::sanitize_utf8(sort), stats::query_order_names()));
+  }
+  bool ascending = false;
+  if (req.has_param("dir") && !req.param("dir").empty()) {
+    const std::string dir = req.param("dir");
+    if (dir != "asc" && dir != "desc") throw BadParameter("dir", "asc or desc");
+    ascending = dir == "asc";
+  }
+  json columns = json::object();
+  for (stats::QueryOrder o : stats::kQueryOrders) columns[stats::query_order_column(o)] = stats::query_order_name(o);
+  Plan p;
+  p.key = fmt::format("{}:{}", stats::query_order_name(order), ascending ? "asc" : "desc");
+  p.run = [order, ascending](pg::Connection& c, const stats::Options& o) {
+    return stats::top_queries(c, order, kQueriesShown, o, ascending);
+  };
+  p.extra["sort"] = {{"section", "queries"},
+                     {"path", "/queries"},
+                     {"key", stats::query_order_name(order)},
+                     {"dir", ascending ? "asc" : "desc"},
+                     {"columns", columns}};
+  return p;
+}
 
 // The statement could not run as asked: what the client gets.
 struct Failure {
@@ -62,6 +119,9 @@ class Console {
   query::Caller caller(const http::Request& req, httplib::Response& res) const;
   json report(const Tab& tab, const http::Request& req);
   json browse(const http::Request& req, httplib::Response& res);
+  json structure(const http::Request& req);
+  json table_list(const http::Request& req);
+  json exact_count(const http::Request& req, httplib::Response& res);
   void sql(const http::Request& req, httplib::Response& res);
   Failure failure(std::exception_ptr error, const std::string& correlation_id) const;
   void send_failure_json(httplib::Response& res, const Failure& f) const;
@@ -223,18 +283,21 @@ void Console::send_failure_page(const http::Request& req, httplib::Response& res
 
 json Console::report(const Tab& tab, const http::Request& req) {
   query::Pool& pool = (tab.id == "migration" && options_.journal_pool) ? *options_.journal_pool : pool_;
+  const Plan plan = tab.plan(req);
+  const std::string key = tab.id + "?" + plan.key;
   json out;
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(cache_mutex_);
-    auto it = reports_.find(tab.id);
+    auto it = reports_.find(key);
     if (it != reports_.end() && now - it->second.at < options_.report_cache) out = it->second.value;
   }
   if (out.is_null()) {
     query::Pool::Lease lease = pool.acquire(req.identity);
-    out = tab.run(lease.conn(), options_.stats).to_json();
+    out = plan.run(lease.conn(), options_.stats).to_json();
+    out.update(plan.extra);
     std::lock_guard lock(cache_mutex_);
-    reports_[tab.id] = {now, out};
+    reports_[key] = {now, out};
   }
   if (tab.id == "backups") {
     if (options_.backup_inventory) {
@@ -277,9 +340,13 @@ TableShape Console::shape(const http::Request& req, const std::string& schema, c
 namespace {
 
 // schema and table from the undecoded request path: each is one percent-encoded segment, so a
-// name holding '/' (sent as %2F) still splits right. nullopt unless exactly two segments follow.
-std::optional<std::pair<std::string, std::string>> table_segments(const http::Request& req) {
+// name holding '/' (sent as %2F) still splits right. nullopt unless exactly two segments follow
+// (before `suffix`, which the path must end with).
+std::optional<std::pair<std::string, std::string>> table_segments(const http::Request& req,
+                                                                  std::string_view suffix = "") {
   std::string path = req.raw.target.substr(0, req.raw.target.find('?'));
+  if (!path.ends_with(suffix)) return std::nullopt;
+  path.resize(path.size() - suffix.size());
   size_t at = path.rfind("/tables/");
   if (at == std::string::npos) return std::nullopt;
   std::string rest = path.substr(at + 8);
@@ -350,6 +417,59 @@ json Console::browse(const http::Request& req, httplib::Response& res) {
           {"keyset", q.keyset},
           {"sort", q.sort_column ? json{{"column", *q.sort_column}, {"dir", q.dir}} : json()},
           {"filters", filters},
+          {"elapsed_ms", r.elapsed.count()},
+          {"correlation_id", who.correlation_id}};
+}
+
+json Console::structure(const http::Request& req) {
+  auto names = table_segments(req, "/structure");
+  if (!names) throw UnknownTable("a table's structure is addressed as /tables/{schema}/{name}/structure");
+  const auto& [schema, table] = *names;
+  std::optional<json> doc;
+  {
+    query::Pool::Lease lease = pool_.acquire(req.identity);
+    query::Options o = options_.statement_defaults;
+    o.timeout = options_.timeout;
+    query::ReadOnlyTransaction tx(lease.conn(), o);
+    doc = catalog::describe_table(lease.conn(), schema, table);
+    tx.finish();
+  }
+  if (!doc) throw UnknownTable(fmt::format("no table {} that this role can read", pg::display_name(schema, table)));
+  return *doc;
+}
+
+json Console::table_list(const http::Request& req) {
+  bool more = false;
+  json tables;
+  {
+    query::Pool::Lease lease = pool_.acquire(req.identity);
+    query::Options o = options_.statement_defaults;
+    o.timeout = options_.timeout;
+    query::ReadOnlyTransaction tx(lease.conn(), o);
+    tables = catalog::list_tables(lease.conn(), std::nullopt, kTableListLimit, more);
+    tx.finish();
+  }
+  return {{"tables", std::move(tables)}, {"truncated", more}, {"limit", kTableListLimit}};
+}
+
+json Console::exact_count(const http::Request& req, httplib::Response& res) {
+  auto names = table_segments(req, "/count");
+  if (!names) throw UnknownTable("a table's row count is addressed as /api/tables/{schema}/{name}/count");
+  const auto& [schema, table] = *names;
+  this->shape(req, schema, table);  // a table this role can read, or 404
+  query::Caller who = caller(req, res);
+  who.extra["table"] = schema + "." + table;
+  query::Options o = options_.statement_defaults;
+  o.limit = 1;
+  o.timeout = options_.timeout;
+  query::CancelSignal cancel;
+  auto guard = req.on_disconnect([&cancel] { cancel.cancel(); });
+  query::Result r = query::run_audited(pool_, log_, who, "SELECT count(*) FROM " + pg::qualified_name(schema, table), o,
+                                       &cancel);
+  json count = r.rows.empty() || !r.rows[0][0] ? json() : json(std::stoll(*r.rows[0][0]));
+  return {{"schema", schema},
+          {"table", table},
+          {"count", count},
           {"elapsed_ms", r.elapsed.count()},
           {"correlation_id", who.correlation_id}};
 }
@@ -464,15 +584,21 @@ void Console::install_metrics() {
 }
 
 void Console::install() {
-  tabs_ = {{"overview", "/", [](pg::Connection& c, const stats::Options& o) { return stats::overview(c, o); }},
-           {"tables", "/tables", [](pg::Connection& c, const stats::Options& o) { return stats::tables(c, o); }},
-           {"indexes", "/indexes", [](pg::Connection& c, const stats::Options& o) { return stats::indexes(c, o); }},
-           {"activity", "/activity", [](pg::Connection& c, const stats::Options& o) { return stats::activity(c, o); }},
+  const int pool_size = pool_.options().max_connections;
+  tabs_ = {{"overview", "/", fixed([](pg::Connection& c, const stats::Options& o) { return stats::overview(c, o); })},
+           {"tables", "/tables", fixed([](pg::Connection& c, const stats::Options& o) { return stats::tables(c, o); })},
+           {"indexes", "/indexes", fixed([](pg::Connection& c, const stats::Options& o) { return stats::indexes(c, o); })},
+           {"queries", "/queries", queries_plan},
+           {"activity", "/activity",
+            fixed([](pg::Connection& c, const stats::Options& o) { return stats::activity(c, o); })},
            {"replication", "/replication",
-            [](pg::Connection& c, const stats::Options& o) { return stats::replication(c, o); }},
-           {"backups", "/backups", [](pg::Connection& c, const stats::Options& o) { return stats::archiver(c, o); }},
+            fixed([](pg::Connection& c, const stats::Options& o) { return stats::replication(c, o); })},
+           {"backups", "/backups", fixed([](pg::Connection& c, const stats::Options& o) { return stats::archiver(c, o); })},
+           {"settings", "/settings", fixed([pool_size](pg::Connection& c, const stats::Options& o) {
+              return stats::settings(c, o, stats::SettingsContext{pool_size});
+            })},
            {"migration", "/migration",
-            [](pg::Connection& c, const stats::Options& o) { return stats::migration(c, o); }}};
+            fixed([](pg::Connection& c, const stats::Options& o) { return stats::migration(c, o); })}};
   for (const Tab& tab : tabs_) {
     server_.route(Method::get, "/api/" + tab.id, "api_" + tab.id, [this, &tab](const http::Request& req, httplib::Response& res) {
       try {
@@ -490,7 +616,41 @@ void Console::install() {
       }
     });
   }
-  // Matched loosely here (a name may hold an encoded '/'); browse() splits the raw path.
+  // Matched loosely here (a name may hold an encoded '/'); browse() and structure() split the
+  // raw path. The structure routes come first: the browser's pattern matches their paths too.
+  const std::string structure_path = "/tables/(.+/.+)/structure";
+  server_.route(Method::get, "/api" + structure_path, "api_table_structure",
+                [this](const http::Request& req, httplib::Response& res) {
+                  try {
+                    http::send_json(res, 200, structure(req));
+                  } catch (...) {
+                    send_failure_json(res, failure(std::current_exception(), ""));
+                  }
+                });
+  server_.route(Method::get, structure_path, "page_table_structure", [this](const http::Request& req, httplib::Response& res) {
+    session(req, res);
+    try {
+      res.set_content(render_table_structure(context(req, "tables"), structure(req)), kHtml);
+    } catch (...) {
+      send_failure_page(req, res, "tables", failure(std::current_exception(), ""));
+    }
+  });
+  server_.route(Method::get, "/api/tables/(.+/.+)/count", "api_table_count",
+                [this](const http::Request& req, httplib::Response& res) {
+                  try {
+                    http::send_json(res, 200, exact_count(req, res));
+                  } catch (...) {
+                    send_failure_json(res, failure(std::current_exception(),
+                                                   res.get_header_value("X-Pgshift-Correlation-Id")));
+                  }
+                });
+  server_.route(Method::get, "/api/table-list", "api_table_list", [this](const http::Request& req, httplib::Response& res) {
+    try {
+      http::send_json(res, 200, table_list(req));
+    } catch (...) {
+      send_failure_json(res, failure(std::current_exception(), ""));
+    }
+  });
   const std::string table_path = "/tables/(.+/.+)";
   server_.route(Method::get, "/api" + table_path, "api_table_browser", [this](const http::Request& req, httplib::Response& res) {
     try {

@@ -1,10 +1,17 @@
 // The console's routes on an http::Server: the pages and their JSON under /api/, wired to the
 // shared rooms. install() registers, under the server's base path:
 //
-//   pages  GET /  /tables  /tables/{schema}/{name}  /indexes  /activity  /replication  /backups
-//              /sql  /migration  /assets/{file}
-//   API    GET /api/overview  /api/tables  /api/tables/{schema}/{name}  /api/indexes
-//              /api/activity  /api/replication  /api/backups  /api/migration
+//   pages  GET /  /tables  /tables/{schema}/{name}  /tables/{schema}/{name}/structure  /indexes  /queries  /activity  /replication
+//              /backups  /settings  /sql  /migration  /assets/{file}
+//   API    GET /api/overview  /api/tables  /api/tables/{schema}/{name}
+//              /api/tables/{schema}/{name}/structure (catalog::describe_table)  /api/indexes
+//              /api/queries  /api/activity  /api/replication  /api/backups  /api/settings
+//              /api/migration
+//              /api/table-list (catalog::list_tables: the Tables tab's finder, at most 10,000)
+//              /api/tables/{schema}/{name}/count (SELECT count(*) through the gate, audited,
+//              with the statement timeout: {"count", "elapsed_ms"}; 422 timed_out when it is not
+//              done in time)
+//   /queries and /api/queries take ?sort= (a stats::QueryOrder name) and ?dir=asc|desc.
 //          POST /api/sql  {"sql": "...", "limit": n}  (?format=csv|json|markdown: a download)
 //
 // Every tab's data is a stats diagnostic run on a pooled connection; every statement a user

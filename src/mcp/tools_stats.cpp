@@ -2,6 +2,8 @@
 // fixed SQL runs in its own read-only transactions; the result is the Report's JSON form.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "mcp/tool_support.hpp"
 #include "stats/diagnostics.hpp"
 
@@ -71,22 +73,29 @@ Tool health_tool() {
                      database, health);
 }
 
+json order_names() {
+  json names = json::array();
+  for (stats::QueryOrder o : stats::kQueryOrders) names.push_back(stats::query_order_name(o));
+  return names;
+}
+
 Tool top_queries_tool() {
   return make_tool(
       "top_queries", "Top queries",
       fmt::format(
-          "The statements that cost the most, from pg_stat_statements, by total time (default), mean time or calls; "
+          "The statements that cost the most, from pg_stat_statements, by total time (default), mean or max time, "
+          "calls, rows or shared blocks hit/read, with advice (the slowest per call, the one reading most blocks); "
           "`limit` rows (default 20, at most {}). When pg_stat_statements is not installed the result says how to "
           "enable it.",
           stats::kTopQueriesMaxLimit),
-      object_schema(
-          {{"order", {{"enum", {"total_time", "mean_time", "calls"}}, {"description", "Sort order (descending)"}}},
-           {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", stats::kTopQueriesMaxLimit}}}}),
+      object_schema({{"order", {{"enum", order_names()}, {"description", "Sort order (descending)"}}},
+                     {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", stats::kTopQueriesMaxLimit}}}}),
       report_schema(), [](const json& args, ToolContext& ctx) {
         stats::QueryOrder order = stats::QueryOrder::total_time;
         if (auto o = string_arg(args, "order", false)) {
-          if (*o != "total_time" && *o != "mean_time" && *o != "calls") {
-            throw InvalidArguments("argument 'order' must be total_time, mean_time or calls");
+          json names = order_names();
+          if (std::find(names.begin(), names.end(), *o) == names.end()) {
+            throw InvalidArguments("argument 'order' must be one of " + stats::query_order_names());
           }
           order = stats::query_order_from_string(*o);
         }

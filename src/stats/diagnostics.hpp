@@ -67,9 +67,10 @@
 //                long-transactions, bloat, unused-indexes, duplicate-indexes, invalid-indexes,
 //                long-running-queries, blocked-queries, idle-in-transaction, replication,
 //                archiver) with its status ok/info/warning/critical/unknown.
-//   top_queries  section queries from pg_stat_statements; finding pg-stat-statements-missing
-//                (how to enable it) when the extension is not installed in the database or
-//                not loaded.
+//   top_queries  section queries from pg_stat_statements (see top_queries() below); finding
+//                pg-stat-statements-missing and a section setup (what to run) when the
+//                extension is not installed in the database or not loaded.
+//   settings     stats/settings.hpp.
 // Any report may also carry insufficient-privilege, query-timeout, query-failed,
 // unsupported-version or untested-version findings (see above).
 #pragma once
@@ -130,6 +131,11 @@ struct Options {
 
   // migration
   int journal_limit = 50;                      // journal entries shown, newest first
+
+  // top_queries advice
+  double slow_query_mean_seconds = 0.1;        // slowest-query: mean time at least this ...
+  int64_t slow_query_min_calls = 10;           // ... over at least this many calls
+  int64_t blocks_read_min = 10'000;            // most-blocks-read: at least this many blocks read
 };
 
 Report overview(pg::Connection& conn, const Options& options = {});
@@ -142,16 +148,27 @@ Report archiver(pg::Connection& conn, const Options& options = {});
 Report migration(pg::Connection& conn, const Options& options = {});
 Report health(pg::Connection& conn, const Options& options = {});
 
-// pg_stat_statements, ordered by total_exec_time, mean_exec_time or calls (descending).
-enum class QueryOrder { total_time, mean_time, calls };
-// "total_time", "mean_time", "calls"; throws UsageError naming the accepted values otherwise.
+// pg_stat_statements, ordered by one of its figures (descending unless ascending).
+enum class QueryOrder { total_time, mean_time, max_time, calls, rows, shared_blks_hit, shared_blks_read };
+inline constexpr QueryOrder kQueryOrders[] = {QueryOrder::total_time, QueryOrder::mean_time,  QueryOrder::max_time,
+                                              QueryOrder::calls,      QueryOrder::rows,       QueryOrder::shared_blks_hit,
+                                              QueryOrder::shared_blks_read};
+// The names above ("total_time", ...); throws UsageError naming the accepted values otherwise.
 QueryOrder query_order_from_string(std::string_view text);
 const char* query_order_name(QueryOrder order);
+// The section column an order sorts ("total_seconds", "calls", ...), for sortable headers.
+const char* query_order_column(QueryOrder order);
+std::string query_order_names();  // "total_time, mean_time, ..." for messages
 inline constexpr int kTopQueriesMaxLimit = 500;  // limit is clamped to [1, kTopQueriesMaxLimit]
-// Section queries: queryid, query, calls, total_seconds, mean_seconds, rows, cache_hit_ratio,
-// total_percent (share of all statements' time), role, and the extension version as a fact.
+// Section queries: query, calls, total_seconds, mean_seconds, max_seconds, rows,
+// shared_blks_hit, shared_blks_read, cache_hit_ratio, time_share_ratio (share of all statements'
+// time), role, queryid. Facts: state ("ready"; else "not_installed", "not_loaded" or "missing", with a
+// section setup listing the statements to run), extension_version, order, dir, stats_since
+// (pg_stat_statements_info.stats_reset on 14+, else null). Findings (info, PgHero's advice):
+// slowest-query (highest mean time, Options::slow_query_*), most-blocks-read (reads most blocks
+// from outside shared buffers, Options::blocks_read_min), pg-stat-statements-missing.
 Report top_queries(pg::Connection& conn, QueryOrder order = QueryOrder::total_time, int limit = 20,
-                   const Options& options = {});
+                   const Options& options = {}, bool ascending = false);
 
 // One value for /metrics. type is "gauge" or "counter"; labels in order, values unescaped
 // (the renderer in src/http escapes them).

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -48,6 +49,9 @@ INSERT INTO events
          timestamptz '2026-01-01 00:00:00+00' + g * interval '1 hour'
     FROM generate_series(1, 250) g;
 CREATE INDEX events_created_at ON events (created_at);
+CREATE TABLE event_tags (event_id bigint REFERENCES events, tag text CHECK (tag <> ''), PRIMARY KEY (event_id, tag));
+INSERT INTO event_tags SELECT g, 'tag ' || g % 3 FROM generate_series(1, 250) g;
+CREATE EXTENSION pg_stat_statements;
 ANALYZE events;
 CREATE ROLE console_reader LOGIN PASSWORD 'pgshift-local-secret';
 GRANT pg_read_all_data, pg_monitor TO console_reader;
@@ -80,7 +84,7 @@ class ConsoleBrowser : public ::testing::Test {
   static void SetUpTestSuite() {
     ASSERT_TRUE(fs::exists(std::string(PGSHIFT_SOURCE_DIR) + "/node_modules/playwright-core"))
         << "run scripts/install-deps (npm packages for the browser tests)";
-    cluster_ = start_cluster("console_browser").release();
+    cluster_ = start_cluster("console_browser", {{"shared_preload_libraries", "'pg_stat_statements'"}}).release();
     cluster_->create_database("app");
     pg::Connection conn = connect(*cluster_, "app");
     run_sql(conn, kSchema);
@@ -169,8 +173,8 @@ std::vector<std::string> column(const json& rows, size_t i) {
 }  // namespace
 
 TEST_F(ConsoleBrowser, EveryTabOpensInTheLayoutWithAScreenshot) {
-  const std::vector<std::string> tabs = {"overview", "tables", "indexes", "activity",
-                                         "replication", "backups", "sql", "migration"};
+  const std::vector<std::string> tabs = {"overview", "tables",   "indexes", "queries", "activity",
+                                         "replication", "backups", "settings", "sql",   "migration"};
   ASSERT_EQ(seen()["tabs"].size(), tabs.size());
   for (size_t i = 0; i < tabs.size(); ++i) {
     const json& t = seen()["tabs"][i];
@@ -342,4 +346,54 @@ TEST_F(ConsoleBrowser, AnUnknownSortColumnIsAnErrorPageNamingIt) {
   std::string text = seen()["badSort"]["text"];
   EXPECT_NE(text.find("sort"), std::string::npos) << text;
   EXPECT_NE(text.find("no_such_column"), std::string::npos) << text;
+}
+
+TEST_F(ConsoleBrowser, TheStructureViewLinksRowsAndOtherTables) {
+  const json& s = seen()["structure"];
+  EXPECT_TRUE(s["url"].get<std::string>().ends_with("/ops/db/tables/public/events/structure")) << s["url"];
+  for (const char* h : {"Columns", "Indexes", "Triggers"}) {
+    bool found = false;
+    for (const auto& t : s["h2"]) found |= t.get<std::string>().find(h) == 0;
+    EXPECT_TRUE(found) << h << " in " << s["h2"].dump();
+  }
+  EXPECT_EQ(s["columns"], json({"id", "uid", "note", "amount", "created_at"}));
+  EXPECT_GT(fs::file_size(s["screenshot"].get<std::string>()), 10'000u);
+  EXPECT_TRUE(s["referencingUrl"].get<std::string>().ends_with("/tables/public/event_tags/structure")) << s.dump();
+  EXPECT_NE(s["referencingH1"].get<std::string>().find("public.event_tags"), std::string::npos);
+  EXPECT_TRUE(s["rowsUrl"].get<std::string>().ends_with("/tables/public/event_tags")) << s["rowsUrl"];
+  EXPECT_EQ(s["rowsTable"], 1);
+}
+
+TEST_F(ConsoleBrowser, TheQueriesTabSortsByAClickedHeader) {
+  const json& q = seen()["queries"];
+  ASSERT_FALSE(q["desc"].empty()) << q.dump();
+  // The calls column, as shown (grouped digits), in both orders.
+  size_t col = 0;
+  for (size_t i = 0; i < q["headers"].size(); ++i) {
+    if (q["headers"][i].get<std::string>().rfind("calls", 0) == 0) col = i;
+  }
+  ASSERT_GT(col, 0u) << q["headers"].dump();
+  auto calls = [&](const json& rows) {
+    std::vector<long long> out;
+    for (const auto& r : rows) out.push_back(std::stoll(std::regex_replace(r[col].get<std::string>(), std::regex(","), "")));
+    return out;
+  };
+  std::vector<long long> desc = calls(q["desc"]), asc = calls(q["asc"]);
+  EXPECT_TRUE(std::is_sorted(desc.rbegin(), desc.rend())) << q["desc"].dump();
+  EXPECT_TRUE(std::is_sorted(asc.begin(), asc.end())) << q["asc"].dump();
+  EXPECT_GT(fs::file_size(q["screenshot"].get<std::string>()), 10'000u);
+}
+
+TEST_F(ConsoleBrowser, TheFinderFiltersAsOneTypesAndCountsOnRequest) {
+  const json& f = seen()["finder"];
+  EXPECT_TRUE(f["visible"].get<bool>());
+  // "vent" matches events and event_tags (every table is a candidate, not only the listed ones).
+  EXPECT_EQ(f["matches"], json({"public.event_tags", "public.events"})) << f.dump();  // by name
+  EXPECT_NE(f["status"].get<std::string>().find("2 of"), std::string::npos) << f["status"];
+  EXPECT_EQ(f["count"], std::to_string(kRows)) << "the exact count, from the server";
+  EXPECT_NE(f["noneStatus"].get<std::string>().find("0 of"), std::string::npos);
+  EXPECT_TRUE(f["noneHidden"].get<bool>());
+  EXPECT_GT(fs::file_size(f["screenshot"].get<std::string>()), 10'000u);
+  // The count ran as a user's statement: audited.
+  EXPECT_NE(audit_->find(R"("statement":"SELECT count(*) FROM \"public\".\"events\"")"), std::string::npos);
 }

@@ -121,6 +121,12 @@ void expect_every_tool_works(const json& report) {
   bool has_brin = false;
   for (const auto& i : orders["indexes"]) has_brin |= i["method"] == "brin";
   EXPECT_TRUE(has_brin);
+  // The reader the console's structure view shares (the SDK validated it against the outputSchema).
+  for (const char* member : {"constraints", "triggers", "policies", "partitions"}) {
+    EXPECT_TRUE(orders[member].is_array()) << member << ": " << orders.dump();
+  }
+  EXPECT_EQ(orders["row_security"]["enabled"], false);
+  for (const auto& i : orders["indexes"]) EXPECT_TRUE(i.contains("scans")) << i.dump();
   const json& q = calls["query"]["structured"];
   EXPECT_EQ(q["row_count"], 5);
   EXPECT_TRUE(q["truncated"].get<bool>());

@@ -2,6 +2,9 @@
 // paging, and injection attempts in every URL parameter refused with 400 (naming the parameter)
 // while the database stays unchanged.
 #include <algorithm>
+#include <chrono>
+#include <set>
+#include <thread>
 
 #include "console_fixture.hpp"
 
@@ -182,11 +185,7 @@ TEST_F(ConsoleBrowserTest, QuotedIdentifiers) {
 TEST_F(ConsoleBrowserTest, InjectionInEveryParameterIsRefused) {
   pg::Connection admin = connect(*cluster_, "app");
   const std::string before = app_checksum(admin);
-  struct Case {
-    std::string query;
-    std::string parameter;
-  };
-  const std::vector<Case> cases = {
+  expect_refused(server_->port(), "/api/tables/public/customers", "/tables/public/customers", {
       {"?sort=" + url_encode("id;drop table customers"), "sort"},
       {"?sort=" + url_encode("id desc, (select 1)"), "sort"},
       {"?sort=" + url_encode("\"id\""), "sort"},
@@ -211,17 +210,7 @@ TEST_F(ConsoleBrowserTest, InjectionInEveryParameterIsRefused) {
       {"?after=" + url_encode("1; drop table customers"), "after"},  // bound: not an integer
       {"?after=" + url_encode("' OR '1'='1"), "after"},
       {"?sort=name&after=1", "after"},                               // not keyset
-  };
-  for (const auto& c : cases) {
-    HttpResponse r = browse("public/customers", c.query);
-    EXPECT_EQ(r.status, 400) << c.query << ": " << r.body;
-    json j = json_of(r);
-    EXPECT_EQ(j["error"]["parameter"], c.parameter) << c.query << ": " << r.body;
-    EXPECT_NE(j["error"]["message"].get<std::string>().find(c.parameter + ":"), std::string::npos) << r.body;
-    // The HTML page refuses the same way.
-    HttpResponse html = http_get(server_->port(), "/tables/public/customers" + c.query);
-    EXPECT_EQ(html.status, 400) << c.query;
-  }
+  });
   for (const std::string& table : {"public/" + url_encode("customers; drop table events"), "public/" + url_encode("customers'"),
                                   url_encode("public\" --") + "/customers", std::string("pg_catalog/pg_authid")}) {
     HttpResponse r = browse(table, "");
@@ -239,4 +228,155 @@ TEST_F(ConsoleBrowserTest, NamesWithSlashesAndOtherSegments) {
   EXPECT_EQ(ids(p), std::vector<std::string>{"7"});
   EXPECT_EQ(browse("public/customers/extra", "").status, 404);
   EXPECT_EQ(http_get(server_->port(), "/tables/public/" + url_encode("a/b")).status, 200);
+}
+
+// The structure view: one table with every kind of object, named with quotes, a dot, spaces and
+// unicode; a partitioned table; a table referencing it. Both the JSON and the page, escaped.
+TEST_F(ConsoleBrowserTest, StructureShowsColumnsConstraintsKeysIndexesTriggersPoliciesAndPartitions) {
+  pg::Connection admin = connect(*cluster_, "app");
+  run_sql(admin, R"sql(
+CREATE SCHEMA IF NOT EXISTS "Sales.EU ☃";
+CREATE TABLE IF NOT EXISTS "Sales.EU ☃"."Order ""Lines"" 2" (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  customer_id int NOT NULL REFERENCES customers,
+  qty int CHECK (qty > 0),
+  price numeric(10,2) DEFAULT 0,
+  total numeric GENERATED ALWAYS AS (qty * price) STORED,
+  sku text UNIQUE);
+COMMENT ON COLUMN "Sales.EU ☃"."Order ""Lines"" 2".sku IS 'stock <keeping> unit';
+CREATE OR REPLACE FUNCTION touch_line() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE OR REPLACE TRIGGER line_touch BEFORE UPDATE ON "Sales.EU ☃"."Order ""Lines"" 2" FOR EACH ROW EXECUTE FUNCTION touch_line();
+ALTER TABLE "Sales.EU ☃"."Order ""Lines"" 2" ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS own_lines ON "Sales.EU ☃"."Order ""Lines"" 2";
+CREATE POLICY own_lines ON "Sales.EU ☃"."Order ""Lines"" 2" FOR SELECT TO reader USING (customer_id > 0);
+CREATE TABLE IF NOT EXISTS line_notes (id int PRIMARY KEY, line_id bigint REFERENCES "Sales.EU ☃"."Order ""Lines"" 2");
+CREATE TABLE IF NOT EXISTS measurements (at date NOT NULL, v int) PARTITION BY RANGE (at);
+CREATE TABLE IF NOT EXISTS measurements_2026 PARTITION OF measurements FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+)sql");
+  const std::string schema = "Sales.EU ☃", table = "Order \"Lines\" 2";
+  const std::string path = "/tables/" + url_encode(schema) + "/" + url_encode(table) + "/structure";
+  HttpResponse r = http_get(server_->port(), "/api" + path);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json s = json_of(r);
+  EXPECT_EQ(s["schema"], schema);
+  EXPECT_EQ(s["name"], table);
+  std::map<std::string, json> cols;
+  for (const auto& c : s["columns"]) cols[c["name"].get<std::string>()] = c;
+  EXPECT_EQ(cols["id"]["identity"], "always");
+  EXPECT_EQ(cols["customer_id"]["nullable"], false);
+  EXPECT_EQ(cols["price"]["default"], "0");
+  EXPECT_NE(cols["total"]["generated"].get<std::string>().find("qty"), std::string::npos);
+  EXPECT_EQ(cols["sku"]["comment"], "stock <keeping> unit");
+  EXPECT_EQ(s["primary_key"], json::array({"id"}));
+  std::set<std::string> constraint_types;
+  for (const auto& c : s["constraints"]) constraint_types.insert(c["type"].get<std::string>());
+  EXPECT_EQ(constraint_types, (std::set<std::string>{"check", "unique"}));
+  ASSERT_EQ(s["foreign_keys"].size(), 1u);
+  EXPECT_EQ(s["foreign_keys"][0]["references"]["table"], "customers");
+  ASSERT_EQ(s["referenced_by"].size(), 1u);
+  EXPECT_EQ(s["referenced_by"][0]["table"], "line_notes");
+  ASSERT_EQ(s["indexes"].size(), 2u);  // the key and the unique sku
+  for (const auto& i : s["indexes"]) {
+    EXPECT_TRUE(i["scans"].is_number()) << i.dump();
+    EXPECT_EQ(i["valid"], true);
+  }
+  ASSERT_EQ(s["triggers"].size(), 1u);
+  EXPECT_EQ(s["triggers"][0]["name"], "line_touch");
+  EXPECT_EQ(s["row_security"]["enabled"], true);
+  ASSERT_EQ(s["policies"].size(), 1u);
+  EXPECT_EQ(s["policies"][0]["command"], "SELECT");
+  EXPECT_EQ(s["policies"][0]["roles"], json::array({"reader"}));
+
+  HttpResponse page = http_get(server_->port(), path);
+  ASSERT_EQ(page.status, 200) << page.body.substr(0, 300);
+  EXPECT_NE(page.body.find("Order &quot;Lines&quot; 2"), std::string::npos);
+  EXPECT_NE(page.body.find("stock &lt;keeping&gt; unit"), std::string::npos);
+  EXPECT_EQ(page.body.find("<keeping>"), std::string::npos);
+  EXPECT_NE(page.body.find("href=\"/tables/public/customers/structure\""), std::string::npos) << "references, linked";
+  EXPECT_NE(page.body.find("href=\"/tables/public/line_notes/structure\""), std::string::npos) << "referenced by, linked";
+  const std::string rows_link = "href=\"/tables/" + url_encode(schema) + "/" + url_encode(table) + "\"";
+  EXPECT_NE(page.body.find(rows_link), std::string::npos) << "the Rows view";
+  EXPECT_NE(page.body.find("line_touch"), std::string::npos);
+  EXPECT_NE(page.body.find("own_lines"), std::string::npos);
+  // The rows page links back to the structure.
+  HttpResponse rows_page = http_get(server_->port(), "/tables/" + url_encode(schema) + "/" + url_encode(table));
+  ASSERT_EQ(rows_page.status, 200);
+  EXPECT_NE(rows_page.body.find("href=\"" + path + "\""), std::string::npos);
+
+  json parent = json_of(http_get(server_->port(), "/api/tables/public/measurements/structure"));
+  EXPECT_EQ(parent["kind"], "partitioned table");
+  EXPECT_EQ(parent["partition_key"], "RANGE (at)");
+  ASSERT_EQ(parent["partitions"].size(), 1u);
+  EXPECT_EQ(parent["partitions"][0]["table"], "measurements_2026");
+  EXPECT_NE(parent["partitions"][0]["bound"].get<std::string>().find("2026-01-01"), std::string::npos);
+  json child = json_of(http_get(server_->port(), "/api/tables/public/measurements_2026/structure"));
+  EXPECT_EQ(child["partition_of"]["table"], "measurements");
+  EXPECT_NE(http_get(server_->port(), "/tables/public/measurements/structure").body.find("measurements_2026"),
+            std::string::npos);
+}
+
+TEST_F(ConsoleBrowserTest, StructureOfAnythingButAUserTableIs404) {
+  pg::Connection admin = connect(*cluster_, "app");
+  const std::string before = app_checksum(admin);
+  for (const std::string& table :
+       {"public/" + url_encode("customers; drop table events"), "public/" + url_encode("customers'"),
+        url_encode("public\" --") + "/customers", std::string("pg_catalog/pg_authid"), std::string("public/nope"),
+        std::string("public/customers/extra"), "public/" + url_encode("customers/structure")}) {
+    HttpResponse r = http_get(server_->port(), "/api/tables/" + table + "/structure");
+    EXPECT_EQ(r.status, 404) << table << ": " << r.body;
+    EXPECT_EQ(http_get(server_->port(), "/tables/" + table + "/structure").status, 404) << table;
+  }
+  // A table named "structure" is still browsed, not described.
+  admin.exec("CREATE TABLE IF NOT EXISTS structure (id int PRIMARY KEY)");
+  EXPECT_EQ(json_of(http_get(server_->port(), "/api/tables/public/structure"))["table"], "structure");
+  EXPECT_EQ(json_of(http_get(server_->port(), "/api/tables/public/structure/structure"))["name"], "structure");
+  admin.exec("DROP TABLE structure");
+  EXPECT_EQ(app_checksum(admin), before);
+}
+
+// Find a table: the whole list for the Tables tab's finder, and an exact count on request,
+// through the gate and the audit log, within the statement timeout.
+TEST_F(ConsoleBrowserTest, TableListAndExactCounts) {
+  json list = json_of(http_get(server_->port(), "/api/table-list"));
+  EXPECT_EQ(list["truncated"], false);
+  std::map<std::string, json> by_name;
+  for (const auto& t : list["tables"]) {
+    EXPECT_NE(t["schema"], "pg_catalog");
+    EXPECT_NE(t["schema"], "information_schema");
+    by_name[t["schema"].get<std::string>() + "." + t["name"].get<std::string>()] = t;
+  }
+  ASSERT_TRUE(by_name.count("public.events")) << list.dump();
+  EXPECT_TRUE(by_name.count("public.Weird Name"));
+  EXPECT_EQ(by_name["public.events"]["row_estimate"], 100000);
+  EXPECT_GT(by_name["public.events"]["size_bytes"].get<int64_t>(), 1'000'000);
+
+  json c = json_of(http_get(server_->port(), "/api/tables/public/customers/count"));
+  EXPECT_EQ(c["count"], 4);
+  EXPECT_EQ(c["table"], "customers");
+  EXPECT_EQ(json_of(http_get(server_->port(), "/api/tables/public/" + url_encode("Weird Name") + "/count"))["count"], 1);
+  pg::Connection admin = connect(*cluster_, "app");
+  const std::string before = app_checksum(admin);
+  for (const std::string& table : {"public/" + url_encode("customers; delete from customers"), std::string("public/nope"),
+                                  std::string("pg_catalog/pg_authid"), url_encode("public\" --") + "/customers",
+                                  std::string("public/customers/extra")}) {
+    HttpResponse r = http_get(server_->port(), "/api/tables/" + table + "/count");
+    EXPECT_EQ(r.status, 404) << table << ": " << r.body;
+  }
+  EXPECT_EQ(app_checksum(admin), before);
+  // The statement the console ran for the count is the user's kind of statement: audited,
+  // correlated, and held to --timeout.
+  admin.exec("CREATE OR REPLACE VIEW endless AS SELECT g FROM generate_series(1, 200000000) g");
+  ServerProcess quick = ServerProcess::start(
+      {"console", "--db", reader_url(*cluster_), "--listen", "127.0.0.1:0", "--timeout", "1s", "--audit-log", "-"});
+  HttpResponse slow = http_get(quick.port(), "/api/tables/public/endless/count");
+  EXPECT_EQ(slow.status, 422) << slow.body;
+  EXPECT_EQ(json_of(slow)["error"]["timed_out"], true) << slow.body;
+  std::string audit;
+  for (int i = 0; i < 50 && audit.find("endless") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    audit = quick.output();
+  }
+  EXPECT_NE(audit.find(R"("statement":"SELECT count(*) FROM \"public\".\"endless\"")"), std::string::npos) << audit;
+  EXPECT_NE(audit.find("\"outcome\":\"timeout\""), std::string::npos) << audit;
+  admin.exec("DROP VIEW endless");
 }

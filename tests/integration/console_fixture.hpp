@@ -65,4 +65,26 @@ SELECT md5(string_agg(t, '|' ORDER BY t)) FROM (
 )sql").scalar();
 }
 
+// A query string the console must refuse, and the parameter its 400 names.
+struct RefusedQuery {
+  std::string query;      // "?sort=..."
+  std::string parameter;  // "sort"
+};
+
+// Each case is 400 on the API path (JSON naming the parameter, its message "parameter: ...")
+// and on the page path, over real HTTP.
+inline void expect_refused(int port, const std::string& api_path, const std::string& page_path,
+                           const std::vector<RefusedQuery>& cases) {
+  for (const auto& c : cases) {
+    HttpResponse r = http_get(port, api_path + c.query);
+    EXPECT_EQ(r.status, 400) << c.query << ": " << r.body;
+    nlohmann::json j = json_of(r);
+    EXPECT_EQ(j["error"]["parameter"], c.parameter) << c.query << ": " << r.body;
+    EXPECT_NE(j["error"]["message"].get<std::string>().find(c.parameter + ":"), std::string::npos) << r.body;
+    HttpResponse html = http_get(port, page_path + c.query);
+    EXPECT_EQ(html.status, 400) << c.query;
+    EXPECT_NE(html.body.find(c.parameter + ":"), std::string::npos) << html.body.substr(0, 300);
+  }
+}
+
 }  // namespace pgshift::testing

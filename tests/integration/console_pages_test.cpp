@@ -41,14 +41,15 @@ TEST_F(ConsolePagesTest, EveryApiEndpointAnswersWithItsReport) {
   const std::map<std::string, std::string> expected = {
       {"overview", "cache_hit_ratio"}, {"tables", "customers"},     {"indexes", "events_kind"},
       {"activity", "sessions"},        {"replication", "slots"},    {"backups", "archiver"},
-      {"migration", "no-migration"}};
+      {"migration", "no-migration"},   {"queries", "pg-stat-statements-missing"},
+      {"settings", "archive-timeout"}};
   for (const auto& [tab, content] : expected) {
     HttpResponse r = http_get(port(), "/api/" + tab);
     ASSERT_EQ(r.status, 200) << tab << ": " << r.body;
     EXPECT_NE(r.header("content-type").find("application/json"), std::string::npos);
     EXPECT_EQ(r.header("cache-control"), "no-store");
     json j = json_of(r);
-    EXPECT_EQ(j["id"], tab == "backups" ? "archiver" : tab) << tab;
+    EXPECT_EQ(j["id"], tab == "backups" ? "archiver" : tab == "queries" ? "top_queries" : tab) << tab;
     EXPECT_NE(r.body.find(content), std::string::npos) << tab << " lacks " << content;
   }
   json backups = json_of(http_get(port(), "/api/backups"));
@@ -60,7 +61,8 @@ TEST_F(ConsolePagesTest, EveryPageRendersInTheLayout) {
   const std::map<std::string, std::string> pages = {
       {"/", "Overview"},         {"/tables", "customers"},     {"/indexes", "events_kind"},
       {"/activity", "Activity"}, {"/replication", "Replication"}, {"/backups", "No backup source configured"},
-      {"/sql", "Ctrl"},          {"/migration", "Migration"},  {"/tables/public/customers", "Carol O&#39;Hara"}};
+      {"/sql", "Ctrl"},          {"/migration", "Migration"},  {"/tables/public/customers", "Carol O&#39;Hara"},
+      {"/queries", "ALTER SYSTEM SET shared_preload_libraries"}, {"/settings", "Non-default settings"}};
   for (const auto& [path, content] : pages) {
     HttpResponse r = http_get(port(), path);
     ASSERT_EQ(r.status, 200) << path << ": " << r.body.substr(0, 300);
@@ -76,6 +78,25 @@ TEST_F(ConsolePagesTest, EveryPageRendersInTheLayout) {
   EXPECT_EQ(http_get(port(), "/assets/app.css").status, 200);
   EXPECT_EQ(http_get(port(), "/assets/nope.js").status, 404);
   EXPECT_EQ(http_get(port(), "/tables/public/nope").status, 404);
+}
+
+TEST_F(ConsolePagesTest, QueriesWithoutPgStatStatementsSayWhatToRun) {
+  // Neither preloaded nor created: both steps, the restart between them; a state, not a 500.
+  HttpResponse r = http_get(port(), "/api/queries?sort=calls");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json_of(r);
+  json state, steps;
+  for (const auto& f : j["facts"]) {
+    if (f["id"] == "state") state = f["value"];
+  }
+  for (const auto& s : j["sections"]) {
+    if (s["id"] == "setup") steps = s["rows"];
+  }
+  EXPECT_EQ(state, "missing") << j.dump(2);
+  ASSERT_EQ(steps.size(), 3u) << j.dump(2);
+  EXPECT_EQ(steps[0][1], "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements';");
+  EXPECT_NE(steps[1][1].get<std::string>().find("restart"), std::string::npos);
+  EXPECT_EQ(steps[2][1], "CREATE EXTENSION pg_stat_statements;");
 }
 
 TEST_F(ConsolePagesTest, SqlApiReturnsTypedColumnsAndRows) {

@@ -5,6 +5,8 @@
 //     a caret under the position; SQL errors (422), timeouts (422 with timed_out), a busy console (503) and
 //     refusals are shown as such. Export buttons POST to {base}/api/sql?format=... and save the
 //     file (fetch, blob, a[download], so the custom header is sent).
+//   Tables tab: the finder filters every table's schema.name as one types (the list loaded once
+//     from {base}/api/table-list); "count" asks {base}/api/tables/{schema}/{name}/count.
 //   Table browser: the filter form becomes one f=column:op:value parameter.
 // The base path comes from <body data-base-path>; nothing is inserted as HTML (textContent only).
 'use strict';
@@ -365,6 +367,120 @@
     const match = /filename="?([^";]+)"?/i.exec(disposition || '');
     if (match) return match[1];
     return 'result.' + ({ csv: 'csv', json: 'json', markdown: 'md' }[format] || 'txt');
+  }
+
+  // ---- Tables tab: find a table ---------------------------------------------------------------
+  // Loads {base}/api/table-list once (on the first focus or keystroke), then filters it in the
+  // page on every keystroke: every word typed must occur in schema.name (case-insensitive);
+  // names starting with the text come first; at most FINDER_SHOWN rows. "count" asks the server
+  // for an exact count (through the gate, with the statement timeout).
+
+  const FINDER_SHOWN = 100;
+  const finder = document.getElementById('table-finder');
+  if (finder) setUpFinder(finder);
+
+  function setUpFinder(section) {
+    const input = document.getElementById('table-find');
+    const status = document.getElementById('table-find-status');
+    const results = document.getElementById('table-find-results');
+    const body = results.querySelector('tbody');
+    let tables = null;
+    let loading = null;
+    section.hidden = false;
+
+    function load() {
+      if (!loading) {
+        status.textContent = 'loading the table list…';
+        loading = fetchJson(section.dataset.source)
+          .then(function (r) {
+            if (!r.ok || !r.doc || !Array.isArray(r.doc.tables)) throw new Error('HTTP ' + r.status);
+            tables = r.doc.tables.map(function (t) {
+              const full = String(t.schema) + '.' + String(t.name);
+              return { t: t, key: full.toLowerCase(), name: String(t.name).toLowerCase() };
+            });
+            if (r.doc.truncated) status.dataset.truncated = String(r.doc.limit);
+            show();
+          })
+          .catch(function (e) { status.textContent = 'cannot load the table list: ' + e.message; loading = null; });
+      }
+      return loading;
+    }
+
+    function show() {
+      if (!tables) return;
+      const text = input.value.trim().toLowerCase();
+      const words = text.split(/\s+/).filter(Boolean);
+      body.textContent = '';
+      if (!words.length) {
+        results.hidden = true;
+        status.textContent = tables.length + ' tables' + (status.dataset.truncated ? ' (the first ' + status.dataset.truncated + ')' : '');
+        return;
+      }
+      const hits = tables.filter(function (e) { return words.every(function (w) { return e.key.includes(w); }); });
+      hits.sort(function (a, b) { return (b.name.startsWith(text) ? 1 : 0) - (a.name.startsWith(text) ? 1 : 0); });
+      for (const hit of hits.slice(0, FINDER_SHOWN)) body.appendChild(finderRow(hit.t));
+      results.hidden = hits.length === 0;
+      status.textContent = hits.length + ' of ' + tables.length + ' tables match' +
+        (hits.length > FINDER_SHOWN ? ' (the first ' + FINDER_SHOWN + ' shown)' : '');
+    }
+
+    input.addEventListener('focus', load);
+    input.addEventListener('input', function () { load(); show(); });
+  }
+
+  function tablePath(t) {
+    return base + '/tables/' + encodeURIComponent(t.schema) + '/' + encodeURIComponent(t.name);
+  }
+
+  function finderRow(t) {
+    const tr = el('tr');
+    const name = el('td');
+    const rows = el('a', 'table-link', String(t.schema) + '.' + String(t.name));
+    rows.href = tablePath(t);
+    const structure = el('a', 'structure-link', 'structure');
+    structure.href = tablePath(t) + '/structure';
+    name.append(rows, ' ', structure);
+    tr.appendChild(name);
+    tr.appendChild(el('td', '', String(t.kind) + (t.partition_of ? ' of ' + t.partition_of : '')));
+    tr.appendChild(el('td', 'num', t.row_estimate === null || t.row_estimate === undefined ? '—' : Number(t.row_estimate).toLocaleString('en-US')));
+    tr.appendChild(el('td', 'num', t.size_bytes === null || t.size_bytes === undefined ? '—' : humanBytes(Number(t.size_bytes))));
+    const exact = el('td', 'num');
+    const button = el('button', 'count-rows', 'count');
+    button.type = 'button';
+    button.addEventListener('click', async function () {
+      button.disabled = true;
+      button.textContent = 'counting…';
+      try {
+        const r = await fetchJson(base + '/api/tables/' + encodeURIComponent(t.schema) + '/' +
+                                  encodeURIComponent(t.name) + '/count');
+        if (r.ok && r.doc) {
+          exact.textContent = Number(r.doc.count).toLocaleString('en-US');
+          exact.title = 'counted in ' + formatMs(r.doc.elapsed_ms);
+        } else {
+          const err = (r.doc && r.doc.error) || {};
+          exact.textContent = err.timed_out ? 'timed out' : 'HTTP ' + r.status;
+          exact.title = err.message || '';
+        }
+      } catch (e) {
+        exact.textContent = 'failed';
+        exact.title = String(e);
+      }
+    });
+    exact.appendChild(button);
+    tr.appendChild(exact);
+    return tr;
+  }
+
+  async function fetchJson(url) {
+    const response = await fetch(url, { headers: { Accept: 'application/json' } });
+    return { ok: response.ok, status: response.status, doc: await readJson(response) };
+  }
+
+  function humanBytes(n) {
+    const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    return (i === 0 ? String(n) : n.toFixed(1)) + ' ' + units[i];
   }
 
   // ---- Table browser: the filter form ---------------------------------------------------------

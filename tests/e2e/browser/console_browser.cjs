@@ -11,7 +11,8 @@ const path = require('path');
 const { chromium } = require('playwright-core');
 
 const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const TABS = ['overview', 'tables', 'indexes', 'activity', 'replication', 'backups', 'sql', 'migration'];
+const TABS = ['overview', 'tables', 'indexes', 'queries', 'activity', 'replication', 'backups', 'settings', 'sql',
+              'migration'];
 const TAB_PATH = { overview: '/' };
 
 // /healthz under the base path or at the root (a probe's path need not know the prefix).
@@ -62,9 +63,9 @@ async function main() {
     const v = await page.evaluate(() => window.__csp || []);
     out.cspViolations.push(...v);
   };
-  const shot = async (name) => {
+  const shot = async (name, fullPage = true) => {
     const file = path.join(config.artifacts, name + '.png');
-    await page.screenshot({ path: file, fullPage: true });
+    await page.screenshot({ path: file, fullPage });
     return file;
   };
 
@@ -200,6 +201,63 @@ async function main() {
   browser.removedUrl = page.url();
   browser.removedRows = await cellTexts(page, 'table.browser-rows tbody tr');
   out.browser = browser;
+  await collectCsp();
+
+  // ---- Tables tab: find a table as one types; an exact count on request ----
+  await page.goto(config.base + '/tables');
+  await page.fill('#table-find', 'vent');
+  await page.waitForSelector('#table-find-results:not([hidden]) tbody tr');
+  const finder = {
+    visible: await page.isVisible('#table-finder'),
+    matches: await page.$$eval('#table-find-results tbody tr td:first-child a.table-link', (as) => as.map((a) => a.textContent)),
+    status: await page.textContent('#table-find-status'),
+  };
+  await page.click('#table-find-results tbody tr:has(a.table-link:text-is("public.events")) button.count-rows');
+  await page.waitForFunction(() => {
+    const row = Array.from(document.querySelectorAll('#table-find-results tbody tr'))
+      .find((tr) => tr.querySelector('a.table-link').textContent === 'public.events');
+    return row && !row.querySelector('button.count-rows');
+  });
+  finder.count = await page.$eval('#table-find-results tbody tr:has(a.table-link:text-is("public.events")) td:last-child',
+                                  (td) => td.textContent);
+  finder.screenshot = await shot('table-finder', false);
+  await page.fill('#table-find', 'no such table anywhere');
+  finder.noneStatus = await page.textContent('#table-find-status');
+  finder.noneHidden = await page.isHidden('#table-find-results');
+  out.finder = finder;
+  await collectCsp();
+
+  // ---- the table's structure: from the rows page, to a referencing table's structure, back to rows ----
+  await page.goto(config.base + '/tables/' + encodeURIComponent(config.table.schema) + '/' +
+                  encodeURIComponent(config.table.name));
+  await Promise.all([page.waitForURL(/\/structure$/), page.click('nav.views a:text-is("Structure")')]);
+  const structure = {
+    url: page.url(),
+    h2: await page.$$eval('main h2', (hs) => hs.map((h) => h.firstChild.textContent.trim())),
+    columns: await page.$$eval('#structure-columns tbody tr td:first-child code', (cs) => cs.map((c) => c.textContent)),
+    screenshot: await shot('table-structure'),
+  };
+  await Promise.all([page.waitForURL(/\/structure$/), page.click('#structure-referenced_by a.table-link')]);
+  structure.referencingUrl = page.url();
+  structure.referencingH1 = await page.textContent('main h1');
+  await Promise.all([page.waitForURL((u) => !u.toString().endsWith('/structure')), page.click('nav.views a:text-is("Rows")')]);
+  structure.rowsUrl = page.url();
+  structure.rowsTable = await page.locator('table.browser-rows').count();
+  out.structure = structure;
+  await collectCsp();
+
+  // ---- Queries: a header sorts; again reverses ----
+  await page.goto(config.base + '/queries');
+  const calls = page.locator('#section-queries thead a.sort-link[data-sort=calls]');
+  await Promise.all([page.waitForURL(/sort=calls&dir=desc/), calls.click()]);
+  const queries = { descUrl: page.url(), desc: await cellTexts(page, '#section-queries tbody tr') };
+  await Promise.all([page.waitForURL(/sort=calls&dir=asc/),
+                     page.locator('#section-queries thead a.sort-link[data-sort=calls]').click()]);
+  queries.ascUrl = page.url();
+  queries.asc = await cellTexts(page, '#section-queries tbody tr');
+  queries.headers = await page.$$eval('#section-queries thead th', (ths) => ths.map((th) => th.textContent));
+  queries.screenshot = await shot('queries-sorted', false);  // the first screen: the list is long
+  out.queries = queries;
   await collectCsp();
 
   // ---- an error page in the layout ----

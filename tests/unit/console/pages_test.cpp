@@ -63,7 +63,8 @@ json overview_report() {
 TEST(ConsoleLayout, TabsHeaderAndAssetsUnderTheBasePath) {
   std::string html = console::render_report_page(ctx("indexes"), overview_report());
   expect_csp_clean(html, "/ops/db");
-  const char* tabs[] = {"Overview", "Tables", "Indexes", "Activity", "Replication", "Backups", "SQL", "Migration"};
+  const char* tabs[] = {"Overview", "Tables",   "Indexes", "Queries", "Activity",
+                        "Replication", "Backups", "Settings", "SQL", "Migration"};
   size_t last = 0;
   for (const char* t : tabs) {
     size_t at = html.find(std::string(">") + t + "</a>");
@@ -281,4 +282,92 @@ TEST(ConsoleReport, ASectionCutAtItsLimitSaysHowManyQualified) {
   std::string html = console::render_report_page(ctx("indexes"), j);
   EXPECT_NE(html.find("<span class=\"count\">2 of 485 rows shown</span>"), std::string::npos) << html;
   EXPECT_NE(html.find("<span class=\"count\">2 rows</span>"), std::string::npos);
+}
+
+TEST(ConsoleReport, ASortableSectionsHeadersAreSortLinks) {
+  stats::Report r;
+  r.id = "top_queries";
+  r.title = "Top queries";
+  stats::Section q;
+  q.id = "queries";
+  q.title = "Top queries";
+  q.columns = {{"query", "text"}, {"calls", "count"}, {"mean_seconds", "seconds"}, {"x\"<y", "text"}};
+  q.rows = {{"SELECT <b>", 3, 0.5, "v"}};
+  r.sections = {q};
+  json j = r.to_json();
+  j["sort"] = {{"section", "queries"},
+               {"path", "/queries"},
+               {"key", "mean_time"},
+               {"dir", "desc"},
+               {"columns", {{"calls", "calls"}, {"mean_seconds", "mean_time"}, {"x\"<y", "a\"&b"}}}};
+  std::string html = console::render_report_page(ctx("queries"), j);
+  expect_csp_clean(html, "/ops/db");
+  // The current column reverses, the others sort descending; one row stays a table (headers).
+  EXPECT_NE(html.find("<a class=\"sort-link current\" href=\"/ops/db/queries?sort=mean_time&amp;dir=asc\" "
+                      "data-sort=\"mean_time\" aria-sort=\"descending\">mean_seconds \u25BC</a>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<a class=\"sort-link\" href=\"/ops/db/queries?sort=calls&amp;dir=desc\" data-sort=\"calls\">calls</a>"),
+            std::string::npos);
+  EXPECT_NE(html.find("href=\"/ops/db/queries?sort=a%22%26b&amp;dir=desc\" data-sort=\"a&quot;&amp;b\">x&quot;&lt;y</a>"),
+            std::string::npos)
+      << "keys and names escaped";
+  EXPECT_NE(html.find("<th class=\"t-text\">query</th>"), std::string::npos) << "a column without a key is plain";
+  EXPECT_NE(html.find("SELECT &lt;b&gt;"), std::string::npos);
+  // Another section of the same report is not sortable.
+  j["sort"]["section"] = "other";
+  EXPECT_EQ(console::render_report_page(ctx("queries"), j).find("sort-link"), std::string::npos);
+}
+
+TEST(ConsoleStructure, EverythingIsShownEscapedAndLinked) {
+  json doc = json::parse(R"json({
+    "schema": "Sales.EU ☃", "name": "Order \"Lines\" <2>", "kind": "table", "row_estimate": 1200,
+    "size_bytes": 65536, "table_bytes": 49152, "index_bytes": 16384, "comment": "<i>lines</i>",
+    "columns": [{"name": "id", "type": "bigint", "nullable": false, "default": null, "identity": "always",
+                 "generated": null, "comment": null},
+                {"name": "sku", "type": "text", "nullable": true, "default": "'<none>'::text", "identity": null,
+                 "generated": null, "comment": "stock <keeping> unit"}],
+    "primary_key": ["id"],
+    "constraints": [{"name": "qty_check", "type": "check", "columns": ["qty"], "definition": "CHECK ((qty > 0))",
+                     "validated": false}],
+    "foreign_keys": [{"name": "fk", "columns": ["customer_id"],
+                      "references": {"schema": "public", "table": "cust/omers", "columns": ["id"]},
+                      "definition": "FOREIGN KEY (customer_id) REFERENCES \"cust/omers\"(id)"}],
+    "referenced_by": [{"name": "notes_fk", "schema": "public", "table": "notes", "columns": ["line_id"],
+                       "referenced_columns": ["id"], "definition": "..."}],
+    "indexes": [{"name": "bad_idx", "definition": "CREATE INDEX bad_idx ON x (sku)", "method": "btree",
+                 "primary": false, "unique": false, "valid": false, "size_bytes": 8192, "scans": 12345}],
+    "triggers": [{"name": "touch", "definition": "CREATE TRIGGER touch BEFORE UPDATE ...", "enabled": "disabled"}],
+    "row_security": {"enabled": true, "forced": true},
+    "policies": [{"name": "own", "command": "SELECT", "permissive": false, "roles": ["reader", "public"],
+                  "using": "(customer_id > 0)", "with_check": null}],
+    "partition_key": null, "partition_of": {"schema": "public", "table": "parent", "bound": "FOR VALUES IN (1)"},
+    "partitions": []})json");
+  std::string html = console::render_table_structure(ctx("tables"), doc);
+  expect_csp_clean(html, "/ops/db");
+  EXPECT_NE(html.find("Order &quot;Lines&quot; &lt;2&gt;"), std::string::npos);
+  EXPECT_EQ(html.find("<2>"), std::string::npos);
+  EXPECT_EQ(html.find("<i>lines"), std::string::npos);
+  EXPECT_NE(html.find("stock &lt;keeping&gt; unit"), std::string::npos);
+  EXPECT_NE(html.find("&#39;&lt;none&gt;&#39;::text"), std::string::npos);
+  EXPECT_NE(html.find("generated always"), std::string::npos);
+  EXPECT_NE(html.find("title=\"primary key\">PK"), std::string::npos);
+  EXPECT_NE(html.find("not validated"), std::string::npos);
+  EXPECT_NE(html.find("href=\"/ops/db/tables/public/cust%2Fomers/structure\""), std::string::npos);
+  EXPECT_NE(html.find("href=\"/ops/db/tables/public/notes/structure\""), std::string::npos);
+  EXPECT_NE(html.find("href=\"/ops/db/tables/public/parent/structure\""), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"badge sev-critical\">invalid</span>"), std::string::npos);
+  EXPECT_NE(html.find("12,345"), std::string::npos) << "scans grouped";
+  EXPECT_NE(html.find("restrictive"), std::string::npos);
+  EXPECT_NE(html.find("on, forced"), std::string::npos);
+  // The Rows / Structure switch: rows linked, structure current.
+  const std::string base = "/ops/db/tables/Sales.EU%20%E2%98%83/Order%20%22Lines%22%20%3C2%3E";
+  EXPECT_NE(html.find("<a href=\"" + base + "\" class=\"view\">Rows</a>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<a href=\"" + base + "/structure\" class=\"view current\" aria-current=\"page\">Structure</a>"),
+            std::string::npos);
+  // Unexpected shapes render without throwing.
+  for (const json& odd : {json(), json::array(), json{{"columns", 3}, {"indexes", "x"}, {"row_security", 1}}}) {
+    std::string out = console::render_table_structure(ctx("tables"), odd);
+    EXPECT_NE(out.find("</html>"), std::string::npos);
+  }
 }
