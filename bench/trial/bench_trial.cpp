@@ -1,7 +1,8 @@
 // bench/trial: a whole move of a real application's schema, as a new user would try it. Give it a
-// schema-only dump nobody here wrote (a project's committed db/structure.sql); it starts a source
-// and a target cluster and PgBouncer on loopback, loads the schema on the source, copies it to the
-// target the way docs/configuration.md says, fills every table it can with generated rows (foreign keys
+// schema-only dump nobody here wrote (a project's committed db/structure.sql), and optionally a
+// provider's set-up scripts to load first (--before: Supabase's published init scripts); it starts
+// a source and a target cluster and PgBouncer on loopback, loads them on the source, copies the
+// schema to the target (`pgshift schema copy`, or --copy-with pg_dump), fills every table it can with generated rows (foreign keys
 // followed, enums, domains, partitions), then runs the migration under an application workload
 // through PgBouncer: `check`, `sync start`, ordinary migrations on the source during the sync (a
 // column with a default then written, a table with a foreign key and rows, an index, an enum value
@@ -14,6 +15,7 @@
 // is the user's: this program carries no application's code.
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <optional>
@@ -46,31 +48,37 @@ namespace {
 
 struct Args {
   std::string schema_file;
-  long long rows = 200;           // generated rows per table
-  double rate = 100;              // workload transactions per second (ledger) through PgBouncer
-  double soak_s = 3;              // `sync soak --for`
+  long long rows = 200;               // generated rows per table
+  double rate = 100;                  // workload transactions per second (ledger) through PgBouncer
+  double soak_s = 3;                  // `sync soak --for`
   std::vector<std::string> excludes;
-  std::string out_dir = "trial-out";  // the servers' logs, the schema change log and status at the end
+  std::string out_dir = "trial-out";  // the servers' logs, each command's output, the schema change log
+  std::vector<std::string> before;    // SQL files loaded on the source first (a provider's set-up scripts)
+  std::string copy_with = "pgshift";  // how the target gets the schema: "pgshift" (schema copy) or "pg_dump"
 };
 
+// Exits on --help or a bad option (CLI11's message and exit code).
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error(k + " needs a value");
-      return argv[++i];
-    };
-    if (k == "--schema") a.schema_file = next();
-    else if (k == "--rows") a.rows = std::stoll(next());
-    else if (k == "--rate") a.rate = std::stod(next());
-    else if (k == "--soak") a.soak_s = std::stod(next());
-    else if (k == "--exclude") a.excludes.push_back(next());
-    else if (k == "--out") a.out_dir = next();
-    else throw std::runtime_error("unknown option " + k + " (see bench/trial/run)");
+  CLI::App app{"A whole move of a real application's schema under a workload through PgBouncer"};
+  app.add_option("--schema", a.schema_file, "A schema-only SQL dump (e.g. a project's db/structure.sql)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--before", a.before, "SQL loaded on the source first (a provider's set-up scripts); repeatable")
+      ->check(CLI::ExistingFile);
+  app.add_option("--rows", a.rows, "Generated rows per table")->capture_default_str();
+  app.add_option("--rate", a.rate, "Workload transactions per second")->capture_default_str();
+  app.add_option("--soak", a.soak_s, "Seconds of sync soak")->capture_default_str();
+  app.add_option("--exclude", a.excludes, "Passed to check and sync start; repeatable");
+  app.add_option("--out", a.out_dir, "Where the logs and outputs go")->capture_default_str();
+  app.add_option("--copy-with", a.copy_with, "How the target gets the schema")
+      ->check(CLI::IsMember({"pgshift", "pg_dump"}))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
   }
-  if (a.schema_file.empty()) throw std::runtime_error("--schema FILE is required: a schema-only SQL dump");
-  if (!fs::exists(a.schema_file)) throw std::runtime_error("--schema " + a.schema_file + ": no such file");
   return a;
 }
 
@@ -103,6 +111,8 @@ class Trial {
   // -- the clusters and the tool --
   util::RunResult pgshift(std::vector<std::string> args);
   util::RunResult psql_file(const localpg::LocalCluster& c, const std::string& file);
+  void load_file(const std::string& name, const localpg::LocalCluster& c, const std::string& file);
+  static void count_errors(const util::RunResult& r, Step& s);
   Step& step(const std::string& name, const std::function<void(Step&)>& body);
   Step& pgshift_step(const std::string& name, std::vector<std::string> args);
 
@@ -155,6 +165,20 @@ util::RunResult Trial::pgshift(std::vector<std::string> args) {
               {"PGSHIFT_TARGET_URL", target_->url("app")},
               {"PGSHIFT_POOLER_ADMIN_URL", bouncer_ ? bouncer_->admin_url() : ""}};
   return util::run(spec);
+}
+
+// psql's "ERROR:" lines: how many, and the first.
+void Trial::count_errors(const util::RunResult& r, Step& s) {
+  long errors = 0;
+  std::istringstream in(r.err);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("ERROR:") != std::string::npos && errors++ == 0) s.detail = line;
+  }
+  if (errors > 0) s.exit_code = 1, s.detail = std::to_string(errors) + " errors, first: " + s.detail;
+}
+
+void Trial::load_file(const std::string& name, const localpg::LocalCluster& c, const std::string& file) {
+  step(name, [&](Step& s) { count_errors(psql_file(c, file), s); });
 }
 
 util::RunResult Trial::psql_file(const localpg::LocalCluster& c, const std::string& file) {
@@ -558,33 +582,22 @@ int Trial::run() {
   target_ = localpg::LocalCluster::start({"trial-tgt", {}});
   for (auto* c : {source_.get(), target_.get()}) c->create_database("app");
 
-  step("load the schema on the source (psql -f)", [&](Step& s) {
-    util::RunResult r = psql_file(*source_, a_.schema_file);
-    long errors = 0;
-    std::istringstream in(r.err);
-    for (std::string line; std::getline(in, line);) {
-      if (line.find("ERROR:") != std::string::npos) {
-        if (errors++ == 0) s.detail = line;
-      }
-    }
-    if (errors > 0) s.exit_code = 1, s.detail = std::to_string(errors) + " errors, first: " + s.detail;
-  });
-  step("copy the schema to the target as docs/configuration.md says (pg_dump --schema-only | psql)", [&](Step& s) {
-    std::string dir = localpg::make_private_dir("trial");
-    util::ProcessSpec dump;
-    dump.argv = {localpg::postgres_bindir() + "/pg_dump", "--schema-only", "--no-owner", "--no-publications", "--no-subscriptions",
-                 "-f", dir + "/schema.sql", source_->url("app")};
-    util::RunResult d = util::run(dump);
-    if (d.exit_code != 0) throw std::runtime_error("pg_dump: " + first_line(d.err));
-    util::RunResult r = psql_file(*target_, dir + "/schema.sql");
-    long errors = 0;
-    std::istringstream in(r.err);
-    for (std::string line; std::getline(in, line);) {
-      if (line.find("ERROR:") != std::string::npos && errors++ == 0) s.detail = line;
-    }
-    if (errors > 0) s.exit_code = 1, s.detail = std::to_string(errors) + " errors, first: " + s.detail;
-    localpg::remove_tree(dir);
-  });
+  for (const auto& file : a_.before) load_file("load on the source first: " + file, *source_, file);
+  load_file("load the schema on the source (psql -f)", *source_, a_.schema_file);
+  if (a_.copy_with == "pgshift") {
+    pgshift_step("pgshift schema copy", {"schema", "copy", "--json"});
+  } else {
+    step("copy the schema to the target as pg_dump --schema-only | psql", [&](Step& s) {
+      std::string dir = localpg::make_private_dir("trial");
+      util::ProcessSpec dump;
+      dump.argv = {localpg::postgres_bindir() + "/pg_dump", "--schema-only", "--no-owner", "--no-publications",
+                   "--no-subscriptions", "-f", dir + "/schema.sql", source_->url("app")};
+      util::RunResult d = util::run(dump);
+      if (d.exit_code != 0) throw std::runtime_error("pg_dump: " + first_line(d.err));
+      count_errors(psql_file(*target_, dir + "/schema.sql"), s);
+      localpg::remove_tree(dir);
+    });
+  }
   for (auto* c : {source_.get(), target_.get()}) {
     pg::Connection conn = pg::Connection::open(c->conninfo("app"));
     for (const auto& s : sqlgate::split_statements(demo::kWorkloadTables)) conn.exec(s);

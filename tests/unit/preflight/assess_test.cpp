@@ -367,6 +367,7 @@ TEST(Assess, ExtensionConfigurationRowsAreNamed) {
 
   f.in.source.tables[1].row_estimate = 0;  // analyzed and empty: nothing to copy
   EXPECT_EQ(find(f.run(), "extension-config-rows"), nullptr);
+}
 
 // A Supabase source: its tables are left out (no source-only-tables error), its publication and
 // event triggers do not carry over, and what of the application needs it is named.
