@@ -151,11 +151,20 @@ class WorkQueue {
     std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
       if (stopped_) return std::nullopt;
-      if (builder && !ready_.empty()) {
-        const PendingObject* b = ready_.front();
-        ready_.pop_front();
-        ++running_;
-        return Task{nullptr, b};
+      if (builder) {
+        // Two builds on one partitioned table at once would race for the names PostgreSQL gives
+        // the partitions' indexes (both see neither's uncommitted name: "duplicate key value
+        // violates unique constraint pg_class_relname_nsp_index"); those wait for each other.
+        auto it = std::find_if(ready_.begin(), ready_.end(), [&](const PendingObject* b) {
+          return !b->object.partitioned || !partitioned_building_.count(b->object.table.display());
+        });
+        if (it != ready_.end()) {
+          const PendingObject* b = *it;
+          ready_.erase(it);
+          if (b->object.partitioned) partitioned_building_.insert(b->object.table.display());
+          ++running_;
+          return Task{nullptr, b};
+        }
       }
       if (!builder && next_unit_ < todo_.size()) {
         ++running_;
@@ -163,7 +172,7 @@ class WorkQueue {
         return Task{todo_[next_unit_++], nullptr};
       }
       if (!builder) return std::nullopt;  // no unit left for a copier
-      if (copying_ == 0 && next_unit_ >= todo_.size()) return std::nullopt;  // no build can appear any more
+      if (copying_ == 0 && next_unit_ >= todo_.size() && ready_.empty()) return std::nullopt;  // none can appear
       changed_.wait(lock);  // a running unit may complete a table and release its builds
     }
   }
@@ -171,6 +180,7 @@ class WorkQueue {
   void finished(const Task& task) {
     std::lock_guard<std::mutex> lock(mutex_);
     --running_;
+    if (task.build && task.build->object.partitioned) partitioned_building_.erase(task.build->object.table.display());
     if (task.unit) {
       --copying_;
       std::string table = plan_.relations[task.unit->relation].target.display();
@@ -194,6 +204,7 @@ class WorkQueue {
   std::map<std::string, std::vector<const PendingObject*>> builds_of_;
   std::map<std::string, int> remaining_;
   std::deque<const PendingObject*> ready_;
+  std::set<std::string> partitioned_building_;  // partitioned tables with a build running
   size_t next_unit_ = 0;
   int running_ = 0;
   int copying_ = 0;

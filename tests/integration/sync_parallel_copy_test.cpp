@@ -525,3 +525,51 @@ TEST_F(SyncParallelCopyTest, SyncStopMidCopyRemovesTheSlotAndRestoresTheIndexes)
 }
 
 }  // namespace
+
+// A partitioned table with several indexes whose partitions' index names PostgreSQL derives from
+// long column names (lago's enriched_events): two builds on it at once both chose the same name
+// for a partition's index and the second failed on pg_class_relname_nsp_index. They now wait for
+// each other; every index comes back.
+TEST_F(SyncParallelCopyTest, IndexesOfAPartitionedTableAreRebuiltOneAtATime) {
+  constexpr std::string_view events = R"sql(
+CREATE TABLE events_by_month (organization_identifier_of_the_event bigint NOT NULL,
+  external_subscription_identifier text NOT NULL, charge_identifier_of_the_event text NOT NULL,
+  happened_at timestamptz NOT NULL, payload text)
+  PARTITION BY RANGE (happened_at);
+DO $$ BEGIN
+  FOR m IN 1..12 LOOP
+    EXECUTE format('CREATE TABLE events_by_month_2026_%s PARTITION OF events_by_month FOR VALUES FROM (%L) TO (%L)',
+                   lpad(m::text, 2, '0'), make_date(2026, m, 1), make_date(2026, m, 1) + interval '1 month');
+  END LOOP;
+END $$;
+CREATE TABLE events_by_month_default PARTITION OF events_by_month DEFAULT;
+CREATE UNIQUE INDEX events_unique ON events_by_month (organization_identifier_of_the_event, external_subscription_identifier, charge_identifier_of_the_event, happened_at);
+CREATE INDEX events_lookup ON events_by_month (organization_identifier_of_the_event, external_subscription_identifier, happened_at);
+CREATE INDEX events_billing ON events_by_month (organization_identifier_of_the_event, external_subscription_identifier, charge_identifier_of_the_event);
+CREATE INDEX events_by_charge ON events_by_month (organization_identifier_of_the_event, external_subscription_identifier, payload);
+CREATE INDEX events_recent ON events_by_month (organization_identifier_of_the_event, external_subscription_identifier DESC);
+)sql";
+  constexpr std::string_view indexes = R"sql(
+SELECT count(*) AS n FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname LIKE 'events_by_month%'
+)sql";
+  pg::Connection s = connect(*source_, "app");
+  pg::Connection t = connect(*target_, "app");
+  run_sql(s, events);
+  run_sql(t, events);
+  s.exec("INSERT INTO events_by_month SELECT g % 7, 'sub-' || (g % 50), 'charge-' || g, "
+         "timestamptz '2026-01-01' + g * interval '3 minutes', md5(g::text) FROM generate_series(1, 200000) g");
+  const int64_t before = t.exec(indexes).row(0).int64("n");
+  ASSERT_EQ(before, 70);  // 5 on the root, 5 on each of its 13 partitions
+
+  for (int round = 0; round < 3; ++round) {  // a race: give it three chances
+    CliRun run = pgshift(start_args({"--json"}));
+    ASSERT_EQ(run.exit_code, 0) << run.all();
+    EXPECT_EQ(t.exec(indexes).row(0).int64("n"), before);
+    EXPECT_EQ(t.exec("SELECT count(*) AS n FROM events_by_month").row(0).int64("n"), 200000);
+    CliRun stop = pgshift(args({"sync", "stop"}));
+    ASSERT_EQ(stop.exit_code, 0) << stop.all();
+    t.exec("TRUNCATE events_by_month, customers, big, keyless, measurements");
+  }
+  for (pg::Connection* c : {&s, &t}) run_sql(*c, "DROP TABLE events_by_month");
+  EXPECT_EQ(definitions(), definitions_before_);
+}
