@@ -333,6 +333,15 @@ pg::Lsn stored_apply_lsn(pg::Connection& subscriber, const std::string& slot) {
   return pg::Lsn::parse_or_throw(r.view(0, 0), "pgshift.apply_progress.lsn");
 }
 
+bool forget_apply_progress(pg::Connection& subscriber, const std::string& slot) {
+  if (subscriber.exec(kProgressTableExistsSql).scalar() != "t") return false;
+  subscriber.exec("DELETE FROM pgshift.apply_progress WHERE slot = $1", {slot});
+  if (subscriber.exec("SELECT count(*) FROM pgshift.apply_progress").scalar() == "0") {
+    subscriber.exec("DROP TABLE pgshift.apply_progress");
+  }
+  return true;
+}
+
 ApplyProgress run_apply(const pg::ConnInfo& publisher, pg::Connection& subscriber, const ApplyOptions& options,
                         const std::function<void(const ApplyProgress&)>& on_commit) {
   Applier applier(publisher, subscriber, options, on_commit);
