@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -70,6 +71,11 @@ ApplyBackProcess start_apply_back(const pg::ConnInfo& source, const pg::ConnInfo
   }
   spdlog::info("apply-back: started pid {} (slot {}, log {})", p.pid, slot, log);
   return p;
+}
+
+std::string apply_back_log_path(const std::string& given, int64_t migration_id) {
+  std::string log = given.empty() ? fmt::format("pgshift-apply-back-{}.log", migration_id) : given;
+  return std::filesystem::absolute(log).string();
 }
 
 bool apply_back_running(int pid, const std::string& slot) {

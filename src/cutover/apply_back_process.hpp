@@ -43,6 +43,9 @@ ApplyBackProcess start_apply_back(const pg::ConnInfo& source, const pg::ConnInfo
                                   const std::string& log, bool allow_triggers,
                                   util::Millis settle = util::Millis(1500));
 
+// The log path: `given`, or pgshift-apply-back-<migration id>.log; absolute (from the working directory).
+std::string apply_back_log_path(const std::string& given, int64_t migration_id);
+
 // Whether pid is alive and its command line is `... sync apply-back ... --slot <slot> ...`.
 bool apply_back_running(int pid, const std::string& slot);
 

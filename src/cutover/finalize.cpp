@@ -61,6 +61,7 @@ FinalizeResult finalize(const state::Plan& plan) {
     if (logical::forget_apply_progress(source, plan.reverse_subscription())) {
       r.removed.push_back("source: pgshift.apply_progress removed");
     }
+    fence::revoke_passes(source);  // the source stays fenced, for everyone
     if (logical::drop_publication(target, plan.reverse_publication())) {
       r.removed.push_back("target: publication " + plan.reverse_publication() + " dropped");
     }

@@ -10,6 +10,7 @@
 #include "catalog/catalog.hpp"
 #include "ddl/ddl.hpp"
 #include "cutover/switchover.hpp"
+#include "logical/apply.hpp"
 #include "logical/logical.hpp"
 #include "pg/quote.hpp"
 #include "pg/transaction.hpp"
@@ -282,13 +283,18 @@ nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state
     logical::SubscribeCapability cap =
         d.new_by_apply ? logical::SubscribeCapability{}
                        : logical::subscribe_capability(owner, logical::read_provider(sides.subscriptions_on_writer()));
-    if (d.new_by_apply && !writer.server.superuser) {
-      // The fence armed on the source after the switch stops every session that cannot set
-      // session_replication_role = replica, pgshift's apply included (docs/cutover.md).
-      problems.push_back(fmt::format("role {} on the {} is not a superuser: the {}'s fence (armed after the switch) "
-                                     "would reject pgshift's apply of the replication back; pass a superuser's URL "
-                                     "as --source, or --no-reverse (no rollback)",
-                                     writer.server.current_user, d.writer_role, d.writer_role));
+    if (d.new_by_apply && !writer.server.superuser && !options.apply_back_allow_triggers) {
+      // pgshift's apply as an ordinary role cannot set session_replication_role = replica: the
+      // application's triggers would fire again for each applied change (apply.hpp). Refused
+      // here, before the switch, rather than by the apply after it.
+      std::vector<std::string> names;
+      for (const auto& t : tables) names.push_back(pg::quote_ident(t.schema) + "." + pg::quote_ident(t.name));
+      if (std::string firing = logical::firing_user_triggers(sides.writer, names); !firing.empty()) {
+        problems.push_back(fmt::format("role {} on the {} is not a superuser, so pgshift's apply of the replication "
+                                       "back would fire these user triggers again: {}; disable them for the rollback "
+                                       "window (ALTER TABLE ... DISABLE TRIGGER), or pass --apply-back-allow-triggers",
+                                       writer.server.current_user, d.writer_role, firing));
+      }
     } else if (!d.new_by_apply && !cap.can) {
       problems.push_back(fmt::format("role {}{} on the {} cannot create the subscription back: {}{}",
                                      owner.current_user, separate ? " (--source-subscriber)" : "", d.writer_role,

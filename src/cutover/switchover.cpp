@@ -473,8 +473,7 @@ class Engine {
 
   // After the switch: pgshift sync apply-back, detached, keeps the old writer (the source) current.
   nlohmann::json start_apply() {
-    std::string log = opt_.apply_back_log.empty() ? fmt::format("pgshift-apply-back-{}.log", mid_) : opt_.apply_back_log;
-    log = std::filesystem::absolute(log).string();
+    std::string log = apply_back_log_path(opt_.apply_back_log, mid_);
     ApplyBackProcess p = start_apply_back(d_.writer, d_.replica, d_.new_subscription, d_.new_publication, log,
                                           opt_.apply_back_allow_triggers);
     nlohmann::json j = p.to_json();
@@ -603,6 +602,18 @@ SwitchResult resume(const state::Plan& plan, const SwitchOptions& options) {
     });
     r.undone = clean_up_after_switch(sides, d, journal, m->id);
     journal.set_phase(m->id, d.done_phase);
+    // A cutover over pgshift's apply that died before starting it: start it now.
+    std::optional<state::Event> back = journal.last_event(m->id, "replicate-back", state::EventStatus::finished);
+    if (d.action == "cutover" && back && back->detail.value("by", std::string()) == "pgshift" &&
+        !recorded_apply_back(journal, m->id)) {
+      journal.run_step(m->id, kApplyBackStep, [&] {
+        ApplyBackProcess p = start_apply_back(plan.source, plan.target, d.new_subscription, d.new_publication,
+                                              apply_back_log_path(options.apply_back_log, m->id),
+                                              options.apply_back_allow_triggers);
+        r.undone.push_back(fmt::format("pgshift sync apply-back started (pid {}, log {})", p.pid, p.log));
+        return p.to_json();
+      });
+    }
     r.switched = true;
     r.writer = d.replica.redacted();
     r.writer_role = d.replica_role;

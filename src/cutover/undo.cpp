@@ -174,6 +174,7 @@ std::vector<std::string> clean_up_after_switch(Sides& sides, const Direction& d,
     if (logical::forget_apply_progress(sides.replica, d.old_subscription)) {
       done.push_back(fmt::format("{}: pgshift.apply_progress removed", d.replica_role));
     }
+    fence::revoke_passes(sides.replica);
     if (logical::drop_publication(sides.writer, d.old_publication)) {
       done.push_back(fmt::format("{}: publication {} dropped", d.writer_role, d.old_publication));
     }
