@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "pg/error.hpp"
 #include "support/support.hpp"
 
 using namespace pgshift;
