@@ -35,6 +35,9 @@ struct SwitchFlags {
   std::string verify = "counts";
   int verify_jobs = 2;
   bool no_reverse = false;
+  std::string replicate_back = "auto";
+  std::string apply_back_log;
+  bool apply_back_allow_triggers = false;
   bool refresh_matviews = false;
   std::string back_url;
   bool no_watchdog = false;
@@ -115,6 +118,17 @@ cutover::SwitchOptions build_options(const SwitchFlags& f) {
     throw UsageError("--verify: expected counts, full or none, got " + f.verify);
   }
   o.reverse = !f.no_reverse;
+  if (f.replicate_back == "auto") {
+    o.replicate_back = cutover::ReplicateBack::automatic;
+  } else if (f.replicate_back == "native") {
+    o.replicate_back = cutover::ReplicateBack::native;
+  } else if (f.replicate_back == "pgshift") {
+    o.replicate_back = cutover::ReplicateBack::pgshift;
+  } else {
+    throw UsageError("--replicate-back: expected native, pgshift or auto, got " + f.replicate_back);
+  }
+  o.apply_back_log = f.apply_back_log;
+  o.apply_back_allow_triggers = f.apply_back_allow_triggers;
   o.refresh_matviews = f.refresh_matviews;
   if (!f.back_url.empty()) o.replica_publisher = pg::ConnInfo::parse(f.back_url, "--replicate-back-url");
   o.watchdog = !f.no_watchdog;
@@ -148,7 +162,17 @@ void add_switch_flags(CLI::App* cmd, SwitchFlags& f, bool is_cutover) {
       ->capture_default_str();
   cmd->add_option("--verify", f.verify, "Data gate before the pause (live, with the lag fence): counts, full or none")->capture_default_str();
   cmd->add_option("--verify-jobs", f.verify_jobs, "Parallel connections for the final gate")->capture_default_str();
-  if (is_cutover) cmd->add_flag("--no-reverse", f.no_reverse, "Do not replicate back to the source (no rollback window)");
+  if (is_cutover) {
+    cmd->add_flag("--no-reverse", f.no_reverse, "Do not replicate back to the source (no rollback window)");
+    cmd->add_option("--replicate-back", f.replicate_back,
+                    "How the source is kept current after the switch: native (a subscription on the source), pgshift "
+                    "(pgshift sync apply-back, started detached) or auto (native when the source's role can subscribe)")
+        ->capture_default_str();
+    cmd->add_option("--apply-back-log", f.apply_back_log,
+                    "Log file of the detached pgshift sync apply-back (default: pgshift-apply-back-<migration id>.log)");
+    cmd->add_flag("--apply-back-allow-triggers", f.apply_back_allow_triggers,
+                  "pgshift sync apply-back --allow-triggers: apply although the source's user triggers fire again");
+  }
   cmd->add_flag("--refresh-matviews", f.refresh_matviews,
                 "After the switch, REFRESH MATERIALIZED VIEW each materialized view on the new writer");
   cmd->add_option("--replicate-back-url", f.back_url,

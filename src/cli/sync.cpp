@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cutover/apply_back_process.hpp"
 #include "ddl/ddl.hpp"
 #include "pg/connection.hpp"
 #include "preflight/preflight.hpp"
@@ -143,12 +144,30 @@ int run_start(const state::Plan& plan, bool truncate_target, bool allow_missing_
   return 0;
 }
 
+std::string apply_back_text(const nlohmann::json& a) {
+  auto text = [&](const char* key) { return a[key].is_null() ? std::string("-") : a[key].dump(); };
+  return fmt::format("replication back: pgshift sync apply-back pid {} {}, applied up to {}, lag {}{}; log {}\n",
+                     a["pid"].get<int>(), a["running"].get<bool>() ? "running" : "NOT RUNNING", text("applied_lsn"),
+                     a["lag_bytes"].is_null() ? std::string("-") : util::format_bytes(a["lag_bytes"].get<int64_t>()),
+                     a["last_error"].is_null() ? "" : "; last error: " + a["last_error"].get<std::string>(),
+                     a["log"].get<std::string>());
+}
+
 int run_status(const state::Plan& plan, bool json, bool watch, util::Millis interval) {
   Sides sides = connect_both(plan);
   if (!watch) {
     replication::Status st = replication::status(sides.source, sides.target, plan);
-    if (json) print_json(replication::to_json(st));
-    else print_text(replication::render(st));
+    // After a cutover over pgshift's apply (cutover --replicate-back): that process, its lag and
+    // its last error.
+    std::optional<nlohmann::json> apply = cutover::apply_back_status(sides.source, sides.target);
+    if (json) {
+      nlohmann::json j = replication::to_json(st);
+      if (apply) j["apply_back"] = *apply;
+      print_json(j);
+    } else {
+      print_text(replication::render(st));
+      if (apply) print_text(apply_back_text(*apply));
+    }
     return 0;
   }
   util::install_interrupt_handler();

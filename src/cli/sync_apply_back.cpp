@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "fence/fence.hpp"
 #include "logical/apply.hpp"
 #include "pg/connection.hpp"
 #include "state/recorded_plan.hpp"
@@ -63,7 +64,23 @@ int run_apply_back(const ApplyBackFlags& flags) {
     spdlog::info("apply-back: {} transaction(s), {} change(s) applied, {} replayed skipped; at {}, lag {}",
                  p.transactions, p.changes, p.skipped, p.applied_lsn.to_string(), lag_text(p));
   };
-  logical::ApplyProgress result = logical::run_apply(plan.target, source, options, on_commit);
+  // The source is fenced after cutover: this session's writes pass it (and no one else's) through
+  // a token of this run whose hash the fence knows (fence.hpp); a superuser's apply passes anyway.
+  std::optional<std::string> pass = fence::open_pass(source);
+  logical::ApplyProgress result;
+  try {
+    result = logical::run_apply(plan.target, source, options, on_commit);
+  } catch (...) {
+    if (pass) {
+      try {
+        fence::close_pass(source, *pass);
+      } catch (const std::exception&) {
+        // the connection may be what failed; the hash alone passes no one
+      }
+    }
+    throw;
+  }
+  if (pass) fence::close_pass(source, *pass);
   if (flags.json) {
     print_json(to_json(result));
   } else {

@@ -41,6 +41,13 @@ namespace pgshift::cutover {
 
 enum class VerifyGate { none, counts, full };
 
+// How cutover keeps the source current after the switch (--replicate-back):
+//   native   a subscription on the source (needs a role that may CREATE SUBSCRIPTION);
+//   pgshift  pgshift's own apply (`pgshift sync apply-back`, apply_back_process.hpp), started
+//            detached by cutover, for a source that cannot subscribe;
+//   automatic  native when the source's role can subscribe, else pgshift.
+enum class ReplicateBack { automatic, native, pgshift };
+
 // The data gate's answer: any difference that is not replication lag aborts the switch.
 struct GateOutcome {
   bool ok = false;
@@ -80,6 +87,11 @@ struct SwitchOptions {
   VerifyGate verify = VerifyGate::counts;  // before the pause, with the lag fence
   GateFn gate;  // required unless verify is none
   bool reverse = true;  // cutover: keep the old server current through reverse replication
+  ReplicateBack replicate_back = ReplicateBack::automatic;
+  // pgshift's apply: its log file (default pgshift-apply-back-<migration id>.log in the working
+  // directory, made absolute) and whether it may apply although user triggers would fire again.
+  std::string apply_back_log;
+  bool apply_back_allow_triggers = false;
   // After the switch (clients already resumed): REFRESH MATERIALIZED VIEW on the new writer for
   // each of its materialized views (logical replication does not carry their contents).
   bool refresh_matviews = false;

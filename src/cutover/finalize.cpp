@@ -5,10 +5,12 @@
 #include <chrono>
 #include <optional>
 
+#include "cutover/apply_back_process.hpp"
 #include "cutover/cutover.hpp"
 #include "cutover/switchover.hpp"
 #include "ddl/ddl.hpp"
 #include "fence/fence.hpp"
+#include "logical/apply.hpp"
 #include "logical/logical.hpp"
 #include "state/journal.hpp"
 #include "state/lock.hpp"
@@ -42,12 +44,24 @@ FinalizeResult finalize(const state::Plan& plan) {
   FinalizeResult r;
   r.migration_id = m->id;
   journal.run_step(m->id, "finalize", [&] {
-    // Replication back: subscription on the source, its slot and publication on the target.
+    // pgshift's apply of the replication back, when cutover started one: stopped before its slot goes.
+    if (std::optional<ApplyBackProcess> apply = recorded_apply_back(journal, m->id)) {
+      if (stop_apply_back(*apply)) r.removed.push_back(fmt::format("pgshift sync apply-back (pid {}) stopped", apply->pid));
+    }
+    // Replication back: subscription on the source (or pgshift's apply), its slot and publication
+    // on the target.
     auto dropped = logical::drop_subscription(target, subscriber ? *subscriber : source, plan.reverse_subscription());
     if (dropped.dropped) {
       r.removed.push_back(fmt::format("source: subscription {} dropped ({} slot(s) on the target)",
                                       plan.reverse_subscription(), dropped.slots.size()));
     }
+    if (!dropped.dropped && !dropped.slots.empty()) {
+      r.removed.push_back("target: slot " + plan.reverse_subscription() + " of pgshift's apply dropped");
+    }
+    if (logical::forget_apply_progress(source, plan.reverse_subscription())) {
+      r.removed.push_back("source: pgshift.apply_progress removed");
+    }
+    fence::revoke_passes(source);  // the source stays fenced, for everyone
     if (logical::drop_publication(target, plan.reverse_publication())) {
       r.removed.push_back("target: publication " + plan.reverse_publication() + " dropped");
     }

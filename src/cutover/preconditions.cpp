@@ -10,6 +10,7 @@
 #include "catalog/catalog.hpp"
 #include "ddl/ddl.hpp"
 #include "cutover/switchover.hpp"
+#include "logical/apply.hpp"
 #include "logical/logical.hpp"
 #include "pg/quote.hpp"
 #include "pg/transaction.hpp"
@@ -133,7 +134,11 @@ nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state
 
   stats::SubscriptionProgress sub = stats::subscription_progress(sides.replica, d.old_subscription);
   size_t ready = 0;
-  if (!sub.exists) {
+  if (d.old_by_apply) {
+    // Rollback over pgshift's apply: no subscription on the source; the slot on the target and
+    // the apply process (checked by the engine) carry the replication back.
+    ready = tables.size();
+  } else if (!sub.exists) {
     problems.push_back(fmt::format("subscription {} does not exist on the {}", d.old_subscription, d.replica_role));
   } else {
     if (!sub.enabled) problems.push_back(fmt::format("subscription {} is disabled", d.old_subscription));
@@ -276,8 +281,21 @@ nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state
     const bool separate = &sides.subscriptions_on_writer() != &sides.writer;
     catalog::ServerInfo owner = separate ? catalog::read_server_info(sides.subscriptions_on_writer()) : writer.server;
     logical::SubscribeCapability cap =
-        logical::subscribe_capability(owner, logical::read_provider(sides.subscriptions_on_writer()));
-    if (!cap.can) {
+        d.new_by_apply ? logical::SubscribeCapability{}
+                       : logical::subscribe_capability(owner, logical::read_provider(sides.subscriptions_on_writer()));
+    if (d.new_by_apply && !writer.server.superuser && !options.apply_back_allow_triggers) {
+      // pgshift's apply as an ordinary role cannot set session_replication_role = replica: the
+      // application's triggers would fire again for each applied change (apply.hpp). Refused
+      // here, before the switch, rather than by the apply after it.
+      std::vector<std::string> names;
+      for (const auto& t : tables) names.push_back(pg::quote_ident(t.schema) + "." + pg::quote_ident(t.name));
+      if (std::string firing = logical::firing_user_triggers(sides.writer, names); !firing.empty()) {
+        problems.push_back(fmt::format("role {} on the {} is not a superuser, so pgshift's apply of the replication "
+                                       "back would fire these user triggers again: {}; disable them for the rollback "
+                                       "window (ALTER TABLE ... DISABLE TRIGGER), or pass --apply-back-allow-triggers",
+                                       writer.server.current_user, d.writer_role, firing));
+      }
+    } else if (!d.new_by_apply && !cap.can) {
       problems.push_back(fmt::format("role {}{} on the {} cannot create the subscription back: {}{}",
                                      owner.current_user, separate ? " (--source-subscriber)" : "", d.writer_role,
                                      cap.advice, d.action == "cutover" ? "; or pass --no-reverse (no rollback)" : ""));
@@ -319,7 +337,7 @@ nlohmann::json check_preconditions(Sides& sides, const Direction& d, const state
 
   // Make the subscriber flush each applied commit at once, so the slot confirms the fence LSN
   // within milliseconds instead of the next background flush.
-  std::string previous = sides.replica.exec(kSyncCommitSql, {d.old_subscription}).scalar();
+  std::string previous = d.old_by_apply ? "on" : sides.replica.exec(kSyncCommitSql, {d.old_subscription}).scalar();
   if (previous != "on") {
     journal.compensation(migration_id, d.step(kSyncCommit), {{"subscription", d.old_subscription}, {"previous", previous}});
     sides.subscriptions_on_replica().exec(fmt::format("ALTER SUBSCRIPTION {} SET (synchronous_commit = 'on')",

@@ -11,8 +11,10 @@
 #include <filesystem>
 
 #include "catalog/catalog.hpp"
+#include "cutover/apply_back_process.hpp"
 #include "cutover/watchdog.hpp"
 #include "fence/fence.hpp"
+#include "logical/apply.hpp"
 #include "logical/logical.hpp"
 #include "state/lock.hpp"
 #include "stats/replication_progress.hpp"
@@ -134,6 +136,7 @@ class Engine {
     } else {
       require_source_subscriber(*journal_, mid_, plan_, d_.action);
     }
+    choose_replication_back();
     if (opt_.pooler) pooler_.emplace(opt_.pooler->admin);
     journal_->set_phase(mid_, d_.in_flight_phase);
     try {
@@ -161,6 +164,25 @@ class Engine {
     }
     throw UsageError(fmt::format("migration {} is {}: {} needs it to be {}", mid_, state::to_string(m->phase),
                                  d_.action, state::to_string(d_.from_phase)));
+  }
+
+  // cutover: subscription or pgshift's apply for the replication back (--replicate-back);
+  // rollback: which of the two the cutover started (its replicate-back step says).
+  void choose_replication_back() {
+    if (d_.action == "cutover") {
+      if (!d_.new_replication) return;
+      if (opt_.replicate_back == ReplicateBack::automatic) {
+        pg::Connection& owner = sides_->subscriptions_on_writer();
+        d_.new_by_apply =
+            !logical::subscribe_capability(catalog::read_server_info(owner), logical::read_provider(owner)).can;
+      } else {
+        d_.new_by_apply = opt_.replicate_back == ReplicateBack::pgshift;
+      }
+      return;
+    }
+    std::optional<state::Event> back = journal_->last_event(mid_, "replicate-back", state::EventStatus::finished);
+    d_.old_by_apply = back && back->detail.value("by", std::string()) == "pgshift";
+    if (d_.old_by_apply) old_apply_ = recorded_apply_back(*journal_, mid_);
   }
 
   void inject(const std::string& step) {
@@ -199,6 +221,16 @@ class Engine {
   void before_switch() {
     nlohmann::json pre = step("preconditions", [&] {
       nlohmann::json j = check_preconditions(*sides_, d_, plan_, opt_, *journal_, mid_);
+      if (d_.old_by_apply && !(old_apply_ && apply_back_running(old_apply_->pid, old_apply_->slot))) {
+        throw ProblemsFound(fmt::format(
+            "rollback preconditions not met; nothing was changed:\n  - the replication back is pgshift's apply and no "
+            "pgshift sync apply-back recorded by cutover is running for slot {}{}: start it again (pgshift sync "
+            "apply-back, or pgshift cutover's log for why it stopped)",
+            d_.old_subscription,
+            old_apply_ ? fmt::format(" (pid {} is gone; log {}: {})", old_apply_->pid, old_apply_->log,
+                                     last_error_line(old_apply_->log))
+                       : ""));
+      }
       tables_ = tables_of(j);
       return j;
     });
@@ -278,6 +310,12 @@ class Engine {
     });
 
     step("stop-replication", [&] {
+      if (d_.old_by_apply) {
+        // Everything up to the fence is applied (catch-up): the process stops between transactions.
+        compensation(kApplyBackStopped, old_apply_->to_json());
+        stop_apply_back(*old_apply_);
+        return nlohmann::json{{"summary", fmt::format("pgshift sync apply-back (pid {}) stopped", old_apply_->pid)}};
+      }
       compensation(kOldSubscriptionDisabled, {{"subscription", d_.old_subscription}});
       logical::set_subscription_enabled(sides_->subscriptions_on_replica(), d_.old_subscription, false);
       return nlohmann::json{{"summary", "subscription " + d_.old_subscription + " disabled"}};
@@ -316,6 +354,11 @@ class Engine {
       // tables of now (created during the rollback window) replicate back too.
       logical::set_publication_tables(publisher, d_.new_publication, tables_);
     }
+    if (d_.new_by_apply) {
+      return nlohmann::json{{"summary", fmt::format("publication {} on the {}; the replication back is pgshift's apply "
+                                                    "(the {} cannot subscribe, or --replicate-back pgshift)",
+                                                    d_.new_publication, d_.replica_role, d_.writer_role)}};
+    }
     pg::ConnInfo reach = opt_.replica_publisher.value_or(d_.replica);
     compensation(kNewSubscription, {{"subscription", d_.new_subscription}});
     logical::create_subscription(sides_->subscriptions_on_writer(), {d_.new_subscription, reach, d_.new_publication, /*copy_data=*/false,
@@ -333,6 +376,13 @@ class Engine {
     compensation(kNewSlot, {{"slot", d_.new_subscription}});
     logical::create_logical_slot(sides_->replica, d_.new_subscription);
     created(kNewSlot, {{"created", d_.new_subscription}});
+    if (d_.new_by_apply) {
+      // A fresh slot: what an earlier apply stored for this name is stale.
+      logical::forget_apply_progress(sides_->writer, d_.new_subscription);
+      return nlohmann::json{{"by", "pgshift"},
+                            {"summary", fmt::format("{} -> {}: slot {} created; pgshift's apply starts after the switch",
+                                                    d_.replica_role, d_.writer_role, d_.new_subscription)}};
+    }
     compensation(kNewSubscriptionEnabled, {{"subscription", d_.new_subscription}});
     logical::set_subscription_enabled(sides_->subscriptions_on_writer(), d_.new_subscription, true);
     return nlohmann::json{{"summary", fmt::format("{} -> {}: slot {} created, subscription {} enabled (no copy)",
@@ -400,6 +450,7 @@ class Engine {
         return nlohmann::json{{"done", done}, {"summary", fmt::format("{} object(s) removed", done.size())}};
       });
       journal_->set_phase(mid_, d_.done_phase);
+      if (d_.new_by_apply) step(std::string(kApplyBackStep), [&] { return start_apply(); });
       if (opt_.refresh_matviews) step("refresh-matviews", [&] { return refresh_matviews(); });
     } catch (const std::exception& e) {
       // Past the point of no return nothing goes back; an armed watchdog finishes the resume
@@ -409,10 +460,25 @@ class Engine {
                           ? fmt::format("the switch succeeded but refresh-matviews failed: {}; refresh it by hand "
                                         "(REFRESH MATERIALIZED VIEW)",
                                         e.what())
+                          : current_step_ == kApplyBackStep
+                          ? fmt::format("the switch succeeded but pgshift's apply of the replication back did not "
+                                        "start: {}; fix it and run pgshift sync apply-back (no rollback window until "
+                                        "then)",
+                                        e.what())
                           : fmt::format("the switch succeeded but {} failed: {}; run pgshift {} --resume",
                                         current_step_, e.what(), d_.action);
       result_.exit_code = 3;
     }
+  }
+
+  // After the switch: pgshift sync apply-back, detached, keeps the old writer (the source) current.
+  nlohmann::json start_apply() {
+    std::string log = apply_back_log_path(opt_.apply_back_log, mid_);
+    ApplyBackProcess p = start_apply_back(d_.writer, d_.replica, d_.new_subscription, d_.new_publication, log,
+                                          opt_.apply_back_allow_triggers);
+    nlohmann::json j = p.to_json();
+    j["summary"] = fmt::format("pgshift sync apply-back running (pid {}), log {}", p.pid, log);
+    return j;
   }
 
   // On the new writer, in creation order (a view built on another comes after it).
@@ -487,6 +553,7 @@ SELECT format('%I.%I', n.nspname, c.relname) AS name
   std::optional<state::Journal> journal_;
   std::optional<PoolerAdmin> pooler_;
   std::optional<Watchdog> watchdog_;
+  std::optional<ApplyBackProcess> old_apply_;  // rollback over pgshift's apply: the running one
   int64_t mid_ = 0;
   std::string current_step_;
   std::vector<catalog::TableRef> tables_;
@@ -535,6 +602,18 @@ SwitchResult resume(const state::Plan& plan, const SwitchOptions& options) {
     });
     r.undone = clean_up_after_switch(sides, d, journal, m->id);
     journal.set_phase(m->id, d.done_phase);
+    // A cutover over pgshift's apply that died before starting it: start it now.
+    std::optional<state::Event> back = journal.last_event(m->id, "replicate-back", state::EventStatus::finished);
+    if (d.action == "cutover" && back && back->detail.value("by", std::string()) == "pgshift" &&
+        !recorded_apply_back(journal, m->id)) {
+      journal.run_step(m->id, kApplyBackStep, [&] {
+        ApplyBackProcess p = start_apply_back(plan.source, plan.target, d.new_subscription, d.new_publication,
+                                              apply_back_log_path(options.apply_back_log, m->id),
+                                              options.apply_back_allow_triggers);
+        r.undone.push_back(fmt::format("pgshift sync apply-back started (pid {}, log {})", p.pid, p.log));
+        return p.to_json();
+      });
+    }
     r.switched = true;
     r.writer = d.replica.redacted();
     r.writer_role = d.replica_role;

@@ -37,6 +37,8 @@ inline constexpr std::string_view kNewSlot = "new-slot";                  // {sl
 inline constexpr std::string_view kNewSubscriptionEnabled = "new-subscription-enabled";  // {subscription}
 inline constexpr std::string_view kReplicaFenceLifted = "replica-fence-lifted";  // {tables, reason}
 inline constexpr std::string_view kPoolerConfig = "pooler-config";        // {path, backup}
+// Rollback over pgshift's apply: the apply process was stopped (undo: start it again).
+inline constexpr std::string_view kApplyBackStopped = "apply-back-stopped";  // ApplyBackProcess
 
 // The journal step recording the --source-subscriber of the last cutover.
 inline constexpr std::string_view kSourceSubscriberStep = "source-subscriber";
@@ -55,6 +57,10 @@ struct Direction {
   state::Phase from_phase, in_flight_phase, done_phase, aborted_phase;
   bool create_new_publication = false;  // cutover: the reverse publication is new
   bool new_replication = true;          // start replica -> writer replication
+  // cutover: the replication back is pgshift's apply, not a subscription (--replicate-back);
+  // rollback: the running replication back (the old one) is pgshift's apply.
+  bool new_by_apply = false;
+  bool old_by_apply = false;
   std::string writer_fence_reason;      // message on the fenced old writer
   std::string replica_fence_reason;     // to re-fence the replica after an aborted switch
 

@@ -5,8 +5,10 @@
 #include <filesystem>
 
 #include "catalog/catalog.hpp"
+#include "cutover/apply_back_process.hpp"
 #include "cutover/switchover.hpp"
 #include "fence/fence.hpp"
+#include "logical/apply.hpp"
 #include "logical/logical.hpp"
 #include "pg/quote.hpp"
 #include "stats/subscription_progress.hpp"
@@ -59,6 +61,13 @@ std::string undo_one(Sides& sides, const Direction& d, const state::Event& c, st
   if (kind == kOldSubscriptionDisabled) {
     logical::set_subscription_enabled(sides.subscriptions_on_replica(), j.at("subscription"), true);
     return fmt::format("subscription {} enabled again", j.at("subscription").get<std::string>());
+  }
+  if (kind == kApplyBackStopped) {
+    // Rollback only: the source is the replica, the target the writer.
+    ApplyBackProcess was = ApplyBackProcess::from_json(j);
+    ApplyBackProcess now = start_apply_back(d.replica, d.writer, was.slot, was.publication, was.log, was.allow_triggers);
+    journal.record(migration_id, kApplyBackStep, state::EventStatus::finished, now.to_json());
+    return fmt::format("pgshift sync apply-back started again (pid {})", now.pid);
   }
   if (kind == kNewPublication) {
     std::string name = j.at("publication");
@@ -158,6 +167,14 @@ std::vector<std::string> clean_up_after_switch(Sides& sides, const Direction& d,
   }
   if (d.action == "rollback") {
     // The replication back is over: its publication and the identities set for it go.
+    if (!dropped.dropped && !dropped.slots.empty()) {
+      done.push_back(fmt::format("{}: slot {} of pgshift's apply dropped", d.writer_role, d.old_subscription));
+    }
+    // What pgshift's apply stored for that slot on the source (nothing when it was not used).
+    if (logical::forget_apply_progress(sides.replica, d.old_subscription)) {
+      done.push_back(fmt::format("{}: pgshift.apply_progress removed", d.replica_role));
+    }
+    fence::revoke_passes(sides.replica);
     if (logical::drop_publication(sides.writer, d.old_publication)) {
       done.push_back(fmt::format("{}: publication {} dropped", d.writer_role, d.old_publication));
     }

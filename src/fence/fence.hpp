@@ -28,10 +28,19 @@
 // which disables ENABLE ORIGIN triggers for that session (that is what the apply worker does).
 // Only superusers can set it; it is a deliberate act, never a mistake.
 //
+// The pass, for pgshift's own apply of the replication back (cutover --replicate-back pgshift,
+// `pgshift sync apply-back`) when its role is not a superuser: the armed body (SECURITY DEFINER,
+// so it runs as the fence's owner) lets a row through when the session's setting
+// pgshift.fence_pass holds a token whose sha256 is in pgshift.fence_pass, a table only its owner
+// (and superusers) can read or write. The apply makes a random token per run and stores only its
+// hash (open_pass); a client that can read the table learns no token, and one that can write it
+// is the owner acting on purpose, like the superuser above.
+//
 // All functions are idempotent. The fence function lives in schema pgshift, which the catalog
 // never reads or publishes.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,6 +89,15 @@ size_t disarm(pg::Connection& conn);
 // so writes flow even while the drop waits for locks). Returns how many tables were fenced
 // before. Nothing to do is not an error.
 size_t lift(pg::Connection& conn);
+
+// The pass (see above). ensure_pass_table creates pgshift.fence_pass (owner only) when missing;
+// arm() calls it. open_pass stores the hash of a new random token and sets pgshift.fence_pass in
+// this session to it; nullopt (nothing done) when the database has no fence function.
+// close_pass removes that token's hash; revoke_passes every hash (the table stays).
+void ensure_pass_table(pg::Connection& conn);
+std::optional<std::string> open_pass(pg::Connection& conn);
+void close_pass(pg::Connection& conn, const std::string& token);
+void revoke_passes(pg::Connection& conn);
 
 // Tables that carry a fence trigger of their own (not inherited by a partition) while the fence
 // is armed, sorted; empty when it is inert.

@@ -67,6 +67,20 @@ pg::Connection open_publisher_sql(const pg::ConnInfo& publisher) {
   return conn;
 }
 
+}  // namespace
+
+std::string firing_user_triggers(pg::Connection& subscriber, const std::vector<std::string>& tables) {
+  pg::Result firing = subscriber.exec(kFiringTriggersSql, {access::text_array_literal(tables), fence::kRowTrigger,
+                                                          fence::kTruncateTrigger});
+  std::string list;
+  for (int i = 0; i < firing.rows(); ++i) {
+    list += fmt::format("{}{} ({})", i ? "; " : "", firing.view(i, 0), firing.view(i, 1));
+  }
+  return list;
+}
+
+namespace {
+
 // session_replication_role = replica when the role may (superuser); otherwise the list of
 // triggers that would fire again decides (see apply.hpp).
 std::string choose_trigger_mode(pg::Connection& subscriber, pg::Connection& publisher, const ApplyOptions& options) {
@@ -79,13 +93,8 @@ std::string choose_trigger_mode(pg::Connection& subscriber, pg::Connection& publ
   std::vector<std::string> tables;
   pg::Result published = publisher.exec(kPublishedTablesSql, {options.publication});
   for (int i = 0; i < published.rows(); ++i) tables.emplace_back(published.view(i, 0));
-  pg::Result firing = subscriber.exec(kFiringTriggersSql, {access::text_array_literal(tables), fence::kRowTrigger,
-                                                            fence::kTruncateTrigger});
-  if (firing.empty()) return "origin";
-  std::string list;
-  for (int i = 0; i < firing.rows(); ++i) {
-    list += fmt::format("{}{} ({})", i ? "; " : "", firing.view(i, 0), firing.view(i, 1));
-  }
+  std::string list = firing_user_triggers(subscriber, tables);
+  if (list.empty()) return "origin";
   if (options.allow_triggers) {
     spdlog::warn("{}: user triggers fire again for every applied change (--allow-triggers): {}", subscriber.endpoint(),
                  list);
@@ -331,6 +340,15 @@ pg::Lsn stored_apply_lsn(pg::Connection& subscriber, const std::string& slot) {
   pg::Result r = subscriber.exec(kStoredLsnSql, {slot});
   if (r.empty()) return pg::Lsn();
   return pg::Lsn::parse_or_throw(r.view(0, 0), "pgshift.apply_progress.lsn");
+}
+
+bool forget_apply_progress(pg::Connection& subscriber, const std::string& slot) {
+  if (subscriber.exec(kProgressTableExistsSql).scalar() != "t") return false;
+  subscriber.exec("DELETE FROM pgshift.apply_progress WHERE slot = $1", {slot});
+  if (subscriber.exec("SELECT count(*) FROM pgshift.apply_progress").scalar() == "0") {
+    subscriber.exec("DROP TABLE pgshift.apply_progress");
+  }
+  return true;
 }
 
 ApplyProgress run_apply(const pg::ConnInfo& publisher, pg::Connection& subscriber, const ApplyOptions& options,

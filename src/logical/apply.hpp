@@ -108,4 +108,12 @@ ApplyProgress run_apply(const pg::ConnInfo& publisher, pg::Connection& subscribe
 // The LSN stored for `slot` on the subscriber (0/0 when none or no progress table yet).
 pg::Lsn stored_apply_lsn(pg::Connection& subscriber, const std::string& slot);
 
+// The user triggers on `tables` (quoted schema.name) that fire for an ordinary session (ENABLE
+// ORIGIN or ALWAYS; pgshift's fence aside), as "table (t1, t2); ...", or "" when none.
+std::string firing_user_triggers(pg::Connection& subscriber, const std::vector<std::string>& tables);
+
+// Removes `slot`'s row from pgshift.apply_progress, and the table when no row is left (a new slot
+// of that name must not skip what an earlier one applied). false when there was no table.
+bool forget_apply_progress(pg::Connection& subscriber, const std::string& slot);
+
 }  // namespace pgshift::logical

@@ -44,7 +44,7 @@ SubscribeCapability subscribe_capability(const catalog::ServerInfo& server, cons
   const std::string flag = "pass that role's URL to cutover as --source-subscriber (the sync role stays as it is)";
   if (c.provider == "supabase") {
     c.advice = "Supabase gives no role that can CREATE SUBSCRIPTION (no superuser): there is no native replication "
-               "back; cutover --no-reverse gives up the rollback window";
+               "back; cutover replicates back with pgshift's own apply (--replicate-back pgshift, what auto picks)";
   } else if (c.provider == "rds") {
     c.advice = fmt::format("on RDS/Aurora a member of rds_superuser can (the master user is one): GRANT rds_superuser "
                            "TO {} or {}", user, flag);

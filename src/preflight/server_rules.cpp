@@ -46,12 +46,14 @@ void check_subscription_back(const Inputs& in, std::vector<Hazard>& out) {
   logical::SubscribeCapability cap = logical::subscribe_capability(role, in.source_provider);
   if (!cap.can) {
     out.push_back({Severity::warning, "source-role-subscription", "source",
-                   fmt::format("role '{}'{} cannot create a subscription on the source ({}), so cutover cannot "
-                               "replicate back to it (no rollback window)",
+                   fmt::format("role '{}'{} cannot create a subscription on the source ({}): cutover keeps the "
+                               "rollback window with pgshift's own apply instead of a subscription (pgshift sync "
+                               "apply-back, started by cutover; --replicate-back auto), which fires the source's user "
+                               "triggers again unless they are disabled for the window",
                                role.current_user, in.source_subscriber ? " (--source-subscriber)" : "",
                                cap.provider == "postgres" ? "PostgreSQL " + src.short_version() : cap.provider),
                    {"role " + role.current_user},
-                   cap.advice + "; or accept no rollback with pgshift cutover --no-reverse"});
+                   "nothing to do for pgshift's apply; for the native subscription instead: " + cap.advice});
   } else if (in.source_subscriber) {
     out.push_back({Severity::info, "source-subscriber", "source",
                    fmt::format("role '{}' (--source-subscriber) can create the subscription back ({})",

@@ -4,11 +4,17 @@
 // can; cutover without it is refused before anything changes, with the same advice; rollback and
 // finalize refuse to run without the role the cutover used (only it may alter or drop the
 // subscription back) and work with it.
+#include <signal.h>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
+#include "pg/error.hpp"
 #include "support/support.hpp"
 
 using namespace pgshift;
@@ -108,7 +114,8 @@ TEST_F(SourceSubscriberTest, CheckNamesWhoCanAndCutoverWithoutThatRoleChangesNot
   ASSERT_FALSE(e.is_discarded()) << elsewhere.all();
   EXPECT_NE(hazard(e, "source-subscriber-elsewhere"), nullptr) << elsewhere.out;
 
-  CliRun cut = run("cutover", {});
+  // auto would replicate back through pgshift's apply (cutover_apply_back_test); native insists.
+  CliRun cut = run("cutover", {"--replicate-back", "native"});
   EXPECT_EQ(cut.exit_code, 1) << cut.all();
   json j = json::parse(cut.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << cut.all();
@@ -160,3 +167,64 @@ TEST_F(SourceSubscriberTest, ReplicationBackRunsAsTheSubscriberRoleThroughRollba
 }
 
 }  // namespace
+
+// Issue 27: without --source-subscriber, auto replicates back through pgshift's apply as the same
+// ordinary owner role. Its writes pass the source's fence (the fence pass), a client's do not;
+// status shows it; rollback waits for it and stops it, and leaves no slot, progress or pass.
+namespace {
+
+bool pid_alive(int pid) {
+  std::ifstream in(fmt::format("/proc/{}/cmdline", pid));
+  std::string s;
+  return pid > 0 && ::kill(pid, 0) == 0 && std::getline(in, s) && !s.empty();
+}
+
+}  // namespace
+
+TEST_F(SourceSubscriberTest, WithoutASubscriberRolePgshiftsApplyPassesTheFenceAsTheOwner) {
+  std::string log = (std::filesystem::temp_directory_path() / fmt::format("pgshift-ab-owner-{}.log", ::getpid())).string();
+  std::filesystem::remove(log);
+  CliRun cut = run("cutover", {"--apply-back-log", log});
+  ASSERT_EQ(cut.exit_code, 0) << cut.all();
+  expect_no_password(cut.all());
+  EXPECT_EQ(on_source("SELECT count(*) FROM pg_subscription"), 0);
+  pg::Connection t = connect(*target_, "app");
+  t.exec("INSERT INTO items SELECT g, 'after ' || g FROM generate_series(1001, 1100) g");
+  t.exec("UPDATE items SET label = 'changed' WHERE id <= 10");
+  EXPECT_TRUE(wait_until([&] { return on_source("SELECT count(*) FROM items") == 300; }, util::Millis(15'000)))
+      << "pgshift's apply did not pass the fence; log:\n" << [&] {
+           std::ifstream in(log);
+           std::stringstream ss;
+           ss << in.rdbuf();
+           return ss.str();
+         }();
+  EXPECT_TRUE(wait_until([&] { return on_source("SELECT count(*) FROM items WHERE label = 'changed'") == 10; },
+                         util::Millis(15'000)));
+  // A client (the same owner role, without the token) is still refused.
+  pg::Connection owner = pg::Connection::open(pg::ConnInfo::parse(owner_url(), "test"));
+  try {
+    owner.exec("SELECT set_config('pgshift.fence_pass', 'guess', false)");
+    owner.exec("INSERT INTO items VALUES (5000, 'client')");
+    ADD_FAILURE() << "a client wrote through the fence";
+  } catch (const pg::SqlError& e) {
+    EXPECT_EQ(e.sqlstate(), "25006") << e.what();
+  }
+
+  CliRun st = run_pgshift({"status", "--json", "--source", owner_url(), "--target", target_->url("app")});
+  json sj = json::parse(st.out, nullptr, false);
+  ASSERT_FALSE(sj.is_discarded()) << st.all();
+  ASSERT_TRUE(sj.contains("apply_back")) << st.out;
+  int pid = sj["apply_back"]["pid"].get<int>();
+  EXPECT_TRUE(sj["apply_back"]["running"].get<bool>()) << sj["apply_back"];
+  EXPECT_TRUE(pid_alive(pid));
+
+  CliRun back = run("rollback", {});
+  ASSERT_EQ(back.exit_code, 0) << back.all();
+  EXPECT_FALSE(pid_alive(pid)) << "rollback stops the apply";
+  EXPECT_EQ(phase(), "syncing");
+  EXPECT_EQ(t.exec("SELECT count(*) FROM pg_replication_slots").scalar_int64(), 0);
+  EXPECT_EQ(on_source("SELECT count(*) FROM pg_class WHERE oid = to_regclass('pgshift.apply_progress')"), 0);
+  EXPECT_EQ(on_source("SELECT count(*) FROM pgshift.fence_pass"), 0);
+  owner.exec("INSERT INTO items VALUES (5001, 'source writes again')");
+  std::filesystem::remove(log);
+}

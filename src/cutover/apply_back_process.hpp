@@ -1,0 +1,67 @@
+// The replication back through pgshift's own apply (`pgshift sync apply-back`), for a source that
+// cannot CREATE SUBSCRIPTION: cutover starts it detached after the switch, rollback waits for it
+// and stops it, finalize stops it, status shows it.
+//
+// The process: `<this executable> sync apply-back --slot S --publication P` in its own session
+// (setsid: Ctrl-C or a lost terminal does not reach it), stdout and stderr appended to a log file.
+// The connection strings travel in its environment (PGSHIFT_SOURCE_URL / PGSHIFT_TARGET_URL),
+// never argv: /proc/<pid>/environ is readable only by the same user, argv by everyone.
+//
+// The journal step "apply-back" (finished, on the target) records {pid, slot, publication, log,
+// allow_triggers} each time one is started; the most recent such event after the last switch is
+// the running one. A pid is signalled only after /proc/<pid>/cmdline shows it is still pgshift's
+// `sync apply-back` for that slot (a reused pid is never killed).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "state/journal.hpp"
+#include "pg/conninfo.hpp"
+#include "pg/connection.hpp"
+#include "util/duration.hpp"
+
+namespace pgshift::cutover {
+
+inline constexpr std::string_view kApplyBackStep = "apply-back";
+
+struct ApplyBackProcess {
+  int pid = -1;
+  std::string slot, publication, log;
+  bool allow_triggers = false;
+
+  nlohmann::json to_json() const;
+  static ApplyBackProcess from_json(const nlohmann::json& j);
+};
+
+// Starts the process and waits up to `settle` for it to stay up: RuntimeError naming the log's
+// last line when it exits at once (a trigger refusal, a connection error).
+ApplyBackProcess start_apply_back(const pg::ConnInfo& source, const pg::ConnInfo& target, const std::string& slot, const std::string& publication,
+                                  const std::string& log, bool allow_triggers,
+                                  util::Millis settle = util::Millis(1500));
+
+// The log path: `given`, or pgshift-apply-back-<migration id>.log; absolute (from the working directory).
+std::string apply_back_log_path(const std::string& given, int64_t migration_id);
+
+// Whether pid is alive and its command line is `... sync apply-back ... --slot <slot> ...`.
+bool apply_back_running(int pid, const std::string& slot);
+
+// SIGTERM (it stops after the transaction in flight) and waits up to timeout, then SIGKILL (the
+// apply is restartable without loss or duplication). Returns false when it was not running.
+bool stop_apply_back(const ApplyBackProcess& p, util::Millis timeout = util::Millis(15'000));
+
+// The apply-back the journal recorded after the migration's last switch, if any.
+std::optional<ApplyBackProcess> recorded_apply_back(state::Journal& journal, int64_t migration_id);
+
+// For `pgshift status`: the apply-back cutover recorded for the current migration, or nullopt
+// (none, or no journal): {pid, running, slot, log, applied_lsn, lag_bytes, last_error}. The lag is
+// the target's current WAL insert position minus what the source stored as applied.
+std::optional<nlohmann::json> apply_back_status(pg::Connection& source, pg::Connection& target);
+
+// The last line of the log that reads like an error ("error", "failed", "conflict"), or "".
+std::string last_error_line(const std::string& log);
+
+}  // namespace pgshift::cutover
