@@ -60,10 +60,11 @@ Tool query_tool() {
         query::Options options = ctx.options.query;
         if (auto limit = integer_arg(args, "limit", 1, options.limit)) options.limit = *limit;
         // Every value goes twice into the reply (the text content and structuredContent): each copy
-        // gets half of --max-result-bytes, so the reply stays within it. Values longer than that
-        // are cut on the server, and the budget holds for a single value too.
+        // gets 7/16 of --max-result-bytes (1/8 is left for the envelope: keys, names, escapes), so
+        // the reply stays within it. Values longer than that are cut on the server, and the budget
+        // holds for a single value too.
         const long long budget = options.max_bytes;
-        options.max_bytes = std::max(1LL, budget / 2);
+        options.max_bytes = std::max(1LL, budget / 16 * 7);
         query::Result result = run_sql(ctx, sql, options);
         std::vector<query::CutValue> cuts = query::fit_to_budget(result, options.max_bytes);
         json out = query::result_json(result);

@@ -215,7 +215,8 @@ Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict 
       } catch (const pg::SqlError& e) {
         throw_on_user_text(e, "", sql, out.verdict.statement);
       }
-      ValueCap cap = plan_value_cap(described, options.max_bytes);
+      // A single value takes at most half the budget: the rest of its row still fits.
+      ValueCap cap = plan_value_cap(described, std::max(1LL, options.max_bytes / 2));
       const std::string prefix = std::string(kDeclare) + cap.select_prefix;
       // DECLARE and the first FETCH in one round trip; most results end there.
       std::vector<pg::Result> first;

@@ -41,8 +41,10 @@ ValueCap plan_value_cap(const pg::Result& described, long long cap) {
     }
     aliases += fmt::format("{}c{}", c ? ", " : "", c + 1);
   }
-  out.select_prefix = "SELECT " + list + " FROM (\n";
-  out.select_suffix = "\n) AS pgshift_q(" + aliases + ")";
+  // OFFSET 0 keeps the statement a subquery of its own (not pulled up into the wrapper), so its
+  // expressions are computed once per row, not once per CASE.
+  out.select_prefix = "SELECT " + list + " FROM (SELECT * FROM (\n";
+  out.select_suffix = "\n) AS pgshift_s OFFSET 0) AS pgshift_q(" + aliases + ")";
   return out;
 }
 
