@@ -12,6 +12,7 @@
 #include "cli/cli.hpp"
 #include "pg/connection.hpp"
 #include "query/format.hpp"
+#include "query/format_budget.hpp"
 #include "query/query.hpp"
 #include "query/role_guard.hpp"
 #include "util/error.hpp"
@@ -97,6 +98,9 @@ int run_query(const QueryFlags& flags, const Context& ctx) {
   } catch (const query::Rejected& rejected) {  // the catalog check, after connecting
     return print_rejected(sql, rejected.verdict());
   }
+  // The budget holds for a single value too: a value cut (on the server or here) is said on stderr.
+  std::vector<query::CutValue> cuts = query::fit_to_budget(result, options.max_bytes);
+  if (!cuts.empty()) spdlog::warn("{}", query::describe_cuts(cuts, options.max_bytes));
   std::string text = query::render(result, format);
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);

@@ -504,10 +504,13 @@ void Console::sql(const http::Request& req, httplib::Response& res) {
   query::CancelSignal cancel;
   auto guard = req.on_disconnect([&cancel] { cancel.cancel(); });
   try {
+    // The page's budget is also the engine's: values beyond it are cut on the server, so a huge
+    // value never reaches this process whole (an export gets the whole --max-bytes budget).
+    const long long budget = format ? o.max_bytes : std::min(o.max_bytes, kPageBytes);
+    o.max_bytes = budget;
     auto r = std::make_shared<query::Result>(
         query::run_audited(pool_, log_, who, body["sql"].get<std::string>(), o, &cancel));
     // The budget holds for a single value too: the row that crossed it came whole.
-    const long long budget = format ? o.max_bytes : std::min(o.max_bytes, kPageBytes);
     std::vector<query::CutValue> cuts = query::fit_to_budget(*r, budget);
     if (!format) {
       json doc = result_body(*r, who.correlation_id);

@@ -59,11 +59,16 @@ Tool query_tool() {
         std::string sql = *string_arg(args, "sql", true);
         query::Options options = ctx.options.query;
         if (auto limit = integer_arg(args, "limit", 1, options.limit)) options.limit = *limit;
+        // Every value goes twice into the reply (the text content and structuredContent): each copy
+        // gets 7/16 of --max-result-bytes (1/8 is left for the envelope: keys, names, escapes), so
+        // the reply stays within it. Values longer than that are cut on the server, and the budget
+        // holds for a single value too.
+        const long long budget = options.max_bytes;
+        options.max_bytes = std::max(1LL, budget / 16 * 7);
         query::Result result = run_sql(ctx, sql, options);
-        // The budget holds for a single value too: the row that crossed it came whole.
         std::vector<query::CutValue> cuts = query::fit_to_budget(result, options.max_bytes);
         json out = query::result_json(result);
-        out["max_result_bytes"] = options.max_bytes;
+        out["max_result_bytes"] = budget;
         if (!cuts.empty()) out["cut_values"] = query::cuts_json(result, cuts);
         out["correlation_id"] = ctx.correlation_id;
         return ToolResult{std::move(out), {}, false, true};

@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+#include <utility>
+
 #include "query/value.hpp"
 #include "util/utf8.hpp"
 
@@ -31,6 +34,13 @@ std::vector<CutValue> fit_to_budget(Result& result, long long max_bytes) {
   std::vector<CutValue> cuts;
   const size_t budget = max_bytes > 0 ? static_cast<size_t>(max_bytes) : 0;
   size_t used = 0;
+  // Values the server already cut (query/value_cap.hpp): listed with their full size.
+  std::map<std::pair<size_t, size_t>, size_t> server;
+  for (const ServerCut& s : result.server_cuts) server[{s.row, s.column}] = static_cast<size_t>(s.bytes);
+  auto full_size = [&server](size_t r, size_t c, size_t held) {
+    auto it = server.find({r, c});
+    return it == server.end() ? held : it->second;
+  };
   for (size_t r = 0; r < result.rows.size(); ++r) {
     Row& row = result.rows[r];
     bool crossed = false;
@@ -39,11 +49,16 @@ std::vector<CutValue> fit_to_budget(Result& result, long long max_bytes) {
       std::string& v = *row[c];
       if (used + v.size() <= budget) {
         used += v.size();
+        if (server.contains({r, c})) {
+          cuts.push_back({r, c, full_size(r, c, v.size()), v.size()});
+          result.truncated = true;
+          if (result.truncated_by == Truncation::none) result.truncated_by = Truncation::bytes;
+        }
         continue;
       }
       const TypeClass type = c < result.columns.size() ? type_class(result.columns[c].type_oid) : TypeClass::text;
       const size_t kept = cut_point(v, budget - used, type);
-      cuts.push_back({r, c, v.size(), kept});
+      cuts.push_back({r, c, full_size(r, c, v.size()), kept});
       v.resize(kept);
       v.shrink_to_fit();
       used = budget;

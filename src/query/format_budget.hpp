@@ -1,11 +1,14 @@
 // Keeping a result inside a byte budget when one value alone is larger than it. The engine
-// stops fetching once max_bytes of values arrived, but the row that crossed the budget comes
-// whole: one 300 MB value would go whole to a browser, an agent or an export. fit_to_budget()
-// is what every surface applies before it renders:
+// stops fetching once max_bytes of values arrived and cuts a query's values longer than max_bytes
+// on the server (query/value_cap.hpp), but the row that crossed the budget still holds up to
+// max_bytes per value (and EXPLAIN/SHOW values come whole). fit_to_budget() is what every surface
+// applies before it renders, with its own budget (at most the engine's):
 //
 //   - values are counted in row order; the value that crosses the budget is cut to what is left
 //     of it (on a UTF-8 character boundary; bytea text keeps whole bytes), the values after it in
 //     its row are cut to nothing, and the rows after it are dropped (truncated, by bytes);
+//   - a value the server already cut (Result::server_cuts) is listed with its full size even
+//     when what arrived fits (the result is marked truncated, by bytes);
 //   - a cut value's memory is released (the surface's peak is the budget, not the value);
 //   - every cut is listed (row, column, bytes before, bytes kept), so the surface says so:
 //     MCP and the console's JSON as "cut_values", exports as the X-Pgshift-Cut-Values header.

@@ -69,4 +69,24 @@ std::vector<pg::Result> exec_pipelined(pg::Connection& conn, const std::vector<P
   return results;
 }
 
+pg::Result describe_unnamed(pg::Connection& conn, const std::string& sql) {
+  PGconn* c = conn.raw();
+  if (PQenterPipelineMode(c) != 1) broken(conn, "could not enter pipeline mode");
+  PipelineMode mode(c);
+  if (PQsendPrepare(c, "", sql.c_str(), 0, nullptr) != 1 || PQsendDescribePrepared(c, "") != 1) {
+    broken(conn, "could not send a statement");
+  }
+  if (!mode.sync()) broken(conn, "could not send the pipeline");
+  conn.next_result(sql);  // throws the statement's error (syntax, unknown column, ...)
+  if (conn.next_result(sql).raw() != nullptr) broken(conn, "the prepare returned several results");
+  pg::Result described = conn.next_result(sql);
+  if (conn.next_result(sql).raw() != nullptr) broken(conn, "the describe returned several results");
+  PGresult* sync = PQgetResult(c);
+  const bool ok = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  PQclear(sync);
+  if (!ok) broken(conn, "the pipeline did not end with its Sync");
+  mode.synced();
+  return described;
+}
+
 }  // namespace pgshift::query

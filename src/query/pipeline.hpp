@@ -23,4 +23,9 @@ struct Pipelined {
 
 std::vector<pg::Result> exec_pipelined(pg::Connection& conn, const std::vector<Pipelined>& statements);
 
+// Prepares sql as the unnamed statement and describes it, in one round trip: the result has the
+// statement's columns (names, type OIDs, typmods, PQfsize) and no rows. Parameters $n are typed
+// by the server as PQexecParams would. Throws the prepare's pg::SqlError (positions in sql).
+pg::Result describe_unnamed(pg::Connection& conn, const std::string& sql);
+
 }  // namespace pgshift::query

@@ -21,6 +21,11 @@
 //      so memory is bounded by the limit whatever the table's size; `truncated` says there was
 //      more. DECLARE and the first FETCH travel in one round trip (query/pipeline.hpp). EXPLAIN
 //      and SHOW run directly in the same transaction (their output is small).
+//   4b. A query with variable-length columns is described first (prepare + describe, one round
+//      trip) and read through a wrapper that cuts every value longer than max_bytes / 2
+//      characters on the server (query/value_cap.hpp), so one huge value costs half the budget,
+//      not its size (and the rest of its row still fits);
+//      Result::server_cuts lists the cuts with each value's full size.
 //   5. On a timeout, a cancel (call conn.cancel() from another thread) or any error, the
 //      transaction is rolled back; a connection that broke is re-established (pg::Connection::
 //      reset). When run() returns or throws, the connection is idle and usable, unless
@@ -76,6 +81,14 @@ using Row = std::vector<Value>;
 
 enum class Truncation { none, limit, bytes };
 
+// A value the server cut before sending it (query/value_cap.hpp): rows[row][column] holds its
+// first max_bytes / 2 characters; bytes is its whole size (octet_length of its text).
+struct ServerCut {
+  size_t row = 0;
+  size_t column = 0;
+  long long bytes = 0;
+};
+
 struct Result {
   sqlgate::Verdict verdict;  // the accepted verdict: kind, statement, fingerprint, normalized text
   std::vector<Column> columns;
@@ -85,6 +98,9 @@ struct Result {
   long long limit = 0;       // the row limit in force
   util::Millis elapsed{0};   // BEGIN to ROLLBACK
   bool session_reset = false;  // Options::reset_session: the session was reset and is clean
+  // Values cut on the server, in row order (a query's variable-length values longer than
+  // Options::max_bytes / 2 characters). fit_to_budget() (query/format_budget.hpp) lists them.
+  std::vector<ServerCut> server_cuts;
 };
 
 // The gate refused the text (sqlgate::check(), or the catalog check after connecting). Exit code 1 (a check found a problem); verdict() has the rule,

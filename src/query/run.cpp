@@ -12,6 +12,7 @@
 #include "query/pipeline.hpp"
 #include "query/policy_check.hpp"
 #include "query/read_only_transaction.hpp"
+#include "query/value_cap.hpp"
 #include "sqlgate/function_policy.hpp"
 #include "sqlgate/tokens.hpp"
 
@@ -42,21 +43,11 @@ std::vector<Column> columns_of(const pg::Result& r) {
 }
 
 // Appends rows from r until the result holds `wanted` rows or max_bytes of values; returns
-// false when the byte budget stopped it.
-bool take_rows(const pg::Result& r, Result& out, long long wanted, long long& bytes, long long max_bytes) {
+// false when the byte budget stopped it. capped: query/value_cap.hpp's layout of r's columns.
+bool take_rows(const pg::Result& r, Result& out, const std::vector<bool>& capped, long long wanted, long long& bytes,
+               long long max_bytes) {
   for (int i = 0; i < r.rows() && static_cast<long long>(out.rows.size()) < wanted; ++i) {
-    Row row;
-    row.reserve(static_cast<size_t>(r.columns()));
-    for (int c = 0; c < r.columns(); ++c) {
-      if (r.is_null(i, c)) {
-        row.emplace_back(std::nullopt);
-      } else {
-        std::string_view v = r.view(i, c);
-        bytes += static_cast<long long>(v.size());
-        row.emplace_back(std::string(v));
-      }
-    }
-    out.rows.push_back(std::move(row));
+    bytes += take_capped_row(r, i, capped, out);
     if (bytes > max_bytes) return false;
   }
   return true;
@@ -217,16 +208,26 @@ Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict 
     if (out.verdict.kind == sqlgate::Kind::query) {
       const long long wanted = options.limit + 1;
       long long batch = std::min(kBatchRows, wanted);
+      // The columns first (one round trip), so variable-length values can be cut on the server.
+      pg::Result described;
+      try {
+        described = describe_unnamed(conn, out.verdict.statement);
+      } catch (const pg::SqlError& e) {
+        throw_on_user_text(e, "", sql, out.verdict.statement);
+      }
+      // A single value takes at most half the budget: the rest of its row still fits.
+      ValueCap cap = plan_value_cap(described, std::max(1LL, options.max_bytes / 2));
+      const std::string prefix = std::string(kDeclare) + cap.select_prefix;
       // DECLARE and the first FETCH in one round trip; most results end there.
       std::vector<pg::Result> first;
       try {
-        first = exec_pipelined(
-            conn, {{std::string(kDeclare) + out.verdict.statement, params}, {fmt::format(kFetch, batch), {}}});
+        first = exec_pipelined(conn, {{prefix + out.verdict.statement + cap.select_suffix, params},
+                                      {fmt::format(kFetch, batch), {}}});
       } catch (const pg::SqlError& e) {
-        throw_on_user_text(e, kDeclare, sql, out.verdict.statement);
+        throw_on_user_text(e, prefix, sql, out.verdict.statement);
       }
-      out.columns = columns_of(first[1]);
-      bytes_ok = take_rows(first[1], out, wanted, bytes, options.max_bytes);
+      out.columns = std::move(cap.columns);
+      bytes_ok = take_rows(first[1], out, cap.capped, wanted, bytes, options.max_bytes);
       bool more = first[1].rows() >= batch;  // else the cursor is exhausted
       while (more && bytes_ok && static_cast<long long>(out.rows.size()) < wanted) {
         auto left = options.timeout - std::chrono::duration_cast<util::Millis>(Clock::now() - start);
@@ -236,13 +237,14 @@ Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict 
         tx.set_statement_timeout(left);
         batch = std::min(kBatchRows, wanted - static_cast<long long>(out.rows.size()));
         pg::Result r = conn.exec(fmt::format(kFetch, batch));
-        bytes_ok = take_rows(r, out, wanted, bytes, options.max_bytes);
+        bytes_ok = take_rows(r, out, cap.capped, wanted, bytes, options.max_bytes);
         more = r.rows() >= batch;
       }
     } else {
       pg::Result r = exec_statement(conn, "", sql, out.verdict.statement, params);
       out.columns = columns_of(r);
-      bytes_ok = take_rows(r, out, options.limit + 1, bytes, options.max_bytes);
+      bytes_ok = take_rows(r, out, std::vector<bool>(static_cast<size_t>(r.columns()), false), options.limit + 1, bytes,
+                           options.max_bytes);
     }
     settle(out, options.limit, bytes_ok);
     name_types(conn, out.columns);

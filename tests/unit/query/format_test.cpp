@@ -230,6 +230,24 @@ TEST(FormatBudget, ASingleValueIsCutToTheBudgetAndTheRestDropped) {
   EXPECT_FALSE(fits.truncated);
 }
 
+TEST(FormatBudget, ValuesCutOnTheServerAreListedWithTheirFullSize) {
+  Result r = make({col("big", 25), col("n", 23)}, {{std::string(10, 'x'), "1"}, {"small", "2"}});
+  r.server_cuts.push_back({0, 0, 300'000'000});
+  std::vector<query::CutValue> cuts = query::fit_to_budget(r, 100);  // what arrived fits
+  ASSERT_EQ(cuts.size(), 1u);
+  EXPECT_EQ(cuts[0].bytes, 300'000'000u);
+  EXPECT_EQ(cuts[0].kept, 10u);
+  EXPECT_EQ(r.rows.size(), 2u);
+  EXPECT_TRUE(r.truncated);
+  EXPECT_EQ(r.truncated_by, query::Truncation::bytes);
+  // Cut further by a smaller budget: still the full size.
+  r.truncated = false;
+  cuts = query::fit_to_budget(r, 4);
+  ASSERT_FALSE(cuts.empty());
+  EXPECT_EQ(cuts[0].bytes, 300'000'000u);
+  EXPECT_EQ(cuts[0].kept, 4u);
+}
+
 TEST(FormatBudget, CutsKeepWholeCharactersAndWholeBytes) {
   Result text = make({col("t", 25)}, {{"ab\xC3\xA9\xC3\xA9"}});  // "abéé": é is two bytes
   auto cuts = query::fit_to_budget(text, 3);
