@@ -7,6 +7,7 @@
 #include <set>
 
 #include "access/text_array.hpp"
+#include "catalog/providers.hpp"
 
 namespace pgshift::cutover {
 namespace {
@@ -58,13 +59,16 @@ struct Position {
 };
 
 // Every sequence of `from` with its position: one query, plus one UNION ALL for those never
-// called (pg_sequence_last_value() is NULL for them), whatever the count.
+// called (pg_sequence_last_value() is NULL for them), whatever the count. A provider's own
+// sequences (Supabase's auth.refresh_tokens_id_seq) stay out, as their schemas do.
 std::vector<Position> read_positions(pg::Connection& from) {
   std::vector<Position> out;
   std::vector<size_t> uncalled;
+  catalog::ProviderSchemas provider = catalog::provider_schemas(catalog::read_provider(from), false);
   pg::Result list = from.exec(kListSequencesSql);
   for (int i = 0; i < list.rows(); ++i) {
     pg::Row row = list.row(i);
+    if (provider.contains(row.view("schema"))) continue;
     Position p{{row.text("schema"), row.text("name")}, 0, true, row.int64("increment")};
     if (row.is_null("last_value")) {
       uncalled.push_back(out.size());

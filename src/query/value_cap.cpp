@@ -43,7 +43,9 @@ ValueCap plan_value_cap(const pg::Result& described, long long cap) {
   }
   // OFFSET 0 keeps the statement a subquery of its own (not pulled up into the wrapper), so its
   // expressions are computed once per row, not once per CASE.
-  out.select_prefix = "SELECT " + list + " FROM (SELECT * FROM (\n";
+  // The user text starts on the wrapper's first line (a server log line shows it with the session's
+  // name); it ends before a newline, so a trailing line comment cannot swallow the wrapper's end.
+  out.select_prefix = "SELECT " + list + " FROM (SELECT * FROM (";
   out.select_suffix = "\n) AS pgshift_s OFFSET 0) AS pgshift_q(" + aliases + ")";
   return out;
 }

@@ -4,6 +4,8 @@
 // two, one created on both sides in between, and with a margin.
 #include <gtest/gtest.h>
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 
 #include "cutover/sequences.hpp"
@@ -88,6 +90,22 @@ TEST_F(CutoverSequencesTest, OnlyWhatMovedSinceThePreparationIsSetInThePause) {
   EXPECT_EQ(written(copies), 5u);
   EXPECT_EQ(position(*target_, "busy"), "115 true");
   EXPECT_EQ(position(*target_, "down"), "-210 true");
+}
+
+// On a provider's database its own sequences (Supabase's auth.refresh_tokens_id_seq) are not the
+// application's: not set, not reported missing on the target. (Last in this file: the role that
+// makes the source a Supabase one is dropped at the end.)
+TEST_F(CutoverSequencesTest, AProvidersSequencesAreLeftOut) {
+  pg::Connection s = connect(*source_, "app");
+  pg::Connection t = connect(*target_, "app");
+  run_sql(s, "CREATE ROLE supabase_admin NOLOGIN; CREATE SCHEMA auth; CREATE SEQUENCE auth.refresh_tokens_id_seq;"
+             "SELECT nextval('auth.refresh_tokens_id_seq')");
+  cutover::PreparedSequences prepared = cutover::prepare_sequences(s, t, 0);
+  std::vector<std::string> missing;
+  for (const auto& m : prepared.missing_on_target) missing.push_back(m.display());
+  EXPECT_EQ(std::count(missing.begin(), missing.end(), "auth.refresh_tokens_id_seq"), 0) << fmt::format("{}", fmt::join(missing, ", "));
+  EXPECT_EQ(std::count(missing.begin(), missing.end(), "public.source_only"), 1);  // the application's still is
+  run_sql(s, "DROP SCHEMA auth CASCADE; DROP ROLE supabase_admin");
 }
 
 }  // namespace
