@@ -7,7 +7,6 @@
 #include <set>
 
 #include "access/text_array.hpp"
-#include "catalog/providers.hpp"
 
 namespace pgshift::cutover {
 namespace {
@@ -61,10 +60,9 @@ struct Position {
 // Every sequence of `from` with its position: one query, plus one UNION ALL for those never
 // called (pg_sequence_last_value() is NULL for them), whatever the count. A provider's own
 // sequences (Supabase's auth.refresh_tokens_id_seq) stay out, as their schemas do.
-std::vector<Position> read_positions(pg::Connection& from) {
+std::vector<Position> read_positions(pg::Connection& from, const catalog::ProviderSchemas& provider) {
   std::vector<Position> out;
   std::vector<size_t> uncalled;
-  catalog::ProviderSchemas provider = catalog::provider_schemas(catalog::read_provider(from), false);
   pg::Result list = from.exec(kListSequencesSql);
   for (int i = 0; i < list.rows(); ++i) {
     pg::Row row = list.row(i);
@@ -131,7 +129,8 @@ std::vector<SequenceCopy> plan_and_set(pg::Connection& to, const std::vector<Pos
 PreparedSequences prepare_sequences(pg::Connection& from, pg::Connection& to, int64_t margin) {
   std::set<catalog::TableRef> on_target = sequences_on(to);
   PreparedSequences prepared;
-  for (const SequenceCopy& c : plan_and_set(to, read_positions(from), on_target, margin,
+  prepared.provider = catalog::provider_schemas(catalog::read_provider(from), false);
+  for (const SequenceCopy& c : plan_and_set(to, read_positions(from, prepared.provider), on_target, margin,
                                             [](const SequenceCopy&) { return true; })) {
     if (c.set_to) {
       prepared.set[c.sequence] = {*c.set_to, c.set_called};
@@ -151,7 +150,10 @@ std::vector<SequenceCopy> copy_sequences(pg::Connection& from, pg::Connection& t
   } else {
     on_target = sequences_on(to);
   }
-  std::vector<Position> positions = read_positions(from);
+  // The provider was read before the pause when there was a preparation: nothing more in it.
+  std::vector<Position> positions =
+      read_positions(from, prepared ? prepared->provider
+                                    : catalog::provider_schemas(catalog::read_provider(from), false));
   if (prepared) {
     // Sequences of the old writer not seen when preparing (created since) are looked up now.
     bool unseen = false;

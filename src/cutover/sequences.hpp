@@ -18,6 +18,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "catalog/model.hpp"
+#include "catalog/providers.hpp"
 #include "pg/connection.hpp"
 
 namespace pgshift::cutover {
@@ -41,6 +42,7 @@ SequenceCopy plan_sequence_copy(const catalog::TableRef& sequence, int64_t last_
 struct PreparedSequences {
   std::map<catalog::TableRef, std::pair<int64_t, bool>> set;  // sequence -> (value, is_called)
   std::vector<catalog::TableRef> missing_on_target;
+  catalog::ProviderSchemas provider;  // the old writer's provider schemas, read before the pause
 };
 
 // Before the pause, while writes go on: sets every same-named sequence on `to` from `from` as
