@@ -71,13 +71,12 @@ Result run_audited(Pool& pool, audit::Log& log, const Caller& caller, std::strin
     throw Rejected(std::move(verdict));
   }
   options.application_name = audit::application_name(caller.surface, correlation_id);
-  options.reset_session = true;  // the ROLLBACK and the lease's session reset in one round trip
+  options.leave_to_pool = true;  // the lease's release rolls back and resets, after the caller has the result
   try {
     Pool::Lease lease = pool.acquire(caller.identity);
     Attached attached(cancel, lease);
     if (cancel && cancel->cancelled()) throw Cancelled("the statement was cancelled before it started");
     Result result = run_checked(lease.conn(), sql, std::move(verdict), params, options);
-    if (result.session_reset) lease.session_was_reset();
     record.rows = static_cast<long long>(result.rows.size());
     record.truncated = result.truncated;
     record.bytes = result_bytes(result);

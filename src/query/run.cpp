@@ -248,8 +248,8 @@ Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict 
     }
     settle(out, options.limit, bytes_ok);
     name_types(conn, out.columns);
-    if (options.reset_session) {
-      out.session_reset = tx.finish_and_reset();
+    if (options.leave_to_pool) {
+      tx.leave_open();
     } else {
       tx.finish();
     }
