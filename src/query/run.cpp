@@ -12,6 +12,7 @@
 #include "query/pipeline.hpp"
 #include "query/policy_check.hpp"
 #include "query/read_only_transaction.hpp"
+#include "query/user_position.hpp"
 #include "query/value_cap.hpp"
 #include "sqlgate/function_policy.hpp"
 #include "sqlgate/tokens.hpp"
@@ -106,24 +107,12 @@ void name_types(pg::Connection& conn, std::vector<Column>& columns) {
   built_in_type_names().remember(columns);
 }
 
-// The user's statement was sent as prefix + statement: a server error's position (counted in
-// that text) is moved onto the user's text `sql`, so a caret lands under what the user wrote.
-[[noreturn]] void throw_on_user_text(const pg::SqlError& e, std::string_view prefix, std::string_view sql,
-                                     const std::string& statement) {
-  if (e.position() == 0) throw e;
-  size_t at = sql.find(statement);
-  int in_statement = e.position() - sqlgate::char_position(prefix, prefix.size()) + 1;
-  // Not in the user's words (the prefix, or a statement the gate rewrote): no position.
-  if (at == std::string_view::npos || in_statement < 1) throw e.at_position(0);
-  throw e.at_position(sqlgate::char_position(sql, at) + in_statement - 1);
-}
-
 pg::Result exec_statement(pg::Connection& conn, std::string_view prefix, std::string_view sql,
                           const std::string& statement, const pg::Params& params) {
   try {
     return conn.exec(std::string(prefix) + statement, params);
   } catch (const pg::SqlError& e) {
-    throw_on_user_text(e, prefix, sql, statement);
+    throw on_user_text(e, prefix, sql, statement);
   }
 }
 
@@ -213,7 +202,7 @@ Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict 
       try {
         described = describe_unnamed(conn, out.verdict.statement);
       } catch (const pg::SqlError& e) {
-        throw_on_user_text(e, "", sql, out.verdict.statement);
+        throw on_user_text(e, "", sql, out.verdict.statement);
       }
       // A single value takes at most half the budget: the rest of its row still fits.
       ValueCap cap = plan_value_cap(described, std::max(1LL, options.max_bytes / 2));
@@ -224,7 +213,7 @@ Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict 
         first = exec_pipelined(conn, {{prefix + out.verdict.statement + cap.select_suffix, params},
                                       {fmt::format(kFetch, batch), {}}});
       } catch (const pg::SqlError& e) {
-        throw_on_user_text(e, prefix, sql, out.verdict.statement);
+        throw on_user_text(e, prefix, sql, out.verdict.statement);
       }
       out.columns = std::move(cap.columns);
       bytes_ok = take_rows(first[1], out, cap.capped, wanted, bytes, options.max_bytes);
