@@ -317,6 +317,24 @@ TEST_F(CnpgWindowTest, AFullWindowRendersDocumentsValidAgainstKubernetesSchemas)
   EXPECT_GE(seen, 15u);
 }
 
+// The example of docs/cnpg.md ("The window in the cluster") renders and validates as the fixture does.
+TEST_F(CnpgWindowTest, TheDocsExampleRendersValidDocuments) {
+  const std::string page = read_file(std::string(PGSHIFT_SOURCE_DIR) + "/docs/cnpg.md");
+  size_t section = page.find("## The window in the cluster");
+  ASSERT_NE(section, std::string::npos);
+  size_t start = page.find("```yaml\n", section);
+  ASSERT_NE(start, std::string::npos);
+  start += 8;
+  const size_t end = page.find("```", start);
+  ASSERT_NE(end, std::string::npos);
+  Rendered r = render(write_temp_file("docs-window.yaml", page.substr(start, end - start)), "docs");
+  expect_valid_everywhere(r);
+  EXPECT_TRUE(r.find("Deployment", "shop-db-console"));
+  EXPECT_TRUE(r.find("Deployment", "shop-db-mcp"));
+  EXPECT_TRUE(r.find("CronJob", "shop-db-drill"));
+  EXPECT_TRUE(r.find("PrometheusRule", "shop-db-window"));
+}
+
 // Without the prometheus-operator: no PodMonitor or PrometheusRule, scraping by annotations; the
 // MCP server behind a ClusterIP Service with a tokens file from a Secret; a barman-cloud drill.
 TEST_F(CnpgWindowTest, WithoutThePrometheusOperatorPodsAreScrapedByAnnotations) {
