@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "catalog/describe.hpp"
+#include "console/explain_json.hpp"
 #include "console/export_stream.hpp"
 #include "console/pages.hpp"
 #include "console/table_browser.hpp"
@@ -519,15 +520,24 @@ void Console::sql(const http::Request& req, httplib::Response& res) {
     // value never reaches this process whole (an export, above, gets the whole --max-bytes budget).
     const long long budget = std::min(o.max_bytes, kPageBytes);
     o.max_bytes = budget;
-    auto r = std::make_shared<query::Result>(
-        query::run_audited(pool_, log_, who, body["sql"].get<std::string>(), o, &cancel));
+    // An EXPLAIN runs as EXPLAIN (FORMAT JSON): the page draws the plan as a tree.
+    const std::string text = body["sql"].get<std::string>();
+    const std::optional<ExplainAsJson> plan = explain_as_json(text);
+    query::Result r;
+    try {
+      r = query::run_audited(pool_, log_, who, plan ? plan->sql : text, o, &cancel);
+    } catch (const pg::SqlError& e) {
+      if (!plan) throw;
+      throw e.at_position(plan->user_position(e.position()));
+    }
     // The budget holds for a single value too: the row that crossed it came whole.
-    std::vector<query::CutValue> cuts = query::fit_to_budget(*r, budget);
-    json doc = result_body(*r, who.correlation_id);
+    std::vector<query::CutValue> cuts = query::fit_to_budget(r, budget);
+    json doc = result_body(r, who.correlation_id);
     if (!cuts.empty()) {
-      doc["cut_values"] = query::cuts_json(*r, cuts);
+      doc["cut_values"] = query::cuts_json(r, cuts);
       doc["max_bytes"] = budget;
     }
+    if (plan) doc["plan_format"] = "json";
     http::send_json(res, 200, doc);
   } catch (...) {
     send_failure_json(res, failure(std::current_exception(), who.correlation_id));

@@ -190,6 +190,14 @@
         return value === null || value === undefined ? '' : (typeof value === 'object' ? JSON.stringify(value, null, 2) : String(value));
       });
       let text = lines.join('\n');
+      // EXPLAIN ran as FORMAT JSON (console/explain_json.hpp): a tree (assets/plan.js).
+      if (doc.plan_format === 'json' && lines.length === 1 && window.pgshiftPlan &&
+          window.pgshiftPlan.render(result, text, 'pgshift-plan-' + (doc.correlation_id || 'explain') + '.json')) {
+        status.className = 'sql-status ok';
+        status.replaceChildren(el('span', 'summary', 'Plan' + (doc.elapsed_ms !== undefined ? ' in ' + formatMs(doc.elapsed_ms) : '')));
+        if (doc.correlation_id) status.appendChild(el('span', 'correlation', 'id ' + doc.correlation_id));
+        return;
+      }
       if (lines.length === 1 && /^\s*[\[{]/.test(text)) {
         try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* shown as sent */ }
       }
