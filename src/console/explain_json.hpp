@@ -1,4 +1,4 @@
-// The SQL tab shows a plan as a tree (assets/plan.js), which needs EXPLAIN's JSON: a statement
+// The SQL tab shows a plan as a tree (assets/app.js, pgshiftPlan), which needs EXPLAIN's JSON: a statement
 // the gate accepts as EXPLAIN without a FORMAT option is run as EXPLAIN (FORMAT JSON) with the
 // user's other options, through the same gate and engine as any statement (the rewritten text is
 // gated again, audited as sent). An EXPLAIN that asks for FORMAT JSON is already that; one that

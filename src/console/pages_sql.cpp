@@ -1,6 +1,5 @@
 // render_sql_page: the SQL tab's static markup. Its behaviour (run on Ctrl+Enter / Cmd+Enter,
 // results, the gate's caret, exports) lives in assets/app.js, which finds these elements by id.
-#include "console/html.hpp"
 #include "console/page_parts.hpp"
 
 namespace pgshift::console {
@@ -26,10 +25,7 @@ std::string render_sql_page(const PageContext& ctx) {
 <div id="sql-result" class="table-wrap"></div>
 </section>
 )html";
-  // The plan tree's script (assets/plan.js), for this tab only.
-  const std::string plan_script =
-      "<script src=\"" + html_escape(ctx.base_path) + "/assets/plan.js\" defer></script>\n";
-  return parts::layout(ctx, "SQL", std::string(kBody) + plan_script);
+  return parts::layout(ctx, "SQL", kBody);
 }
 
 }  // namespace pgshift::console

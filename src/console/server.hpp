@@ -15,7 +15,9 @@
 //              with the statement timeout: {"count", "elapsed_ms"}; 422 timed_out when it is not
 //              done in time)
 //   /queries and /api/queries take ?sort= (a stats::QueryOrder name) and ?dir=asc|desc.
-//          POST /api/sql  {"sql": "...", "limit": n}  (?format=csv|json|markdown: a download)
+//          POST /api/sql  {"sql": "...", "limit": n}  (?format=csv|json|markdown: a download,
+//                 console/export_stream.hpp); an EXPLAIN runs as EXPLAIN (FORMAT JSON)
+//                 (console/explain_json.hpp) and its answer says "plan_format": "json"
 //
 // Every tab's data is a stats diagnostic run on a pooled connection; every statement a user
 // writes or the table browser builds goes through query::run_audited (gate, READ ONLY engine,

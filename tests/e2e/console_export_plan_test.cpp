@@ -110,7 +110,7 @@ util::Child* ConsoleExportPlan::console_ = nullptr;
 json* ConsoleExportPlan::seen_ = nullptr;
 std::string ConsoleExportPlan::reader_url_, ConsoleExportPlan::artifacts_, ConsoleExportPlan::work_;
 
-// Exclusive cost of each node in pre-order (the tree's order on the page), as plan.js computes it.
+// Exclusive cost of each node in pre-order (the tree's order on the page), as app.js (pgshiftPlan) computes it.
 void exclusive_costs(const json& node, std::vector<std::pair<std::string, double>>& out) {
   double own = node["Total Cost"].get<double>();
   if (node.contains("Plans")) {
