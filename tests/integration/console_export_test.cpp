@@ -2,6 +2,8 @@
 // filters and order in csv, json and markdown, --export-row-limit, every new URL parameter
 // attacked (400 naming it, the database unchanged), no identity (401), another site (403), and
 // an export of 1,000,000 rows streamed in bounded memory (the console's peak RSS).
+#include <thread>
+
 #include "console_fixture.hpp"
 
 using namespace pgshift;
@@ -208,4 +210,28 @@ TEST_F(ConsoleExportTest, AMillionRowsStreamInBoundedMemory) {
   // One audit line with the rows sent.
   std::string audit = read_text_file(*audit_);
   EXPECT_NE(audit.find("\"rows\":1000000"), std::string::npos);
+}
+
+TEST_F(ConsoleExportTest, AClientThatStopsReadingCancelsTheExport) {
+  pg::Connection admin = connect(*cluster_, "app");
+  auto active = [&] {
+    return admin.exec("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgshift/console/%' AND "
+                      "state <> 'idle'")
+        .scalar_int64();
+  };
+  HttpRequest r;
+  // 1M rows of JSON (~70 MB) that the client never reads: the queue fills, the writes block.
+  r.target = "/api/tables/public/million/export?format=json&sort=label";
+  std::thread client([&] { http_send_and_close(server_->port(), r, util::Millis(3'000)); });
+  client.join();
+  EXPECT_TRUE(wait_until([&] { return active() == 0; }, util::Millis(15'000)));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::string audit = read_text_file(*audit_);
+        return audit.find("\"outcome\":\"cancelled\"") != std::string::npos;
+      },
+      util::Millis(15'000)))
+      << read_text_file(*audit_);
+  // The console still serves.
+  EXPECT_EQ(get("/api/tables/public/notes/export").status, 200);
 }
