@@ -40,8 +40,23 @@ console::BackupInventory backup_inventory(backup::InventoryOptions o) {
   };
 }
 
-int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& backups) {
-  apply_config_file(cmd, flags);
+// A table export's rows at most (--export-row-limit, config key export-row-limit).
+constexpr long long kDefaultExportRowLimit = 100'000;
+
+int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& backups, long long& export_row_limit) {
+  apply_config_file(cmd, flags,
+                    {{"export-row-limit", [&](const YAML::Node& n) {
+                        if (cmd->count("--export-row-limit") > 0) return;
+                        if (!n.IsScalar()) throw UsageError(fmt::format("{}: 'export-row-limit' must be a number", flags.config));
+                        try {
+                          export_row_limit = n.as<long long>();
+                        } catch (const YAML::Exception&) {
+                          throw UsageError(fmt::format("{}: 'export-row-limit' must be a number", flags.config));
+                        }
+                      }}});
+  if (export_row_limit < 1 || export_row_limit > query::kMaxLimit) {
+    throw UsageError(fmt::format("--export-row-limit: between 1 and {} (got {})", query::kMaxLimit, export_row_limit));
+  }
   http::ServerConfig config = server_config(flags, "console");
   pg::ConnInfo info = server_database(flags);
   std::optional<pg::ConnInfo> journal;
@@ -63,6 +78,7 @@ int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& bac
   }
   console::ConsoleOptions options;
   options.row_limit = flags.row_limit;
+  options.export_row_limit = export_row_limit;
   options.timeout = util::parse_duration(flags.timeout, "--timeout");
   options.database_label = info.redacted();
   options.journal_pool = journal_pool.get();
@@ -86,14 +102,18 @@ int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& bac
 void register_console(CLI::App& app, Context& ctx) {
   auto flags = std::make_shared<ServerFlags>();
   auto backups = std::make_shared<backup::InventoryOptions>();
+  auto export_row_limit = std::make_shared<long long>(kDefaultExportRowLimit);
   CLI::App* cmd = app.add_subcommand("console", "Serve the read-only web console (overview, tables, SQL, ...)");
   add_server_flags(cmd, *flags);
   cmd->add_option("--backups-from", backups->sources,
                   "Backup source for the Backups tab, as `pgshift backups --from` (repeat)");
   add_backup_tool_flags(cmd, *backups);
-  cmd->callback([flags, backups, cmd, &ctx] {
+  cmd->add_option("--export-row-limit", *export_row_limit,
+                  "Rows a table export (the table browser's CSV/JSON/Markdown download) holds at most")
+      ->capture_default_str();
+  cmd->callback([flags, backups, export_row_limit, cmd, &ctx] {
     ctx.prepare("console");
-    ctx.exit_code = run_console(cmd, *flags, *backups);
+    ctx.exit_code = run_console(cmd, *flags, *backups, *export_row_limit);
   });
 }
 
