@@ -64,12 +64,15 @@ TEST_F(ImageTest, RunsAsANonRootUserWithWhatADrillRuns) {
 
   util::RunResult tools = run(podman({"run", "--rm", "--entrypoint", "sh", image_, "-c",
                                       "id -u; /usr/lib/postgresql/15/bin/postgres --version; pgbackrest version; "
-                                      "barman-cloud-backup-list --version; curl --version | head -1"}));
+                                      "barman-cloud-backup-list --version; curl --version | head -1; "
+                                      "kubectl version --client"}));
   ASSERT_EQ(tools.exit_code, 0) << tools.out << tools.err;
   EXPECT_TRUE(tools.out.starts_with("10001\npostgres (PostgreSQL) 15.")) << tools.out;
   EXPECT_NE(tools.out.find("pgBackRest 2."), std::string::npos) << tools.out;
   EXPECT_NE((tools.out + tools.err).find("barman-cloud-backup-list 3."), std::string::npos) << tools.out << tools.err;
   EXPECT_NE(tools.out.find("curl 7."), std::string::npos) << tools.out;
+  // What the console's cnpg: backups view and a cnpg drill run inside the cluster.
+  EXPECT_NE(tools.out.find("Client Version:"), std::string::npos) << tools.out;
 }
 
 TEST_F(ImageTest, ConsoleFromTheImageServesALocalCluster) {
