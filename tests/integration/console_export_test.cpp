@@ -48,13 +48,6 @@ VACUUM ANALYZE million;
     }
     return out;
   }
-  static long long peak_rss_kb(int pid) {
-    std::stringstream in(read_text_file(fmt::format("/proc/{}/status", pid)));
-    for (std::string line; std::getline(in, line);) {
-      if (line.starts_with("VmHWM:")) return std::stoll(line.substr(6));
-    }
-    return -1;
-  }
   static LocalCluster* cluster_;
   static ServerProcess* server_;
   static std::string* audit_;

@@ -53,6 +53,14 @@ CliRun run_pgshift(const std::vector<std::string>& args, const std::map<std::str
   return {r.exit_code, r.out, r.err};
 }
 
+long long peak_rss_kb(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("VmHWM:")) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
 bool wait_until(const std::function<bool()>& predicate, util::Millis timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
