@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "cutover_fixture.hpp"
+#include "stats/diagnostics.hpp"
 
 using namespace pgshift;
 using namespace pgshift::testing;
@@ -90,6 +91,17 @@ class ApplyBackOwnerTest : public CutoverPair {
     pg::Connection c = connect(*source_, "app");
     c.exec("SET session_replication_role = replica");
     return c;
+  }
+
+  // /metrics' replication lag of the reverse slot on the target (the consumer's confirmed position).
+  double reverse_slot_lag() {
+    pg::Connection t = connect(*target_, "app");
+    std::string slot = t.exec("SELECT slot_name FROM pg_replication_slots").scalar();
+    for (const auto& g : stats::gauges(t)) {
+      if (g.name == "pgshift_replication_slot_confirmed_lag_bytes" && g.labels.at(0).second == slot) return g.value;
+    }
+    ADD_FAILURE() << "no pgshift_replication_slot_confirmed_lag_bytes for " << slot;
+    return -1;
   }
 
   std::string log_;
@@ -218,12 +230,19 @@ TEST_F(ApplyBackOwnerTest, AConflictPlantedOnTheSourceStopsItNamedInStatusAndARe
   ASSERT_TRUE(wait_until([&] { return stopped_with_error(); }, util::Millis(30'000))) << log_text();
   EXPECT_EQ(count(*source_, "SELECT count(*) FROM notes WHERE body = 'after the conflict'"), 0);
 
+  // /metrics shows the replication back's lag growing while it is stopped.
+  tgt.exec("INSERT INTO events SELECT now(), 'while stopped ' || g FROM generate_series(1, 5000) g");
+  const double stopped_lag = reverse_slot_lag();
+  EXPECT_GT(stopped_lag, 100'000) << "5000 rows written since the stop are not in the slot's lag";
+
   // Resolved on the source, restarted: it goes on from the conflicting transaction.
   op.exec("DELETE FROM tags WHERE name = 'planted'");
   ASSERT_GT(restart(), 0);
   EXPECT_TRUE(wait_until([&] { return count(*source_, "SELECT count(*) FROM notes WHERE body = 'after the conflict'") == 1; },
                          util::Millis(30'000)))
       << log_text();
+  EXPECT_TRUE(wait_until([&] { return reverse_slot_lag() < stopped_lag / 2; }, util::Millis(30'000)))
+      << "the lag did not fall after the restart: " << reverse_slot_lag() << " vs " << stopped_lag;
   EXPECT_EQ(op.exec("SELECT weight FROM tags WHERE name = 'planted'").scalar_int64(), 7);
   json ok = apply_status();
   EXPECT_TRUE(ok["running"].get<bool>()) << ok.dump();
