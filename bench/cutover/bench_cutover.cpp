@@ -7,8 +7,17 @@
 // --scales factor of --base-rows rows in an extra replicated table, and again at each --tables
 // count of replicated tables (each with its own sequence), and the stalls and pauses are printed
 // side by side with their ratios: neither the data (verify runs before the pause) nor the number
-// of tables (the fence's triggers are installed before it) should make the pause grow. It prints
-// figures; it does not pass or fail.
+// of tables (the fence's triggers are installed before it) should make the pause grow.
+//
+// Then the replication back's throughput, side by side: after a cutover, with the replication
+// back stopped, the target takes --reverse-txns one-row transactions, an insert of --reverse-rows
+// rows and an update of all of them; the replication back is started again and timed until the
+// source holds the last transaction's marker row: once with the native subscription on the
+// source (--replicate-back native) and once with pgshift's own apply (--replicate-back pgshift,
+// `pgshift sync apply-back` started as a process), on fresh clusters each, as the same superuser.
+// Prints rows/s of each and their ratio. It prints figures; it does not pass or fail.
+#include <signal.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,6 +25,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -41,6 +52,9 @@ struct Args {
   long long base_rows = 100'000;  // rows of the bulk table at scale 1
   std::vector<int> scales = {1, 10};
   std::vector<int> tables = {10, 1000};  // replicated tables besides the workload's and bulk
+  std::string only;                      // "switches" or "reverse": run one part only
+  long long reverse_rows = 100'000;      // rows inserted then updated in the reverse-apply part
+  int reverse_txns = 5'000;              // one-row transactions in the reverse-apply part
 };
 
 std::vector<int> parse_list(const std::string& text, const std::string& flag) {
@@ -68,9 +82,15 @@ Args parse(int argc, char** argv) {
     else if (k == "--base-rows") a.base_rows = std::stoll(next());
     else if (k == "--scales") a.scales = parse_list(next(), k);
     else if (k == "--tables") a.tables = parse_list(next(), k);
+    else if (k == "--only") a.only = next();
+    else if (k == "--reverse-rows") a.reverse_rows = std::stoll(next());
+    else if (k == "--reverse-txns") a.reverse_txns = std::stoi(next());
     else throw std::runtime_error("unknown argument " + k +
                                   " (--rate N --clients N --switches N --gap S --verify M --base-rows N --scales 1,10 "
-                                  "--tables 10,1000)");
+                                  "--tables 10,1000 --only switches|reverse --reverse-rows N --reverse-txns N)");
+  }
+  if (!a.only.empty() && a.only != "switches" && a.only != "reverse") {
+    throw std::runtime_error("--only: expected switches or reverse, got " + a.only);
   }
   return a;
 }
@@ -129,48 +149,67 @@ END
 $$
 )sql";
 
+// A source and a target with the workload's tables, `bulk` (rows on the source) and `tables`
+// extra tables, PgBouncer in front of the source, sync started and every table ready.
+struct Pair {
+  std::unique_ptr<localpg::LocalCluster> source, target;
+  std::unique_ptr<localpg::LocalPgBouncer> bouncer;
+
+  util::RunResult pgshift(const std::vector<std::string>& args) const {
+    util::ProcessSpec spec;
+    spec.argv = {PGSHIFT_BINARY, "-q"};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env = env();
+    return util::run(spec);
+  }
+  std::map<std::string, std::string> env() const {
+    return {{"PGSHIFT_SOURCE_URL", source->url("app")},
+            {"PGSHIFT_TARGET_URL", target->url("app")},
+            {"PGSHIFT_POOLER_ADMIN_URL", bouncer->admin_url()}};
+  }
+};
+
+Pair start_pair(long long rows, int tables) {
+  Pair p;
+  p.source = localpg::LocalCluster::start({"bench-src", {}});
+  p.target = localpg::LocalCluster::start({"bench-tgt", {}});
+  for (auto* c : {p.source.get(), p.target.get()}) {
+    c->create_database("app");
+    pg::Connection conn = pg::Connection::open(c->conninfo("app"));
+    for (const auto& s : sqlgate::split_statements(demo::kWorkloadTables)) conn.exec(s);
+    conn.exec("CREATE TABLE bulk (id bigint PRIMARY KEY, payload text NOT NULL)");
+    conn.exec(fmt::format(fmt::runtime(kExtraTablesSql), tables));
+  }
+  pg::Connection src = pg::Connection::open(p.source->conninfo("app"));
+  src.exec(demo::kWorkloadSeed);
+  src.exec("INSERT INTO bulk SELECT g, md5(g::text) FROM generate_series(1, $1::bigint) g", {std::to_string(rows)});
+  src.exec(fmt::format("DO $$ BEGIN FOR i IN 1..{} LOOP EXECUTE format('INSERT INTO extra_%s (v) VALUES (1)', i); "
+                       "END LOOP; END $$",
+                       tables));
+  p.bouncer = localpg::LocalPgBouncer::start(*p.source, {"app"}, {"transaction", 20, 200, {}});
+  util::RunResult started = p.pgshift({"sync", "start"});
+  if (started.exit_code != 0) throw std::runtime_error("sync start failed: " + started.err);
+  pg::Connection tgt = pg::Connection::open(p.target->conninfo("app"));
+  while (tgt.exec("SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'").scalar_int64() > 0 ||
+         tgt.exec("SELECT count(*) FROM pg_subscription_rel").scalar_int64() == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return p;
+}
+
 Outcome run(const Args& a, int scale, int tables) {
   Outcome o;
   o.scale = scale;
   o.tables = tables;
   o.rows = a.base_rows * scale;
   std::printf("\n=== scale %dx: %lld rows in the bulk table, %d extra tables ===\n", scale, o.rows, tables);
-  auto source = localpg::LocalCluster::start({"bench-src", {}});
-  auto target = localpg::LocalCluster::start({"bench-tgt", {}});
-  for (auto* c : {source.get(), target.get()}) {
-    c->create_database("app");
-    pg::Connection conn = pg::Connection::open(c->conninfo("app"));
-    for (const auto& s : sqlgate::split_statements(demo::kWorkloadTables)) conn.exec(s);
-  }
-  for (auto* c : {source.get(), target.get()}) {
-    pg::Connection conn = pg::Connection::open(c->conninfo("app"));
-    conn.exec("CREATE TABLE bulk (id bigint PRIMARY KEY, payload text NOT NULL)");
-    conn.exec(fmt::format(fmt::runtime(kExtraTablesSql), tables));
-  }
+  Pair pair = start_pair(o.rows, tables);
+  auto& source = pair.source;
+  auto& target = pair.target;
+  auto& bouncer = pair.bouncer;
+  auto pgshift = [&](std::vector<std::string> args) { return pair.pgshift(args); };
   pg::Connection src = pg::Connection::open(source->conninfo("app"));
-  src.exec(demo::kWorkloadSeed);
-  src.exec("INSERT INTO bulk SELECT g, md5(g::text) FROM generate_series(1, $1::bigint) g", {std::to_string(o.rows)});
-  src.exec(fmt::format("DO $$ BEGIN FOR i IN 1..{} LOOP EXECUTE format('INSERT INTO extra_%s (v) VALUES (1)', i); "
-                       "END LOOP; END $$",
-                       tables));
-  auto bouncer = localpg::LocalPgBouncer::start(*source, {"app"}, {"transaction", 20, 200, {}});
-
-  auto pgshift = [&](std::vector<std::string> args) {
-    util::ProcessSpec spec;
-    spec.argv = {PGSHIFT_BINARY, "-q"};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.env = {{"PGSHIFT_SOURCE_URL", source->url("app")},
-                {"PGSHIFT_TARGET_URL", target->url("app")},
-                {"PGSHIFT_POOLER_ADMIN_URL", bouncer->admin_url()}};
-    return util::run(spec);
-  };
-  util::RunResult started = pgshift({"sync", "start"});
-  if (started.exit_code != 0) throw std::runtime_error("sync start failed: " + started.err);
   pg::Connection tgt = pg::Connection::open(target->conninfo("app"));
-  while (tgt.exec("SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'").scalar_int64() > 0 ||
-         tgt.exec("SELECT count(*) FROM pg_subscription_rel").scalar_int64() == 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
 
   std::string dir = localpg::make_private_dir("bench-cutover-logs");
   std::string script = dir + "/txn.sql";
@@ -273,8 +312,103 @@ void print_ratio(const char* what, const Outcome& small, const Outcome& big) {
               worst_pause(small), worst_pause(big), worst_pause(big) / std::max(1.0, worst_pause(small)));
 }
 
+
+// ---- the replication back's throughput ------------------------------------------------------
+
+struct ReverseRun {
+  std::string by;  // native / pgshift
+  long long changes = 0;
+  double seconds = 0;
+  double rows_per_s() const { return seconds > 0 ? static_cast<double>(changes) / seconds : 0; }
+};
+
+template <typename Fn>
+void poll(const std::string& what, Fn done, double timeout_s = 600) {
+  double until = now_epoch() + timeout_s;
+  while (!done()) {
+    if (now_epoch() > until) throw std::runtime_error("timed out waiting for " + what);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// One side of the comparison on fresh clusters: cutover with --replicate-back `by`, the
+// replication back stopped, the changes written on the target, then the replication back started
+// and timed until the source holds the marker row of the last transaction.
+ReverseRun reverse_run(const Args& a, const std::string& by) {
+  std::printf("\n=== replication back by %s ===\n", by.c_str());
+  Pair p = start_pair(0, 1);
+  std::string dir = localpg::make_private_dir("bench-cutover-reverse");
+  std::string log = dir + "/apply-back.log";
+  util::RunResult cut = p.pgshift({"cutover", "--json", "--verify", "none", "--replicate-back", by, "--apply-back-log",
+                                   log, "--pooler-db", "app", "--pooler-config", p.bouncer->config_path()});
+  if (cut.exit_code != 0) throw std::runtime_error("cutover failed: " + cut.err + cut.out);
+  pg::Connection src = pg::Connection::open(p.source->conninfo("app"));
+  pg::Connection tgt = pg::Connection::open(p.target->conninfo("app"));
+  std::string slot = tgt.exec("SELECT slot_name FROM pg_replication_slots").scalar();
+  auto slot_idle = [&] {
+    return tgt.exec("SELECT NOT active FROM pg_replication_slots WHERE slot_name = $1", {slot}).scalar() == "t";
+  };
+  if (by == "native") {
+    std::string sub = src.exec("SELECT subname FROM pg_subscription").scalar();
+    src.exec(fmt::format("ALTER SUBSCRIPTION {} DISABLE", sub));
+  } else {
+    util::RunResult st = p.pgshift({"status", "--json"});
+    int pid = nlohmann::json::parse(st.out)["apply_back"]["pid"].get<int>();
+    ::kill(pid, SIGTERM);
+  }
+  poll("the replication back to stop", slot_idle);
+
+  ReverseRun r;
+  r.by = by;
+  tgt.exec_simple(fmt::format("DO $$ BEGIN FOR i IN 1..{} LOOP INSERT INTO ledger (writer) VALUES (1); COMMIT; END LOOP; "
+                              "END $$",
+                              a.reverse_txns));
+  tgt.exec("INSERT INTO bulk SELECT g, md5(g::text) FROM generate_series(1, $1::bigint) g",
+           {std::to_string(a.reverse_rows)});
+  tgt.exec("UPDATE bulk SET payload = payload || 'x'");
+  tgt.exec("INSERT INTO ledger (writer) VALUES (-1)");
+  r.changes = a.reverse_txns + 2 * a.reverse_rows + 1;
+
+  double t0 = now_epoch();
+  util::Child apply;
+  if (by == "native") {
+    src.exec(fmt::format("ALTER SUBSCRIPTION {} ENABLE", src.exec("SELECT subname FROM pg_subscription").scalar()));
+  } else {
+    util::ProcessSpec spec;
+    spec.argv = {PGSHIFT_BINARY, "sync", "apply-back"};
+    spec.env = p.env();
+    spec.output_file = log;
+    apply = util::spawn(spec);
+  }
+  poll("the source to hold the last transaction",
+       [&] { return src.exec("SELECT count(*) FROM ledger WHERE writer = -1").scalar_int64() == 1; });
+  r.seconds = now_epoch() - t0;
+  if (by != "native") {
+    apply.signal(SIGTERM);
+    apply.wait();
+  }
+  std::printf("%lld row changes applied on the source in %.2f s: %.0f rows/s\n", r.changes, r.seconds, r.rows_per_s());
+  localpg::remove_tree(dir);
+  return r;
+}
+
+void run_reverse(const Args& a) {
+  std::printf("\nreplication back (target -> source) throughput: %d one-row transactions, an insert of %lld rows and "
+              "an update of them, applied after the replication back was stopped; superuser on both sides\n",
+              a.reverse_txns, a.reverse_rows);
+  ReverseRun native = reverse_run(a, "native");
+  ReverseRun own = reverse_run(a, "pgshift");
+  std::printf("\nside by side:\n%-28s %12s %9s %10s\n", "replication back", "row changes", "seconds", "rows/s");
+  for (const ReverseRun* r : {&native, &own}) {
+    std::printf("%-28s %12lld %9.2f %10.0f\n",
+                r->by == "native" ? "native subscription" : "pgshift sync apply-back", r->changes, r->seconds,
+                r->rows_per_s());
+  }
+  std::printf("pgshift apply / native subscription = %.2f\n", own.rows_per_s() / std::max(1.0, native.rows_per_s()));
+}
+
 // The data scales run at the first table count, the other table counts at the first data scale.
-int run_all(const Args& a) {
+int run_switches(const Args& a) {
   std::printf("bench/cutover: pgbench -R %d -c %d through PgBouncer (transaction pooling), %d switch(es), "
               "verify --verify %s before the pause, %u cores, scales",
               a.rate, a.clients, a.switches, a.verify.c_str(), std::thread::hardware_concurrency());
@@ -314,7 +448,10 @@ int run_all(const Args& a) {
 
 int main(int argc, char** argv) {
   try {
-    return run_all(parse(argc, argv));
+    Args a = parse(argc, argv);
+    if (a.only != "reverse") run_switches(a);
+    if (a.only != "switches") run_reverse(a);
+    return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench/cutover: %s\n", e.what());
     return 2;

@@ -1,19 +1,27 @@
 // `pgshift sync apply-back`: pgshift's own apply of the replication back, in the foreground (a
 // Kubernetes Deployment, a terminal), for a source that cannot CREATE SUBSCRIPTION. Reads the
 // reverse slot on the target and applies it to the source (logical/apply.hpp) until SIGTERM or
-// Ctrl-C, which stop it after the transaction in flight. Restartable at any time.
+// Ctrl-C, which stop it after the transaction in flight. Restartable at any time; `--detach`
+// starts it in the background as cutover does (the way to restart it in the rollback window).
+// Once a run holds the migration's reverse slot it journals itself, and the error it stops with,
+// so rollback, finalize and status know it however it was started (cutover/apply_back_process.hpp).
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cutover/apply_back_process.hpp"
 #include "fence/fence.hpp"
 #include "logical/apply.hpp"
 #include "pg/connection.hpp"
+#include "state/journal.hpp"
 #include "state/recorded_plan.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
@@ -26,6 +34,8 @@ struct ApplyBackFlags {
   std::string slot;
   std::string publication;
   bool allow_triggers = false;
+  bool detach = false;
+  std::string log;
   bool json = false;
   std::string progress_every = "10s";
 };
@@ -43,6 +53,40 @@ std::string lag_text(const logical::ApplyProgress& p) {
   return p.confirmed_lsn.is_zero() || lag < 0 ? "-" : util::format_bytes(lag);
 }
 
+// --detach: in the rollback window, starts the apply in the background exactly as cutover does
+// (its own session, output appended to the log) and journals it. Refused while the recorded one
+// still runs (two would fight over the slot).
+int run_detached(const ApplyBackFlags& flags, const state::Plan& plan, pg::Connection& target,
+                 const logical::ApplyOptions& options) {
+  state::Journal journal(target, "sync apply-back");
+  std::optional<state::Migration> m = journal.current();
+  if (!m || m->phase != state::Phase::cut_over) {
+    throw UsageError(fmt::format("pgshift sync apply-back --detach runs in the rollback window after cutover; migration "
+                                 "{} is {}: run it in the foreground with --slot and --publication instead",
+                                 m ? std::to_string(m->id) : "(none)", m ? state::to_string(m->phase) : "not started"));
+  }
+  std::optional<cutover::ApplyBackProcess> was = cutover::recorded_apply_back(journal, m->id);
+  if (was && cutover::apply_back_running(was->pid, was->slot)) {
+    throw UsageError(fmt::format("pgshift sync apply-back (pid {}) is already running for slot {} (log {}); stop it "
+                                 "first (kill -TERM {})",
+                                 was->pid, was->slot, was->log, was->pid));
+  }
+  std::string log = cutover::apply_back_log_path(flags.log.empty() && was ? was->log : flags.log, m->id);
+  cutover::ApplyBackProcess p =
+      cutover::start_apply_back(plan.source, plan.target, options.slot, options.publication, log,
+                                flags.allow_triggers || (was && was->allow_triggers));
+  nlohmann::json j = p.to_json();
+  j["summary"] = fmt::format("pgshift sync apply-back running (pid {}), log {}", p.pid, p.log);
+  journal.record(m->id, cutover::kApplyBackStep, state::EventStatus::finished, j);
+  if (flags.json) {
+    print_json(p.to_json());
+  } else {
+    std::string text = j["summary"].get<std::string>() + "\n";
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  }
+  return 0;
+}
+
 int run_apply_back(const ApplyBackFlags& flags) {
   util::install_interrupt_handler();
   state::Plan given = state::resolve_plan(flags.plan);
@@ -54,6 +98,20 @@ int run_apply_back(const ApplyBackFlags& flags) {
   options.publication = flags.publication.empty() ? plan.reverse_publication() : flags.publication;
   options.allow_triggers = flags.allow_triggers;
   options.stop_requested = [] { return util::interrupted(); };
+  if (flags.detach) return run_detached(flags, plan, target, options);
+  // Holding the migration's reverse slot, this run is the apply-back rollback and finalize stop.
+  std::optional<int64_t> journaled;
+  options.on_streaming = [&] {
+    if (options.slot != plan.reverse_subscription()) return;
+    const char* log = std::getenv(cutover::kApplyBackLogEnv);
+    try {
+      journaled = cutover::journal_apply_back(
+          target, {static_cast<int>(::getpid()), options.slot, options.publication, log ? log : "", flags.allow_triggers});
+    } catch (const std::exception& e) {
+      spdlog::warn("apply-back: could not record this process in the journal ({}); rollback and status will not see it",
+                   e.what());
+    }
+  };
   util::Millis every = util::parse_duration(flags.progress_every, "--progress-every");
 
   pg::Connection source = pg::Connection::open(plan.source, "source");
@@ -71,11 +129,22 @@ int run_apply_back(const ApplyBackFlags& flags) {
   try {
     result = logical::run_apply(plan.target, source, options, on_commit);
   } catch (...) {
+    // What stopped it goes to the journal (status shows it) and the pass is withdrawn; the
+    // connection may be what failed, and the hash alone passes no one.
+    if (journaled) {
+      std::string what = "stopped by an unknown error";
+      try {
+        throw;
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      cutover::journal_apply_back_error(target, *journaled, static_cast<int>(::getpid()), what);
+    }
     if (pass) {
       try {
         fence::close_pass(source, *pass);
       } catch (const std::exception&) {
-        // the connection may be what failed; the hash alone passes no one
       }
     }
     throw;
@@ -108,6 +177,12 @@ void register_sync_apply_back(CLI::App* sync, Context& ctx) {
                   "Publication on the target (default: the migration's reverse publication)");
   cmd->add_flag("--allow-triggers", flags->allow_triggers,
                 "Apply although user triggers on the source would fire again (the apply role is not a superuser)");
+  cmd->add_flag("--detach", flags->detach,
+                "Start it in the background as cutover does (own session, output appended to --log) and record it "
+                "in the journal; for restarting it after cutover");
+  cmd->add_option("--log", flags->log,
+                  "With --detach: the log file (default: the recorded apply-back's, else "
+                  "pgshift-apply-back-<migration id>.log)");
   cmd->add_option("--progress-every", flags->progress_every, "Time between progress lines on stderr")
       ->capture_default_str();
   cmd->add_flag("--json", flags->json, "Print the summary as JSON when it stops");

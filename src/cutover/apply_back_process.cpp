@@ -58,7 +58,9 @@ ApplyBackProcess start_apply_back(const pg::ConnInfo& source, const pg::ConnInfo
   util::ProcessSpec spec;
   spec.argv = {"/proc/self/exe", "sync", "apply-back", "--slot", slot, "--publication", publication};
   if (allow_triggers) spec.argv.push_back("--allow-triggers");
-  spec.env = {{"PGSHIFT_SOURCE_URL", source.to_conninfo()}, {"PGSHIFT_TARGET_URL", target.to_conninfo()}};
+  spec.env = {{"PGSHIFT_SOURCE_URL", source.to_conninfo()},
+              {"PGSHIFT_TARGET_URL", target.to_conninfo()},
+              {kApplyBackLogEnv, log}};
   spec.unset_env = {"PGSHIFT_CONFIG"};
   spec.output_file = log;
   spec.new_session = true;
@@ -117,25 +119,53 @@ std::optional<ApplyBackProcess> recorded_apply_back(state::Journal& journal, int
   return ApplyBackProcess::from_json(e->detail);
 }
 
+std::optional<int64_t> journal_apply_back(pg::Connection& target, const ApplyBackProcess& p) {
+  state::Journal journal(target, "sync apply-back");
+  std::optional<state::Migration> m = journal.current();
+  if (!m || m->phase != state::Phase::cut_over) return std::nullopt;
+  nlohmann::json j = p.to_json();
+  j["summary"] = fmt::format("pgshift sync apply-back running (pid {}), streaming slot {}", p.pid, p.slot);
+  journal.record(m->id, kApplyBackStep, state::EventStatus::finished, j);
+  return m->id;
+}
+
+void journal_apply_back_error(pg::Connection& target, int64_t migration_id, int pid, const std::string& error) noexcept {
+  try {
+    state::Journal journal(target, "sync apply-back");
+    journal.record(migration_id, kApplyBackStep, state::EventStatus::failed, {{"pid", pid}, {"error", error}});
+  } catch (const std::exception& e) {
+    spdlog::warn("apply-back: could not journal the error: {}", e.what());
+  }
+}
+
 std::optional<nlohmann::json> apply_back_status(pg::Connection& source, pg::Connection& target) {
-  std::optional<ApplyBackProcess> p;
+  std::optional<state::Event> started, failed;
   try {
     state::Journal journal(target, "status");
     std::optional<state::Migration> m = journal.current();
     if (!m || m->phase != state::Phase::cut_over) return std::nullopt;
-    p = recorded_apply_back(journal, m->id);
+    if (!recorded_apply_back(journal, m->id)) return std::nullopt;
+    started = journal.last_event(m->id, kApplyBackStep, state::EventStatus::finished);
+    failed = journal.last_event(m->id, kApplyBackStep, state::EventStatus::failed);
   } catch (const pg::SqlError&) {
     return std::nullopt;  // no journal on this target
   }
-  if (!p) return std::nullopt;
-  nlohmann::json j = p->to_json();
-  j["running"] = apply_back_running(p->pid, p->slot);
-  pg::Lsn applied = logical::stored_apply_lsn(source, p->slot);
+  ApplyBackProcess p = ApplyBackProcess::from_json(started->detail);
+  nlohmann::json j = p.to_json();
+  j["started_by"] = started->who;
+  j["running"] = apply_back_running(p.pid, p.slot);
+  pg::Lsn applied = logical::stored_apply_lsn(source, p.slot);
   j["applied_lsn"] = applied.is_zero() ? nlohmann::json() : nlohmann::json(applied.to_string());
   pg::Lsn now = pg::Lsn::parse_or_throw(target.exec("SELECT pg_current_wal_insert_lsn()::text").scalar(),
                                         "pg_current_wal_insert_lsn()");
   j["lag_bytes"] = applied.is_zero() ? nlohmann::json() : nlohmann::json(std::max<int64_t>(0, now.bytes_after(applied)));
-  std::string err = last_error_line(p->log);
+  // The error this process stopped with; a log line from an earlier run is no news while it runs.
+  std::string err;
+  if (failed && failed->id > started->id && failed->detail.value("pid", -1) == p.pid) {
+    err = failed->detail.value("error", std::string());
+  } else if (!j["running"].get<bool>()) {
+    err = last_error_line(p.log);
+  }
   j["last_error"] = err.empty() ? nlohmann::json() : nlohmann::json(err);
   return j;
 }

@@ -8,8 +8,10 @@
 // never argv: /proc/<pid>/environ is readable only by the same user, argv by everyone.
 //
 // The journal step "apply-back" (finished, on the target) records {pid, slot, publication, log,
-// allow_triggers} each time one is started; the most recent such event after the last switch is
-// the running one. A pid is signalled only after /proc/<pid>/cmdline shows it is still pgshift's
+// allow_triggers} each time one is started (by cutover, by `sync apply-back --detach`, and by the
+// process itself once it holds the migration's reverse slot, so one started by hand is known too);
+// the most recent such event after the last switch is the running one. A run that stops on an
+// error records it (step "apply-back", failed, {pid, error}): status shows it as the last error. A pid is signalled only after /proc/<pid>/cmdline shows it is still pgshift's
 // `sync apply-back` for that slot (a reused pid is never killed).
 #pragma once
 
@@ -27,6 +29,8 @@
 namespace pgshift::cutover {
 
 inline constexpr std::string_view kApplyBackStep = "apply-back";
+// How start_apply_back tells the process its log file (so that it can journal the path).
+inline constexpr const char* kApplyBackLogEnv = "PGSHIFT_APPLY_BACK_LOG";
 
 struct ApplyBackProcess {
   int pid = -1;
@@ -56,9 +60,18 @@ bool stop_apply_back(const ApplyBackProcess& p, util::Millis timeout = util::Mil
 // The apply-back the journal recorded after the migration's last switch, if any.
 std::optional<ApplyBackProcess> recorded_apply_back(state::Journal& journal, int64_t migration_id);
 
+// Records `p` (a process now streaming `p.slot`) as the migration's running apply-back, when the
+// current migration is cut_over (the rollback window). Returns its id, or nullopt when not recorded.
+std::optional<int64_t> journal_apply_back(pg::Connection& target, const ApplyBackProcess& p);
+
+// Records that apply-back `pid` stopped with `error` (best effort: never throws).
+void journal_apply_back_error(pg::Connection& target, int64_t migration_id, int pid, const std::string& error) noexcept;
+
 // For `pgshift status`: the apply-back cutover recorded for the current migration, or nullopt
-// (none, or no journal): {pid, running, slot, log, applied_lsn, lag_bytes, last_error}. The lag is
-// the target's current WAL insert position minus what the source stored as applied.
+// (none, or no journal): {pid, running, slot, log, started_by, applied_lsn, lag_bytes, last_error}.
+// The lag is the target's current WAL insert position minus what the source stored as applied.
+// last_error: the error that process recorded when it stopped, else (not running) the last error
+// line of its log, else null.
 std::optional<nlohmann::json> apply_back_status(pg::Connection& source, pg::Connection& target);
 
 // The last line of the log that reads like an error ("error", "failed", "conflict"), or "".

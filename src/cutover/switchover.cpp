@@ -224,8 +224,8 @@ class Engine {
       if (d_.old_by_apply && !(old_apply_ && apply_back_running(old_apply_->pid, old_apply_->slot))) {
         throw ProblemsFound(fmt::format(
             "rollback preconditions not met; nothing was changed:\n  - the replication back is pgshift's apply and no "
-            "pgshift sync apply-back recorded by cutover is running for slot {}{}: start it again (pgshift sync "
-            "apply-back, or pgshift cutover's log for why it stopped)",
+            "pgshift sync apply-back recorded in the journal is running for slot {}{}: start it again (pgshift sync "
+            "apply-back --detach; its log says why it stopped)",
             d_.old_subscription,
             old_apply_ ? fmt::format(" (pid {} is gone; log {}: {})", old_apply_->pid, old_apply_->log,
                                      last_error_line(old_apply_->log))

@@ -124,6 +124,7 @@ class Applier {
     progress_.start_lsn = stored_apply_lsn(subscriber_, options_.slot);
     progress_.applied_lsn = progress_.start_lsn;
     start_stream();
+    if (options_.on_streaming) options_.on_streaming();
     spdlog::info("apply-back: streaming slot {} (publication {}) from {}, triggers: {}", options_.slot,
                  options_.publication, progress_.start_lsn.is_zero() ? "its confirmed position" : progress_.start_lsn.to_string(),
                  progress_.trigger_mode == "replica" ? "off (session_replication_role = replica)" : "as on the source");

@@ -77,6 +77,7 @@ struct ApplyOptions {
   bool allow_triggers = false;
   util::Millis status_interval{10'000};  // standby status at least this often
   std::function<bool()> stop_requested;  // polled between messages: stop after the current transaction
+  std::function<void()> on_streaming;    // called once START_REPLICATION holds the slot (this run owns it)
 };
 
 struct ApplyProgress {

@@ -189,6 +189,9 @@ struct Gauge {
 //   pgshift_archiver_seconds_since_last_failure     gauge   now - last_failed_time (absent when never)
 //   pgshift_replication_slot_retained_wal_bytes     gauge   {slot} current WAL - restart_lsn
 //   pgshift_replication_slot_active                 gauge   {slot} 1/0
+//   pgshift_replication_slot_confirmed_lag_bytes    gauge   {slot} current WAL - confirmed_flush_lsn
+//                                                           (logical slots: a subscription's or
+//                                                           pgshift sync apply-back's lag)
 //   pgshift_subscription_lag_bytes                  gauge   {subscription} received - reported
 //   pgshift_subscription_lag_seconds                gauge   {subscription} since the last message
 //   pgshift_migration_phase                         gauge   {phase} 1 for the current phase

@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "stats/diagnostics.hpp"
 #include "stats/inspector.hpp"
 #include "state/journal.hpp"
@@ -19,11 +21,15 @@ SELECT archived_count, failed_count,
   FROM pg_stat_archiver
 )sql"};
 
+// The insert position, not the write position: with asynchronous commits the WAL of what clients
+// committed may not be written yet, and a slot's lag would look smaller than it is.
 constexpr NamedQuery kSlotGauges{"slots", "Replication slots", "", R"sql(
 SELECT slot_name, active,
-       pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END,
-                       restart_lsn)::float8 AS retained_bytes
-  FROM pg_replication_slots ORDER BY slot_name
+       pg_wal_lsn_diff(w.now, restart_lsn)::float8 AS retained_bytes,
+       pg_wal_lsn_diff(w.now, confirmed_flush_lsn)::float8 AS confirmed_lag_bytes
+  FROM pg_replication_slots,
+       LATERAL (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END AS now) w
+ ORDER BY slot_name
 )sql"};
 
 // The apply worker of each subscription (parallel apply workers, 16+, have no received_lsn).
@@ -76,6 +82,13 @@ std::vector<Gauge> gauges(pg::Connection& conn, const Options& options) {
         }
         add("pgshift_replication_slot_active", "1 when a consumer is connected to the slot", "gauge", slot,
             row.boolean("active") ? 1 : 0);
+        // A logical slot's consumer confirms what it applied durably: the native subscription and
+        // pgshift sync apply-back alike, so this is the replication back's lag on either path.
+        if (!row.is_null("confirmed_lag_bytes")) {
+          add("pgshift_replication_slot_confirmed_lag_bytes",
+              "WAL bytes written since the position a logical slot's consumer confirmed as applied", "gauge", slot,
+              std::max(0.0, row.float64("confirmed_lag_bytes")));
+        }
       }
     }
     if (auto r = in.query(kSubscriptionGauges)) {

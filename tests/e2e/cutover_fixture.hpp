@@ -1,6 +1,8 @@
 // A source/target pair for the cutover tests: the workload schema plus a few tables of other
 // shapes on both sides, PgBouncer in transaction mode pointing at the source, sync started and
-// every table ready. Helpers run pgshift as a user would and check what a user would check.
+// every table ready. A derived fixture whose source_owner() names a role gets a managed-provider
+// source: that role (LOGIN REPLICATION, no superuser) owns the database and its tables and is
+// the role pgshift uses there; the application still connects through PgBouncer. Helpers run pgshift as a user would and check what a user would check.
 #pragma once
 
 #include <fmt/format.h>
@@ -34,20 +36,27 @@ class CutoverPair : public ::testing::Test {
   void SetUp() override {
     source_ = start_cluster("cut-src");
     target_ = start_cluster("cut-tgt");
+    if (!source_owner().empty()) {
+      pg::Connection admin = connect(*source_, "postgres");
+      run_sql(admin, fmt::format("CREATE ROLE {} LOGIN REPLICATION PASSWORD '{}'", source_owner(), localpg::kLocalPassword));
+      admin.exec(fmt::format("CREATE DATABASE app OWNER {}", source_owner()));
+    } else {
+      source_->create_database("app");
+    }
+    target_->create_database("app");
     for (auto* c : {source_.get(), target_.get()}) {
-      c->create_database("app");
-      pg::Connection conn = connect(*c, "app");
+      pg::Connection conn = c == source_.get() ? source_as_pgshift() : connect(*c, "app");
       run_sql(conn, demo::kWorkloadTables);
       run_sql(conn, kExtraSchema);
     }
-    pg::Connection src = connect(*source_, "app");
+    pg::Connection src = source_as_pgshift();
     src.exec(demo::kWorkloadSeed);
     run_sql(src, "INSERT INTO notes (body, feeling) SELECT 'n' || g, 'ok' FROM generate_series(1, 500) g;"
                  "INSERT INTO tags VALUES ('a', 1), ('b', 2);"
                  "INSERT INTO events SELECT now(), 'e' || g FROM generate_series(1, 100) g;"
                  "SELECT nextval('invoice_numbers') FROM generate_series(1, 5)");
     bouncer_ = LocalPgBouncer::start(*source_, {"app"});
-    std::vector<std::string> start_args{"sync", "start", "--source", source_->url("app"), "--target", target_->url("app")};
+    std::vector<std::string> start_args{"sync", "start", "--source", source_url(), "--target", target_->url("app")};
     for (const auto& a : sync_start_extra_args()) start_args.push_back(a);
     CliRun start = run_pgshift(start_args);
     ASSERT_EQ(start.exit_code, 0) << start.all();
@@ -57,8 +66,17 @@ class CutoverPair : public ::testing::Test {
   // More flags for the fixture's sync start (a derived fixture's excludes, --ddl).
   virtual std::vector<std::string> sync_start_extra_args() const { return {}; }
 
+  // The source role that owns the database and is pgshift's role there ("": the superuser).
+  virtual std::string source_owner() const { return ""; }
+  std::string source_url() const {
+    return source_owner().empty() ? source_->url("app") : source_->url("app", source_owner());
+  }
+  pg::Connection source_as_pgshift() const {
+    return pg::Connection::open(pg::ConnInfo::parse(source_url(), "source"));
+  }
+
   bool all_ready() {
-    CliRun st = run_pgshift({"sync", "status", "--json", "--source", source_->url("app"), "--target", target_->url("app")});
+    CliRun st = run_pgshift({"sync", "status", "--json", "--source", source_url(), "--target", target_->url("app")});
     if (st.exit_code != 0 && st.exit_code != 1) return false;
     json j = json::parse(st.out, nullptr, false);
     if (j.is_discarded()) return false;
@@ -69,7 +87,7 @@ class CutoverPair : public ::testing::Test {
   }
 
   std::vector<std::string> plan_args() const {
-    return {"--source", source_->url("app"), "--target", target_->url("app")};
+    return {"--source", source_url(), "--target", target_->url("app")};
   }
 
   std::vector<std::string> pooler_args() const {

@@ -287,3 +287,29 @@ TEST_F(DdlFollowTest, HoldWaitsForTheOperatorAndMixedTextIsHeld) {
 }
 
 }  // namespace
+
+// Issue 27: the rollback window's replication back through pgshift's own apply (a superuser's
+// apply runs with session_replication_role = replica, so the DDL log's apply trigger fires there
+// as in the native apply worker): a migration on the new writer reaches the source in stream
+// order, the rows written right after it apply against the new shape, and rollback loses nothing.
+TEST_F(DdlFollowTest, MigrationInTheRollbackWindowFollowsThroughPgshiftsApply) {
+  json cut = switch_under_load({"cutover", "--json", "--replicate-back", "pgshift"}, *target_);
+  ASSERT_TRUE(cut.value("switched", false)) << cut.dump(2);
+  EXPECT_EQ(count(*source_, "SELECT count(*) FROM pg_subscription"), 0);
+  migrate(*target_, R"sql(
+ALTER TABLE notes ADD COLUMN archived boolean NOT NULL DEFAULT false;
+UPDATE notes SET archived = true WHERE id = 3;
+INSERT INTO notes (body, feeling, archived) VALUES ('after the migration', 'great', true);
+)sql");
+  ASSERT_TRUE(wait_until([&] { return has_column(*source_, "notes", "archived"); }, util::Millis(20'000)))
+      << ddl_list().dump(2) << status().dump(2);
+  EXPECT_TRUE(wait_until(
+      [&] { return count_when_there(*source_, "SELECT count(*) FROM notes WHERE archived") == 2; }, util::Millis(20'000)))
+      << status().dump(2);
+  json st = status();
+  ASSERT_TRUE(st.contains("apply_back")) << st.dump(2);
+  EXPECT_TRUE(st["apply_back"]["running"].get<bool>()) << st["apply_back"].dump();
+  json back = switch_under_load({"rollback", "--json"}, *source_);
+  ASSERT_TRUE(back.value("switched", false)) << back.dump(2);
+  verify_matches("after rollback over pgshift's apply");
+}

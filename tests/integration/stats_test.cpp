@@ -440,6 +440,7 @@ TEST_F(StatsTest, GaugesForMetrics) {
   EXPECT_EQ(value("pgshift_pg_up"), 1);
   EXPECT_GT(value("pgshift_replication_slot_retained_wal_bytes", "stats_slot").value_or(0), 0);
   EXPECT_EQ(value("pgshift_replication_slot_active", "stats_slot"), 0);
+  EXPECT_GT(value("pgshift_replication_slot_confirmed_lag_bytes", "stats_slot").value_or(0), 0);
   EXPECT_FALSE(value("pgshift_migration_phase"));  // no journal in this database
   for (const auto& x : g) {
     EXPECT_TRUE(x.type == "gauge" || x.type == "counter") << x.name;
