@@ -11,6 +11,7 @@
 #include "cli/cli.hpp"
 #include "backup/inventory.hpp"
 #include "cli/server_flags.hpp"
+#include "console/history.hpp"
 #include "console/server.hpp"
 #include "query/role_guard.hpp"
 #include "util/redact.hpp"
@@ -40,13 +41,19 @@ console::BackupInventory backup_inventory(backup::InventoryOptions o) {
   };
 }
 
-int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& backups) {
-  apply_config_file(cmd, flags);
+int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& backups, std::string& history_file) {
+  apply_config_file(cmd, flags,
+                    {{"history-file", [&](const YAML::Node& n) {
+                        if (cmd->count("--history-file") > 0) return;
+                        if (!n.IsScalar()) throw UsageError(fmt::format("{}: 'history-file' must be a single value", flags.config));
+                        history_file = n.as<std::string>();
+                      }}});
   http::ServerConfig config = server_config(flags, "console");
   pg::ConnInfo info = server_database(flags);
   std::optional<pg::ConnInfo> journal;
   if (!flags.journal.empty()) journal = pg::ConnInfo::parse(flags.journal, "--journal");
   audit::Log log(flags.audit_log);
+  console::History history(history_file);
 
   {
     pg::Connection conn = pg::Connection::open(info, "db");
@@ -68,6 +75,7 @@ int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& bac
   options.journal_pool = journal_pool.get();
   options.statement_defaults = gate_allowances(flags);
   options.backup_inventory = backup_inventory(backups);
+  options.history = &history;
 
   http::Server server(config);
   auto routes = console::install(server, pool, log, options);
@@ -86,14 +94,17 @@ int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& bac
 void register_console(CLI::App& app, Context& ctx) {
   auto flags = std::make_shared<ServerFlags>();
   auto backups = std::make_shared<backup::InventoryOptions>();
+  auto history_file = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("console", "Serve the read-only web console (overview, tables, SQL, ...)");
   add_server_flags(cmd, *flags);
   cmd->add_option("--backups-from", backups->sources,
                   "Backup source for the Backups tab, as `pgshift backups --from` (repeat)");
   add_backup_tool_flags(cmd, *backups);
-  cmd->callback([flags, backups, cmd, &ctx] {
+  cmd->add_option("--history-file", *history_file,
+                  "Keep the query history across restarts in this file (JSON lines, mode 0600); default: in memory");
+  cmd->callback([flags, backups, history_file, cmd, &ctx] {
     ctx.prepare("console");
-    ctx.exit_code = run_console(cmd, *flags, *backups);
+    ctx.exit_code = run_console(cmd, *flags, *backups, *history_file);
   });
 }
 
