@@ -1,4 +1,4 @@
-// `pgshift cnpg render -f cnpg.yaml [--source URL] [-o DIR]` and `pgshift cnpg lint [--crds PATH] FILE...`.
+// `pgshift cnpg render -f cnpg.yaml [--source URL] [-o DIR]` (with its window: section) and `pgshift cnpg lint [--crds PATH] FILE...`.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -84,7 +84,7 @@ void register_cnpg(CLI::App& app, Context& ctx) {
     bool json = false;
   };
   auto rf = std::make_shared<RenderFlags>();
-  CLI::App* render = cnpg->add_subcommand("render", "Cluster, ObjectStore, ScheduledBackup and Poolers as YAML documents");
+  CLI::App* render = cnpg->add_subcommand("render", "Cluster, ObjectStore, ScheduledBackup, Poolers and the window (console, MCP, drill, monitoring) as YAML documents");
   render->add_option("-f,--file", rf->file, "cnpg.yaml")->required();
   render->add_option("--source", rf->source, "Source database URL: derive image, extensions, storage, replication settings");
   render->add_option("-o,--output", rf->out_dir, "Write one file per document into this directory");

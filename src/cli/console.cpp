@@ -41,13 +41,29 @@ console::BackupInventory backup_inventory(backup::InventoryOptions o) {
   };
 }
 
-int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& backups, std::string& history_file) {
+// A table export's rows at most (--export-row-limit, config key export-row-limit).
+constexpr long long kDefaultExportRowLimit = 100'000;
+
+int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& backups, long long& export_row_limit,
+                std::string& history_file) {
   apply_config_file(cmd, flags,
-                    {{"history-file", [&](const YAML::Node& n) {
+                    {{"export-row-limit", [&](const YAML::Node& n) {
+                        if (cmd->count("--export-row-limit") > 0) return;
+                        if (!n.IsScalar()) throw UsageError(fmt::format("{}: 'export-row-limit' must be a number", flags.config));
+                        try {
+                          export_row_limit = n.as<long long>();
+                        } catch (const YAML::Exception&) {
+                          throw UsageError(fmt::format("{}: 'export-row-limit' must be a number", flags.config));
+                        }
+                      }},
+                     {"history-file", [&](const YAML::Node& n) {
                         if (cmd->count("--history-file") > 0) return;
                         if (!n.IsScalar()) throw UsageError(fmt::format("{}: 'history-file' must be a single value", flags.config));
                         history_file = n.as<std::string>();
                       }}});
+  if (export_row_limit < 1 || export_row_limit > query::kMaxLimit) {
+    throw UsageError(fmt::format("--export-row-limit: between 1 and {} (got {})", query::kMaxLimit, export_row_limit));
+  }
   http::ServerConfig config = server_config(flags, "console");
   pg::ConnInfo info = server_database(flags);
   std::optional<pg::ConnInfo> journal;
@@ -70,6 +86,7 @@ int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& bac
   }
   console::ConsoleOptions options;
   options.row_limit = flags.row_limit;
+  options.export_row_limit = export_row_limit;
   options.timeout = util::parse_duration(flags.timeout, "--timeout");
   options.database_label = info.redacted();
   options.journal_pool = journal_pool.get();
@@ -94,17 +111,21 @@ int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& bac
 void register_console(CLI::App& app, Context& ctx) {
   auto flags = std::make_shared<ServerFlags>();
   auto backups = std::make_shared<backup::InventoryOptions>();
+  auto export_row_limit = std::make_shared<long long>(kDefaultExportRowLimit);
   auto history_file = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("console", "Serve the read-only web console (overview, tables, SQL, ...)");
   add_server_flags(cmd, *flags);
   cmd->add_option("--backups-from", backups->sources,
                   "Backup source for the Backups tab, as `pgshift backups --from` (repeat)");
   add_backup_tool_flags(cmd, *backups);
+  cmd->add_option("--export-row-limit", *export_row_limit,
+                  "Rows a table export (the table browser's CSV/JSON/Markdown download) holds at most")
+      ->capture_default_str();
   cmd->add_option("--history-file", *history_file,
                   "Keep the query history across restarts in this file (JSON lines, mode 0600); default: in memory");
-  cmd->callback([flags, backups, history_file, cmd, &ctx] {
+  cmd->callback([flags, backups, export_row_limit, history_file, cmd, &ctx] {
     ctx.prepare("console");
-    ctx.exit_code = run_console(cmd, *flags, *backups, *history_file);
+    ctx.exit_code = run_console(cmd, *flags, *backups, *export_row_limit, *history_file);
   });
 }
 

@@ -11,6 +11,7 @@
 
 #include "cli/cli.hpp"
 #include "pg/connection.hpp"
+#include "pg/error.hpp"
 #include "query/format.hpp"
 #include "query/format_budget.hpp"
 #include "query/query.hpp"
@@ -41,6 +42,15 @@ int print_rejected(const std::string& sql, const sqlgate::Verdict& verdict) {
   std::fprintf(stderr, "pgshift: rejected [%s]: %s\n%s%s", sqlgate::rule_name(verdict.rule),
                util::redact(verdict.message()).c_str(), util::redact(excerpt).c_str(), excerpt.empty() ? "" : "\n");
   return static_cast<int>(ExitCode::problems_found);
+}
+
+// A server error with a position (22P02, 42703, ...): the one line main() would print, then the
+// caret under the user's text, as the console's SQL tab and MCP's `position` show it.
+int print_server_error(const std::string& sql, const pg::SqlError& e) {
+  std::string excerpt = sqlgate::caret_excerpt(sql, e.position());
+  std::fprintf(stderr, "pgshift: %s (at character %d)\n%s%s", util::redact(e.what()).c_str(), e.position(),
+               util::redact(excerpt).c_str(), excerpt.empty() ? "" : "\n");
+  return static_cast<int>(e.exit_code());
 }
 
 std::string read_sql(const std::string& given) {
@@ -97,6 +107,9 @@ int run_query(const QueryFlags& flags, const Context& ctx) {
     result = query::run(conn, sql, options);
   } catch (const query::Rejected& rejected) {  // the catalog check, after connecting
     return print_rejected(sql, rejected.verdict());
+  } catch (const pg::SqlError& e) {
+    if (e.position() == 0) throw;
+    return print_server_error(sql, e);
   }
   // The budget holds for a single value too: a value cut (on the server or here) is said on stderr.
   std::vector<query::CutValue> cuts = query::fit_to_budget(result, options.max_bytes);

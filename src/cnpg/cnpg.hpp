@@ -1,7 +1,7 @@
 // CloudNativePG manifests from one file, and their linting.
 //
 // model:  ClusterFile is a cnpg.yaml (name, namespace, instances, imageName, storage, resources,
-//         parameters, pgaudit, backup, roles, poolers, database, owner), read strictly: an unknown
+//         parameters, pgaudit, backup, roles, poolers, database, owner, window), read strictly: an unknown
 //         key is a UsageError naming the key and the line.
 // render: the documents (Cluster; ObjectStore with the plugin method; ScheduledBackup; Pooler rw and
 //         ro). managed.roles come from the roles file, and bootstrap.initdb.postInitApplicationSQL
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "access/spec.hpp"
+#include "cnpg/window.hpp"
 #include "pg/connection.hpp"
 
 namespace pgshift::cnpg {
@@ -65,6 +66,7 @@ struct ClusterFile {
   std::string roles_file;  // resolved relative to the cnpg.yaml
   PoolerSpec rw, ro;
   std::string database = "app", owner = "app";
+  WindowSpec window;  // the `window:` section (window.hpp)
 };
 
 ClusterFile load_cluster_file(const std::string& path);

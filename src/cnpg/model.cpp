@@ -111,7 +111,7 @@ ClusterFile parse_cluster_yaml(const std::string& text, const std::string& path)
   YAML::Node root = r.parse(text);
   r.only_keys(root,
               {"name", "namespace", "instances", "imageName", "storage", "resources", "parameters", "pgaudit", "backup",
-               "roles", "poolers", "database", "owner", "synchronous"},
+               "roles", "poolers", "database", "owner", "synchronous", "window"},
               "the cnpg file");
   ClusterFile f;
   f.path = path;
@@ -188,6 +188,7 @@ ClusterFile parse_cluster_yaml(const std::string& text, const std::string& path)
   }
   r.optional(root, "database", f.database);
   r.optional(root, "owner", f.owner);
+  if (root["window"]) f.window = parse_window(r, root["window"], f);
   return f;
 }
 

@@ -82,9 +82,13 @@ class Renderer {
     }
     if (f_.rw.enabled) out_.documents.push_back({"Pooler", f_.name + "-pooler-rw", pooler(f_.rw, "rw")});
     if (f_.ro.enabled) out_.documents.push_back({"Pooler", f_.name + "-pooler-ro", pooler(f_.ro, "ro")});
+    if (f_.window.enabled) {
+      for (auto& d : render_window(f_, out_.warnings)) out_.documents.push_back(std::move(d));
+    }
     std::string problems;
     for (const auto& d : out_.documents) {
       for (const auto& p : webhook_rules(d.body, d.kind + "/" + d.name)) problems += fmt::format("; {}: {}", p.path, p.message);
+      for (const auto& p : window_rules(d.body, d.kind + "/" + d.name)) problems += fmt::format("; {}: {}", p.path, p.message);
     }
     if (!problems.empty()) throw UsageError(fmt::format("{}: CloudNativePG would refuse the manifests{}", f_.path, problems));
     return std::move(out_);

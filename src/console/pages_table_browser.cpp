@@ -46,6 +46,24 @@ std::string url(const PageContext& ctx, const State& s, long long page, const st
   return href(ctx.base_path, "/tables/" + url_encode(s.schema) + "/" + url_encode(s.table), q);
 }
 
+// The download links of the rows the page shows: its filters and order, every page of them.
+std::string export_links(const PageContext& ctx, const State& s, long long limit) {
+  std::string out = "<p class=\"exports\">Export these rows";
+  if (limit > 0) out += fmt::format(" (up to {} rows)", group_thousands(limit));
+  out += ":";
+  const std::array<std::pair<const char*, const char*>, 3> formats{{{"csv", "CSV"}, {"json", "JSON"}, {"markdown", "Markdown"}}};
+  for (const auto& [format, label] : formats) {
+    Query q;
+    q.add("format", format);
+    if (!s.sort_column.empty()) q.add("sort", s.sort_column).add("dir", s.sort_dir);
+    for (const auto& f : s.filters) q.add("f", f.param());
+    out += fmt::format(" <a class=\"export\" data-format=\"{}\" download href=\"{}\">{}</a>", format,
+                       html_escape(href(ctx.base_path, "/api/tables/" + url_encode(s.schema) + "/" + url_encode(s.table) + "/export", q)),
+                       label);
+  }
+  return out + "</p>\n";
+}
+
 State read_state(const json& page) {
   State s;
   s.schema = text_of(page, "schema");
@@ -165,6 +183,7 @@ std::string browser_body(const PageContext& ctx, const json& page) {
   out += "</p>\n";
   out += chips(ctx, s);
   out += filter_form(ctx, s, columns);
+  out += export_links(ctx, s, int_of(page, "export_limit", 0));
   out += pager(ctx, s, has_next);
   out += "<div class=\"table-wrap\"><table class=\"data browser-rows\">\n" + header_row(ctx, s, columns) + "<tbody>\n";
   std::vector<bool> uuids;  // bytea shown as UUIDs: decided per column, never mixed

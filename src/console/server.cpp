@@ -10,9 +10,12 @@
 #include <mutex>
 
 #include "catalog/describe.hpp"
+#include "console/explain_json.hpp"
+#include "console/export_stream.hpp"
 #include "console/history_routes.hpp"
 #include "console/pages.hpp"
 #include "console/table_browser.hpp"
+#include "console/table_export.hpp"
 #include "pg/error.hpp"
 #include "pg/quote.hpp"
 #include "query/audited_run.hpp"
@@ -34,8 +37,6 @@ constexpr const char* kHtml = "text/html; charset=utf-8";
 // Value bytes the SQL tab puts on its page; a larger value is cut there (an export has the
 // statement's whole budget).
 constexpr long long kPageBytes = 4LL << 20;
-// Rows rendered per piece of a streamed export.
-constexpr size_t kExportRowsPerPiece = 200;
 
 using Diagnostic = std::function<stats::Report(pg::Connection&, const stats::Options&)>;
 
@@ -126,6 +127,7 @@ class Console {
   json table_list(const http::Request& req);
   json exact_count(const http::Request& req, httplib::Response& res);
   void sql(const http::Request& req, httplib::Response& res);
+  void table_export(const http::Request& req, httplib::Response& res);
   Failure failure(std::exception_ptr error, const std::string& correlation_id) const;
   void send_failure_json(httplib::Response& res, const Failure& f) const;
   void send_failure_page(const http::Request& req, httplib::Response& res, const std::string& tab,
@@ -370,14 +372,7 @@ json Console::browse(const http::Request& req, httplib::Response& res) {
   if (!names) throw UnknownTable("a table is addressed as /tables/{schema}/{name}");
   const auto& [schema, table] = *names;
   TableShape shape = this->shape(req, schema, table);
-  BrowseRequest br;
-  if (req.has_param("sort") && !req.param("sort").empty()) br.sort = req.param("sort");
-  if (req.has_param("dir") ) br.dir = req.param("dir");
-  if (req.has_param("page") && !req.param("page").empty()) br.page = req.param("page");
-  if (req.has_param("after") && !req.param("after").empty()) br.after = req.param("after");
-  br.filters = req.params("f");
-  if (req.has_param("fc") && !req.param("fc").empty()) br.form_filter = Filter{req.param("fc"), req.param("fo"), req.param("fv")};
-  BrowseQuery q = build_query(shape, br, options_.page_size);
+  BrowseQuery q = build_query(shape, browse_request(req), options_.page_size);
 
   query::Caller who = caller(req, res);
   json filters = json::array();
@@ -393,13 +388,8 @@ json Console::browse(const http::Request& req, httplib::Response& res) {
   query::Result r;
   try {
     r = query::run_audited(pool_, log_, who, q.sql, o, &cancel, params);
-  } catch (const pg::SqlError& e) {
-    // A filter value (or after= key) the column's type does not accept, or an operator the type lacks.
-    const std::string& s = e.sqlstate();
-    if ((!q.filters.empty() || q.after) && (s.starts_with("22") || s == "42883" || s == "42804" || s == "42725")) {
-      throw BadParameter(q.filters.empty() ? "after" : "f", util::redact(e.server_message()));
-    }
-    throw;
+  } catch (const pg::SqlError&) {
+    std::rethrow_exception(blame_parameter(std::current_exception(), q));
   }
   json columns = json::array();
   for (const auto& c : shape.columns) columns.push_back({{"name", c.name}, {"type", c.type}, {"primary_key", c.primary_key}});
@@ -422,8 +412,26 @@ json Console::browse(const http::Request& req, httplib::Response& res) {
           {"keyset", q.keyset},
           {"sort", q.sort_column ? json{{"column", *q.sort_column}, {"dir", q.dir}} : json()},
           {"filters", filters},
+          {"export_limit", options_.export_row_limit},
           {"elapsed_ms", r.elapsed.count()},
           {"correlation_id", who.correlation_id}};
+}
+
+void Console::table_export(const http::Request& req, httplib::Response& res) {
+  try {
+    auto names = table_segments(req, "/export");
+    if (!names) throw UnknownTable("a table's export is addressed as /api/tables/{schema}/{name}/export");
+    TableShape shape = this->shape(req, names->first, names->second);
+    query::Options o = options_.statement_defaults;
+    o.timeout = options_.timeout;
+    auto e = std::make_shared<TableExport>(console::table_export(shape, req, caller(req, res), o, options_.export_row_limit));
+    const std::string id = e->job.caller.correlation_id;
+    send_export(res, pool_, log_, e->job, [this, e, id](httplib::Response& r, std::exception_ptr error) {
+      send_failure_json(r, failure(blame_parameter(error, e->query), id));
+    });
+  } catch (...) {
+    send_failure_json(res, failure(std::current_exception(), res.get_header_value("X-Pgshift-Correlation-Id")));
+  }
 }
 
 json Console::structure(const http::Request& req) {
@@ -486,13 +494,11 @@ void Console::sql(const http::Request& req, httplib::Response& res) {
     return;
   }
   std::optional<query::Format> format;
-  if (req.has_param("format")) {
-    const std::string f = req.param("format");
-    if (f != "csv" && f != "json" && f != "markdown") {
-      http::send_json(res, 400, {{"error", {{"parameter", "format"}, {"message", "format: csv, json or markdown"}}}});
-      return;
-    }
-    format = query::parse_format(f, "format");
+  try {
+    format = export_format(req);
+  } catch (...) {
+    send_failure_json(res, failure(std::current_exception(), ""));
+    return;
   }
   query::Options o = options_.statement_defaults;
   o.timeout = options_.timeout;
@@ -505,44 +511,39 @@ void Console::sql(const http::Request& req, httplib::Response& res) {
     o.limit = std::min(body["limit"].get<long long>(), options_.row_limit);
   }
   query::Caller who = caller(req, res);
-  if (format) who.extra["format"] = req.param("format");
+  if (format) {
+    who.extra["format"] = req.param("format");
+    const std::string id = who.correlation_id;
+    send_export(res, pool_, log_, ExportJob{body["sql"].get<std::string>(), {}, o, *format, who, "pgshift-" + id},
+                [this, id](httplib::Response& r, std::exception_ptr e) { send_failure_json(r, failure(e, id)); });
+    return;
+  }
   query::CancelSignal cancel;
   auto guard = req.on_disconnect([&cancel] { cancel.cancel(); });
   try {
     // The page's budget is also the engine's: values beyond it are cut on the server, so a huge
-    // value never reaches this process whole (an export gets the whole --max-bytes budget).
-    const long long budget = format ? o.max_bytes : std::min(o.max_bytes, kPageBytes);
+    // value never reaches this process whole (an export, above, gets the whole --max-bytes budget).
+    const long long budget = std::min(o.max_bytes, kPageBytes);
     o.max_bytes = budget;
-    auto r = std::make_shared<query::Result>(
-        query::run_audited(pool_, log_, who, body["sql"].get<std::string>(), o, &cancel));
-    // The budget holds for a single value too: the row that crossed it came whole.
-    std::vector<query::CutValue> cuts = query::fit_to_budget(*r, budget);
-    if (!format) {
-      json doc = result_body(*r, who.correlation_id);
-      if (!cuts.empty()) {
-        doc["cut_values"] = query::cuts_json(*r, cuts);
-        doc["max_bytes"] = budget;
-      }
-      http::send_json(res, 200, doc);
-      return;
+    // An EXPLAIN runs as EXPLAIN (FORMAT JSON): the page draws the plan as a tree.
+    const std::string text = body["sql"].get<std::string>();
+    const std::optional<ExplainAsJson> plan = explain_as_json(text);
+    query::Result r;
+    try {
+      r = query::run_audited(pool_, log_, who, plan ? plan->sql : text, o, &cancel);
+    } catch (const pg::SqlError& e) {
+      if (!plan) throw;
+      throw e.at_position(plan->user_position(e.position()));
     }
-    static const std::map<query::Format, std::pair<const char*, const char*>> kTypes = {
-        {query::Format::csv, {"text/csv; charset=utf-8", "csv"}},
-        {query::Format::json, {"application/json; charset=utf-8", "json"}},
-        {query::Format::markdown, {"text/markdown; charset=utf-8", "md"}}};
-    const auto& [type, ext] = kTypes.at(*format);
-    res.set_header("Content-Disposition", fmt::format("attachment; filename=\"pgshift-{}.{}\"", who.correlation_id, ext));
-    if (r->truncated) res.set_header("X-Pgshift-Truncated", r->truncated_by == query::Truncation::limit ? "limit" : "bytes");
-    if (!cuts.empty()) res.set_header("X-Pgshift-Cut-Values", query::describe_cuts(cuts, budget));
-    // Streamed in pieces: the whole file never exists in memory at once.
-    const query::Format f = *format;
-    res.set_chunked_content_provider(type, [r, f](size_t, httplib::DataSink& sink) {
-      bool written = query::render_pieces(*r, f, kExportRowsPerPiece, [&](std::string_view piece) {
-        return sink.write(piece.data(), piece.size());
-      });
-      if (written) sink.done();
-      return written;  // false: the client went away; the connection closes
-    });
+    // The budget holds for a single value too: the row that crossed it came whole.
+    std::vector<query::CutValue> cuts = query::fit_to_budget(r, budget);
+    json doc = result_body(r, who.correlation_id);
+    if (!cuts.empty()) {
+      doc["cut_values"] = query::cuts_json(r, cuts);
+      doc["max_bytes"] = budget;
+    }
+    if (plan) doc["plan_format"] = "json";
+    http::send_json(res, 200, doc);
   } catch (...) {
     send_failure_json(res, failure(std::current_exception(), who.correlation_id));
   }
@@ -660,6 +661,10 @@ void Console::install() {
       send_failure_json(res, failure(std::current_exception(), ""));
     }
   });
+  http::RouteOptions download;
+  download.origin = http::OriginRule::if_present;  // a link's GET; refused from another site
+  server_.route(Method::get, "/api/tables/(.+/.+)/export", "api_table_export",
+                [this](const http::Request& req, httplib::Response& res) { table_export(req, res); }, download);
   const std::string table_path = "/tables/(.+/.+)";
   server_.route(Method::get, "/api" + table_path, "api_table_browser", [this](const http::Request& req, httplib::Response& res) {
     try {

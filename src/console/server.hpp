@@ -8,11 +8,16 @@
 //              /api/queries  /api/activity  /api/replication  /api/backups  /api/settings
 //              /api/migration
 //              /api/table-list (catalog::list_tables: the Tables tab's finder, at most 10,000)
+//              /api/tables/{schema}/{name}/export?format=csv|json|markdown (the browser's rows
+//              with its f=/fc=, sort=, dir=, every page, up to export_row_limit rows: a streamed
+//              download, console/export_stream.hpp and console/table_export.hpp)
 //              /api/tables/{schema}/{name}/count (SELECT count(*) through the gate, audited,
 //              with the statement timeout: {"count", "elapsed_ms"}; 422 timed_out when it is not
 //              done in time)
 //   /queries and /api/queries take ?sort= (a stats::QueryOrder name) and ?dir=asc|desc.
-//          POST /api/sql  {"sql": "...", "limit": n}  (?format=csv|json|markdown: a download)
+//          POST /api/sql  {"sql": "...", "limit": n}  (?format=csv|json|markdown: a download,
+//                 console/export_stream.hpp); an EXPLAIN runs as EXPLAIN (FORMAT JSON)
+//                 (console/explain_json.hpp) and its answer says "plan_format": "json"
 //   /sql?from=ID puts a statement of the caller's history into the editor (runs nothing);
 //   /history, /api/history, POST /api/history/clear: console/history_routes.hpp.
 //
@@ -53,6 +58,7 @@ struct ConsoleOptions {
   long long row_limit = 1000;            // SQL tab: most rows a statement returns (limit is capped)
   util::Millis timeout{5'000};           // statement timeout
   long long page_size = 50;              // table browser rows per page
+  long long export_row_limit = 100'000;  // a table export's rows at most (--export-row-limit)
   std::string database_label;            // redacted endpoint shown in the page header
   BackupInventory backup_inventory;      // the Backups tab's base backups (a stats::Report JSON)
   query::Options statement_defaults;      // allow-lists of the gate's catalog policy; the console

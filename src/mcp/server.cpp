@@ -228,8 +228,9 @@ Reply Server::call_tool(Session& session, const Caller& caller, const jsonrpc::M
     json extra = {{"sqlstate", e.sqlstate()}};
     if (!e.detail().empty()) extra["detail"] = util::redact(e.detail());
     if (!e.hint().empty()) extra["hint"] = util::redact(e.hint());
-    // The position is in the caller's text only for the `query` tool's statement (query::run).
-    if (auto sql = arguments.find("sql"); name == "query" && e.position() > 0 && sql != arguments.end() && sql->is_string()) {
+    // The position is in the caller's text for the `query` and `explain` tools' statements.
+    auto sql = arguments.find("sql");
+    if ((name == "query" || name == "explain") && e.position() > 0 && sql != arguments.end() && sql->is_string()) {
       extra["position"] = e.position();
       extra["excerpt"] = sqlgate::caret_excerpt(sql->get<std::string>(), e.position());
     }

@@ -3,9 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "audit/audit.hpp"
 
@@ -28,29 +31,57 @@ class Writer {
   std::mutex mutex_;
 };
 
-// Counts running workers, bounds them, and waits for all at the end.
+// Runs tools/call jobs on at most kStdioWorkers threads, kept between calls (a thread started
+// per call cost more than a simple statement's own work); start() waits while all are busy.
+// wait_all() lets the started jobs finish, then joins the threads.
 class Workers {
  public:
+  ~Workers() { wait_all(); }
   void start(std::function<void()> job) {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return running_ < kStdioWorkers; });
-    ++running_;
-    std::thread([this, job = std::move(job)] {
-      job();
-      std::lock_guard done(mutex_);
-      --running_;
-      changed_.notify_all();
-    }).detach();
+    changed_.wait(lock, [&] { return busy_ + static_cast<int>(jobs_.size()) < kStdioWorkers; });
+    jobs_.push_back(std::move(job));
+    if (idle_ < static_cast<int>(jobs_.size()) && static_cast<int>(threads_.size()) < kStdioWorkers) {
+      threads_.emplace_back([this] { work(); });
+    }
+    changed_.notify_all();
   }
   void wait_all() {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return running_ == 0; });
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
   }
 
  private:
+  void work() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      ++idle_;
+      changed_.wait(lock, [&] { return !jobs_.empty() || stopping_; });
+      --idle_;
+      if (jobs_.empty()) return;  // stopping, nothing left to run
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      ++busy_;
+      lock.unlock();
+      job();
+      lock.lock();
+      --busy_;
+      changed_.notify_all();
+    }
+  }
+
   std::mutex mutex_;
   std::condition_variable changed_;
-  int running_ = 0;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> threads_;
+  int idle_ = 0;  // threads waiting for a job
+  int busy_ = 0;  // jobs running
+  bool stopping_ = false;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "mcp/tool_support.hpp"
 #include "query/format.hpp"
 #include "query/format_budget.hpp"
+#include "query/user_position.hpp"
 #include "util/utf8.hpp"
 
 namespace pgshift::mcp {
@@ -97,8 +98,14 @@ Tool explain_tool() {
                                                        sqlgate::kind_name(v.kind)));
         }
         // EXPLAIN of the statement as the gate split it; the whole text passes the gate again.
-        std::string text = "EXPLAIN (FORMAT JSON) " + v.statement;
-        query::Result result = run_sql(ctx, text, ctx.options.query);
+        constexpr std::string_view kExplain = "EXPLAIN (FORMAT JSON) ";
+        std::string text = std::string(kExplain) + v.statement;
+        query::Result result;
+        try {
+          result = run_sql(ctx, text, ctx.options.query);
+        } catch (const pg::SqlError& e) {
+          throw query::on_user_text(e, kExplain, sql, v.statement);  // the caret under the caller's text
+        }
         if (result.rows.empty() || result.rows[0].empty() || !result.rows[0][0]) {
           return tool_error("no-plan", "PostgreSQL returned no plan");
         }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "pg/error.hpp"
+#include "query/streamed_run.hpp"
 
 namespace pgshift::query {
 namespace {
@@ -51,8 +52,12 @@ long long result_bytes(const Result& result) {
   return bytes;
 }
 
-Result run_audited(Pool& pool, audit::Log& log, const Caller& caller, std::string_view sql, Options options,
-                   CancelSignal* cancel, const pg::Params& params) {
+namespace {
+
+// run_audited() and run_audited_streamed(): with a sink, the rows and bytes are counted as they
+// are handed over (into *streamed).
+Result audited(Pool& pool, audit::Log& log, const Caller& caller, std::string_view sql, Options options,
+               CancelSignal* cancel, const pg::Params& params, const BatchSink* sink, StreamedRun* streamed) {
   const std::string correlation_id = caller.correlation_id.empty() ? audit::new_correlation_id() : caller.correlation_id;
   audit::Record record = base_record(caller, sql, correlation_id);
   const auto start = Clock::now();
@@ -71,16 +76,28 @@ Result run_audited(Pool& pool, audit::Log& log, const Caller& caller, std::strin
     throw Rejected(std::move(verdict));
   }
   options.application_name = audit::application_name(caller.surface, correlation_id);
-  options.reset_session = true;  // the ROLLBACK and the lease's session reset in one round trip
+  options.leave_to_pool = true;  // the lease's release rolls back and resets, after the caller has the result
   try {
     Pool::Lease lease = pool.acquire(caller.identity);
     Attached attached(cancel, lease);
     if (cancel && cancel->cancelled()) throw Cancelled("the statement was cancelled before it started");
-    Result result = run_checked(lease.conn(), sql, std::move(verdict), params, options);
-    if (result.session_reset) lease.session_was_reset();
-    record.rows = static_cast<long long>(result.rows.size());
+    Result result;
+    if (sink) {
+      BatchSink counted = [&](Result& batch) {
+        const bool go = (*sink)(batch);
+        streamed->rows += static_cast<long long>(batch.rows.size());
+        streamed->bytes += result_bytes(batch);
+        return go;
+      };
+      result = run_checked_streamed(lease.conn(), sql, std::move(verdict), params, options, counted);
+      record.rows = streamed->rows;
+      record.bytes = streamed->bytes;
+    } else {
+      result = run_checked(lease.conn(), sql, std::move(verdict), params, options);
+      record.rows = static_cast<long long>(result.rows.size());
+      record.bytes = result_bytes(result);
+    }
     record.truncated = result.truncated;
-    record.bytes = result_bytes(result);
     finish(audit::Outcome::ok);
     return result;
   } catch (const Rejected& e) {
@@ -111,6 +128,21 @@ Result run_audited(Pool& pool, audit::Log& log, const Caller& caller, std::strin
     finish(audit::Outcome::error);
     throw;
   }
+}
+
+}  // namespace
+
+Result run_audited(Pool& pool, audit::Log& log, const Caller& caller, std::string_view sql, Options options,
+                   CancelSignal* cancel, const pg::Params& params) {
+  return audited(pool, log, caller, sql, std::move(options), cancel, params, nullptr, nullptr);
+}
+
+StreamedRun run_audited_streamed(Pool& pool, audit::Log& log, const Caller& caller, std::string_view sql,
+                                 Options options, CancelSignal* cancel, const pg::Params& params,
+                                 const BatchSink& sink) {
+  StreamedRun out;
+  out.result = audited(pool, log, caller, sql, std::move(options), cancel, params, &sink, &out);
+  return out;
 }
 
 }  // namespace pgshift::query

@@ -6,9 +6,9 @@
 //      log (%a in log_line_prefix, pgaudit) and pg_stat_activity join to the audit line;
 //   4. one audit record, whatever happened: ok, rejected (rule), error (SQLSTATE; 53300 for a
 //      busy pool), timeout, cancelled;
-//   5. the lease returned (session hygiene) before this returns; query::run() resets the
-//      session in the round trip of its ROLLBACK (Options::reset_session), so returning the
-//      lease sends nothing more when that reset found the session clean.
+//   5. the lease returned before this returns: query::run() leaves its read-only transaction
+//      open (Options::leave_to_pool) and the pool rolls it back and resets the session in the
+//      background (one round trip), so the caller answers its client without waiting for it.
 // A CancelSignal (may be null) lets another thread cancel the statement (a client that went
 // away, notifications/cancelled). Exceptions are those of query::run() plus PoolBusy and
 // pg::ConnectError, rethrown after the audit record is written.

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <system_error>
 #include <utility>
 
 #include "query/session_hygiene.hpp"
@@ -19,7 +20,15 @@ Pool::Pool(pg::ConnInfo info, PoolOptions options) : info_(std::move(info)), opt
   }
 }
 
-Pool::~Pool() { close(); }
+Pool::~Pool() {
+  close();
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cleaning_wanted_.notify_all();
+  for (std::thread& t : cleaners_) t.join();
+}
 
 Pool::Lease Pool::acquire(const std::string& identity) { return acquire(identity, options_.acquire_timeout); }
 
@@ -111,13 +120,46 @@ Pool::Lease Pool::acquire(const std::string& identity, util::Millis wait) {
 }
 
 void Pool::release(Slot* slot) {
-  bool clean = std::exchange(slot->reset_by_holder, false) || clean_session(*slot->conn);
   {
     std::lock_guard cl(slot->cancel_mutex);
-    slot->cancel.reset();
+    slot->cancel.reset();  // a late cancel of the holder's statement must not hit the cleaning
   }
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   drop_lease_of(slot->identity);
+  dispatch();  // the identity's next statement may take another connection now
+  if (static_cast<int>(cleaners_.size()) < std::min(options_.max_connections, kMaxCleaners) &&
+      cleaners_.size() <= to_clean_.size()) {
+    try {
+      cleaners_.emplace_back([this] { clean_released(); });
+    } catch (const std::system_error& e) {
+      if (cleaners_.empty()) {  // no thread to be had at all: clean on the holder's
+        spdlog::debug("pool: cleaning in the releasing thread ({})", e.what());
+        lock.unlock();
+        finish_release(slot, clean_session(*slot->conn));
+        return;
+      }
+    }
+  }
+  to_clean_.push_back(slot);
+  lock.unlock();
+  cleaning_wanted_.notify_one();
+}
+
+void Pool::clean_released() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    cleaning_wanted_.wait(lock, [&] { return !to_clean_.empty() || stopping_; });
+    if (to_clean_.empty()) return;  // stopping, nothing left
+    Slot* slot = to_clean_.front();
+    to_clean_.pop_front();
+    lock.unlock();
+    finish_release(slot, clean_session(*slot->conn));
+    lock.lock();
+  }
+}
+
+void Pool::finish_release(Slot* slot, bool clean) {
+  std::lock_guard lock(mutex_);
   slot->leased = false;
   if (!clean || closed_) {
     if (!clean) spdlog::info("pool: a connection failed session hygiene; replacing it");
@@ -138,8 +180,6 @@ Pool::Lease::~Lease() {
 }
 
 pg::Connection& Pool::Lease::conn() { return *slot_->conn; }
-
-void Pool::Lease::session_was_reset() { slot_->reset_by_holder = true; }
 
 void Pool::Lease::cancel() {
   if (pool_) pool_->cancel(slot_);

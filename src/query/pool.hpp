@@ -4,12 +4,19 @@
 //   Pool pool(info, {.max_connections = 4, .per_identity = 2});
 //   Pool::Lease lease = pool.acquire("alice");   // waits up to acquire_timeout, else PoolBusy
 //   query::run(lease.conn(), sql, options);       // or any fixed diagnostic SQL
-//   // ~Lease: clean_session() (query/session_hygiene.hpp), unless query::run() already reset
-//   // the session (Options::reset_session, then Lease::session_was_reset()); a connection
-//   // that fails it is closed and replaced by a fresh one on a later acquire.
+//   // ~Lease returns at once; the connection is cleaned in the background: clean_session()
+//   // (query/session_hygiene.hpp) rolls back a transaction query::run() left open
+//   // (Options::leave_to_pool) and resets the session; a connection that fails it is closed
+//   // and replaced by a fresh one on a later acquire.
 //
 // Contract:
-//   - acquire() gives a connection that is idle, outside a transaction, with no session state.
+//   - acquire() gives a connection that is idle, outside a transaction, with no session state:
+//     a released connection serves nobody until its cleaning finished. Releasing frees the
+//     identity's share at once (its limit counts statements, not cleanings); the connection
+//     counts against max_connections until it is clean. Cleaning (a round trip, ~1 ms) runs on
+//     the pool's cleaner threads (as many as max_connections, at most kMaxCleaners, started on
+//     the first releases), so the holder answers its client without waiting for it; ~Pool
+//     lets the queued cleanings finish, then joins them.
 //     It waits while all connections are leased or the identity already holds per_identity
 //     leases, and throws PoolBusy after acquire_timeout (the surface answers 503 with
 //     Retry-After). A failed connect throws pg::ConnectError and frees the slot.
@@ -32,6 +39,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pg/connection.hpp"
@@ -75,10 +83,6 @@ class Pool {
     ~Lease();
     pg::Connection& conn();
     void cancel();  // thread-safe
-    // The holder reset the session itself and found it clean (query::run with
-    // Options::reset_session, Result::session_reset), and will not use the connection again:
-    // releasing skips clean_session() this once.
-    void session_was_reset();
 
    private:
     friend class Pool;
@@ -103,8 +107,7 @@ class Pool {
   struct Slot {
     std::optional<pg::Connection> conn;
     std::string identity;
-    bool leased = false;
-    bool reset_by_holder = false;  // Lease::session_was_reset()
+    bool leased = false;  // held, or being cleaned after its release
     std::mutex cancel_mutex;
     std::unique_ptr<PGcancel, void (*)(PGcancel*)> cancel{nullptr, PQfreeCancel};
   };
@@ -119,6 +122,7 @@ class Pool {
   void dispatch();
   bool under_limit(const std::string& identity) const;
   void release(Slot* slot);
+  void finish_release(Slot* slot, bool clean);  // after the cleaning: idle again, or replaced
   void cancel(Slot* slot);
   void forget_slot(Slot* slot);                     // under mutex_
   void drop_lease_of(const std::string& identity);  // under mutex_: one lease fewer for it
@@ -129,6 +133,12 @@ class Pool {
   std::vector<std::unique_ptr<Slot>> slots_;  // open or opening
   std::map<std::string, int> per_identity_;  // leases held or granted, by identity
   std::list<Waiter*> queue_;                  // waiting, in arrival order
+  static constexpr int kMaxCleaners = 8;
+  void clean_released();                      // a cleaner thread's loop
+  std::list<Slot*> to_clean_;                 // released, waiting for a cleaner
+  std::condition_variable cleaning_wanted_;
+  std::vector<std::thread> cleaners_;
+  bool stopping_ = false;                     // ~Pool: cleaners leave once to_clean_ is empty
   bool closed_ = false;
 };
 

@@ -63,10 +63,11 @@ struct Options {
   // application_name for the transaction (SET LOCAL), so the server's log (%a) and
   // pg_stat_activity name the request: "pgshift/console/<correlation id>". "": unchanged.
   std::string application_name;
-  // The connection is pooled (query/pool.hpp): after the ROLLBACK, run() resets the session in
-  // the same round trip (ReadOnlyTransaction::finish_and_reset) and says in
-  // Result::session_reset whether the session came out clean.
-  bool reset_session = false;
+  // The connection is pooled (query/pool.hpp): when the statement succeeds, run() returns with
+  // its read-only transaction still open (it has read everything; it only holds a snapshot) and
+  // the lease's release rolls it back and resets the session (clean_session()) off the caller's
+  // path, before the connection serves anyone else. A failed statement is rolled back at once.
+  bool leave_to_pool = false;
 };
 
 struct Column {
@@ -97,7 +98,6 @@ struct Result {
   Truncation truncated_by = Truncation::none;
   long long limit = 0;       // the row limit in force
   util::Millis elapsed{0};   // BEGIN to ROLLBACK
-  bool session_reset = false;  // Options::reset_session: the session was reset and is clean
   // Values cut on the server, in row order (a query's variable-length values longer than
   // Options::max_bytes / 2 characters). fit_to_budget() (query/format_budget.hpp) lists them.
   std::vector<ServerCut> server_cuts;

@@ -6,7 +6,6 @@
 #include <algorithm>
 
 #include "pg/quote.hpp"
-#include "query/session_hygiene.hpp"
 
 namespace pgshift::query {
 namespace {
@@ -61,25 +60,6 @@ ReadOnlyTransaction::~ReadOnlyTransaction() { finish(); }
 
 void ReadOnlyTransaction::set_statement_timeout(util::Millis timeout) {
   conn_.exec("SELECT set_config('statement_timeout', $1, true)", {setting_millis(timeout)});
-}
-
-bool ReadOnlyTransaction::finish_and_reset() {
-  if (!open_ || !conn_.is_ok()) {
-    finish();
-    return false;
-  }
-  open_ = false;
-  try {
-    // The simple protocol runs the texts in order: ROLLBACK ends the transaction block, the reset
-    // opens and commits its own, the check runs on its own.
-    bool clean = conn_.exec_simple("ROLLBACK; " + session_reset_text()).scalar() == "t";
-    if (PQtransactionStatus(conn_.raw()) == PQTRANS_IDLE) return clean;
-  } catch (const std::exception& e) {
-    spdlog::debug("{}: ROLLBACK with the session reset failed: {}", conn_.endpoint(), e.what());
-  }
-  open_ = true;  // finish() rolls back what may still be open, or repairs the connection
-  finish();
-  return false;
 }
 
 void ReadOnlyTransaction::finish() {

@@ -41,11 +41,10 @@ class ReadOnlyTransaction {
   // Rolls back now (and repairs the connection if needed). Idempotent; never throws.
   void finish();
 
-  // Rolls back and, in the same round trip, resets the session as clean_session() does
-  // (query/session_hygiene.hpp). true when the session is then clean and idle, so a pool may
-  // reuse it without clean_session(); false (the reset or its check failed, or the transaction
-  // was already finished): the caller runs clean_session() as usual. Never throws.
-  bool finish_and_reset();
+  // Ends this object's hold without rolling back: the transaction stays open on the connection
+  // for its pool, whose release rolls it back with the session reset (clean_session(), which
+  // accepts a connection in a transaction). Only for a pooled connection; never throws.
+  void leave_open() noexcept { open_ = false; }
 
   const CatalogState& catalog_state() const { return catalog_; }
 

@@ -12,6 +12,8 @@
 #include "query/pipeline.hpp"
 #include "query/policy_check.hpp"
 #include "query/read_only_transaction.hpp"
+#include "query/streamed_run.hpp"
+#include "query/user_position.hpp"
 #include "query/value_cap.hpp"
 #include "sqlgate/function_policy.hpp"
 #include "sqlgate/tokens.hpp"
@@ -42,11 +44,12 @@ std::vector<Column> columns_of(const pg::Result& r) {
   return out;
 }
 
-// Appends rows from r until the result holds `wanted` rows or max_bytes of values; returns
-// false when the byte budget stopped it. capped: query/value_cap.hpp's layout of r's columns.
+// Appends rows from r until `handed` (rows already given to a stream's sink) plus the result's
+// rows make `wanted` or max_bytes of values arrived; returns false when the byte budget stopped
+// it. capped: query/value_cap.hpp's layout of r's columns.
 bool take_rows(const pg::Result& r, Result& out, const std::vector<bool>& capped, long long wanted, long long& bytes,
-               long long max_bytes) {
-  for (int i = 0; i < r.rows() && static_cast<long long>(out.rows.size()) < wanted; ++i) {
+               long long max_bytes, long long handed = 0) {
+  for (int i = 0; i < r.rows() && handed + static_cast<long long>(out.rows.size()) < wanted; ++i) {
     bytes += take_capped_row(r, i, capped, out);
     if (bytes > max_bytes) return false;
   }
@@ -106,24 +109,12 @@ void name_types(pg::Connection& conn, std::vector<Column>& columns) {
   built_in_type_names().remember(columns);
 }
 
-// The user's statement was sent as prefix + statement: a server error's position (counted in
-// that text) is moved onto the user's text `sql`, so a caret lands under what the user wrote.
-[[noreturn]] void throw_on_user_text(const pg::SqlError& e, std::string_view prefix, std::string_view sql,
-                                     const std::string& statement) {
-  if (e.position() == 0) throw e;
-  size_t at = sql.find(statement);
-  int in_statement = e.position() - sqlgate::char_position(prefix, prefix.size()) + 1;
-  // Not in the user's words (the prefix, or a statement the gate rewrote): no position.
-  if (at == std::string_view::npos || in_statement < 1) throw e.at_position(0);
-  throw e.at_position(sqlgate::char_position(sql, at) + in_statement - 1);
-}
-
 pg::Result exec_statement(pg::Connection& conn, std::string_view prefix, std::string_view sql,
                           const std::string& statement, const pg::Params& params) {
   try {
     return conn.exec(std::string(prefix) + statement, params);
   } catch (const pg::SqlError& e) {
-    throw_on_user_text(e, prefix, sql, statement);
+    throw on_user_text(e, prefix, sql, statement);
   }
 }
 
@@ -191,8 +182,12 @@ Result run(pg::Connection& conn, std::string_view sql, const pg::Params& params,
   return run_checked(conn, sql, sqlgate::check(sql), params, options);
 }
 
-Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict verdict, const pg::Params& params,
-                   const Options& options) {
+namespace {
+
+// run_checked() and run_checked_streamed(): with a sink, each fetched batch is handed over and
+// dropped, so only one batch is ever held.
+Result run_impl(pg::Connection& conn, std::string_view sql, sqlgate::Verdict verdict, const pg::Params& params,
+                const Options& options, const BatchSink* sink) {
   if (!verdict.accepted) throw Rejected(std::move(verdict));
   validate(options);
 
@@ -202,6 +197,28 @@ Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict 
   const auto start = Clock::now();
   long long bytes = 0;
   bool bytes_ok = true;
+  long long handed = 0;  // rows given to the sink
+  bool named = false;
+  // Gives the sink the rows fetched so far (without the limit + 1 probe row), then drops them.
+  auto hand_over = [&] {
+    if (!sink) return;
+    if (handed + static_cast<long long>(out.rows.size()) > options.limit) {
+      out.rows.resize(static_cast<size_t>(options.limit - handed));
+      std::erase_if(out.server_cuts, [&](const ServerCut& c) { return c.row >= out.rows.size(); });
+      out.truncated = true;
+      out.truncated_by = Truncation::limit;
+    }
+    if (out.rows.empty()) return;
+    if (!named) {
+      name_types(conn, out.columns);
+      named = true;
+    }
+    if (!(*sink)(out)) throw Cancelled(fmt::format("{}: the reader of the stream stopped", conn.endpoint()));
+    handed += static_cast<long long>(out.rows.size());
+    out.rows.clear();
+    out.rows.shrink_to_fit();
+    out.server_cuts.clear();
+  };
   try {
     ReadOnlyTransaction tx(conn, options);
     check_policy(conn, out.verdict, options, tx.catalog_state());
@@ -213,7 +230,7 @@ Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict 
       try {
         described = describe_unnamed(conn, out.verdict.statement);
       } catch (const pg::SqlError& e) {
-        throw_on_user_text(e, "", sql, out.verdict.statement);
+        throw on_user_text(e, "", sql, out.verdict.statement);
       }
       // A single value takes at most half the budget: the rest of its row still fits.
       ValueCap cap = plan_value_cap(described, std::max(1LL, options.max_bytes / 2));
@@ -224,32 +241,44 @@ Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict 
         first = exec_pipelined(conn, {{prefix + out.verdict.statement + cap.select_suffix, params},
                                       {fmt::format(kFetch, batch), {}}});
       } catch (const pg::SqlError& e) {
-        throw_on_user_text(e, prefix, sql, out.verdict.statement);
+        throw on_user_text(e, prefix, sql, out.verdict.statement);
       }
       out.columns = std::move(cap.columns);
       bytes_ok = take_rows(first[1], out, cap.capped, wanted, bytes, options.max_bytes);
       bool more = first[1].rows() >= batch;  // else the cursor is exhausted
-      while (more && bytes_ok && static_cast<long long>(out.rows.size()) < wanted) {
+      first.clear();
+      hand_over();
+      // (A sink's stream is done once the limit's probe row came or its budget cut a row.)
+      while (more && bytes_ok && !(sink && out.truncated) && handed + static_cast<long long>(out.rows.size()) < wanted) {
         auto left = options.timeout - std::chrono::duration_cast<util::Millis>(Clock::now() - start);
         if (left.count() <= 0) {
           throw pg::SqlError(conn.endpoint(), "57014", "canceling statement due to statement timeout");
         }
         tx.set_statement_timeout(left);
-        batch = std::min(kBatchRows, wanted - static_cast<long long>(out.rows.size()));
+        batch = std::min(kBatchRows, wanted - handed - static_cast<long long>(out.rows.size()));
         pg::Result r = conn.exec(fmt::format(kFetch, batch));
-        bytes_ok = take_rows(r, out, cap.capped, wanted, bytes, options.max_bytes);
+        bytes_ok = take_rows(r, out, cap.capped, wanted, bytes, options.max_bytes, handed);
         more = r.rows() >= batch;
+        hand_over();
       }
     } else {
       pg::Result r = exec_statement(conn, "", sql, out.verdict.statement, params);
       out.columns = columns_of(r);
       bytes_ok = take_rows(r, out, std::vector<bool>(static_cast<size_t>(r.columns()), false), options.limit + 1, bytes,
                            options.max_bytes);
+      hand_over();
     }
-    settle(out, options.limit, bytes_ok);
-    name_types(conn, out.columns);
-    if (options.reset_session) {
-      out.session_reset = tx.finish_and_reset();
+    if (sink) {
+      if (!bytes_ok && !out.truncated) {
+        out.truncated = true;
+        out.truncated_by = Truncation::bytes;
+      }
+    } else {
+      settle(out, options.limit, bytes_ok);
+    }
+    if (!named) name_types(conn, out.columns);
+    if (options.leave_to_pool) {
+      tx.leave_open();
     } else {
       tx.finish();
     }
@@ -258,8 +287,21 @@ Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict 
   }
   out.elapsed = std::chrono::duration_cast<util::Millis>(Clock::now() - start);
   spdlog::debug("query {} ({}): {} rows{} in {}", out.verdict.fingerprint, sqlgate::kind_name(out.verdict.kind),
-                out.rows.size(), out.truncated ? " (truncated)" : "", util::format_duration(out.elapsed));
+                handed + static_cast<long long>(out.rows.size()), out.truncated ? " (truncated)" : "",
+                util::format_duration(out.elapsed));
   return out;
+}
+
+}  // namespace
+
+Result run_checked(pg::Connection& conn, std::string_view sql, sqlgate::Verdict verdict, const pg::Params& params,
+                   const Options& options) {
+  return run_impl(conn, sql, std::move(verdict), params, options, nullptr);
+}
+
+Result run_checked_streamed(pg::Connection& conn, std::string_view sql, sqlgate::Verdict verdict,
+                            const pg::Params& params, const Options& options, const BatchSink& sink) {
+  return run_impl(conn, sql, std::move(verdict), params, options, &sink);
 }
 
 }  // namespace pgshift::query

@@ -50,8 +50,13 @@ const std::string& session_reset_text() {
 
 bool clean_session(pg::Connection& conn) noexcept {
   try {
-    if (!conn.is_ok() || PQtransactionStatus(conn.raw()) != PQTRANS_IDLE) return false;
-    if (conn.exec_simple(session_reset_text()).scalar() != "t") {
+    if (!conn.is_ok()) return false;
+    const PGTransactionStatusType status = PQtransactionStatus(conn.raw());
+    if (status != PQTRANS_IDLE && status != PQTRANS_INTRANS && status != PQTRANS_INERROR) return false;
+    // The simple protocol runs the texts in order: ROLLBACK ends the transaction block, the reset
+    // opens and commits its own, the check runs on its own.
+    const std::string text = status == PQTRANS_IDLE ? session_reset_text() : "ROLLBACK; " + session_reset_text();
+    if (conn.exec_simple(text).scalar() != "t") {
       spdlog::warn("{}: the session still holds state after the reset; replacing the connection", conn.endpoint());
       return false;
     }

@@ -103,6 +103,7 @@ void CopyMeter::unit_done(const CopyUnit& unit, int64_t rows) {
   view_.relations[unit.relation].rows += rows;
   view_.rows += rows;
   view_.units_done++;
+  view_.last_unit_ms = util::ms_since(started_);
 }
 
 void CopyMeter::unit_skipped(const CopyUnit& unit) {
@@ -120,9 +121,10 @@ CopyMeter::View CopyMeter::view() const {
   return view_;
 }
 
-void CopyMeter::object_rebuilt() {
+void CopyMeter::object_rebuilt(int64_t ms) {
   std::lock_guard<std::mutex> lock(mutex_);
   view_.objects_rebuilt++;
+  view_.build_ms += ms;
 }
 
 namespace {
@@ -311,6 +313,7 @@ void run_copy_workers(const CopyPlan& plan, const CopyWorkerOptions& options, Co
   };
 
   auto build = [&](Worker& worker, const PendingObject& b) {
+    auto started = std::chrono::steady_clock::now();
     ensure_target(worker);
     try {
       // Built and settled in one transaction (see restore_deferred): exactly once across kills.
@@ -321,7 +324,7 @@ void run_copy_workers(const CopyPlan& plan, const CopyWorkerOptions& options, Co
     } catch (const pg::SqlError& e) {
       throw RuntimeError(fmt::format("rebuilding {}: {}", b.object.describe(), e.what()));
     }
-    meter.object_rebuilt();
+    meter.object_rebuilt(util::ms_since(started));
   };
 
   auto loop = [&](int w) {

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -47,7 +48,7 @@ class CopyMeter {
   void add_bytes(size_t relation, int64_t bytes);
   void unit_done(const CopyUnit& unit, int64_t rows);
   void unit_skipped(const CopyUnit& unit);
-  void object_rebuilt();
+  void object_rebuilt(int64_t ms);  // an index built beside the copy, in ms
 
   struct Relation {
     std::string table;
@@ -61,12 +62,15 @@ class CopyMeter {
     int64_t bytes_total = 0, bytes_done = 0, rows = 0;
     int units_total = 0, units_done = 0, units_reused = 0;
     int objects_rebuilt = 0;  // indexes rebuilt while other tables still copied
+    int64_t last_unit_ms = 0;  // since the meter was made: when the last unit finished
+    int64_t build_ms = 0;      // the builds beside the copy, summed (they run jobs at a time)
   };
   View view() const;
 
  private:
   mutable std::mutex mutex_;
   View view_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 struct CopyWorkerOptions {

@@ -58,6 +58,8 @@ json to_json(const CopySummary& s) {
            {{"slot", s.slot_ms},
             {"drop", s.drop_ms},
             {"copy", s.copy_ms},
+            {"units", s.units_ms},
+            {"builds_during_copy", s.builds_during_copy_ms},
             {"indexes", s.index_ms},
             {"constraints", s.constraint_ms},
             {"total", s.total_ms}}}};
@@ -493,6 +495,8 @@ CopySummary parallel_copy(pg::Connection& source, pg::Connection& target, const 
     summary.bytes = v.bytes_done;
     summary.rows = v.rows;
     summary.units_reused = v.units_reused;
+    summary.units_ms = v.last_unit_ms;
+    summary.builds_during_copy_ms = v.build_ms;
     {
       std::lock_guard<std::mutex> lock(progress_mutex);
       progress.copy = v;

@@ -92,6 +92,9 @@ struct CopySummary {
   int indexes = 0, constraints = 0;
   std::vector<std::string> not_validated;
   int64_t slot_ms = 0, drop_ms = 0, copy_ms = 0, index_ms = 0, constraint_ms = 0, total_ms = 0;
+  // Inside copy_ms: when the last unit finished, and the index builds run beside the units,
+  // summed (copy_ms - units_ms is the builds' tail after the last unit).
+  int64_t units_ms = 0, builds_during_copy_ms = 0;
 };
 nlohmann::json to_json(const CopySummary& summary);
 

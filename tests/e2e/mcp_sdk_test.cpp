@@ -166,6 +166,14 @@ TEST_F(McpSdkTest, StdioServesEveryToolRefusesEveryBypassAndCancels) {
   EXPECT_EQ(report["missingArg"]["error"]["code"], "invalid-arguments") << report["missingArg"];
   EXPECT_EQ(report["notFound"]["error"]["code"], "not-found") << report["notFound"];
   EXPECT_EQ(report["explainWrite"]["error"]["code"], "rejected") << report["explainWrite"];
+  // 22P02 at the quote of 'x': character 46 of the caller's text, for query and explain alike
+  // (explain sends "EXPLAIN (FORMAT JSON) " before it: the position is moved back).
+  for (const char* tool : {"queryBadInput", "explainBadInput"}) {
+    const json& e = report[tool]["error"];
+    EXPECT_EQ(e["sqlstate"], "22P02") << tool << ": " << report[tool];
+    EXPECT_EQ(e["position"], 46) << tool << ": " << report[tool];
+    EXPECT_NE(e.value("excerpt", "").find("LINE 3: WHERE account_id = 'x'"), std::string::npos) << report[tool];
+  }
 
   // Cancellation: the backend stops running the statement promptly; the server keeps serving.
   const json& cancel = report["cancel"];

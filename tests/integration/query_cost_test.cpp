@@ -1,6 +1,7 @@
 // What one gated statement costs the server, counted from libpq's protocol trace rather than
 // timed (timings are bench/mcp's): the round trips of query::run() plus the session reset of a
-// pooled connection (in the ROLLBACK's round trip when run() does it, then none at release),
+// pooled connection (one round trip at release, with the ROLLBACK of a transaction run() left
+// to the pool),
 // and how often the catalog lookup runs on a quiet database. And that the
 // lookup's reused answers never hide a change: a change committed by a transaction already
 // running when the answer was computed, another search path, a function created meanwhile.
@@ -106,57 +107,65 @@ TEST_F(QueryCostTest, AStatementOnAPooledConnectionTakesFourRoundTrips) {
   EXPECT_EQ(count(trace, kLookupBound), 0) << trace;
 }
 
-TEST_F(QueryCostTest, APooledStatementResetsTheSessionInTheRoundTripOfItsRollback) {
+TEST_F(QueryCostTest, APooledStatementLeavesItsTransactionToTheReleaseWhichEndsItWithTheResetInOneRoundTrip) {
   pg::Connection conn = db_->open("reader");
   query::Options pooled;
-  pooled.reset_session = true;
+  pooled.leave_to_pool = true;
   query::run(conn, kStatement, pooled);
+  ASSERT_TRUE(query::clean_session(conn));
   query::Result result;
   std::string trace = traced(conn, [&] { result = query::run(conn, kStatement, pooled); });
-  EXPECT_TRUE(result.session_reset);
-  // BEGIN with the settings; the description; DECLARE with the first FETCH; ROLLBACK with the
-  // session reset.
-  EXPECT_EQ(round_trips(trace), 4) << trace;
+  EXPECT_EQ(result.rows.at(0).at(1), "owner 7");
+  // BEGIN with the settings; the description; DECLARE with the first FETCH. The transaction is
+  // still open: the caller has its rows before anything else is sent.
+  EXPECT_EQ(round_trips(trace), 3) << trace;
+  EXPECT_EQ(PQtransactionStatus(conn.raw()), PQTRANS_INTRANS);
+  trace = traced(conn, [&] { EXPECT_TRUE(query::clean_session(conn)); });
+  EXPECT_EQ(round_trips(trace), 1) << "ROLLBACK, the reset and its check: " << trace;
+  EXPECT_EQ(PQtransactionStatus(conn.raw()), PQTRANS_IDLE);
 
-  // The reset is the whole of clean_session(): a session lock taken by an allowed function is
-  // gone, and a session it cannot vouch for is said so.
+  // The reset is the whole of the hygiene: a session lock taken by an allowed function is gone,
+  // and a session it cannot vouch for is said so.
   pg::Connection observer = db_->open("superuser");
   const std::string pid = conn.exec("SELECT pg_backend_pid()").scalar();
   pooled.allow_functions = {"public.run_text"};
-  result = query::run(conn, "SELECT run_text('SELECT pg_advisory_lock(4242)')", pooled);
-  EXPECT_TRUE(result.session_reset);
+  query::run(conn, "SELECT run_text('SELECT pg_advisory_lock(4242)')", pooled);
+  EXPECT_TRUE(query::clean_session(conn));
   EXPECT_EQ(observer.exec("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = $1", {pid}).scalar(),
             "0");
   conn.exec("PREPARE stray AS SELECT 1");
-  EXPECT_FALSE(query::run(conn, kStatement, pooled).session_reset) << "a prepared statement that is not the lookup's";
+  query::run(conn, kStatement, pooled);
+  EXPECT_FALSE(query::clean_session(conn)) << "a prepared statement that is not the lookup's";
   conn.exec("DEALLOCATE stray");
-  EXPECT_TRUE(query::run(conn, kStatement, pooled).session_reset);
+  query::run(conn, kStatement, pooled);
+  EXPECT_TRUE(query::clean_session(conn));
 }
 
-TEST_F(QueryCostTest, ALeaseWhoseSessionWasResetIsReturnedWithoutAnotherRoundTrip) {
+TEST_F(QueryCostTest, AReleasedLeaseIsCleanedInOneRoundTripAndReused) {
   query::Pool pool(db_->cluster().conninfo("app", "reader"), {.max_connections = 1});
-  // The round trips releasing a lease takes, after a statement run with or without the reset.
-  auto release_round_trips = [&](bool reset) {
+  // The round trips releasing a lease takes after a statement that left its transaction open
+  // (leave_to_pool) or ended it; the next acquire waits for the cleaning.
+  auto release_round_trips = [&](bool leave_to_pool) {
     FILE* f = std::tmpfile();
     PGconn* raw = nullptr;
     {
       query::Pool::Lease lease = pool.acquire("agent");
       query::Options options;
-      options.reset_session = reset;
+      options.leave_to_pool = leave_to_pool;
       query::Result result = query::run(lease.conn(), kStatement, options);
-      EXPECT_EQ(result.session_reset, reset);
-      if (result.session_reset) lease.session_was_reset();
+      EXPECT_EQ(PQtransactionStatus(lease.conn().raw()), leave_to_pool ? PQTRANS_INTRANS : PQTRANS_IDLE);
       raw = lease.conn().raw();
       PQtrace(raw, f);
       PQsetTraceFlags(raw, PQTRACE_SUPPRESS_TIMESTAMPS);
     }
     query::Pool::Lease next = pool.acquire("agent");
     EXPECT_EQ(next.conn().raw(), raw) << "the connection was not reused";
+    EXPECT_EQ(PQtransactionStatus(next.conn().raw()), PQTRANS_IDLE);
     if (next.conn().raw() == raw) PQuntrace(raw);
     return round_trips(read_trace(f));
   };
   EXPECT_EQ(release_round_trips(false), 1);  // clean_session()
-  EXPECT_EQ(release_round_trips(true), 0);
+  EXPECT_EQ(release_round_trips(true), 1);   // the same round trip, with the ROLLBACK first
   EXPECT_EQ(pool.open(), 1);
 }
 

@@ -334,8 +334,15 @@ TEST_F(QueryFunctionPolicyTest, AnAdvisoryLockTakenByAnAllowedFunctionIsGoneBefo
   EXPECT_EQ(query::run(pooled, unseen).rows.at(0).at(0), "100") << "then is prepared again";
   ASSERT_TRUE(query::clean_session(pooled));
   pooled.exec("BEGIN");
-  EXPECT_FALSE(query::clean_session(pooled)) << "a transaction left open";
-  pooled.exec("ROLLBACK");
+  pooled.exec("SELECT pg_advisory_lock(4243)");
+  EXPECT_TRUE(query::clean_session(pooled)) << "a transaction left open is rolled back, then the session reset";
+  EXPECT_EQ(PQtransactionStatus(pooled.raw()), PQTRANS_IDLE);
+  EXPECT_EQ(observer.exec("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = $1::int", {pid}).scalar(),
+            "0");
+  pooled.exec("BEGIN");
+  pooled.exec("PREPARE q AS SELECT 1");  // survives the ROLLBACK
+  EXPECT_FALSE(query::clean_session(pooled)) << "state that outlives the rolled-back transaction";
+  pooled.exec("DEALLOCATE q");
   observer.exec("SELECT pg_terminate_backend($1::int)", {pid});
   EXPECT_TRUE(wait_until([&] { return observer.exec("SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int",
                                                      {pid}).scalar() == "0"; },

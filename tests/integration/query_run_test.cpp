@@ -366,6 +366,18 @@ TEST_F(QueryRunTest, CliReadsSqlFromStdinAndTheDatabaseFromTheEnvironment) {
   EXPECT_EQ(r.out, "owner\r\nalice\r\n");
 }
 
+TEST_F(QueryRunTest, CliShowsAServerErrorWithACaretUnderTheUsersText) {
+  CliRun r = run_pgshift({"query", "--db", url(), "SELECT id\nFROM accounts\nWHERE id = 'x'"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("22P02"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(at character 36)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("LINE 3: WHERE id = 'x'\n"
+                       "                   ^"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(QueryRunTest, CliRejectsWithTheRuleTheReasonAndACaret) {
   CliRun r = run_pgshift({"query", "--db", url(), "SELECT id,\n       pg_catalog.pg_sleep(5)\nFROM accounts"});
   EXPECT_EQ(r.exit_code, 1);

@@ -123,9 +123,17 @@ TEST_F(ReadPoolTest, SessionStateDoesNotLeakToTheNextLease) {
     EXPECT_EQ(l.conn().exec("SELECT pg_backend_pid()").scalar(), pid);
     EXPECT_EQ(l.conn().exec("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").scalar(), "0");
     EXPECT_NE(l.conn().exec("SHOW work_mem").scalar(), "77MB");
-    l.conn().exec("BEGIN");  // left open: the connection cannot be cleaned, so it is replaced
+    l.conn().exec("BEGIN");  // left open (as query::run leaves a pooled statement's): rolled back
+    l.conn().exec("SET LOCAL work_mem = '78MB'");
   }
-  query::Pool::Lease l = pool.acquire("carol");
+  {
+    query::Pool::Lease l = pool.acquire("carol");
+    EXPECT_EQ(l.conn().exec("SELECT pg_backend_pid()").scalar(), pid);
+    EXPECT_EQ(PQtransactionStatus(l.conn().raw()), PQTRANS_IDLE);
+    EXPECT_NE(l.conn().exec("SHOW work_mem").scalar(), "78MB");
+    l.conn().exec("PREPARE stray AS SELECT 1");  // state the reset does not drop: the connection is replaced
+  }
+  query::Pool::Lease l = pool.acquire("dave");
   EXPECT_NE(l.conn().exec("SELECT pg_backend_pid()").scalar(), pid);
   EXPECT_EQ(PQtransactionStatus(l.conn().raw()), PQTRANS_IDLE);
 }

@@ -39,7 +39,7 @@ ServerProcess ServerProcess::start_command(const std::vector<std::string>& argv,
   spec.output_file = s.log_;
   spec.parent_death_signal = SIGKILL;
   s.child_ = util::spawn(spec);
-  static const std::regex kListening(R"(listening on http://[^:/]+:(\d+))");
+  static const std::regex kListening(R"((?:listening on|serving Streamable HTTP at) http://[^:/]+:(\d+))");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
     std::smatch m;

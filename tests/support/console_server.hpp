@@ -1,5 +1,6 @@
 // `pgshift console` (or another server command) as a user starts it: the real binary in the
-// background, its output in a file, the port it reports ("listening on http://HOST:PORT"), and
+// background, its output in a file, the port it reports ("listening on http://HOST:PORT", or `mcp
+// --http`'s "serving Streamable HTTP at http://HOST:PORT/mcp"), and
 // SIGTERM to stop it. The process dies with the test (parent-death signal).
 #pragma once
 

@@ -42,6 +42,10 @@ report.bytesCap = await callRaw(main.client, 'query', {
 report.missingArg = await callRaw(main.client, 'describe_table', { schema: 'public' });
 report.notFound = await callRaw(main.client, 'describe_table', { schema: 'public', table: 'nope' });
 report.explainWrite = await callRaw(main.client, 'explain', { sql: 'DELETE FROM orders' });
+// A server error's position, counted in the caller's text (past a comment and a multibyte character).
+const badInput = "-- é\nSELECT * FROM orders\nWHERE account_id = 'x'";
+report.queryBadInput = await callRaw(main.client, 'query', { sql: badInput });
+report.explainBadInput = await callRaw(main.client, 'explain', { sql: badInput });
 report.cancel = await cancelLongQuery(main.client, cfg.admin_url);
 report.afterCancel = await callRaw(main.client, 'query', { sql: 'SELECT 42 AS answer' });
 report.bypass = await runCorpus(main.client, cfg.bypass);
