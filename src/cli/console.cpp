@@ -11,6 +11,7 @@
 #include "cli/cli.hpp"
 #include "backup/inventory.hpp"
 #include "cli/server_flags.hpp"
+#include "console/history.hpp"
 #include "console/server.hpp"
 #include "query/role_guard.hpp"
 #include "util/redact.hpp"
@@ -43,7 +44,8 @@ console::BackupInventory backup_inventory(backup::InventoryOptions o) {
 // A table export's rows at most (--export-row-limit, config key export-row-limit).
 constexpr long long kDefaultExportRowLimit = 100'000;
 
-int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& backups, long long& export_row_limit) {
+int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& backups, long long& export_row_limit,
+                std::string& history_file) {
   apply_config_file(cmd, flags,
                     {{"export-row-limit", [&](const YAML::Node& n) {
                         if (cmd->count("--export-row-limit") > 0) return;
@@ -53,6 +55,11 @@ int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& bac
                         } catch (const YAML::Exception&) {
                           throw UsageError(fmt::format("{}: 'export-row-limit' must be a number", flags.config));
                         }
+                      }},
+                     {"history-file", [&](const YAML::Node& n) {
+                        if (cmd->count("--history-file") > 0) return;
+                        if (!n.IsScalar()) throw UsageError(fmt::format("{}: 'history-file' must be a single value", flags.config));
+                        history_file = n.as<std::string>();
                       }}});
   if (export_row_limit < 1 || export_row_limit > query::kMaxLimit) {
     throw UsageError(fmt::format("--export-row-limit: between 1 and {} (got {})", query::kMaxLimit, export_row_limit));
@@ -62,6 +69,7 @@ int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& bac
   std::optional<pg::ConnInfo> journal;
   if (!flags.journal.empty()) journal = pg::ConnInfo::parse(flags.journal, "--journal");
   audit::Log log(flags.audit_log);
+  console::History history(history_file);
 
   {
     pg::Connection conn = pg::Connection::open(info, "db");
@@ -84,6 +92,7 @@ int run_console(CLI::App* cmd, ServerFlags& flags, backup::InventoryOptions& bac
   options.journal_pool = journal_pool.get();
   options.statement_defaults = gate_allowances(flags);
   options.backup_inventory = backup_inventory(backups);
+  options.history = &history;
 
   http::Server server(config);
   auto routes = console::install(server, pool, log, options);
@@ -103,6 +112,7 @@ void register_console(CLI::App& app, Context& ctx) {
   auto flags = std::make_shared<ServerFlags>();
   auto backups = std::make_shared<backup::InventoryOptions>();
   auto export_row_limit = std::make_shared<long long>(kDefaultExportRowLimit);
+  auto history_file = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("console", "Serve the read-only web console (overview, tables, SQL, ...)");
   add_server_flags(cmd, *flags);
   cmd->add_option("--backups-from", backups->sources,
@@ -111,9 +121,11 @@ void register_console(CLI::App& app, Context& ctx) {
   cmd->add_option("--export-row-limit", *export_row_limit,
                   "Rows a table export (the table browser's CSV/JSON/Markdown download) holds at most")
       ->capture_default_str();
-  cmd->callback([flags, backups, export_row_limit, cmd, &ctx] {
+  cmd->add_option("--history-file", *history_file,
+                  "Keep the query history across restarts in this file (JSON lines, mode 0600); default: in memory");
+  cmd->callback([flags, backups, export_row_limit, history_file, cmd, &ctx] {
     ctx.prepare("console");
-    ctx.exit_code = run_console(cmd, *flags, *backups, *export_row_limit);
+    ctx.exit_code = run_console(cmd, *flags, *backups, *export_row_limit, *history_file);
   });
 }
 

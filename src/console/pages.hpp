@@ -56,8 +56,9 @@ std::string render_table_browser(const PageContext& ctx, const nlohmann::json& p
 std::string render_table_structure(const PageContext& ctx, const nlohmann::json& doc);
 
 // The SQL tab: editor (Ctrl+Enter / Cmd+Enter runs), results, exports; all behaviour is in the
-// JS asset, which POSTs to {base}/api/sql with the X-Pgshift-Request header.
-std::string render_sql_page(const PageContext& ctx);
+// JS asset, which POSTs to {base}/api/sql with the X-Pgshift-Request header. statement: the
+// editor's text (a statement opened from the History tab; it is not run until the person runs it).
+std::string render_sql_page(const PageContext& ctx, std::string_view statement = "");
 
 // An error page in the layout (400 bad parameter, 404 unknown table, 503 busy, ...).
 std::string render_error_page(const PageContext& ctx, int status, std::string_view message);

@@ -16,7 +16,7 @@ struct Tab {
   std::string_view path;
 };
 
-constexpr std::array<Tab, 10> kTabs{{
+constexpr std::array<Tab, 11> kTabs{{
     {"overview", "Overview", "/"},
     {"tables", "Tables", "/tables"},
     {"indexes", "Indexes", "/indexes"},
@@ -26,6 +26,7 @@ constexpr std::array<Tab, 10> kTabs{{
     {"backups", "Backups", "/backups"},
     {"settings", "Settings", "/settings"},
     {"sql", "SQL", "/sql"},
+    {"history", "History", "/history"},
     {"migration", "Migration", "/migration"},
 }};
 

@@ -1,14 +1,17 @@
 // render_sql_page: the SQL tab's static markup. Its behaviour (run on Ctrl+Enter / Cmd+Enter,
 // results, the gate's caret, exports) lives in assets/app.js, which finds these elements by id.
+#include "console/html.hpp"
 #include "console/page_parts.hpp"
 
 namespace pgshift::console {
 
-std::string render_sql_page(const PageContext& ctx) {
+std::string render_sql_page(const PageContext& ctx, std::string_view statement) {
   static constexpr std::string_view kBody = R"html(<section class="sql">
 <div class="page-head"><h1>SQL</h1><span class="hint"><kbd>Ctrl</kbd>+<kbd>Enter</kbd> or <kbd>⌘</kbd>+<kbd>Enter</kbd> runs · one statement: SELECT, VALUES, TABLE, WITH, EXPLAIN (without ANALYZE), SHOW · READ ONLY, always rolled back</span></div>
 <form id="sql-form" class="sql-form" autocomplete="off">
-<textarea id="sql-editor" name="sql" rows="8" spellcheck="false" autocapitalize="off" aria-label="SQL statement" placeholder="SELECT * FROM pg_stat_activity"></textarea>
+<textarea id="sql-editor" name="sql" rows="8" spellcheck="false" autocapitalize="off" aria-label="SQL statement" placeholder="SELECT * FROM pg_stat_activity">)html";
+  // The rest of the page after the editor's text (a statement opened from the History tab).
+  static constexpr std::string_view kAfterEditor = R"html(</textarea>
 <div class="sql-actions">
 <button type="submit" id="sql-run" class="primary">Run</button>
 <label for="sql-limit">Row limit</label> <input type="number" id="sql-limit" name="limit" value="100" min="1" step="1">
@@ -25,7 +28,10 @@ std::string render_sql_page(const PageContext& ctx) {
 <div id="sql-result" class="table-wrap"></div>
 </section>
 )html";
-  return parts::layout(ctx, "SQL", kBody);
+  // A newline right after <textarea> is dropped by HTML parsers: one is added, so a statement's
+  // own first newline stays.
+  std::string text = statement.empty() ? "" : "\n" + html_escape(statement);
+  return parts::layout(ctx, "SQL", std::string(kBody) + text + std::string(kAfterEditor));
 }
 
 }  // namespace pgshift::console

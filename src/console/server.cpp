@@ -12,6 +12,7 @@
 #include "catalog/describe.hpp"
 #include "console/explain_json.hpp"
 #include "console/export_stream.hpp"
+#include "console/history_routes.hpp"
 #include "console/pages.hpp"
 #include "console/table_browser.hpp"
 #include "console/table_export.hpp"
@@ -108,7 +109,9 @@ struct Failure {
 class Console {
  public:
   Console(http::Server& server, query::Pool& pool, audit::Log& log, const ConsoleOptions& options)
-      : server_(server), pool_(pool), log_(log), options_(options) {}
+      : server_(server), pool_(pool), log_(log), options_(options),
+        own_history_(options.history ? nullptr : std::make_unique<History>()),
+        history_(options.history ? *options.history : *own_history_) {}
 
   void install();
 
@@ -145,6 +148,8 @@ class Console {
   query::Pool& pool_;
   audit::Log& log_;
   const ConsoleOptions& options_;
+  std::unique_ptr<History> own_history_;
+  History& history_;
   std::vector<Tab> tabs_;
 };
 
@@ -547,8 +552,9 @@ void Console::sql(const http::Request& req, httplib::Response& res) {
 void Console::install_metrics() {
   http::Metrics& m = server_.metrics();
   m.describe("pgshift_statements_total", "counter", "Statements run for users, by outcome and gate rule");
-  log_.set_observer([&m](const audit::Record& r) {
+  log_.set_observer([&m, this](const audit::Record& r) {
     m.add("pgshift_statements_total", {{"outcome", audit::outcome_name(r.outcome)}, {"rule", r.rule}});
+    if (is_history_statement(r)) history_.add(r);
   });
   m.add_collector([this] {
     std::vector<http::Sample> out = {
@@ -676,8 +682,13 @@ void Console::install() {
   });
   server_.route(Method::get, "/sql", "page_sql", [this](const http::Request& req, httplib::Response& res) {
     session(req, res);
-    res.set_content(render_sql_page(context(req, "sql")), kHtml);
+    try {
+      res.set_content(render_sql_page(context(req, "sql"), rerun_statement(history_, req)), kHtml);
+    } catch (...) {
+      send_failure_page(req, res, "sql", failure(std::current_exception(), ""));
+    }
   });
+  install_history_routes(server_, history_, [this](const http::Request& req) { return context(req, "history"); });
   server_.route(Method::post, "/api/sql", "api_sql", [this](const http::Request& req, httplib::Response& res) {
     sql(req, res);
   });

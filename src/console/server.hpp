@@ -18,6 +18,8 @@
 //          POST /api/sql  {"sql": "...", "limit": n}  (?format=csv|json|markdown: a download,
 //                 console/export_stream.hpp); an EXPLAIN runs as EXPLAIN (FORMAT JSON)
 //                 (console/explain_json.hpp) and its answer says "plan_format": "json"
+//   /sql?from=ID puts a statement of the caller's history into the editor (runs nothing);
+//   /history, /api/history, POST /api/history/clear: console/history_routes.hpp.
 //
 // Every tab's data is a stats diagnostic run on a pooled connection; every statement a user
 // writes or the table browser builds goes through query::run_audited (gate, READ ONLY engine,
@@ -45,6 +47,8 @@
 
 namespace pgshift::console {
 
+class History;
+
 // The Backups tab's base-backup inventory, injected by cli (the backup room's inventory): a
 // stats::Report section in its JSON form (id "base_backups"). Unset: "no backup source
 // configured".
@@ -65,6 +69,9 @@ struct ConsoleOptions {
   // per interval, not once per page view); a table's catalog shape likewise. 0: always fresh.
   util::Millis report_cache{1'000};
   util::Millis shape_cache{5'000};
+  // The query history (--history-file); null: one in memory, owned by the routes. Fed from the
+  // audit log's records of the statements people run themselves.
+  History* history = nullptr;
 };
 
 // Registers the routes. Keep the returned handle (the routes' state) while the server runs;

@@ -9,6 +9,7 @@
 //   Tables tab: the finder filters every table's schema.name as one types (the list loaded once
 //     from {base}/api/table-list); "count" asks {base}/api/tables/{schema}/{name}/count.
 //   Table browser: the filter form becomes one f=column:op:value parameter.
+//   History tab: "Clear my history" POSTs {base}/api/history/clear.
 // The base path comes from <body data-base-path>; nothing is inserted as HTML (textContent only).
 'use strict';
 
@@ -376,6 +377,29 @@
     const match = /filename="?([^";]+)"?/i.exec(disposition || '');
     if (match) return match[1];
     return 'result.' + ({ csv: 'csv', json: 'json', markdown: 'md' }[format] || 'txt');
+  }
+
+  // ---- History tab: "Clear my history" ---------------------------------------------------------
+  // POSTs {base}/api/history/clear (same-origin, X-Pgshift-Request: 1), then reloads the page.
+
+  const clearButton = document.getElementById('history-clear');
+  if (clearButton) {
+    clearButton.addEventListener('click', async function () {
+      const status = document.getElementById('history-status');
+      clearButton.disabled = true;
+      try {
+        const response = await fetch(base + '/api/history/clear', {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'X-Pgshift-Request': '1' },
+        });
+        if (!response.ok) throw new Error('HTTP ' + response.status);
+        window.location.reload();
+      } catch (e) {
+        status.textContent = 'Could not clear the history: ' + e.message;
+        clearButton.disabled = false;
+      }
+    });
   }
 
   // ---- Tables tab: find a table ---------------------------------------------------------------
