@@ -159,6 +159,11 @@ std::vector<std::string> undo_attempt(Sides& sides, const Direction& d, state::J
 std::vector<std::string> clean_up_after_switch(Sides& sides, const Direction& d, state::Journal& journal,
                                                int64_t migration_id) {
   std::vector<std::string> done;
+  // An apply that took the slot again since it was stopped (a Deployment restarting it) would
+  // keep it from being dropped; the fenced target gives it nothing to apply.
+  if (d.action == "rollback" && d.old_by_apply && stop_apply_back(sides.writer, d.old_subscription)) {
+    done.push_back(fmt::format("{}: an apply that streamed slot {} again was stopped", d.writer_role, d.old_subscription));
+  }
   logical::DroppedSubscription dropped =
       logical::drop_subscription(sides.writer, sides.subscriptions_on_replica(), d.old_subscription);
   if (dropped.dropped) {
