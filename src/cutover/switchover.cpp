@@ -316,7 +316,9 @@ class Engine {
       if (d_.old_by_apply) {
         // Everything up to the fence is applied (catch-up): the process stops between transactions.
         ApplyBackProcess was = old_apply_ ? *old_apply_ : ApplyBackProcess{-1, d_.old_subscription, d_.old_publication, "", false, ""};
-        compensation(kApplyBackStopped, was.to_json());
+        nlohmann::json undo = was.to_json();
+        undo["host"] = was.host;  // a failure before the switch starts it again only where it ran
+        compensation(kApplyBackStopped, undo);
         stop_apply_back(sides_->writer, d_.old_subscription, old_apply_ ? &*old_apply_ : nullptr);
         return nlohmann::json{{"summary", fmt::format("pgshift sync apply-back streaming slot {} stopped (recorded pid {}{})",
                                                       d_.old_subscription, was.pid,
