@@ -146,8 +146,9 @@ int run_start(const state::Plan& plan, bool truncate_target, bool allow_missing_
 
 std::string apply_back_text(const nlohmann::json& a) {
   auto text = [&](const char* key) { return a[key].is_null() ? std::string("-") : a[key].dump(); };
-  return fmt::format("replication back: pgshift sync apply-back pid {} {}, applied up to {}, lag {}{}; log {}\n",
-                     a["pid"].get<int>(), a["running"].get<bool>() ? "running" : "NOT RUNNING", text("applied_lsn"),
+  return fmt::format("replication back: pgshift sync apply-back pid {} on {} {}, applied up to {}, lag {}{}; log {}\n",
+                     a["pid"].get<int>(), a["host"].is_null() ? std::string("?") : a["host"].get<std::string>(),
+                     a["running"].get<bool>() ? "running" : "NOT RUNNING (no apply streams its slot)", text("applied_lsn"),
                      a["lag_bytes"].is_null() ? std::string("-") : util::format_bytes(a["lag_bytes"].get<int64_t>()),
                      a["last_error"].is_null() ? "" : "; last error: " + a["last_error"].get<std::string>(),
                      a["log"].get<std::string>());

@@ -66,10 +66,13 @@ int run_detached(const ApplyBackFlags& flags, const state::Plan& plan, pg::Conne
                                  m ? std::to_string(m->id) : "(none)", m ? state::to_string(m->phase) : "not started"));
   }
   std::optional<cutover::ApplyBackProcess> was = cutover::recorded_apply_back(journal, m->id);
-  if (was && cutover::apply_back_running(was->pid, was->slot)) {
-    throw UsageError(fmt::format("pgshift sync apply-back (pid {}) is already running for slot {} (log {}); stop it "
-                                 "first (kill -TERM {})",
-                                 was->pid, was->slot, was->log, was->pid));
+  // Whether an apply streams the slot, wherever it runs.
+  if (std::optional<int> walsender = cutover::apply_back_holder(target, options.slot)) {
+    throw UsageError(fmt::format(
+        "an apply already streams slot {} (walsender pid {} on the target; recorded: pgshift sync apply-back pid {} on "
+        "{}, log {}); stop it first",
+        options.slot, *walsender, was ? std::to_string(was->pid) : "?", was && !was->host.empty() ? was->host : "?",
+        was ? was->log : "?"));
   }
   std::string log = cutover::apply_back_log_path(flags.log.empty() && was ? was->log : flags.log, m->id);
   cutover::ApplyBackProcess p =
@@ -106,7 +109,7 @@ int run_apply_back(const ApplyBackFlags& flags) {
     const char* log = std::getenv(cutover::kApplyBackLogEnv);
     try {
       journaled = cutover::journal_apply_back(
-          target, {static_cast<int>(::getpid()), options.slot, options.publication, log ? log : "", flags.allow_triggers});
+          target, {static_cast<int>(::getpid()), options.slot, options.publication, log ? log : "", flags.allow_triggers, ""});
     } catch (const std::exception& e) {
       spdlog::warn("apply-back: could not record this process in the journal ({}); rollback and status will not see it",
                    e.what());

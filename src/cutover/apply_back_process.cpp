@@ -65,7 +65,7 @@ ApplyBackProcess start_apply_back(const pg::ConnInfo& source, const pg::ConnInfo
   spec.output_file = log;
   spec.new_session = true;
   util::Child child = util::spawn(spec);
-  ApplyBackProcess p{child.pid(), slot, publication, log, allow_triggers};
+  ApplyBackProcess p{child.pid(), slot, publication, log, allow_triggers, ""};
   if (std::optional<int> code = child.wait_for(settle)) {
     std::string last = last_error_line(log);
     throw RuntimeError(fmt::format("pgshift sync apply-back exited at once (exit {}){}; log {}", *code,
@@ -80,7 +80,10 @@ std::string apply_back_log_path(const std::string& given, int64_t migration_id) 
   return std::filesystem::absolute(log).string();
 }
 
-bool apply_back_running(int pid, const std::string& slot) {
+namespace {
+
+// Whether pid is a live local `... sync apply-back ... --slot <slot> ...` (never a reused pid).
+bool local_apply_back(int pid, const std::string& slot) {
   reap_if_child(pid);
   if (!alive(pid)) return false;
   std::vector<std::string> argv = cmdline_of(pid);
@@ -90,25 +93,58 @@ bool apply_back_running(int pid, const std::string& slot) {
          *(slot_it + 1) == slot;
 }
 
-bool stop_apply_back(const ApplyBackProcess& p, util::Millis timeout) {
-  if (!apply_back_running(p.pid, p.slot)) return false;
-  ::kill(p.pid, SIGTERM);
+// Waits for a local process to exit (it does once its stream ends), SIGKILL at the deadline.
+void wait_local_exit(int pid, const std::string& slot, util::Millis timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    reap_if_child(p.pid);
-    if (!alive(p.pid)) return true;
+    reap_if_child(pid);
+    if (!alive(pid)) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (apply_back_running(p.pid, p.slot)) {
-    spdlog::warn("apply-back pid {} did not stop within {}; killing it (it restarts without loss)", p.pid,
-                 util::format_duration(timeout));
-    ::kill(p.pid, SIGKILL);
-    for (int i = 0; i < 100 && alive(p.pid); ++i) {
-      reap_if_child(p.pid);
+  if (local_apply_back(pid, slot)) {
+    spdlog::warn("apply-back pid {} did not exit within {} after its stream ended; killing it (it restarts without "
+                 "loss)",
+                 pid, util::format_duration(timeout));
+    ::kill(pid, SIGKILL);
+    for (int i = 0; i < 100 && alive(pid); ++i) {
+      reap_if_child(pid);
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  return true;
+}
+
+constexpr std::string_view kSlotHolderSql =
+    "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 AND database = current_database() AND active";
+
+}  // namespace
+
+std::optional<int> apply_back_holder(pg::Connection& target, const std::string& slot) {
+  pg::Result r = target.exec(kSlotHolderSql, {slot});
+  if (r.empty() || r.is_null(0, 0)) return std::nullopt;
+  return std::stoi(std::string(r.view(0, 0)));
+}
+
+bool stop_apply_back(pg::Connection& target, const std::string& slot, const ApplyBackProcess* p, util::Millis timeout) {
+  bool held = false;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::optional<int> walsender = apply_back_holder(target, slot)) {
+    if (!held) spdlog::info("apply-back: stopping the apply streaming slot {} (walsender pid {})", slot, *walsender);
+    held = true;
+    try {
+      target.exec("SELECT pg_terminate_backend($1::int)", {std::to_string(*walsender)});
+    } catch (const pg::SqlError& e) {
+      throw RuntimeError(fmt::format("{}: cannot stop pgshift's apply streaming slot {} (walsender pid {}): {}",
+                                     target.endpoint(), slot, *walsender, e.server_message()));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw RuntimeError(fmt::format("{}: slot {} is still streamed by walsender pid {} after {}; stop that apply-back "
+                                     "and run this again",
+                                     target.endpoint(), slot, *walsender, util::format_duration(timeout)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (p && local_apply_back(p->pid, slot)) wait_local_exit(p->pid, slot, timeout);
+  return held;
 }
 
 std::optional<ApplyBackProcess> recorded_apply_back(state::Journal& journal, int64_t migration_id) {
@@ -116,7 +152,10 @@ std::optional<ApplyBackProcess> recorded_apply_back(state::Journal& journal, int
   if (!e) return std::nullopt;
   std::optional<state::Event> sw = journal.last_event(migration_id, "switch", state::EventStatus::finished);
   if (sw && sw->id > e->id) return std::nullopt;
-  return ApplyBackProcess::from_json(e->detail);
+  ApplyBackProcess p = ApplyBackProcess::from_json(e->detail);
+  size_t at = e->who.rfind('@');
+  if (at != std::string::npos) p.host = e->who.substr(at + 1);
+  return p;
 }
 
 std::optional<int64_t> journal_apply_back(pg::Connection& target, const ApplyBackProcess& p) {
@@ -140,20 +179,25 @@ void journal_apply_back_error(pg::Connection& target, int64_t migration_id, int 
 
 std::optional<nlohmann::json> apply_back_status(pg::Connection& source, pg::Connection& target) {
   std::optional<state::Event> started, failed;
+  std::optional<ApplyBackProcess> recorded;
   try {
     state::Journal journal(target, "status");
     std::optional<state::Migration> m = journal.current();
     if (!m || m->phase != state::Phase::cut_over) return std::nullopt;
-    if (!recorded_apply_back(journal, m->id)) return std::nullopt;
+    recorded = recorded_apply_back(journal, m->id);
+    if (!recorded) return std::nullopt;
     started = journal.last_event(m->id, kApplyBackStep, state::EventStatus::finished);
     failed = journal.last_event(m->id, kApplyBackStep, state::EventStatus::failed);
   } catch (const pg::SqlError&) {
     return std::nullopt;  // no journal on this target
   }
-  ApplyBackProcess p = ApplyBackProcess::from_json(started->detail);
+  const ApplyBackProcess& p = *recorded;
   nlohmann::json j = p.to_json();
   j["started_by"] = started->who;
-  j["running"] = apply_back_running(p.pid, p.slot);
+  j["host"] = p.host.empty() ? nlohmann::json() : nlohmann::json(p.host);
+  std::optional<int> walsender = apply_back_holder(target, p.slot);
+  j["running"] = walsender.has_value();
+  j["walsender_pid"] = walsender ? nlohmann::json(*walsender) : nlohmann::json();
   pg::Lsn applied = logical::stored_apply_lsn(source, p.slot);
   j["applied_lsn"] = applied.is_zero() ? nlohmann::json() : nlohmann::json(applied.to_string());
   pg::Lsn now = pg::Lsn::parse_or_throw(target.exec("SELECT pg_current_wal_insert_lsn()::text").scalar(),

@@ -36,6 +36,7 @@ struct ApplyBackProcess {
   int pid = -1;
   std::string slot, publication, log;
   bool allow_triggers = false;
+  std::string host;  // where it was started (the journal event's who: user@host); not in to_json
 
   nlohmann::json to_json() const;
   static ApplyBackProcess from_json(const nlohmann::json& j);
@@ -50,14 +51,22 @@ ApplyBackProcess start_apply_back(const pg::ConnInfo& source, const pg::ConnInfo
 // The log path: `given`, or pgshift-apply-back-<migration id>.log; absolute (from the working directory).
 std::string apply_back_log_path(const std::string& given, int64_t migration_id);
 
-// Whether pid is alive and its command line is `... sync apply-back ... --slot <slot> ...`.
-bool apply_back_running(int pid, const std::string& slot);
+// The pid of the walsender streaming `slot` on the target (an apply holds it), or nullopt when
+// the slot is inactive or missing. The apply may run on any machine.
+std::optional<int> apply_back_holder(pg::Connection& target, const std::string& slot);
+inline bool apply_back_running(pg::Connection& target, const std::string& slot) {
+  return apply_back_holder(target, slot).has_value();
+}
 
-// SIGTERM (it stops after the transaction in flight) and waits up to timeout, then SIGKILL (the
-// apply is restartable without loss or duplication). Returns false when it was not running.
-bool stop_apply_back(const ApplyBackProcess& p, util::Millis timeout = util::Millis(15'000));
+// Stops whatever apply streams `slot`: terminates its walsender on the target and waits up to
+// timeout for the slot to be released (RuntimeError naming the slot and walsender otherwise, or
+// when the target role may not terminate it). When the recorded process `p` is a local apply of
+// that slot, also waits for it to exit (SIGKILL after timeout; it restarts without loss).
+// Returns false when no apply held the slot.
+bool stop_apply_back(pg::Connection& target, const std::string& slot, const ApplyBackProcess* p = nullptr,
+                     util::Millis timeout = util::Millis(15'000));
 
-// The apply-back the journal recorded after the migration's last switch, if any.
+// The apply-back the journal recorded after the migration's last switch, if any (with its host).
 std::optional<ApplyBackProcess> recorded_apply_back(state::Journal& journal, int64_t migration_id);
 
 // Records `p` (a process now streaming `p.slot`) as the migration's running apply-back, when the
@@ -68,7 +77,9 @@ std::optional<int64_t> journal_apply_back(pg::Connection& target, const ApplyBac
 void journal_apply_back_error(pg::Connection& target, int64_t migration_id, int pid, const std::string& error) noexcept;
 
 // For `pgshift status`: the apply-back cutover recorded for the current migration, or nullopt
-// (none, or no journal): {pid, running, slot, log, started_by, applied_lsn, lag_bytes, last_error}.
+// (none, or no journal): {pid, host, running, walsender_pid, slot, log, started_by, applied_lsn,
+// lag_bytes, last_error}. running: the slot is active (walsender_pid holds it), wherever the apply
+// runs; host: the machine of the recorded run (from started_by, user@host).
 // The lag is the target's current WAL insert position minus what the source stored as applied.
 // last_error: the error that process recorded when it stopped, else (not running) the last error
 // line of its log, else null.

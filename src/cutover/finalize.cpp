@@ -45,8 +45,12 @@ FinalizeResult finalize(const state::Plan& plan) {
   r.migration_id = m->id;
   journal.run_step(m->id, "finalize", [&] {
     // pgshift's apply of the replication back, when cutover started one: stopped before its slot goes.
+    // By its slot on the target, wherever it runs (a Deployment on another machine too).
     if (std::optional<ApplyBackProcess> apply = recorded_apply_back(journal, m->id)) {
-      if (stop_apply_back(*apply)) r.removed.push_back(fmt::format("pgshift sync apply-back (pid {}) stopped", apply->pid));
+      if (stop_apply_back(target, apply->slot, &*apply)) {
+        r.removed.push_back(fmt::format("pgshift sync apply-back streaming slot {} stopped (recorded pid {}{})",
+                                        apply->slot, apply->pid, apply->host.empty() ? "" : " on " + apply->host));
+      }
     }
     // Replication back: subscription on the source (or pgshift's apply), its slot and publication
     // on the target.

@@ -221,14 +221,17 @@ class Engine {
   void before_switch() {
     nlohmann::json pre = step("preconditions", [&] {
       nlohmann::json j = check_preconditions(*sides_, d_, plan_, opt_, *journal_, mid_);
-      if (d_.old_by_apply && !(old_apply_ && apply_back_running(old_apply_->pid, old_apply_->slot))) {
+      // Whether an apply streams the reverse slot on the target, wherever it runs.
+      if (d_.old_by_apply && !apply_back_running(sides_->writer, d_.old_subscription)) {
+        std::string last = old_apply_ ? last_error_line(old_apply_->log) : "";
         throw ProblemsFound(fmt::format(
             "rollback preconditions not met; nothing was changed:\n  - the replication back is pgshift's apply and no "
-            "pgshift sync apply-back recorded in the journal is running for slot {}{}: start it again (pgshift sync "
-            "apply-back --detach; its log says why it stopped)",
-            d_.old_subscription,
-            old_apply_ ? fmt::format(" (pid {} is gone; log {}: {})", old_apply_->pid, old_apply_->log,
-                                     last_error_line(old_apply_->log))
+            "pgshift sync apply-back streams slot {} on the {}{}: start it again (pgshift sync apply-back --detach, "
+            "or the Deployment that runs it; its log says why it stopped)",
+            d_.old_subscription, d_.writer_role,
+            old_apply_ ? fmt::format(" (the last recorded one was pid {} on {}{})", old_apply_->pid,
+                                     old_apply_->host.empty() ? "an unknown host" : old_apply_->host,
+                                     last.empty() ? "" : "; log " + old_apply_->log + ": " + last)
                        : ""));
       }
       tables_ = tables_of(j);
@@ -312,9 +315,14 @@ class Engine {
     step("stop-replication", [&] {
       if (d_.old_by_apply) {
         // Everything up to the fence is applied (catch-up): the process stops between transactions.
-        compensation(kApplyBackStopped, old_apply_->to_json());
-        stop_apply_back(*old_apply_);
-        return nlohmann::json{{"summary", fmt::format("pgshift sync apply-back (pid {}) stopped", old_apply_->pid)}};
+        ApplyBackProcess was = old_apply_ ? *old_apply_ : ApplyBackProcess{-1, d_.old_subscription, d_.old_publication, "", false, ""};
+        nlohmann::json undo = was.to_json();
+        undo["host"] = was.host;  // a failure before the switch starts it again only where it ran
+        compensation(kApplyBackStopped, undo);
+        stop_apply_back(sides_->writer, d_.old_subscription, old_apply_ ? &*old_apply_ : nullptr);
+        return nlohmann::json{{"summary", fmt::format("pgshift sync apply-back streaming slot {} stopped (recorded pid {}{})",
+                                                      d_.old_subscription, was.pid,
+                                                      was.host.empty() ? "" : " on " + was.host)}};
       }
       compensation(kOldSubscriptionDisabled, {{"subscription", d_.old_subscription}});
       logical::set_subscription_enabled(sides_->subscriptions_on_replica(), d_.old_subscription, false);

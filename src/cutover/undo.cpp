@@ -65,6 +65,14 @@ std::string undo_one(Sides& sides, const Direction& d, const state::Event& c, st
   if (kind == kApplyBackStopped) {
     // Rollback only: the source is the replica, the target the writer.
     ApplyBackProcess was = ApplyBackProcess::from_json(j);
+    std::string host = j.value("host", std::string());
+    std::string here = state::who_am_i();
+    if (!host.empty() && here.substr(here.rfind('@') + 1) != host) {
+      // It ran on another machine (a Deployment): that is where it starts again, not here.
+      return fmt::format("pgshift sync apply-back ran on {}: start it again there (its Deployment restarts it), or "
+                         "here with pgshift sync apply-back --detach",
+                         host);
+    }
     ApplyBackProcess now = start_apply_back(d.replica, d.writer, was.slot, was.publication, was.log, was.allow_triggers);
     journal.record(migration_id, kApplyBackStep, state::EventStatus::finished, now.to_json());
     return fmt::format("pgshift sync apply-back started again (pid {})", now.pid);
@@ -159,6 +167,11 @@ std::vector<std::string> undo_attempt(Sides& sides, const Direction& d, state::J
 std::vector<std::string> clean_up_after_switch(Sides& sides, const Direction& d, state::Journal& journal,
                                                int64_t migration_id) {
   std::vector<std::string> done;
+  // An apply that took the slot again since it was stopped (a Deployment restarting it) would
+  // keep it from being dropped; the fenced target gives it nothing to apply.
+  if (d.action == "rollback" && d.old_by_apply && stop_apply_back(sides.writer, d.old_subscription)) {
+    done.push_back(fmt::format("{}: an apply that streamed slot {} again was stopped", d.writer_role, d.old_subscription));
+  }
   logical::DroppedSubscription dropped =
       logical::drop_subscription(sides.writer, sides.subscriptions_on_replica(), d.old_subscription);
   if (dropped.dropped) {

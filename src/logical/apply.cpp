@@ -130,7 +130,7 @@ class Applier {
                  progress_.trigger_mode == "replica" ? "off (session_replication_role = replica)" : "as on the source");
     while (true) {
       if (!in_transaction_ && options_.stop_requested && options_.stop_requested()) break;
-      std::optional<pg::StreamMessage> m = stream_.receive(util::Millis(500));
+      std::optional<pg::StreamMessage> m = receive();
       if (m) handle(*m);
       send_status_if_due(false);
     }
@@ -164,6 +164,21 @@ class Applier {
         spdlog::info("apply-back: {}; waiting for it to be released", e.server_message());
       }
       std::this_thread::sleep_for(util::Millis(250));
+    }
+  }
+
+  // The next message; a stream that ends (its walsender terminated: how rollback and finalize stop
+  // an apply running anywhere, or the target went away) stops the apply here, never retried: the
+  // source transaction in flight is rolled back (the pipeline's destructor), the stored LSN stays
+  // at the last applied transaction, and a restart resumes exactly there.
+  std::optional<pg::StreamMessage> receive() {
+    try {
+      return stream_.receive(util::Millis(500));
+    } catch (const pg::SqlError& e) {
+      throw RuntimeError(fmt::format("apply-back: the replication stream of slot {} ended ({}); applied up to {} on the "
+                                     "source{}: a restart resumes there",
+                                     options_.slot, e.what(), progress_.applied_lsn.to_string(),
+                                     in_transaction_ ? fmt::format(", transaction {} not applied", begin_.xid) : ""));
     }
   }
 
