@@ -198,8 +198,11 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $pgshift$
      WHERE split_part(tbl, '.', 1) ~ p.sch AND substr(tbl, length(split_part(tbl, '.', 1)) + 2) ~ p.nam)
 $pgshift$;
 
--- The apply trigger: fires only in the logical replication apply worker (ENABLE REPLICA).
-CREATE OR REPLACE FUNCTION pgshift.ddl_apply() RETURNS trigger
+-- Applies one DDL log entry here: run by the apply trigger below, and by pgshift's own apply
+-- (logical/apply.hpp) when it may not run as replica (not a superuser), in the statement that
+-- inserts the entry. It runs the statements as the role that ran them there when that role
+-- exists here and the applying role may act as it, else as the applying role.
+CREATE OR REPLACE FUNCTION pgshift.ddl_apply_entry(e pgshift.ddl_log) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $pgshift$
 DECLARE
   policy text;
@@ -210,40 +213,40 @@ DECLARE
   old_path text := current_setting('search_path');
   noted text[] := '{}';
 BEGIN
-  IF EXISTS (SELECT 1 FROM pgshift.ddl_outcome o WHERE o.id = NEW.id) THEN
-    RETURN NULL;
+  IF EXISTS (SELECT 1 FROM pgshift.ddl_outcome o WHERE o.id = e.id) THEN
+    RETURN;
   END IF;
-  IF NEW.part > 1 THEN
-    INSERT INTO pgshift.ddl_outcome (id, outcome, detail) VALUES (NEW.id, 'covered', 'applied with part 1 of the same statement text');
-    RETURN NULL;
+  IF e.part > 1 THEN
+    INSERT INTO pgshift.ddl_outcome (id, outcome, detail) VALUES (e.id, 'covered', 'applied with part 1 of the same statement text');
+    RETURN;
   END IF;
   SELECT s.policy INTO policy FROM pgshift.ddl_settings s;
-  SELECT d.decision INTO decision FROM pgshift.ddl_decision d WHERE d.id = NEW.id;
+  SELECT d.decision INTO decision FROM pgshift.ddl_decision d WHERE d.id = e.id;
   IF decision = 'skip' THEN
-    INSERT INTO pgshift.ddl_outcome (id, outcome, detail) VALUES (NEW.id, 'skipped', 'skipped by the operator (pgshift sync ddl skip)');
-    RETURN NULL;
+    INSERT INTO pgshift.ddl_outcome (id, outcome, detail) VALUES (e.id, 'skipped', 'skipped by the operator (pgshift sync ddl skip)');
+    RETURN;
   END IF;
   IF decision IS NULL THEN
-    IF NEW.verdict = 'skip' THEN
-      INSERT INTO pgshift.ddl_outcome (id, outcome, detail) VALUES (NEW.id, 'not-applied', NEW.reason);
-      RETURN NULL;
+    IF e.verdict = 'skip' THEN
+      INSERT INTO pgshift.ddl_outcome (id, outcome, detail) VALUES (e.id, 'not-applied', e.reason);
+      RETURN;
     END IF;
-    IF NEW.verdict = 'hold' OR policy = 'hold' THEN
-      RAISE EXCEPTION 'pgshift: schema change % held: %', NEW.id,
-        CASE WHEN NEW.verdict = 'hold' THEN NEW.reason ELSE '--ddl hold' END
-        USING ERRCODE = 'P0001', DETAIL = left(NEW.statement, 2000),
-              HINT = 'pgshift sync ddl apply ' || NEW.id || ' (runs it here) or pgshift sync ddl skip ' || NEW.id;
+    IF e.verdict = 'hold' OR policy = 'hold' THEN
+      RAISE EXCEPTION 'pgshift: schema change % held: %', e.id,
+        CASE WHEN e.verdict = 'hold' THEN e.reason ELSE '--ddl hold' END
+        USING ERRCODE = 'P0001', DETAIL = left(e.statement, 2000),
+              HINT = 'pgshift sync ddl apply ' || e.id || ' (runs it here) or pgshift sync ddl skip ' || e.id;
     END IF;
   END IF;
-  IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = NEW.role_name) THEN
-    run_as := NEW.role_name;
+  IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = e.role_name AND pg_has_role(current_user, r.oid, 'MEMBER')) THEN
+    run_as := e.role_name;
   END IF;
-  PERFORM set_config('search_path', NEW.search_path, true);
+  PERFORM set_config('search_path', e.search_path, true);
   IF run_as IS NOT NULL THEN
     PERFORM set_config('role', run_as, true);
   END IF;
   BEGIN
-    FOREACH stmt IN ARRAY NEW.statements LOOP
+    FOREACH stmt IN ARRAY e.statements LOOP
       -- Already made here by hand (the operator ran the migration on both sides), or already
       -- gone: the end state is the one wanted, so note it and go on; drift shows any difference.
       BEGIN
@@ -259,16 +262,24 @@ BEGIN
       END;
     END LOOP;
   EXCEPTION WHEN OTHERS THEN
-    RAISE EXCEPTION 'pgshift: schema change % failed here: % (statement: %)', NEW.id, SQLERRM, left(stmt, 500)
+    RAISE EXCEPTION 'pgshift: schema change % failed here: % (statement: %)', e.id, SQLERRM, left(stmt, 500)
       USING ERRCODE = SQLSTATE,
-            HINT = 'fix the cause (the apply retries), or apply it by hand and run pgshift sync ddl skip ' || NEW.id;
+            HINT = 'fix the cause (the apply retries), or apply it by hand and run pgshift sync ddl skip ' || e.id;
   END;
   PERFORM set_config('role', old_role, true);
   PERFORM set_config('search_path', old_path, true);
   INSERT INTO pgshift.ddl_outcome (id, outcome, detail)
-  VALUES (NEW.id, 'applied', CASE WHEN run_as IS NULL THEN 'as the apply worker''s role (' || NEW.role_name || ' does not exist here)'
+  VALUES (e.id, 'applied', CASE WHEN run_as IS NULL THEN 'as ' || current_user || ' (' || e.role_name || ' does not exist here, or ' || current_user || ' may not act as it)'
                                   ELSE 'as ' || run_as END
                              || CASE WHEN cardinality(noted) > 0 THEN '; ' || array_to_string(noted, '; ') ELSE '' END);
+  RETURN;
+END
+$pgshift$;
+-- The apply trigger: fires only in the logical replication apply worker (ENABLE REPLICA).
+CREATE OR REPLACE FUNCTION pgshift.ddl_apply() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $pgshift$
+BEGIN
+  PERFORM pgshift.ddl_apply_entry(NEW);
   RETURN NULL;
 END
 $pgshift$;
@@ -432,6 +443,7 @@ DROP EVENT TRIGGER IF EXISTS pgshift_ddl_capture_drop;
 DROP FUNCTION IF EXISTS pgshift.ddl_capture();
 DROP FUNCTION IF EXISTS pgshift.ddl_record(text, text, text);
 DROP FUNCTION IF EXISTS pgshift.ddl_capture_drop();
+DROP FUNCTION IF EXISTS pgshift.ddl_apply_entry(pgshift.ddl_log);  -- before the table: it takes its row type
 DROP TABLE IF EXISTS pgshift.ddl_log;
 DROP TABLE IF EXISTS pgshift.ddl_outcome;
 DROP TABLE IF EXISTS pgshift.ddl_decision;

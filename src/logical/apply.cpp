@@ -243,7 +243,16 @@ class Applier {
   void on(const pgoutput::Origin&) {}  // changes that came from elsewhere are applied like any other
   void on(const pgoutput::Message&) {}
 
-  void on(const pgoutput::Insert& i) { apply_row(i, "INSERT", insert_statement, false); }
+  void on(const pgoutput::Insert& i) {
+    // A followed schema change (ddl.hpp) arrives as a row of pgshift.ddl_log, applied by its
+    // trigger only under session_replication_role = replica: without it, the insert runs the
+    // entry itself, in the same statement (and transaction) as the row.
+    if (progress_.trigger_mode != "replica" && !skipping_ && is_ddl_log(table(i.relation))) {
+      apply(i.relation, "INSERT", ddl_log_insert_statement(table(i.relation), i), false);
+      return;
+    }
+    apply_row(i, "INSERT", insert_statement, false);
+  }
   void on(const pgoutput::Update& u) { apply_row(u, "UPDATE", update_statement, true); }
   void on(const pgoutput::Delete& d) { apply_row(d, "DELETE", delete_statement, true); }
   template <typename Change>

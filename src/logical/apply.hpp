@@ -63,6 +63,11 @@ struct ApplyStatement {
 };
 
 ApplyStatement insert_statement(const ApplyTable& table, const pgoutput::Insert& change);
+// pgshift.ddl_log, the followed schema changes' log (ddl.hpp).
+bool is_ddl_log(const ApplyTable& table);
+// The insert of a ddl_log row that also applies the entry (pgshift.ddl_apply_entry, what its
+// ENABLE REPLICA trigger runs), for an apply that may not run as replica.
+ApplyStatement ddl_log_insert_statement(const ApplyTable& table, const pgoutput::Insert& change);
 ApplyStatement update_statement(const ApplyTable& table, const pgoutput::Update& change);
 ApplyStatement delete_statement(const ApplyTable& table, const pgoutput::Delete& change);
 // TRUNCATE of the listed tables together (RESTART IDENTITY when the message asks; never CASCADE,

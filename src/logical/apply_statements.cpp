@@ -92,6 +92,15 @@ ApplyStatement insert_statement(const ApplyTable& t, const pgoutput::Insert& cha
   return s;
 }
 
+bool is_ddl_log(const ApplyTable& t) { return t.relation.schema == "pgshift" && t.relation.name == "ddl_log"; }
+
+ApplyStatement ddl_log_insert_statement(const ApplyTable& t, const pgoutput::Insert& change) {
+  ApplyStatement s = insert_statement(t, change);
+  // RETURNING the target's whole row gives it the type pgshift.ddl_log (a CTE's row is a record).
+  s.sql = fmt::format("WITH entry AS ({} RETURNING ddl_log AS e) SELECT pgshift.ddl_apply_entry(e) FROM entry", s.sql);
+  return s;
+}
+
 ApplyStatement update_statement(const ApplyTable& t, const pgoutput::Update& change) {
   check_width(t, change.row);
   ApplyStatement s;

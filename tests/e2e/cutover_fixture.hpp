@@ -165,6 +165,15 @@ class CutoverPair : public ::testing::Test {
     return conn.exec(sql).scalar_int64();
   }
 
+  // count(), or -1 while what it reads does not exist yet on that side.
+  int64_t count_when_there(LocalCluster& c, const std::string& sql) {
+    try {
+      return count(c, sql);
+    } catch (const pg::SqlError&) {
+      return -1;
+    }
+  }
+
   // After an aborted switch: the source takes writes (directly and through the pooler, which is
   // not paused and still points at it), forward replication carries them, and nothing of the
   // attempt is left (no fence on the source, nothing replicating back).

@@ -24,15 +24,6 @@ class DdlFollowTest : public CutoverPair {
     run_sql(conn, script);
   }
 
-  // count(), or -1 while what it reads does not exist yet on that side.
-  int64_t count_when_there(LocalCluster& c, const std::string& sql) {
-    try {
-      return count(c, sql);
-    } catch (const pg::SqlError&) {
-      return -1;
-    }
-  }
-
   void run_sql_on(LocalCluster& c, const std::string& sql) {
     pg::Connection conn = connect(c, "app");
     conn.exec(sql);
