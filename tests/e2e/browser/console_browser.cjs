@@ -8,27 +8,12 @@
 
 const fs = require('fs');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const { waitForConsole, openConsolePage } = require('./common.cjs');
 
 const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const TABS = ['overview', 'tables', 'indexes', 'queries', 'activity', 'replication', 'backups', 'settings', 'sql',
               'migration'];
 const TAB_PATH = { overview: '/' };
-
-// /healthz under the base path or at the root (a probe's path need not know the prefix).
-async function waitForConsole(base) {
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    for (const url of [base + '/healthz', new URL('/healthz', base).toString()]) {
-      try {
-        const r = await fetch(url);
-        if (r.status === 200) return;
-      } catch (e) { /* not listening yet */ }
-    }
-    if (Date.now() > deadline) throw new Error('console did not answer on ' + base + '/healthz within 30 s');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function cellTexts(page, selector) {
   return page.$$eval(selector, (rows) => rows.map((tr) => Array.from(tr.cells).map((td) => td.textContent)));
@@ -37,32 +22,7 @@ async function cellTexts(page, selector) {
 async function main() {
   await waitForConsole(config.base);
   const out = { tabs: [], console: [], pageErrors: [], cspViolations: [] };
-  const context = await chromium.launchPersistentContext(config.userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    acceptDownloads: true,
-    viewport: { width: 1366, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  // Records CSP violations from inside the page (the init script itself is not subject to CSP).
-  await context.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__csp.push(e.violatedDirective + ' ' + e.blockedURI);
-    });
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') {
-      out.console.push({ type: m.type(), text: m.text(), url: (m.location() || {}).url || '' });
-    }
-  });
-  page.on('pageerror', (e) => out.pageErrors.push(String(e)));
-  const collectCsp = async () => {
-    const v = await page.evaluate(() => window.__csp || []);
-    out.cspViolations.push(...v);
-  };
+  const { context, page, collectCsp } = await openConsolePage(config.userDataDir, out);
   const shot = async (name, fullPage = true) => {
     const file = path.join(config.artifacts, name + '.png');
     await page.screenshot({ path: file, fullPage });

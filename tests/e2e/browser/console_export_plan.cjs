@@ -9,45 +9,14 @@
 
 const fs = require('fs');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const { waitForConsole, openConsolePage } = require('./common.cjs');
 
 const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-
-async function waitForConsole(base) {
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    try {
-      const r = await fetch(base + '/healthz');
-      if (r.status === 200) return;
-    } catch (e) { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error('console did not answer on ' + base + '/healthz within 30 s');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function main() {
   await waitForConsole(config.base);
   const out = { console: [], pageErrors: [], cspViolations: [] };
-  const context = await chromium.launchPersistentContext(config.userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    acceptDownloads: true,
-    viewport: { width: 1366, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  await context.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__csp.push(e.violatedDirective + ' ' + e.blockedURI);
-    });
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') out.console.push({ type: m.type(), text: m.text() });
-  });
-  page.on('pageerror', (e) => out.pageErrors.push(String(e)));
-  const collectCsp = async () => out.cspViolations.push(...await page.evaluate(() => window.__csp || []));
+  const { context, page, collectCsp } = await openConsolePage(config.userDataDir, out);
   const shot = async (name, fullPage = true) => {
     const file = path.join(config.artifacts, name + '.png');
     await page.screenshot({ path: file, fullPage });
