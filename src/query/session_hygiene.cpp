@@ -35,28 +35,28 @@ SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_locks
    AND NOT EXISTS (SELECT FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.pg_my_temp_schema())
 )sql";
 
-}  // namespace
-
-// kReset then kClean as one simple query: one round trip (the result is kClean's). The values
-// are ours, quoted as literals.
-const std::string& session_reset_text() {
-  static const std::string text = [] {
+// kReset then kClean as one simple query: one round trip (the result is kClean's), after a
+// ROLLBACK when the session is in a transaction (the simple protocol runs the texts in order:
+// ROLLBACK ends the transaction block, the reset opens and commits its own, the check runs on its
+// own). The values are ours, quoted as literals; both texts are made once.
+const std::string& session_reset_text(bool in_transaction) {
+  static const std::string reset = [] {
     const KeptStatement kept = policy_lookup_statement();
     return std::string(kReset) + ";" +
            fmt::format(kClean, pg::quote_literal(kept.name), pg::quote_literal(kept.text));
   }();
-  return text;
+  static const std::string after_rollback = "ROLLBACK; " + reset;
+  return in_transaction ? after_rollback : reset;
 }
+
+}  // namespace
 
 bool clean_session(pg::Connection& conn) noexcept {
   try {
     if (!conn.is_ok()) return false;
     const PGTransactionStatusType status = PQtransactionStatus(conn.raw());
     if (status != PQTRANS_IDLE && status != PQTRANS_INTRANS && status != PQTRANS_INERROR) return false;
-    // The simple protocol runs the texts in order: ROLLBACK ends the transaction block, the reset
-    // opens and commits its own, the check runs on its own.
-    const std::string text = status == PQTRANS_IDLE ? session_reset_text() : "ROLLBACK; " + session_reset_text();
-    if (conn.exec_simple(text).scalar() != "t") {
+    if (conn.exec_simple(session_reset_text(status != PQTRANS_IDLE)).scalar() != "t") {
       spdlog::warn("{}: the session still holds state after the reset; replacing the connection", conn.endpoint());
       return false;
     }

@@ -23,8 +23,4 @@ namespace pgshift::query {
 
 bool clean_session(pg::Connection& conn) noexcept;
 
-// What clean_session() sends: the reset and its check as one simple-query text, outside any
-// transaction block; its last result is one boolean, "t" when the session holds nothing.
-const std::string& session_reset_text();
-
 }  // namespace pgshift::query
