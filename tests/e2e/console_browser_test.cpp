@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "sqlgate/sqlgate.hpp"
+#include "support/browser_script.hpp"
 #include "support/support.hpp"
 #include "util/process.hpp"
 
@@ -66,13 +67,6 @@ constexpr std::string_view kCastSql = "SELECT id,\n       'abc'::int\n  FROM eve
 constexpr std::string_view kSlowSql = "SELECT count(*) FROM generate_series(1, 2000000000)";
 constexpr int kTimeoutMs = 2'000;  // the console's --timeout
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string artifacts_dir() {
   fs::path dir = fs::path(PGSHIFT_BINARY).parent_path() / "artifacts" / "console";
   fs::create_directories(dir);
@@ -107,8 +101,6 @@ class ConsoleBrowser : public ::testing::Test {
     json config = {{"base", base_},
                    {"artifacts", artifacts_},
                    {"downloads", work_},
-                   {"userDataDir", work_ + "/chromium-profile"},
-                   {"output", work_ + "/seen.json"},
                    {"limit", kLimit},
                    {"sqlExport", kExportSql},
                    {"sqlRejected", kRejectedSql},
@@ -117,23 +109,14 @@ class ConsoleBrowser : public ::testing::Test {
                    {"sqlSlow", kSlowSql},
                    {"table", {{"schema", "public"}, {"name", "events"}}},
                    {"filterId", kFilterId}};
-    fs::create_directories(work_ + "/chromium-profile");
-    std::ofstream(work_ + "/config.json") << config.dump(2);
-    util::ProcessSpec node;
-    node.argv = {"node", std::string(PGSHIFT_SOURCE_DIR) + "/tests/e2e/browser/console_browser.cjs", work_ + "/config.json"};
-    util::RunResult r = util::run(node, util::Millis(240'000));
-    ASSERT_EQ(r.exit_code, 0) << "browser script failed:\n" << r.err << "\nconsole log:\n"
-                              << read_file(artifacts_ + "/console.log");
-    seen_ = new json(json::parse(read_file(work_ + "/seen.json")));
+    BrowserRun run = run_browser_script("console_browser.cjs", config, work_, util::Millis(240'000));
+    ASSERT_EQ(run.exit_code, 0) << "browser script failed:\n" << run.err << "\nconsole log:\n" << read_file(artifacts_ + "/console.log");
+    seen_ = new json(std::move(run.seen));
     audit_ = new std::string(read_file(work_ + "/audit.jsonl"));
   }
 
   static void TearDownTestSuite() {
-    if (console_ != nullptr) {
-      console_->signal(SIGTERM);
-      if (!console_->wait_for(util::Millis(15'000))) console_->signal(SIGKILL);
-      delete console_;
-    }
+    stop_spawned(console_);
     delete seen_;
     delete audit_;
     if (!work_.empty()) localpg::remove_tree(work_);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/browser_script.hpp"
 #include "support/support.hpp"
 #include "util/process.hpp"
 
@@ -40,13 +41,6 @@ constexpr std::string_view kExplain =
 constexpr std::string_view kSameRows =
     "SELECT id, customer_id, status, amount, note FROM orders WHERE status = 'paid' ORDER BY amount DESC, id DESC";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class ConsoleExportPlan : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -72,25 +66,14 @@ class ConsoleExportPlan : public ::testing::Test {
     json config = {{"base", base},
                    {"artifacts", artifacts_},
                    {"downloads", work_},
-                   {"userDataDir", work_ + "/chromium-profile"},
-                   {"output", work_ + "/seen.json"},
                    {"tablePath", "/tables/public/orders?sort=amount&dir=desc&f=status%3A%3D%3Apaid"},
                    {"explain", kExplain}};
-    fs::create_directories(work_ + "/chromium-profile");
-    std::ofstream(work_ + "/config.json") << config.dump(2);
-    util::ProcessSpec node;
-    node.argv = {"node", std::string(PGSHIFT_SOURCE_DIR) + "/tests/e2e/browser/console_export_plan.cjs",
-                 work_ + "/config.json"};
-    util::RunResult r = util::run(node, util::Millis(180'000));
-    ASSERT_EQ(r.exit_code, 0) << "browser script failed:\n" << r.err << "\nconsole log:\n" << read_file(spec.output_file);
-    seen_ = new json(json::parse(read_file(work_ + "/seen.json")));
+    BrowserRun run = run_browser_script("console_export_plan.cjs", config, work_, util::Millis(180'000));
+    ASSERT_EQ(run.exit_code, 0) << "browser script failed:\n" << run.err << "\nconsole log:\n" << read_file(spec.output_file);
+    seen_ = new json(std::move(run.seen));
   }
   static void TearDownTestSuite() {
-    if (console_ != nullptr) {
-      console_->signal(SIGTERM);
-      if (!console_->wait_for(util::Millis(15'000))) console_->signal(SIGKILL);
-      delete console_;
-    }
+    stop_spawned(console_);
     delete seen_;
     if (!work_.empty()) localpg::remove_tree(work_);
     delete cluster_;

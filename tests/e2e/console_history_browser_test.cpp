@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/browser_script.hpp"
 #include "support/support.hpp"
 #include "util/process.hpp"
 
@@ -32,13 +33,6 @@ GRANT pg_read_all_data, pg_monitor TO console_reader;
 constexpr std::string_view kOk = "SELECT count(*) AS orders,\n       sum(total) AS total\n  FROM orders";
 constexpr std::string_view kRejected = "DELETE FROM orders";
 constexpr std::string_view kError = "SELECT 'abc'::int";
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class ConsoleHistoryBrowser : public ::testing::Test {
  protected:
@@ -65,27 +59,17 @@ class ConsoleHistoryBrowser : public ::testing::Test {
 
     json config = {{"base", base},
                    {"artifacts", artifacts.string()},
-                   {"userDataDir", work_ + "/chromium-profile"},
-                   {"output", work_ + "/seen.json"},
                    {"sqlOk", kOk},
                    {"sqlRejected", kRejected},
                    {"sqlError", kError}};
-    fs::create_directories(work_ + "/chromium-profile");
-    std::ofstream(work_ + "/config.json") << config.dump(2);
-    util::ProcessSpec node;
-    node.argv = {"node", std::string(PGSHIFT_SOURCE_DIR) + "/tests/e2e/browser/console_history.cjs", work_ + "/config.json"};
-    util::RunResult r = util::run(node, util::Millis(180'000));
-    ASSERT_EQ(r.exit_code, 0) << "browser script failed:\n" << r.err << "\nconsole log:\n" << read_file(work_ + "/console.log");
-    seen_ = new json(json::parse(read_file(work_ + "/seen.json")));
+    BrowserRun run = run_browser_script("console_history.cjs", config, work_, util::Millis(180'000));
+    ASSERT_EQ(run.exit_code, 0) << "browser script failed:\n" << run.err << "\nconsole log:\n" << read_file(work_ + "/console.log");
+    seen_ = new json(std::move(run.seen));
     audit_ = new std::string(read_file(work_ + "/audit.jsonl"));
   }
 
   static void TearDownTestSuite() {
-    if (console_ != nullptr) {
-      console_->signal(SIGTERM);
-      if (!console_->wait_for(util::Millis(15'000))) console_->signal(SIGKILL);
-      delete console_;
-    }
+    stop_spawned(console_);
     delete seen_;
     delete audit_;
     if (!work_.empty()) localpg::remove_tree(work_);

@@ -28,7 +28,6 @@ using namespace pgshift::testing;
 
 namespace {
 
-constexpr int kEventRowsPerTransaction = 50;
 
 class ApplyBackOwnerTest : public CutoverPair {
  protected:
@@ -122,17 +121,7 @@ TEST_F(ApplyBackOwnerTest, KillNineMidStreamRestartThenRollbackLosesNothingAndAp
   // a duplicate there, not an error).
   demo::Workload load({bouncer_->url("app"), 4, 150});
   load.start();
-  std::atomic<bool> stop_events{false};
-  std::atomic<int64_t> event_transactions{0};
-  std::thread events([&] {
-    pg::Connection t = connect(*target_, "app");
-    for (int64_t i = 0; !stop_events; ++i) {
-      t.exec("INSERT INTO events SELECT now(), 'r' || g FROM generate_series($1::bigint, $2::bigint) g",
-             {i * kEventRowsPerTransaction, (i + 1) * kEventRowsPerTransaction - 1});
-      event_transactions = i + 1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // pacing the load, not waiting
-    }
-  });
+  TargetEventWriter events(*target_);
 
   for (int kill = 0; kill < 2; ++kill) {
     SCOPED_TRACE(fmt::format("kill {}", kill + 1));
@@ -163,15 +152,14 @@ TEST_F(ApplyBackOwnerTest, KillNineMidStreamRestartThenRollbackLosesNothingAndAp
   EXPECT_EQ(twice.exit_code, 2) << twice.all();
   EXPECT_NE(twice.err.find(fmt::format("pid {}", pid)), std::string::npos) << twice.err;
 
-  stop_events = true;
-  events.join();
+  const int64_t event_transactions = events.stop();
   load.stop();
   demo::WorkloadOutcome out = load.outcome();
   EXPECT_TRUE(out.errors.empty()) << out.errors.size() << " client errors";
   ASSERT_FALSE(out.acknowledged_ids.empty());
   EXPECT_EQ(count_ids(*target_, out.acknowledged_ids), static_cast<int64_t>(out.acknowledged_ids.size()));
 
-  const int64_t event_rows = event_transactions * kEventRowsPerTransaction;
+  const int64_t event_rows = event_transactions * TargetEventWriter::kRowsPerTransaction;
   EXPECT_TRUE(wait_until([&] { return caught_up("events") && caught_up("ledger"); }, util::Millis(60'000)))
       << "the restarted apply did not catch up; log:\n" << log_text();
   EXPECT_EQ(count(*source_, "SELECT count(*) FROM events WHERE what LIKE 'r%'"), event_rows) << "rows lost or doubled";

@@ -28,7 +28,6 @@ using namespace pgshift::testing;
 namespace {
 
 constexpr const char* kRemoteHost = "apply-back-pod";
-constexpr int kEventRowsPerTransaction = 50;
 
 class ApplyBackRemoteTest : public CutoverPair {
  protected:
@@ -126,25 +125,14 @@ TEST_F(ApplyBackRemoteTest, StatusShowsItAndRollbackWaitsForItToTheFenceWithNoth
 
   // Writes on the target (the new writer) flow back through it: 50 distinct rows a transaction
   // into `events`, which has no key (a row applied twice would be a duplicate there).
-  std::atomic<bool> stop_events{false};
-  std::atomic<int64_t> event_transactions{0};
-  std::thread events([&] {
-    pg::Connection t = connect(*target_, "app");
-    for (int64_t i = 0; !stop_events; ++i) {
-      t.exec("INSERT INTO events SELECT now(), 'r' || g FROM generate_series($1::bigint, $2::bigint) g",
-             {i * kEventRowsPerTransaction, (i + 1) * kEventRowsPerTransaction - 1});
-      event_transactions = i + 1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // pacing the load, not waiting
-    }
-  });
+  TargetEventWriter events(*target_);
   EXPECT_TRUE(wait_until([&] { return count(*source_, "SELECT count(*) FROM events WHERE what LIKE 'r%'") > 1000; },
                          util::Millis(30'000)))
       << "the remote apply is not moving:\n" << remote_log_text();
   json lagging = apply_status();
   EXPECT_TRUE(lagging["lag_bytes"].is_number_integer()) << lagging.dump();
   EXPECT_TRUE(lagging["applied_lsn"].is_string()) << lagging.dump();
-  stop_events = true;
-  events.join();
+  const int64_t event_transactions = events.stop();
   // `events` has no key: rollback's verify gate compares it by count, so it is caught up first.
   EXPECT_TRUE(wait_until([&] { return caught_up("events"); }, util::Millis(30'000))) << remote_log_text();
 
@@ -172,12 +160,12 @@ TEST_F(ApplyBackRemoteTest, StatusShowsItAndRollbackWaitsForItToTheFenceWithNoth
   EXPECT_EQ(count(*source_, "SELECT n FROM counters WHERE k = 1"), count(*source_, "SELECT count(*) FROM ledger"))
       << "the ledger's counter and its rows disagree on the source";
   int64_t on_target = count(*target_, "SELECT count(*) FROM events WHERE what LIKE 'r%'");
-  EXPECT_EQ(on_target % kEventRowsPerTransaction, 0);
+  EXPECT_EQ(on_target % TargetEventWriter::kRowsPerTransaction, 0);
   EXPECT_EQ(count(*source_, "SELECT count(*) FROM events WHERE what LIKE 'r%'"), on_target) << "rows lost or doubled";
   EXPECT_EQ(count(*source_, "SELECT count(DISTINCT what) FROM events WHERE what LIKE 'r%'"), on_target)
       << "a row applied twice";
   std::printf("remote apply: %lld event rows over %lld transactions applied back, exit %d after rollback\n",
-              static_cast<long long>(on_target), static_cast<long long>(event_transactions.load()), *code);
+              static_cast<long long>(on_target), static_cast<long long>(event_transactions), *code);
 }
 
 TEST_F(ApplyBackRemoteTest, FinalizeStopsItThroughItsSlotAndLeavesNoSlot) {

@@ -25,13 +25,6 @@ bool pid_alive(int pid) {
   return pid > 0 && ::kill(pid, 0) == 0 && std::getline(in, s) && !s.empty();
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 int apply_pid(const json& switch_result) {
   for (const auto& step : switch_result.value("timeline", json::array())) {
     if (step["step"] == "apply-back") {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -30,6 +31,36 @@ CREATE UNIQUE INDEX tags_name ON tags (name);
 CREATE TABLE events (at timestamptz NOT NULL, what text);
 CREATE SEQUENCE invoice_numbers START 1000;
 )sql";
+
+// A writer on the target after cutover, beside the application: transactions of
+// kRowsPerTransaction distinct rows into `events` ('r0', 'r1', ...; the table has no key, so a
+// row applied twice on the way back is a duplicate there, not an error), one every ~20 ms, until
+// stop(), which returns how many committed.
+class TargetEventWriter {
+ public:
+  static constexpr int kRowsPerTransaction = 50;
+  explicit TargetEventWriter(LocalCluster& target)
+      : thread_([this, &target] {
+          pg::Connection t = connect(target, "app");
+          for (int64_t i = 0; !stop_; ++i) {
+            t.exec("INSERT INTO events SELECT now(), 'r' || g FROM generate_series($1::bigint, $2::bigint) g",
+                   {i * kRowsPerTransaction, (i + 1) * kRowsPerTransaction - 1});
+            transactions_ = i + 1;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));  // pacing the load, not waiting
+          }
+        }) {}
+  ~TargetEventWriter() { stop(); }
+  int64_t stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return transactions_;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> transactions_{0};
+  std::thread thread_;  // last: starts once the counters exist
+};
 
 class CutoverPair : public ::testing::Test {
  protected:

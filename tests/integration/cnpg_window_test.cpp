@@ -36,13 +36,6 @@ std::string crds_dir() {
 
 std::string fixture(const std::string& name) { return std::string(PGSHIFT_SOURCE_DIR) + "/tests/integration/cnpg/" + name; }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 struct Verdict {
   std::string file, kind, name;
   bool valid = false;

@@ -121,7 +121,7 @@ TEST_F(ConsoleBrowserTest, PagesByKeyAndByOffset) {
   EXPECT_EQ(last["has_next"], false);
   EXPECT_TRUE(page("public/events", "?page=3000")["rows"].empty());
   // The page SQL uses the index: the server's log shows the key-bound subquery.
-  std::string log = read_text_file(cluster_->log_file());
+  std::string log = read_file(cluster_->log_file());
   EXPECT_NE(log.find("OFFSET $1::bigint LIMIT 1)"), std::string::npos);
 }
 
@@ -147,10 +147,10 @@ TEST_F(ConsoleBrowserTest, AKeylessTablePagesInCtidOrder) {
   EXPECT_EQ(seen.size(), 120u) << "every row once";
   // Pages are in ctid order (the updated rows last), not whatever order a plan returns.
   EXPECT_EQ(seen.back(), "119");
-  EXPECT_NE(read_text_file(cluster_->log_file()).find("FROM \"public\".\"keyless\" ORDER BY ctid ASC OFFSET"), std::string::npos);
+  EXPECT_NE(read_file(cluster_->log_file()).find("FROM \"public\".\"keyless\" ORDER BY ctid ASC OFFSET"), std::string::npos);
   // A sort on a non-unique column keeps ctid as the tie-breaker.
   json by_country = page("public/keyless", "?sort=country&page=2");
-  EXPECT_NE(read_text_file(cluster_->log_file()).find("ORDER BY \"country\" ASC, ctid ASC OFFSET"), std::string::npos);
+  EXPECT_NE(read_file(cluster_->log_file()).find("ORDER BY \"country\" ASC, ctid ASC OFFSET"), std::string::npos);
   EXPECT_EQ(by_country["rows"].size(), 50u);
 }
 
@@ -173,7 +173,7 @@ TEST_F(ConsoleBrowserTest, TheNextLinkPagesAfterTheLastKey) {
   HttpResponse html = http_get(server_->port(), "/tables/public/events?page=500");
   EXPECT_NE(html.body.find("page=501&amp;after=25000"), std::string::npos) << html.body.substr(0, 3000);
   // The server ran a key comparison, not an offset.
-  EXPECT_NE(read_text_file(cluster_->log_file()).find("WHERE \"id\" > $1 ORDER BY \"id\" ASC"), std::string::npos);
+  EXPECT_NE(read_file(cluster_->log_file()).find("WHERE \"id\" > $1 ORDER BY \"id\" ASC"), std::string::npos);
 }
 
 TEST_F(ConsoleBrowserTest, QuotedIdentifiers) {

@@ -78,7 +78,7 @@ TEST_F(ConsoleExportTest, CsvHasThePagesFiltersAndOrder) {
   HttpResponse form = get("/api/tables/public/customers/export?fc=name&fo=contains&fv=o");
   ASSERT_EQ(form.status, 200) << form.body;
   EXPECT_EQ(lines(form.body, "\r\n").size(), 3u) << form.body;  // Bob, Carol O'Hara
-  std::string audit = read_text_file(*audit_);
+  std::string audit = read_file(*audit_);
   EXPECT_NE(audit.find("\"format\":\"csv\""), std::string::npos) << audit;
   EXPECT_NE(audit.find("\"table\":\"public.customers\""), std::string::npos);
 }
@@ -176,10 +176,10 @@ TEST_F(ConsoleExportTest, NoIdentityAndOtherSitesAreRefused) {
   EXPECT_EQ(http_get(s.port(), path, {alice, {"Origin", "https://evil.example"}}).status, 403);
   EXPECT_EQ(http_get(s.port(), path, {alice, {"Sec-Fetch-Site", "cross-site"}}).status, 403);
   EXPECT_EQ(http_get(s.port(), path, {alice, {"Origin", "null"}}).status, 403);
-  EXPECT_EQ(read_text_file(audit), "") << "nothing ran";
+  EXPECT_EQ(read_file(audit), "") << "nothing ran";
   HttpResponse ok = http_get(s.port(), path, {alice, {"Sec-Fetch-Site", "same-origin"}});
   EXPECT_EQ(ok.status, 200) << ok.body;
-  EXPECT_NE(read_text_file(audit).find("\"identity\":\"alice@example.com\""), std::string::npos);
+  EXPECT_NE(read_file(audit).find("\"identity\":\"alice@example.com\""), std::string::npos);
   std::remove(audit.c_str());
 }
 
@@ -201,7 +201,7 @@ TEST_F(ConsoleExportTest, AMillionRowsStreamInBoundedMemory) {
   std::printf("million-row export: %lld kB; console peak RSS %lld kB before, %lld kB after\n", export_kb, before_kb,
               after_kb);
   // One audit line with the rows sent.
-  std::string audit = read_text_file(*audit_);
+  std::string audit = read_file(*audit_);
   EXPECT_NE(audit.find("\"rows\":1000000"), std::string::npos);
 }
 
@@ -220,11 +220,11 @@ TEST_F(ConsoleExportTest, AClientThatStopsReadingCancelsTheExport) {
   EXPECT_TRUE(wait_until([&] { return active() == 0; }, util::Millis(15'000)));
   ASSERT_TRUE(wait_until(
       [&] {
-        std::string audit = read_text_file(*audit_);
+        std::string audit = read_file(*audit_);
         return audit.find("\"outcome\":\"cancelled\"") != std::string::npos;
       },
       util::Millis(15'000)))
-      << read_text_file(*audit_);
+      << read_file(*audit_);
   // The console still serves.
   EXPECT_EQ(get("/api/tables/public/notes/export").status, 200);
 }

@@ -36,13 +36,6 @@ INSERT INTO "Weird Name" VALUES (1, 'x');
 VACUUM ANALYZE;
 )sql";
 
-inline std::string read_text_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 inline std::string reader_url(const LocalCluster& cluster, const std::string& db = "app") {
   return fmt::format("postgresql://reader:{}@127.0.0.1:{}/{}", kReaderPassword, cluster.port(), db);
 }

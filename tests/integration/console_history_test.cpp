@@ -87,7 +87,7 @@ TEST_F(ConsoleHistoryTest, EachIdentitySeesOnlyItsOwnStatementsWithTheirOutcomes
   EXPECT_GE(e[4]["duration_ms"].get<double>(), 0.0);
   EXPECT_EQ(e[4]["id"].get<std::string>().size(), 16u);
   // The id is the audit line's correlation id: the audit log stays the record.
-  EXPECT_NE(read_text_file(audit).find("\"correlation_id\":\"" + e[4]["id"].get<std::string>() + "\""), std::string::npos);
+  EXPECT_NE(read_file(audit).find("\"correlation_id\":\"" + e[4]["id"].get<std::string>() + "\""), std::string::npos);
   EXPECT_EQ(statements(history(port, kAlice, "?outcome=error")), std::vector<std::string>{"SELECT 'abc'::int"});
 
   json bob = history(port, kBob);
@@ -102,13 +102,13 @@ TEST_F(ConsoleHistoryTest, EachIdentitySeesOnlyItsOwnStatementsWithTheirOutcomes
   // Re-run: /sql?from=ID puts the statement into the editor and runs nothing; another identity's
   // id is not found.
   const std::string id = e[4]["id"];
-  const size_t audit_lines = line_count(read_text_file(audit));
+  const size_t audit_lines = line_count(read_file(audit));
   HttpResponse editor = http_get(port, "/sql?from=" + id, {kAlice});
   ASSERT_EQ(editor.status, 200);
   EXPECT_NE(editor.body.find("<textarea id=\"sql-editor\""), std::string::npos);
   EXPECT_NE(editor.body.find("SELECT &#39;alice-ok&#39; AS a</textarea>"), std::string::npos) << editor.body;
   EXPECT_EQ(http_get(port, "/sql?from=" + id, {kBob}).status, 404);
-  EXPECT_EQ(line_count(read_text_file(audit)), audit_lines) << "a GET ran a statement";
+  EXPECT_EQ(line_count(read_file(audit)), audit_lines) << "a GET ran a statement";
   HttpResponse alice_page = http_get(port, "/history", {kAlice});
   EXPECT_NE(alice_page.body.find("href=\"/sql?from=" + id + "\""), std::string::npos);
 
@@ -206,7 +206,7 @@ TEST_F(ConsoleHistoryTest, HistoryFileSurvivesARestartAndSkipsACorruptLine) {
   struct stat st {};
   ASSERT_EQ(::stat(file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  std::string text = read_text_file(file);
+  std::string text = read_file(file);
   EXPECT_EQ(line_count(text), 4u) << text;
   // A line that is not an entry, between good ones.
   {
@@ -268,7 +268,7 @@ TEST(ConsoleHistoryStore, AFloodOfIdentitiesStaysBoundedAndTheFileIsCompacted) {
     for (int i = 0; i < 50; ++i) h.add(record("user999", fmt::format("SELECT {}", i)));
     EXPECT_EQ(h.entries("user999").size(), 5u);
     // Kept: 9 + 5 entries; the file never held more than 2 x kept + slack lines.
-    EXPECT_LE(line_count(read_text_file(file)), 2 * 14u + 20u);
+    EXPECT_LE(line_count(read_file(file)), 2 * 14u + 20u);
   }
   {
     console::History h(file, limits);

@@ -39,7 +39,7 @@ class ConsoleOpsTest : public ::testing::Test {
   }
   static std::vector<json> audit_lines() {
     std::vector<json> out;
-    std::stringstream in(read_text_file(*audit_));
+    std::stringstream in(read_file(*audit_));
     for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
     return out;
   }
@@ -72,7 +72,7 @@ TEST_F(ConsoleOpsTest, AuditLineAndTheCorrelationIdInTheServerLog) {
   for (const auto& l : lines) {
     if (l["correlation_id"] == id) ok = &l;
   }
-  ASSERT_NE(ok, nullptr) << read_text_file(*audit_);
+  ASSERT_NE(ok, nullptr) << read_file(*audit_);
   EXPECT_EQ((*ok)["surface"], "console");
   EXPECT_EQ((*ok)["identity"], "local");
   EXPECT_EQ((*ok)["client_address"], "127.0.0.1");
@@ -92,7 +92,7 @@ TEST_F(ConsoleOpsTest, AuditLineAndTheCorrelationIdInTheServerLog) {
   EXPECT_EQ(lines.back()["outcome"], "error");
   EXPECT_EQ(lines.back()["sqlstate"], "22012");
   // log_line_prefix has %a: the statement's log line carries pgshift/console/<id>.
-  std::string log = read_text_file(cluster_->log_file());
+  std::string log = read_file(cluster_->log_file());
   bool found = false;
   for (size_t at = log.find("] pgshift/console/" + id + " "); at != std::string::npos && !found;
        at = log.find("] pgshift/console/" + id + " ", at + 1)) {
@@ -103,7 +103,7 @@ TEST_F(ConsoleOpsTest, AuditLineAndTheCorrelationIdInTheServerLog) {
   HttpResponse b = http_get(server_->port(), "/api/tables/public/customers?f=" + url_encode("name:=:Bob"));
   ASSERT_EQ(b.status, 200);
   EXPECT_EQ(audit_lines().back()["extra"]["table"], "public.customers");
-  expect_no_password(read_text_file(*audit_));
+  expect_no_password(read_file(*audit_));
 }
 
 TEST_F(ConsoleOpsTest, MetricsParseAsPrometheusText) {

@@ -65,8 +65,8 @@ TEST_F(ConsolePlanTest, ExplainRunsAsJsonWithTheUsersOptions) {
   plan_of("/* why so slow? */ EXPLAIN -- the plan\n  SELECT count(*) FROM events;");
   plan_of("EXPLAIN (FORMAT JSON, SETTINGS) SELECT 1");
   // The audit line is the statement that ran.
-  EXPECT_NE(read_text_file(*audit_).find("EXPLAIN (costs off, FORMAT JSON) select * from customers"), std::string::npos)
-      << read_text_file(*audit_);
+  EXPECT_NE(read_file(*audit_).find("EXPLAIN (costs off, FORMAT JSON) select * from customers"), std::string::npos)
+      << read_file(*audit_);
 }
 
 TEST_F(ConsolePlanTest, OtherFormatsStayAsAsked) {

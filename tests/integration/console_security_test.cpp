@@ -63,7 +63,7 @@ TEST_F(ConsoleSecurityTest, TrustedHeaderFromTheProxyOnly) {
   // The trusted peer's statement is attributed to the header's identity.
   HttpResponse ok = http_post_same_origin(s.port(), "/api/sql", json{{"sql", "SELECT 1"}}.dump(), {alice});
   ASSERT_EQ(ok.status, 200) << ok.body;
-  std::string lines = read_text_file(audit);
+  std::string lines = read_file(audit);
   EXPECT_NE(lines.find("\"identity\":\"alice@example.com\""), std::string::npos) << lines;
   EXPECT_EQ(lines.find(kMarker), std::string::npos);
   std::remove(audit.c_str());
@@ -118,9 +118,9 @@ TEST_F(ConsoleSecurityTest, CrossSiteAndRebindingRequestsRunNothing) {
   EXPECT_EQ(http_request(s.port(), sql_post({{"Sec-Fetch-Site", "same-origin"}, {"X-Pgshift-Request", "1"}})).status,
             200);
   // Exactly the three accepted statements reached the audit log and the server.
-  std::string lines = read_text_file(audit);
+  std::string lines = read_file(audit);
   EXPECT_EQ(line_count(lines), 3u) << lines;
-  std::string log = read_text_file(cluster_->log_file());
+  std::string log = read_file(cluster_->log_file());
   size_t seen = 0;
   for (size_t at = log.find("execute"); at != std::string::npos; at = log.find("execute", at + 1)) {
     size_t eol = log.find('\n', at);

@@ -53,7 +53,7 @@ class QueryDeepInputTest : public ::testing::Test {
   }
   // The audit lines of a surface's log, removed afterwards.
   static std::vector<json> audit_of(const std::string& surface) {
-    std::vector<json> lines = jsonl(read_text_file(audit_path(surface)));
+    std::vector<json> lines = jsonl(read_file(audit_path(surface)));
     std::remove(audit_path(surface).c_str());
     return lines;
   }
@@ -125,7 +125,7 @@ TEST_F(QueryDeepInputTest, McpOverStdioAnswersItAndTheNextCall) {
     }
     wait_until(
         [&] {
-          for (const json& m : jsonl(read_text_file(log))) {
+          for (const json& m : jsonl(read_file(log))) {
             if (m.is_object() && m.contains("id") && m["id"].is_number_integer()) replies[m["id"].get<int>()] = m;
           }
           return replies.count(id) > 0 || !child.running();
@@ -137,7 +137,7 @@ TEST_F(QueryDeepInputTest, McpOverStdioAnswersItAndTheNextCall) {
   send(call(3, "SELECT count(*) AS n FROM customers"), 3);
   close(in[1]);
   std::optional<int> code = child.wait_for(util::Millis(30'000));
-  EXPECT_EQ(code, 0) << read_text_file(log).substr(0, 2000);
+  EXPECT_EQ(code, 0) << read_file(log).substr(0, 2000);
   std::remove(log.c_str());
   ASSERT_TRUE(replies.count(2) && replies.count(3));
   EXPECT_EQ(replies[2]["result"]["isError"], true) << replies[2].dump().substr(0, 1000);
@@ -159,12 +159,12 @@ TEST_F(QueryDeepInputTest, McpOverHttpAnswersItAndTheNextCall) {
   wait_until(
       [&] {
         std::smatch m;
-        std::string text = read_text_file(log);
+        std::string text = read_file(log);
         if (std::regex_search(text, m, std::regex(R"(port (\d+)\))"))) port = std::stoi(m[1]);
         return port > 0 || !child.running();
       },
       util::Millis(30'000));
-  ASSERT_GT(port, 0) << read_text_file(log);
+  ASSERT_GT(port, 0) << read_file(log);
   auto post = [&](const json& message, const std::string& session) {
     HttpRequest req;
     req.method = "POST";
@@ -198,7 +198,7 @@ TEST_F(QueryDeepInputTest, McpOverHttpAnswersItAndTheNextCall) {
   ASSERT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(json_of(ok)["result"]["structuredContent"]["rows"][0]["n"], 4) << ok.body;
   child.signal(SIGTERM);
-  EXPECT_EQ(child.wait_for(util::Millis(20'000)), 0) << read_text_file(log);
+  EXPECT_EQ(child.wait_for(util::Millis(20'000)), 0) << read_file(log);
   std::remove(log.c_str());
   expect_refused_then_ok(audit_of("mcp-http"));
 }

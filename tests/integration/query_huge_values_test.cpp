@@ -197,7 +197,7 @@ TEST_F(QueryHugeValuesTest, McpReplyStaysWithinMaxResultBytes) {
   std::string reply;
   wait_until(
       [&] {
-        std::stringstream lines(read_text_file(log));
+        std::stringstream lines(read_file(log));
         for (std::string line; std::getline(lines, line);) {
           if (line.find("\"id\":2") != std::string::npos) reply = line;
         }

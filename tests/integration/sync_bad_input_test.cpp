@@ -29,13 +29,6 @@ INSERT INTO accounts SELECT g, 'a' || g FROM generate_series(1, 100) g;
 INSERT INTO events SELECT now(), 'k' || g FROM generate_series(1, 100) g;
 )sql";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 class SyncBadInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

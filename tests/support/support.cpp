@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "pg/quote.hpp"
@@ -51,6 +52,13 @@ CliRun run_pgshift(const std::vector<std::string>& args, const std::map<std::str
   util::RunResult r = util::run(spec, timeout);
   if (r.timed_out) ADD_FAILURE() << "pgshift timed out: " << r.err;
   return {r.exit_code, r.out, r.err};
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 long long peak_rss_kb(int pid) {

@@ -53,6 +53,9 @@ std::string migration_name(const LocalCluster& source, const LocalCluster& targe
 // Polls predicate every 50 ms until true or timeout; returns whether it became true.
 bool wait_until(const std::function<bool()>& predicate, util::Millis timeout);
 
+// The whole file (binary-safe); "" when it cannot be read.
+std::string read_file(const std::string& path);
+
 // A process's peak resident memory (VmHWM of /proc/<pid>/status) in kB; -1 when unreadable.
 long long peak_rss_kb(int pid);
 

@@ -2,6 +2,8 @@
 // (Debian's /usr/bin/chromium through playwright-core) that records what went wrong in it.
 'use strict';
 
+const fs = require('fs');
+const path = require('path');
 const { chromium } = require('playwright-core');
 
 // /healthz under the base path or at the root (a probe's path need not know the prefix).
@@ -19,12 +21,14 @@ async function waitForConsole(base) {
   }
 }
 
-// A persistent chromium context in userDataDir and its page. Console errors and warnings go to
-// out.console, uncaught exceptions to out.pageErrors; collectCsp() appends the CSP violations
-// the page has seen so far (recorded from inside the page: the init script is not subject to CSP)
-// to out.cspViolations.
-async function openConsolePage(userDataDir, out) {
-  const context = await chromium.launchPersistentContext(userDataDir, {
+// A persistent chromium context in config.userDataDir and its page. Console errors and warnings
+// go to out.console, uncaught exceptions to out.pageErrors; collectCsp() appends the CSP
+// violations the page has seen so far (recorded from inside the page: the init script is not
+// subject to CSP) to out.cspViolations; shot(name) saves a screenshot as
+// config.artifacts/NAME.png and returns its path; finish() closes the browser and writes out to
+// config.output as JSON.
+async function openConsolePage(config, out) {
+  const context = await chromium.launchPersistentContext(config.userDataDir, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     acceptDownloads: true,
@@ -46,7 +50,24 @@ async function openConsolePage(userDataDir, out) {
   });
   page.on('pageerror', (e) => out.pageErrors.push(String(e)));
   const collectCsp = async () => out.cspViolations.push(...await page.evaluate(() => window.__csp || []));
-  return { context, page, collectCsp };
+  const shot = async (name, fullPage = true) => {
+    const file = path.join(config.artifacts, name + '.png');
+    await page.screenshot({ path: file, fullPage });
+    return file;
+  };
+  const finish = async () => {
+    await context.close();
+    fs.writeFileSync(config.output, JSON.stringify(out, null, 2));
+  };
+  return { context, page, collectCsp, shot, finish };
 }
 
-module.exports = { waitForConsole, openConsolePage };
+// Runs a script's async main; a failure prints its stack and exits 1 (the C++ test shows it).
+function runMain(main) {
+  main().catch((e) => {
+    console.error(e && e.stack ? e.stack : String(e));
+    process.exit(1);
+  });
+}
+
+module.exports = { waitForConsole, openConsolePage, runMain };

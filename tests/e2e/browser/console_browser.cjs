@@ -8,7 +8,7 @@
 
 const fs = require('fs');
 const path = require('path');
-const { waitForConsole, openConsolePage } = require('./common.cjs');
+const { waitForConsole, openConsolePage, runMain } = require('./common.cjs');
 
 const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const TABS = ['overview', 'tables', 'indexes', 'queries', 'activity', 'replication', 'backups', 'settings', 'sql',
@@ -22,12 +22,7 @@ async function cellTexts(page, selector) {
 async function main() {
   await waitForConsole(config.base);
   const out = { tabs: [], console: [], pageErrors: [], cspViolations: [] };
-  const { context, page, collectCsp } = await openConsolePage(config.userDataDir, out);
-  const shot = async (name, fullPage = true) => {
-    const file = path.join(config.artifacts, name + '.png');
-    await page.screenshot({ path: file, fullPage });
-    return file;
-  };
+  const { page, collectCsp, shot, finish } = await openConsolePage(config, out);
 
   // ---- every tab ----
   for (const tab of TABS) {
@@ -226,11 +221,7 @@ async function main() {
   out.badSort = { status: bad.status(), text: await page.textContent('main'), screenshot: await shot('error-page') };
   await collectCsp();
 
-  await context.close();
-  fs.writeFileSync(config.output, JSON.stringify(out, null, 2));
+  await finish();
 }
 
-main().catch((e) => {
-  console.error(e && e.stack ? e.stack : String(e));
-  process.exit(1);
-});
+runMain(main);

@@ -9,19 +9,14 @@
 
 const fs = require('fs');
 const path = require('path');
-const { waitForConsole, openConsolePage } = require('./common.cjs');
+const { waitForConsole, openConsolePage, runMain } = require('./common.cjs');
 
 const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 
 async function main() {
   await waitForConsole(config.base);
   const out = { console: [], pageErrors: [], cspViolations: [] };
-  const { context, page, collectCsp } = await openConsolePage(config.userDataDir, out);
-  const shot = async (name, fullPage = true) => {
-    const file = path.join(config.artifacts, name + '.png');
-    await page.screenshot({ path: file, fullPage });
-    return file;
-  };
+  const { page, collectCsp, shot, finish } = await openConsolePage(config, out);
 
   // ---- the table page: its export links carry the filters and sort; CSV downloads ----
   const response = await page.goto(config.base + config.tablePath, { waitUntil: 'load' });
@@ -66,11 +61,7 @@ async function main() {
   out.plan.download = { file, suggested: download.suggestedFilename() };
   await collectCsp();
 
-  await context.close();
-  fs.writeFileSync(config.output, JSON.stringify(out, null, 2));
+  await finish();
 }
 
-main().catch((e) => {
-  console.error(e && e.stack ? e.stack : String(e));
-  process.exit(1);
-});
+runMain(main);

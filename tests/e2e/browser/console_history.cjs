@@ -8,21 +8,15 @@
 'use strict';
 
 const fs = require('fs');
-const path = require('path');
-const { waitForConsole, openConsolePage } = require('./common.cjs');
+const { waitForConsole, openConsolePage, runMain } = require('./common.cjs');
 
 const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 
 async function main() {
   await waitForConsole(config.base);
   const out = { console: [], pageErrors: [], cspViolations: [], apiSqlRequests: 0 };
-  const { context, page, collectCsp } = await openConsolePage(config.userDataDir, out);
+  const { page, collectCsp, shot, finish } = await openConsolePage(config, out);
   page.on('request', (r) => { if (r.url().includes('/api/sql')) out.apiSqlRequests += 1; });
-  const shot = async (name) => {
-    const file = path.join(config.artifacts, name + '.png');
-    await page.screenshot({ path: file, fullPage: true });
-    return file;
-  };
   const runInEditor = async (sql) => {
     if (sql !== null) await page.fill('#sql-editor', sql);
     await page.focus('#sql-editor');
@@ -84,11 +78,7 @@ async function main() {
   };
   await collectCsp();
 
-  await context.close();
-  fs.writeFileSync(config.output, JSON.stringify(out, null, 2));
+  await finish();
 }
 
-main().catch((e) => {
-  console.error(e && e.stack ? e.stack : String(e));
-  process.exit(1);
-});
+runMain(main);
